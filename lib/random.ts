@@ -1,0 +1,56 @@
+/**
+ * Seeded pseudo-random numbers, so that shuffling and augmentation repeat exactly for a given seed.
+ *
+ * @module
+ */
+
+/**
+ * Returns a generator of uniform floats in [0, 1) driven by `seed` (mulberry32: tiny, fast and
+ * good enough for shuffling; not for cryptography).
+ *
+ * @example Same seed, same sequence
+ * ```ts
+ * import { createRandom } from "./random.ts";
+ * const a = createRandom(42), b = createRandom(42);
+ * console.assert(a() === b());
+ * ```
+ */
+export function createRandom(seed: number): () => number {
+  if (!Number.isInteger(seed)) {
+    throw new RangeError(`The seed must be an integer, got ${seed}.`);
+  }
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Returns the numbers 0..count-1 in an order fixed by `seed` (Fisher-Yates).
+ *
+ * @example
+ * ```ts
+ * import { shuffledIndices } from "./random.ts";
+ * const order = shuffledIndices(5, 1);
+ * console.assert([...order].sort().join() === "0,1,2,3,4");
+ * ```
+ */
+export function shuffledIndices(count: number, seed: number): Uint32Array {
+  if (!Number.isInteger(count) || count < 0) {
+    throw new RangeError(`The count to shuffle must be a whole number, got ${count}.`);
+  }
+  const random = createRandom(seed);
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const swap = order[i];
+    order[i] = order[j];
+    order[j] = swap;
+  }
+  return order;
+}
