@@ -1,0 +1,142 @@
+/**
+ * Preprocessing as in the Keras tutorial: pixels scaled to [0, 1], images shaped 28x28x1, and the
+ * validation split taken from the END of the training set, as Keras' `validation_split` does.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { MnistSplit } from "./mnist.ts";
+
+/** Pixels per image. */
+export const IMAGE_SIZE = 28 * 28;
+
+/**
+ * Scales bytes 0..255 to float32 0..1.
+ *
+ * @example
+ * ```ts
+ * import { normalizePixels } from "./preprocess.ts";
+ * console.assert(normalizePixels(new Uint8Array([0, 255]))[1] === 1);
+ * ```
+ */
+export function normalizePixels(pixels: Uint8Array): Float32Array {
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] / 255;
+  return out;
+}
+
+/**
+ * Turns a split's images into a float32 tensor [count, 28, 28, 1] with values in [0, 1]: the
+ * normalize and reshape steps of the tutorial. The caller disposes it.
+ *
+ * @example
+ * ```ts
+ * import { imagesToTensor } from "./preprocess.ts";
+ * const x = imagesToTensor(new Uint8Array(2 * 784));
+ * console.assert(x.shape.join() === "2,28,28,1");
+ * x.dispose();
+ * ```
+ */
+export function imagesToTensor(images: Uint8Array): tf.Tensor4D {
+  if (images.length % IMAGE_SIZE !== 0) {
+    throw new RangeError(
+      `Images must be whole 28x28 images, got ${images.length} bytes (not a multiple of 784).`,
+    );
+  }
+  return tf.tensor4d(normalizePixels(images), [images.length / IMAGE_SIZE, 28, 28, 1]);
+}
+
+/**
+ * Returns images `start..end-1` of a split, sharing its memory.
+ *
+ * @example
+ * ```ts
+ * import { sliceSplit } from "./preprocess.ts";
+ * const split = { images: new Uint8Array(3 * 784), labels: new Uint8Array([1, 2, 3]), count: 3 };
+ * console.assert(sliceSplit(split, 1, 3).labels[0] === 2);
+ * ```
+ */
+export function sliceSplit(split: MnistSplit, start: number, end: number): MnistSplit {
+  return {
+    images: split.images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE),
+    labels: split.labels.subarray(start, end),
+    count: end - start,
+  };
+}
+
+/** The training and validation parts of a training set. */
+export interface ValidationSplit {
+  train: MnistSplit;
+  validation: MnistSplit;
+}
+
+/**
+ * Holds out the LAST `fraction` of the images for validation, as Keras' `validation_split` does
+ * (it splits at `floor(count * (1 - fraction))`, before any shuffling).
+ *
+ * @example
+ * ```ts
+ * import { splitValidation } from "./preprocess.ts";
+ * const split = { images: new Uint8Array(10 * 784), labels: new Uint8Array(10), count: 10 };
+ * const { train, validation } = splitValidation(split, 0.1);
+ * console.assert(train.count === 9 && validation.count === 1);
+ * ```
+ */
+export function splitValidation(split: MnistSplit, fraction: number): ValidationSplit {
+  if (!(fraction >= 0 && fraction < 1)) {
+    throw new RangeError(`The validation split must be in [0, 1), got ${fraction}.`);
+  }
+  const at = Math.floor(split.count * (1 - fraction));
+  if (at === 0) {
+    throw new RangeError(
+      `A validation split of ${fraction} leaves no training image out of ${split.count}.`,
+    );
+  }
+  return { train: sliceSplit(split, 0, at), validation: sliceSplit(split, at, split.count) };
+}
+
+/**
+ * Keeps the first `count` images of a split (a quick run on a subset); `undefined` keeps all.
+ *
+ * @example
+ * ```ts
+ * import { takeFirst } from "./preprocess.ts";
+ * const split = { images: new Uint8Array(10 * 784), labels: new Uint8Array(10), count: 10 };
+ * console.assert(takeFirst(split, 4).count === 4);
+ * ```
+ */
+export function takeFirst(split: MnistSplit, count: number | undefined): MnistSplit {
+  if (count === undefined || count >= split.count) return split;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`The number of images to keep must be a positive integer, got ${count}.`);
+  }
+  return sliceSplit(split, 0, count);
+}
+
+/**
+ * Copies the images and labels at `indices` into a batch: `count` x 784 floats in [0, 1] and the
+ * labels as floats, ready for `tf.tensor4d` and `tf.tensor1d`.
+ *
+ * @example
+ * ```ts
+ * import { gatherBatch } from "./preprocess.ts";
+ * const split = { images: new Uint8Array(3 * 784), labels: new Uint8Array([4, 5, 6]), count: 3 };
+ * const { labels } = gatherBatch(split, new Uint32Array([2, 0]));
+ * console.assert(labels[0] === 6);
+ * ```
+ */
+export function gatherBatch(
+  split: MnistSplit,
+  indices: ArrayLike<number>,
+): { pixels: Float32Array; labels: Float32Array } {
+  const n = indices.length;
+  const pixels = new Float32Array(n * IMAGE_SIZE);
+  const labels = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const source = indices[i] * IMAGE_SIZE;
+    const target = i * IMAGE_SIZE;
+    for (let p = 0; p < IMAGE_SIZE; p++) pixels[target + p] = split.images[source + p] / 255;
+    labels[i] = split.labels[indices[i]];
+  }
+  return { pixels, labels };
+}
