@@ -1,0 +1,211 @@
+/**
+ * The notebook's figures as plain Plotly figure objects (`data` + `layout`), ready for `showPlot`.
+ *
+ * @module
+ */
+import type { EpochLogs } from "./train.ts";
+
+/** A Plotly figure: traces and layout, as `Plotly.newPlot` takes them. */
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+/** Options of {@linkcode digitGridFigure}. */
+export interface DigitGridOptions {
+  /** 28x28 images, row-major bytes, one after another. */
+  images: Uint8Array;
+  /** Which images to show, in order. */
+  indices: readonly number[];
+  /** The caption of each shown image. */
+  captions: readonly string[];
+  /** Captions to draw in red (wrong predictions). */
+  flagged?: readonly boolean[];
+  /** Images per row. Default 10. */
+  columns?: number;
+  title?: string;
+}
+
+const TILE = 28;
+const GAP_X = 4;
+const CAPTION = 12;
+
+/**
+ * A grid of digits with a caption above each: one heatmap of all the tiles (light and quick to
+ * render), with the captions as annotations.
+ *
+ * @example
+ * ```ts
+ * import { digitGridFigure } from "./figures.ts";
+ * const figure = digitGridFigure({ images: new Uint8Array(784), indices: [0], captions: ["7"] });
+ * console.assert(figure.layout.annotations !== undefined);
+ * ```
+ */
+export function digitGridFigure(options: DigitGridOptions): Figure {
+  const { images, indices, captions } = options;
+  if (captions.length !== indices.length) {
+    throw new RangeError(
+      `${indices.length} images need ${indices.length} captions, got ${captions.length}.`,
+    );
+  }
+  const columns = Math.min(options.columns ?? 10, Math.max(indices.length, 1));
+  const rows = Math.ceil(indices.length / columns);
+  const cellW = TILE + GAP_X;
+  const cellH = TILE + CAPTION;
+  // Gaps are null so that Plotly leaves them transparent.
+  const z: (number | null)[][] = Array.from(
+    { length: rows * cellH },
+    () => new Array<number | null>(columns * cellW).fill(null),
+  );
+  const annotations: Record<string, unknown>[] = [];
+  indices.forEach((imageIndex, k) => {
+    const top = Math.floor(k / columns) * cellH + CAPTION;
+    const left = (k % columns) * cellW;
+    const image = images.subarray(imageIndex * 784, (imageIndex + 1) * 784);
+    for (let r = 0; r < TILE; r++) {
+      for (let c = 0; c < TILE; c++) z[top + r][left + c] = image[r * TILE + c];
+    }
+    annotations.push({
+      x: left + TILE / 2 - 0.5,
+      y: top - CAPTION / 2,
+      text: captions[k],
+      showarrow: false,
+      font: { size: 12, color: options.flagged?.[k] ? "#d62728" : "#222" },
+    });
+  });
+  const width = Math.min(1000, columns * 88 + 40);
+  return {
+    data: [{
+      type: "heatmap",
+      z,
+      colorscale: [[0, "#ffffff"], [1, "#000000"]],
+      zmin: 0,
+      zmax: 255,
+      showscale: false,
+      hoverinfo: "skip",
+    }],
+    layout: {
+      title: options.title ? { text: options.title } : undefined,
+      annotations,
+      width,
+      height: Math.round(((width - 40) * rows * cellH) / (columns * cellW)) +
+        (options.title ? 80 : 40),
+      margin: { l: 20, r: 20, t: options.title ? 60 : 20, b: 20 },
+      xaxis: { visible: false, constrain: "domain" },
+      yaxis: { visible: false, autorange: "reversed", scaleanchor: "x" },
+      plot_bgcolor: "white",
+    },
+  };
+}
+
+/**
+ * Loss and accuracy per epoch, training against validation, side by side.
+ *
+ * @example
+ * ```ts
+ * import { historyFigure } from "./figures.ts";
+ * const figure = historyFigure([{ epoch: 1, loss: 0.2, accuracy: 0.9, learningRate: 0.001, seconds: 1, samplesPerSecond: 1 }]);
+ * console.assert(figure.data.length === 2);
+ * ```
+ */
+export function historyFigure(history: readonly EpochLogs[]): Figure {
+  const epochs = history.map((h) => h.epoch);
+  const line = (
+    y: (number | undefined)[],
+    name: string,
+    axis: 1 | 2,
+    color: string,
+    dash = "solid",
+  ) => ({
+    type: "scatter",
+    mode: "lines+markers",
+    x: epochs,
+    y,
+    name,
+    legendgroup: name.split(" ")[0],
+    showlegend: axis === 1,
+    xaxis: axis === 1 ? "x" : "x2",
+    yaxis: axis === 1 ? "y" : "y2",
+    line: { color, dash },
+  });
+  const data = [
+    line(history.map((h) => h.loss), "training", 1, "#1f77b4"),
+    line(history.map((h) => h.accuracy), "training", 2, "#1f77b4"),
+  ];
+  if (history.some((h) => h.valLoss !== undefined)) {
+    data.push(line(history.map((h) => h.valLoss), "validation", 1, "#ff7f0e", "dash"));
+    data.push(line(history.map((h) => h.valAccuracy), "validation", 2, "#ff7f0e", "dash"));
+  }
+  return {
+    data,
+    layout: {
+      width: 900,
+      height: 380,
+      margin: { l: 60, r: 20, t: 50, b: 50 },
+      xaxis: { domain: [0, 0.45], title: { text: "epoch" }, dtick: 1 },
+      yaxis: { title: { text: "loss" } },
+      xaxis2: { domain: [0.55, 1], title: { text: "epoch" }, dtick: 1, anchor: "y2" },
+      yaxis2: { title: { text: "accuracy" }, anchor: "x2" },
+      annotations: [
+        { text: "Loss", x: 0.225, y: 1.08, xref: "paper", yref: "paper", showarrow: false },
+        { text: "Accuracy", x: 0.775, y: 1.08, xref: "paper", yref: "paper", showarrow: false },
+      ],
+      legend: { orientation: "h", x: 0.5, xanchor: "center", y: -0.2 },
+    },
+  };
+}
+
+/**
+ * The confusion matrix as a heatmap of counts, true class down, predicted class across; hovering a
+ * cell shows its share of the true class (the row-normalised rate).
+ *
+ * @example
+ * ```ts
+ * import { confusionMatrixFigure } from "./figures.ts";
+ * const figure = confusionMatrixFigure([[5, 1], [0, 4]], ["cat", "dog"]);
+ * console.assert(figure.data.length === 1);
+ * ```
+ */
+export function confusionMatrixFigure(matrix: number[][], classNames: readonly string[]): Figure {
+  const rates = matrix.map((row) => {
+    const total = row.reduce((s, v) => s + v, 0);
+    return row.map((v) => (total === 0 ? 0 : v / total));
+  });
+  const names = [...classNames];
+  const maxCount = Math.max(1, ...matrix.flat());
+  const ticks = [0, 1, 10, 100, 1000, 10000].filter((t) => t <= maxCount);
+  return {
+    data: [{
+      type: "heatmap",
+      // Colour follows log(1 + count), so that a handful of mistakes stands out beside a diagonal
+      // of a thousand; the cells and the hover still show the counts themselves.
+      z: matrix.map((row) => row.map((v) => Math.log10(1 + v))),
+      x: names,
+      y: names,
+      customdata: rates,
+      text: matrix.map((row) => row.map(String)),
+      texttemplate: "%{text}",
+      colorscale: "Blues",
+      zmin: 0,
+      zmax: Math.log10(1 + maxCount),
+      hovertemplate:
+        "true %{y}<br>predicted %{x}<br>count %{text}<br>share of true %{y}: %{customdata:.2%}<extra></extra>",
+      colorbar: {
+        title: { text: "count" },
+        tickvals: ticks.map((t) => Math.log10(1 + t)),
+        ticktext: ticks.map(String),
+      },
+    }],
+    layout: {
+      width: 640,
+      height: 600,
+      margin: { l: 110, r: 20, t: 40, b: 110 },
+      xaxis: {
+        title: { text: "predicted" },
+        type: "category",
+        tickangle: names[0].length > 2 ? -40 : 0,
+      },
+      yaxis: { title: { text: "true" }, type: "category", autorange: "reversed" },
+    },
+  };
+}
