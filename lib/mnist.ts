@@ -6,6 +6,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { writeFileAtomically } from "./files.ts";
 import { fileURLToPath } from "node:url";
 import { gunzip, parseIdxImages, parseIdxLabels } from "./idx.ts";
 
@@ -221,7 +222,7 @@ async function fetchVerified(
       failures.push(`${source.label}: SHA-256 is ${actual}, expected ${expected}`);
       continue;
     }
-    await writeAtomically(cachePath, bytes);
+    await writeFileAtomically(cachePath, bytes);
     log(`${file}: copied from ${source.label} to ${cachePath}`);
     return bytes;
   }
@@ -287,22 +288,6 @@ async function readFileIfExists(path: string): Promise<Uint8Array | undefined> {
     return await Deno.readFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
-/**
- * Writes `bytes` to a temporary file beside `path` and renames it into place, so that readers never
- * see a half-written file, whatever interrupts us.
- */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${crypto.randomUUID()}.partial`;
-  try {
-    await Deno.writeFile(temporary, bytes);
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
     throw error;
   }
 }
