@@ -237,7 +237,7 @@ class Runner:
         return True
 
     def describe(self, state: CellState, what: str) -> str:
-        return (f"Cell {state.index} (code cell; first line: `{short_source(state.cell.source)}`) "
+        return (f"Notebook cell {state.index} (first line: `{short_source(state.cell.source)}`) "
                 f"{what}.")
 
     # -- execution --------------------------------------------------------
@@ -276,7 +276,8 @@ class Runner:
 
     def run(self) -> list[str]:
         problems: list[str] = []
-        code_cells = [CellState(i, c) for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
+        # 1-based like the check_notebook.ts reports: "cell 3" is the third cell in the notebook.
+        code_cells = [CellState(i + 1, c) for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
         for c in self.nb.cells:
             if c.cell_type == "code":
                 c["outputs"] = []

@@ -1,0 +1,78 @@
+/**
+ * `deno task notebook`: executes a notebook headlessly in the Deno kernel and writes the
+ * executed `.ipynb` plus standalone `.html` to `outputs/`.
+ *
+ * This is a thin entry around `jupyter/execute_notebook.py` (Debian's /usr/bin/python3 with
+ * jupyter-client/nbformat/nbconvert), which works around Deno reporting a cell idle before
+ * its last outputs arrive. Notebook parameters (DATASET, EPOCHS, BATCH_SIZE, SEED,
+ * TRAIN_SAMPLES, VALIDATION_SPLIT, DATA_MIRROR, ...) are plain environment variables that
+ * the kernel inherits unchanged.
+ *
+ * @example
+ * ```sh
+ * TRAIN_SAMPLES=2000 EPOCHS=1 deno task notebook
+ * deno run -A jupyter/run_notebook.ts path/to/other.ipynb --output-dir /tmp/out
+ * ```
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Debian's interpreter: the apt-installed Jupyter modules live there, not in pyenv's. */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+/** The apt packages that provide what the runner imports. */
+export const APT_INSTALL = "sudo apt-get update && sudo apt-get install -y " +
+  "jupyter-nbconvert jupyter-client";
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Returns true when /usr/bin/python3 can import the runner's Jupyter modules. */
+export async function jupyterAvailable(): Promise<boolean> {
+  try {
+    const probe = new Deno.Command(SYSTEM_PYTHON, {
+      args: ["-c", "import jupyter_client, nbformat, nbconvert"],
+      stdout: "null",
+      stderr: "null",
+    });
+    return (await probe.output()).success;
+  } catch {
+    return false; // no /usr/bin/python3 at all
+  }
+}
+
+/**
+ * Runs the Python runner and returns its exit code. `args` are passed through
+ * (`<notebook> [--output-dir DIR] [--timeout SECONDS] [--no-html]`).
+ */
+export async function runNotebook(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
+  if (!(await jupyterAvailable())) {
+    const ci = Deno.env.get("CI") === "true";
+    const root = Deno.uid?.() === 0;
+    if (!(ci && root)) {
+      console.error(
+        `error: Jupyter is not installed for ${SYSTEM_PYTHON}. Install it with:\n    ${APT_INSTALL}`,
+      );
+      return 1;
+    }
+    // In CI as root the Python runner installs the apt packages itself, if python exists.
+  }
+  // The kernelspec starts `deno` from PATH: make it the same deno that runs this task.
+  const path = `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`;
+  const command = new Deno.Command(SYSTEM_PYTHON, {
+    args: [join(repoRoot, "jupyter", "execute_notebook.py"), ...args],
+    env: { ...env, PATH: path },
+    stdin: "null",
+  });
+  const status = await command.spawn().status;
+  return status.code;
+}
+
+if (import.meta.main) {
+  const args = Deno.args.length > 0 ? Deno.args : ["mnist_handwritten_digit_recognizer.ipynb"];
+  Deno.exit(await runNotebook(args));
+}
