@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { MnistSplit } from "./mnist.ts";
+import type { Mistake } from "./metrics.ts";
 import type { EpochLogs } from "./train.ts";
 
 /** A Plotly figure: traces and layout, as `Plotly.newPlot` takes them. */
@@ -28,7 +30,7 @@ export interface DigitGridOptions {
 
 const TILE = 28;
 const GAP_X = 4;
-const CAPTION = 12;
+const CAPTION = 16;
 
 /**
  * A grid of digits with a caption above each: one heatmap of all the tiles (light and quick to
@@ -70,7 +72,7 @@ export function digitGridFigure(options: DigitGridOptions): Figure {
       y: top - CAPTION / 2,
       text: captions[k],
       showarrow: false,
-      font: { size: 12, color: options.flagged?.[k] ? "#d62728" : "#222" },
+      font: { size: 11, color: options.flagged?.[k] ? "#d62728" : "#222" },
     });
   });
   const width = Math.min(1000, columns * 88 + 40);
@@ -208,4 +210,96 @@ export function confusionMatrixFigure(matrix: number[][], classNames: readonly s
       yaxis: { title: { text: "true" }, type: "category", autorange: "reversed" },
     },
   };
+}
+
+/**
+ * The first `count` images of a split, each captioned with its label.
+ *
+ * @example
+ * ```ts
+ * import { samplesFigure } from "./figures.ts";
+ * const split = { images: new Uint8Array(2 * 784), labels: new Uint8Array([3, 5]), count: 2 };
+ * const figure = samplesFigure({ split, classNames: ["0", "1", "2", "3", "4", "5"], count: 2 });
+ * console.assert((figure.layout.annotations as unknown[]).length === 2);
+ * ```
+ */
+export function samplesFigure(
+  options: { split: MnistSplit; classNames: readonly string[]; count?: number; title?: string },
+): Figure {
+  const indices = range(Math.min(options.count ?? 20, options.split.count));
+  return digitGridFigure({
+    images: options.split.images,
+    indices,
+    captions: indices.map((i) => options.classNames[options.split.labels[i]]),
+    title: options.title,
+  });
+}
+
+/**
+ * Test images captioned with the predicted and the true class; wrong predictions in red.
+ *
+ * @example
+ * ```ts
+ * import { predictionsFigure } from "./figures.ts";
+ * const split = { images: new Uint8Array(2 * 784), labels: new Uint8Array([1, 0]), count: 2 };
+ * const figure = predictionsFigure({ split, predicted: new Uint8Array([1, 1]), classNames: ["0", "1"] });
+ * console.assert(JSON.stringify(figure).includes("#d62728"));
+ * ```
+ */
+export function predictionsFigure(options: {
+  split: MnistSplit;
+  predicted: Uint8Array;
+  classNames: readonly string[];
+  count?: number;
+  title?: string;
+}): Figure {
+  const { split, predicted, classNames } = options;
+  const indices = range(Math.min(options.count ?? 30, split.count));
+  return digitGridFigure({
+    images: split.images,
+    indices,
+    captions: indices.map((i) =>
+      `${predicted[i] === split.labels[i] ? "" : "✗ "}${classNames[predicted[i]]}` +
+      `<br><span style="color:#888">true ${classNames[split.labels[i]]}</span>`
+    ),
+    flagged: indices.map((i) => predicted[i] !== split.labels[i]),
+    title: options.title,
+  });
+}
+
+/**
+ * The model's most confident mistakes, captioned with the prediction, its probability and the truth.
+ *
+ * @example
+ * ```ts
+ * import { mistakesFigure } from "./figures.ts";
+ * const figure = mistakesFigure({
+ *   images: new Uint8Array(784),
+ *   mistakes: [{ index: 0, actual: 4, predicted: 9, confidence: 0.97 }],
+ *   classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+ * });
+ * console.assert(JSON.stringify(figure).includes("97%"));
+ * ```
+ */
+export function mistakesFigure(options: {
+  images: Uint8Array;
+  mistakes: readonly Mistake[];
+  classNames: readonly string[];
+  title?: string;
+}): Figure {
+  const { mistakes, classNames } = options;
+  return digitGridFigure({
+    images: options.images,
+    indices: mistakes.map((m) => m.index),
+    captions: mistakes.map((m) =>
+      `${classNames[m.predicted]} (${Math.round(m.confidence * 100)}%)` +
+      `<br><span style="color:#888">true ${classNames[m.actual]}</span>`
+    ),
+    flagged: mistakes.map(() => true),
+    title: options.title,
+  });
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
 }

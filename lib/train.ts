@@ -68,6 +68,8 @@ export interface TrainOptions {
   classes?: number;
   onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
   onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
+  /** Called once when training ends, early or not (not when it fails). */
+  onTrainEnd?: (result: TrainResult) => void | Promise<void>;
 }
 
 /** The outcome of {@linkcode trainModel}. */
@@ -207,13 +209,15 @@ export async function trainModel(
     tf.dispose(best?.weights);
   }
   const trained = history.length * train.count;
-  return {
+  const result: TrainResult = {
     history,
     seconds: trainSeconds,
     samplesPerSecond: trained / Math.max(trainSeconds, 1e-9),
     bestEpoch: best?.epoch ?? history.length,
     stoppedEarly,
   };
+  await options.onTrainEnd?.(result);
+  return result;
 }
 
 /** The predictions of a model on a split, with the loss and accuracy they give. */
