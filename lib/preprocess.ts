@@ -140,3 +140,40 @@ export function gatherBatch(
   }
   return { pixels, labels };
 }
+
+/** Shape, type and value range of a batch of images as the network sees them. */
+export interface ImagesSummary {
+  shape: string;
+  dtype: string;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Normalizes and reshapes `images` as the training loop does, and reports what came out.
+ *
+ * @example
+ * ```ts
+ * import { summarizeImages } from "./preprocess.ts";
+ * const summary = summarizeImages(new Uint8Array(784).fill(255));
+ * console.assert(summary.shape === "[1, 28, 28, 1]" && summary.max === 1);
+ * ```
+ */
+export function summarizeImages(images: Uint8Array): ImagesSummary {
+  const x = imagesToTensor(images);
+  try {
+    const [min, max, mean] = tf.tidy(() =>
+      [x.min(), x.max(), x.mean()].map((t) => t.dataSync()[0])
+    );
+    return {
+      shape: `[${x.shape.join(", ")}]`,
+      dtype: x.dtype,
+      min,
+      max,
+      mean: Number(mean.toFixed(4)),
+    };
+  } finally {
+    x.dispose();
+  }
+}
