@@ -153,6 +153,8 @@ export interface PlotlyRendererOptions {
   librarySource?: () => string;
   /** Produces unique element ids; defaults to `crypto.randomUUID()`. */
   newId?: () => string;
+  /** Library characters per output; defaults to {@link LIBRARY_CHUNK_CHARS}. */
+  chunkChars?: number;
 }
 
 /**
@@ -178,29 +180,37 @@ export function readPlotlySource(): string {
 }
 
 /**
- * Builds the HTML of Plotly outputs and remembers whether this kernel session has already
- * emitted the library. The state lives in the (per-kernel) module instance, so a kernel
- * restart starts over and the next figure inlines the library again.
+ * Largest plotly.js slice per output. Deno 2.9.6's kernel sends IOPub messages of ~10 MB or
+ * more with an invalid HMAC signature (jupyter_client then rejects them), and plotly.js-dist
+ * is 11 MB, so the library is shipped in several outputs of at most this many characters.
+ */
+export const LIBRARY_CHUNK_CHARS = 2_000_000;
+
+/**
+ * Builds the Plotly outputs and remembers whether this kernel session has already emitted
+ * the library. The state lives in the (per-kernel) module instance, so a kernel restart
+ * starts over and the next figure inlines the library again.
  *
  * @example
  * ```ts
  * import { PlotlyRenderer } from "./lib/display.ts";
  * const renderer = new PlotlyRenderer({ librarySource: () => "window.Plotly = {};" });
- * const first = renderer.figureBundle({ data: [{ y: [1, 2, 3] }] });
- * const second = renderer.figureBundle({ data: [{ y: [3, 2, 1] }] });
- * console.log(String(first["text/html"]).includes("window.Plotly = {}")); // true
- * console.log(String(second["text/html"]).includes("window.Plotly = {}")); // false
+ * const first = renderer.bundlesFor({ data: [{ y: [1, 2, 3] }] });
+ * const second = renderer.bundlesFor({ data: [{ y: [3, 2, 1] }] });
+ * console.log(first.length, second.length); // 2 1  (library + figure, then figure only)
  * ```
  */
 export class PlotlyRenderer {
   #loaded = false;
   #librarySource: () => string;
   #newId: () => string;
+  #chunkChars: number;
 
   /** Creates a renderer; see {@link PlotlyRendererOptions}. */
   constructor(options: PlotlyRendererOptions = {}) {
     this.#librarySource = options.librarySource ?? readPlotlySource;
     this.#newId = options.newId ?? (() => crypto.randomUUID());
+    this.#chunkChars = options.chunkChars ?? LIBRARY_CHUNK_CHARS;
   }
 
   /** Whether the library has been emitted in this session. */
@@ -214,41 +224,51 @@ export class PlotlyRenderer {
   }
 
   /**
-   * The `<script>` that defines `window.Plotly`. `define`, `module` and `exports` are shadowed
-   * so that the UMD wrapper never registers plotly as an AMD/CommonJS module (classic Notebook
-   * and nbconvert pages may load require.js) and always sets the global. It then fires a
-   * `plotly-ready` event for figures that rendered before it.
+   * The outputs that define `window.Plotly`: the source, as JSON string slices pushed onto
+   * `window.__plotlyChunks`, then a script that joins and runs it with `define`, `module`
+   * and `exports` shadowed, so the UMD wrapper never registers plotly as an AMD/CommonJS
+   * module (classic Notebook and nbconvert pages may load require.js) and always sets the
+   * global. It then fires `plotly-ready` for figures that were waiting. Marks the library
+   * as loaded.
    */
-  libraryHtml(): string {
-    const source = this.#librarySource().replaceAll("</script", "<\\/script");
-    this.#loaded = true;
-    return `<script type="text/javascript">(function (define, module, exports) {\n${source}\n` +
-      `}).call(window);window.dispatchEvent(new Event("plotly-ready"));</script>`;
-  }
-
-  /** A display bundle containing just the library (what {@link loadPlotly} shows). */
-  libraryBundle(): MediaBundle {
-    return {
-      "text/html": `${this.libraryHtml()}<div style="font-size:small;color:#777">` +
-        `plotly.js loaded (inlined for offline use)</div>`,
+  libraryBundles(): MediaBundle[] {
+    const source = this.#librarySource();
+    const bundles: MediaBundle[] = [];
+    const count = Math.max(1, Math.ceil(source.length / this.#chunkChars));
+    for (let i = 0; i < count; i++) {
+      const slice = source.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars);
+      bundles.push({
+        "text/html": `<script type="text/javascript">(window.__plotlyChunks = ` +
+          `window.__plotlyChunks || [])[${i}] = ${scriptJson(slice)};</script>`,
+        "text/plain": `[plotly.js part ${i + 1}/${count}]`,
+      });
+    }
+    bundles.push({
+      "text/html": `<script type="text/javascript">(function () {
+  var source = window.__plotlyChunks.slice(0, ${count}).join("");
+  window.__plotlyChunks = undefined;
+  new Function("define", "module", "exports", source).call(window);
+  window.dispatchEvent(new Event("plotly-ready"));
+})();</script><div style="font-size:small;color:#777">plotly.js loaded (inlined for offline use)</div>`,
       "text/plain": "plotly.js loaded",
-    };
+    });
+    this.#loaded = true;
+    return bundles;
   }
 
   /**
    * The HTML for one figure: a div plus a script that calls `Plotly.newPlot` as soon as
    * `window.Plotly` exists (now, on the `plotly-ready` event, or by polling for 10 s, after
-   * which it explains how to reload the library). Includes the library the first time.
+   * which it explains how to reload the library).
    */
   figureHtml(figure: PlotlyFigure): string {
     const id = `plotly-${this.#newId()}`;
-    const library = this.#loaded ? "" : this.libraryHtml();
     const data = scriptJson(figure.data);
     const layout = scriptJson(figure.layout ?? {});
     const config = scriptJson({ ...DEFAULT_PLOT_CONFIG, ...figure.config });
     const hint = "plotly.js is not loaded in this page: run a cell with " +
       "<code>loadPlotly({ force: true })</code> (or re-run the notebook) and reload.";
-    return `${library}<div id="${id}" class="plotly-figure" style="min-height:360px"></div>
+    return `<div id="${id}" class="plotly-figure" style="min-height:360px"></div>
 <script type="text/javascript">(function () {
   var id = ${scriptJson(id)}, done = false, tries = 0;
   function draw() {
@@ -268,6 +288,12 @@ export class PlotlyRenderer {
     }
   }, 100);
 })();</script>`;
+  }
+
+  /** The outputs to show for a figure: the library first if this session lacks it. */
+  bundlesFor(figure: PlotlyFigure): MediaBundle[] {
+    const library = this.#loaded ? [] : this.libraryBundles();
+    return [...library, this.figureBundle(figure)];
   }
 
   /** The display bundle for a figure: the HTML above plus a plain-text description. */
@@ -310,7 +336,7 @@ export async function loadPlotly(options: { force?: boolean } = {}): Promise<voi
     console.log("[plotly.js is only loaded inside Jupyter]");
     return;
   }
-  await showBundle(plotly.libraryBundle());
+  for (const bundle of plotly.libraryBundles()) await showBundle(bundle);
 }
 
 /**
@@ -331,7 +357,7 @@ export async function showPlot(figure: PlotlyFigure): Promise<void> {
     console.log(describeFigure(figure));
     return;
   }
-  await showBundle(plotly.figureBundle(figure));
+  for (const bundle of plotly.bundlesFor(figure)) await showBundle(bundle);
 }
 
 // ---------------------------------------------------------------------------------------------
