@@ -187,7 +187,7 @@ export function confusionMatrixFigure(matrix: number[][], classNames: readonly s
       customdata: rates,
       text: matrix.map((row) => row.map(String)),
       texttemplate: "%{text}",
-      colorscale: "Blues",
+      colorscale: [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
       zmin: 0,
       zmax: Math.log10(1 + maxCount),
       hovertemplate:

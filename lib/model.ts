@@ -32,21 +32,30 @@ export interface ModelOptions {
 export function buildSeedModel(options: ModelOptions = {}): tf.Sequential {
   const init = initializers(options.seed ?? 42);
   const model = tf.sequential({ name: "seed_cnn" });
+  // Layer names as Keras gives them, so the summary reads like the original tutorial's.
   model.add(tf.layers.conv2d({
+    name: "conv2d",
     inputShape: [28, 28, 1],
     filters: 32,
     kernelSize: 3,
     activation: "relu",
     kernelInitializer: init(),
   }));
-  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.maxPooling2d({ name: "max_pooling2d", poolSize: 2 }));
+  model.add(tf.layers.conv2d({
+    name: "conv2d_1",
+    filters: 64,
+    kernelSize: 3,
+    activation: "relu",
+    kernelInitializer: init(),
+  }));
+  model.add(tf.layers.maxPooling2d({ name: "max_pooling2d_1", poolSize: 2 }));
+  model.add(tf.layers.flatten({ name: "flatten" }));
   model.add(
-    tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: "relu", kernelInitializer: init() }),
+    tf.layers.dense({ name: "dense", units: 64, activation: "relu", kernelInitializer: init() }),
   );
-  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: 64, activation: "relu", kernelInitializer: init() }));
   model.add(tf.layers.dense({
+    name: "dense_1",
     units: options.classes ?? 10,
     activation: "softmax",
     kernelInitializer: init(),

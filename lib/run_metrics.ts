@@ -7,7 +7,8 @@
 import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { saveModel, writeJson } from "./model_files.ts";
-import type { DatasetName } from "./mnist.ts";
+import type { DatasetName, MnistSplit } from "./mnist.ts";
+import type { Parameters } from "./parameters.ts";
 import type { Evaluation, TrainResult } from "./train.ts";
 import type { WasmBackendInfo } from "./wasm_backend.ts";
 
@@ -42,18 +43,16 @@ export interface RunMetrics {
   }[];
 }
 
-/** What a run is made of, for {@linkcode runMetrics}. */
+/** What a run is made of, for {@linkcode runMetrics}: the names the notebook's cells use. */
 export interface RunRecord {
-  dataset: DatasetName;
+  params: Pick<Parameters, "dataset" | "seed" | "epochs" | "batchSize">;
+  /** Which model: `seed` for the tutorial's, or an improved variant's name. */
   variant: string;
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  trainSamples: number;
-  validationSamples: number;
+  train: MnistSplit;
+  validation: MnistSplit;
   model: tf.LayersModel;
   training: TrainResult;
-  test: Pick<Evaluation, "loss" | "accuracy">;
+  evaluation: Pick<Evaluation, "loss" | "accuracy">;
   backend: WasmBackendInfo;
 }
 
@@ -63,22 +62,22 @@ export interface RunRecord {
  * @example
  * ```ts ignore
  * import { runMetrics } from "./run_metrics.ts";
- * const metrics = runMetrics({ dataset: "mnist", variant: "seed", seed: 42, ... });
+ * const metrics = runMetrics({ params, variant: "seed", train, validation, model, training, evaluation, backend });
  * console.log(metrics.test_accuracy);
  * ```
  */
 export function runMetrics(run: RunRecord): RunMetrics {
   return {
-    dataset: run.dataset,
+    dataset: run.params.dataset,
     variant: run.variant,
-    test_accuracy: run.test.accuracy,
-    test_loss: run.test.loss,
-    seed: run.seed,
-    epochs: run.epochs,
+    test_accuracy: run.evaluation.accuracy,
+    test_loss: run.evaluation.loss,
+    seed: run.params.seed,
+    epochs: run.params.epochs,
     epochs_run: run.training.history.length,
-    batch_size: run.batchSize,
-    train_samples: run.trainSamples,
-    validation_samples: run.validationSamples,
+    batch_size: run.params.batchSize,
+    train_samples: run.train.count,
+    validation_samples: run.validation.count,
     parameters: run.model.countParams(),
     train_seconds: run.training.seconds,
     train_samples_per_s: run.training.samplesPerSecond,
