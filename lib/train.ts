@@ -88,7 +88,7 @@ export interface TrainResult {
  * fixed by `seed` and `epoch`, in batches of `batchSize` (the last one smaller).
  *
  * @throws {RangeError} before any step when a label is outside 0..classes-1 or an option is bad.
- * @throws {Error} naming the epoch and batch when the loss becomes NaN or infinite.
+ * @throws {Error} naming the epoch and batch when the loss or the weights become NaN or infinite.
  *
  * @example
  * ```ts ignore
@@ -145,11 +145,17 @@ export async function trainModel(
           y.dispose();
         }
         const [loss, accuracy] = Array.isArray(values) ? values : [values, NaN];
-        if (!Number.isFinite(loss)) {
+        // The wasm backend's clip and relu turn NaN into numbers, so a diverged model can still
+        // report a finite loss: the weights are checked too (one sum, a fraction of a millisecond).
+        const diverged = !Number.isFinite(loss)
+          ? `the loss became ${loss}`
+          : !weightsAreFinite(model)
+          ? "the weights became NaN or infinite"
+          : undefined;
+        if (diverged) {
+          const where = `epoch ${epoch + 1}, batch ${batch + 1}`;
           throw new Error(
-            `Training diverged: the loss became ${loss} at epoch ${epoch + 1}, batch ${
-              batch + 1
-            }. ` +
+            `Training diverged: ${diverged} at ${where}. ` +
               `Lower the learning rate or check the input data for NaN values.`,
           );
         }
@@ -301,6 +307,13 @@ export function predictProbabilities(
     offset += part.length;
   }
   return out;
+}
+
+function weightsAreFinite(model: tf.LayersModel): boolean {
+  const total = tf.tidy(() =>
+    tf.addN(model.trainableWeights.map((w) => w.read().sum())).dataSync()[0]
+  );
+  return Number.isFinite(total);
 }
 
 function checkLabels(split: MnistSplit, classes: number, what: string): void {
