@@ -198,8 +198,9 @@ Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput support dilation 2 (chec
   // The cpu kernels ignore a dilations attribute (tfjs refuses gradients of dilated convs), so
   // the reference is the equivalent undilated conv whose filter has zeros between the taps.
   const next = rng(77);
-  for (const pad of ["valid", "same"] as const) {
-    const d = 2, kh = 3, kw = 2, ci = 3, co = 4;
+  // ci 3: 3x2x3 patches take the im2col path of the filter gradient; ci 6 the convolution path.
+  for (const [pad, ci] of [["valid", 3], ["same", 3], ["same", 6], ["valid", 6]] as const) {
+    const d = 2, kh = 3, kw = 2, co = 4;
     const xShape = [2, 10, 9, ci];
     const w = randomArray(kh * kw * ci * co, next);
     const wd = dilateFilter(w, [kh, kw, ci, co], d);
@@ -231,7 +232,7 @@ Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput support dilation 2 (chec
         taps.set(fWant.values.subarray(src, src + ci * co), (r * kw + c) * ci * co);
       }
     }
-    assertClose(fGot.values, taps, `dilated dW ${pad}`);
+    assertClose(fGot.values, taps, `dilated dW ${pad} ci ${ci}`);
     const iWant = await runKernel("cpu", "Conv2DBackpropInput", { dy, filter: wd }, {
       ...common,
       inputShape: xShape,
@@ -240,7 +241,7 @@ Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput support dilation 2 (chec
       dy,
       filter: { values: w, shape: [kh, kw, ci, co] },
     }, { ...common, inputShape: xShape, dilations: [d, d] });
-    assertClose(iGot.values, iWant.values, `dilated dx ${pad}`);
+    assertClose(iGot.values, iWant.values, `dilated dx ${pad} ci ${ci}`);
   }
 });
 
@@ -272,6 +273,8 @@ Deno.test("MaxPoolGrad agrees with cpu on random inputs (2x2/2 valid, 3x3/2 same
     { shape: [1, 6, 6, 7], filterSize: [3, 3], strides: [1, 1], pad: "same" },
     { shape: [2, 7, 9, 1], filterSize: [2, 3], strides: [3, 2], pad: "valid" },
     { shape: [4, 26, 26, 32], filterSize: [2, 2], strides: [2, 2], pad: "valid" },
+    { shape: [2, 11, 9, 3], filterSize: [2, 2], strides: [2, 2], pad: "valid" },
+    { shape: [2, 7, 7, 4], filterSize: [2, 2], strides: [2, 2], pad: "same" },
   ];
   let seed = 300;
   for (const c of cases) {
