@@ -16,7 +16,16 @@ import os from "node:os";
 import { createRequire } from "node:module";
 import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
 
-/** What {@link setupWasmBackend} set up. */
+/**
+ * What {@link setupWasmBackend} set up.
+ *
+ * @example
+ * ```ts
+ * import { setupWasmBackend, type WasmBackendInfo } from "./wasm_backend.ts";
+ * const info: WasmBackendInfo = await setupWasmBackend();
+ * console.log(`${info.backend} simd=${info.simd} threads=${info.threads} tfjs ${info.tfjsVersion}`);
+ * ```
+ */
 export interface WasmBackendInfo {
   /** Always `"wasm"`. */
   backend: string;
@@ -28,7 +37,16 @@ export interface WasmBackendInfo {
   tfjsVersion: string;
 }
 
-/** Options of {@link setupWasmBackend}. */
+/**
+ * Options of {@link setupWasmBackend}.
+ *
+ * @example
+ * ```ts
+ * import { setupWasmBackend, type WasmBackendOptions } from "./wasm_backend.ts";
+ * const options: WasmBackendOptions = { threads: 1 }; // single-threaded SIMD binary
+ * await setupWasmBackend(options);
+ * ```
+ */
 export interface WasmBackendOptions {
   /**
    * XNNPACK thread count. Default: the machine's logical core count
@@ -189,6 +207,10 @@ function writeWorkerScript(pkgDir: string): string {
 /** Workers made by {@link makeWorkerClass}; set to release them once the pool has started. */
 const workers = new Set<wt.Worker>();
 let releaseWorkers = false;
+/** Set while the backend initializes: rejects the start-up when a worker fails. */
+let reportWorkerError: ((e: unknown) => void) | undefined;
+/** How long the worker threads may take to start before setup gives up. */
+const START_TIMEOUT_MS = 60_000;
 
 /**
  * A `node:worker_threads` Worker that starts Emscripten's pthread workers from real files:
@@ -207,6 +229,8 @@ function makeWorkerClass(workerFile: string, mainScriptFile: string): typeof wt.
       super(isBlob ? workerFile : filename, options);
       workers.add(this);
       this.once("exit", () => workers.delete(this));
+      // A worker that cannot start would leave setBackend pending forever: report it.
+      this.on("error", (e: unknown) => reportWorkerError?.(e));
       if (releaseWorkers) this.unref();
     }
     override ref(): void {
@@ -286,18 +310,36 @@ async function initialize(simd: boolean, threads: number): Promise<WasmBackendIn
   }
   let ok: boolean;
   let cause: unknown;
+  const workerFailed = new Promise<never>((_, reject) => {
+    reportWorkerError = reject;
+  });
+  const timer = useThreads
+    ? setTimeout(
+      () =>
+        reportWorkerError?.(new Error(`no worker thread started within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    )
+    : undefined;
   try {
-    ok = await tf.setBackend("wasm");
+    ok = await Promise.race([tf.setBackend("wasm"), workerFailed]);
   } catch (e) {
     ok = false;
     cause = e;
   } finally {
+    reportWorkerError = undefined;
+    clearTimeout(timer);
     // The Emscripten glue copied the class to globalThis.Worker already; restore the module.
     wt.Worker = origWorker;
     os.cpus = origCpus;
   }
   if (useThreads) unrefWorkers();
   if (!ok) {
+    for (const w of workers) void w.terminate();
+    try {
+      tf.removeBackend("wasm");
+    } catch {
+      // the half-started instance may not be removable; the factory is re-registered next time
+    }
     throw new Error(
       "The tfjs wasm backend failed to start" + (cause ? ` (${String(cause)})` : "") +
         ". Run with -A (read access to node_modules and write access to .wasm-threads/), " +
@@ -325,7 +367,7 @@ async function initialize(simd: boolean, threads: number): Promise<WasmBackendIn
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { setupWasmBackend, shutdownWasmBackend } from "./lib/wasm_backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./wasm_backend.ts";
  * const info = await setupWasmBackend(); // { backend: "wasm", simd: true, threads: 2, ... }
  * console.log(info, tf.getBackend());
  * shutdownWasmBackend();
@@ -364,7 +406,7 @@ export async function setupWasmBackend(options: WasmBackendOptions = {}): Promis
  *
  * @example
  * ```ts
- * import { setupWasmBackend, shutdownWasmBackend } from "./lib/wasm_backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./wasm_backend.ts";
  * await setupWasmBackend({ threads: 2 });
  * // ... train ...
  * shutdownWasmBackend();

@@ -1,13 +1,18 @@
 /**
- * Gradient kernels that `@tensorflow/tfjs-backend-wasm` 4.22 lacks or gets wrong, built on the
- * backend's own XNNPACK `Conv2D` (which runs on the thread pool):
+ * Kernels that `@tensorflow/tfjs-backend-wasm` 4.22 lacks, gets wrong, or runs slowly in a
+ * training step, built where possible on the backend's own XNNPACK kernels (which run on the
+ * thread pool):
  *
- * - `Conv2DBackpropFilter` (missing in the package): a convolution of x^T with dy^T.
+ * - `Conv2DBackpropFilter` (missing in the package): for small patches (KH*KW*Ci <= 32) an
+ *   im2col + one GEMM, otherwise a convolution of x^T with dy^T.
  * - `Conv2DBackpropInput` (stock kernel is a naive single-threaded loop): a stride-1
  *   convolution of the zero-inserted dy with the rotated, channel-swapped filter.
  * - `MaxPoolGrad` (stock kernel gives no gradient to all-negative/all-zero windows and sends
  *   ties to the last max): the gradient goes to the FIRST max in row-major window order, as
  *   the `cpu` backend does.
+ * - `BatchMatMul` (stock kernel leaves XNNPACK for a naive loop when an operand is
+ *   transposed), `Sum` over leading axes (stock kernel transposes first), `Identity` and
+ *   same-dtype `Cast` (stock kernels copy).
  *
  * @module
  */
@@ -451,7 +456,15 @@ function stockCall(name: string, args: WasmKernelArgs): tf.TensorInfo {
   return stock.kernelFunc(args) as tf.TensorInfo;
 }
 
-/** The kernels {@link registerWasmTrainingKernels} installs, by name. */
+/**
+ * The kernels {@link registerWasmTrainingKernels} installs for the `wasm` backend.
+ *
+ * @example
+ * ```ts
+ * import { wasmTrainingKernels } from "./wasm_kernels.ts";
+ * console.log(wasmTrainingKernels.map((k) => k.kernelName).join(", "));
+ * ```
+ */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   {
     kernelName: "Conv2DBackpropFilter",
@@ -486,7 +499,7 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import "@tensorflow/tfjs-backend-wasm";
- * import { registerWasmTrainingKernels } from "./lib/wasm_kernels.ts";
+ * import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
  * registerWasmTrainingKernels();
  * await tf.setBackend("wasm");
  * ```

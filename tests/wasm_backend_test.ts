@@ -56,7 +56,7 @@ Deno.test("setupWasmBackend rejects a bad thread count with an instruction", asy
   await assert.rejects(() => setupWasmBackend({ threads: 1.5 }), /positive integer/);
 });
 
-Deno.test("setupWasmBackend switches between 1 and 2 threads", async () => {
+Deno.test("setupWasmBackend switches between 1 thread, no SIMD and 2 threads", async () => {
   if (Deno.env.get("WASM_THREADS")) return;
   const one = await setupWasmBackend({ threads: 1 });
   assert.equal(one.threads, 1);
@@ -70,6 +70,14 @@ Deno.test("setupWasmBackend switches between 1 and 2 threads", async () => {
   );
   assert.equal((await sum.data())[0], 36);
   sum.dispose();
+  const plain = await setupWasmBackend({ simd: false });
+  assert.deepEqual([plain.simd, plain.threads], [false, 1]);
+  const x4 = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+  const loss = (w: tf.Tensor) => tf.conv2d(x4, w as tf.Tensor4D, 1, "valid").sum();
+  const dw = tf.tidy(() => tf.grad(loss)(tf.ones([2, 2, 1, 1])));
+  x4.dispose();
+  assert.deepEqual(Array.from(await dw.data()), [9, 9, 9, 9]);
+  dw.dispose();
   const two = await setupWasmBackend({ threads: 2 });
   assert.equal(two.threads, 2);
 });
