@@ -84,8 +84,6 @@ class CellState:
         self.outputs: list[dict] = []
         self.clear_pending = False
         self.error: dict | None = None
-        # Set once the cell's own idle arrived; outputs after that are "late".
-        self.closed_at_idle = False
 
 
 class Runner:
@@ -194,8 +192,8 @@ class Runner:
             state.clear_pending = False
         if parent in self.sentinels:
             self.sentinel_outputs += 1
-        elif state.closed_at_idle:
-            self.late_outputs += 1
+        elif parent in self.idle:
+            self.late_outputs += 1  # arrived after its own request's idle: the Deno trap
         out = output_from_msg(msg)
         if kind == "stream" and state.outputs and state.outputs[-1].get("output_type") == "stream" \
                 and state.outputs[-1].get("name") == out["name"]:
@@ -242,7 +240,6 @@ class Runner:
 
     # -- execution --------------------------------------------------------
     def run_cell(self, state: CellState) -> None:
-        state.closed_at_idle = False
         msg_id = self.kc.execute(state.cell.source, store_history=True, allow_stdin=False,
                                  stop_on_error=True)
         self.owner[msg_id] = state
@@ -254,7 +251,6 @@ class Runner:
                                "(raise NOTEBOOK_CELL_TIMEOUT if this is expected)"))
         if not self.wait_idle(msg_id, 60.0, state):
             fail(self.describe(state, "finished but the kernel never reported idle"))
-        state.closed_at_idle = True
         # The sentinel: its idle can only come after the kernel has processed it, by
         # which time outputs of the previous request have been flushed. Outputs the
         # kernel stamps with the sentinel's id belong to this cell too.

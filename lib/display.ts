@@ -3,7 +3,7 @@
  *
  * - {@link showPlot}: a Plotly figure that renders OFFLINE, both live in JupyterLab and in the
  *   standalone HTML written by `nbconvert --to html`. The plotly.js library is inlined once per
- *   kernel session (the first plot, or an explicit {@link loadPlotly} cell).
+ *   kernel session (by an explicit {@link loadPlotly} cell, or else by the first plot).
  * - {@link ProgressDisplay}: one live, throttled, in-place updating progress line/bar.
  * - {@link showHtml}, {@link showSvg}, {@link showText}: small conveniences.
  *
@@ -267,7 +267,7 @@ export class PlotlyRenderer {
     const layout = scriptJson(figure.layout ?? {});
     const config = scriptJson({ ...DEFAULT_PLOT_CONFIG, ...figure.config });
     const hint = "plotly.js is not loaded in this page: run a cell with " +
-      "<code>loadPlotly({ force: true })</code> (or re-run the notebook) and reload.";
+      "<code>await loadPlotly()</code> (or re-run the notebook) and reload.";
     return `<div id="${id}" class="plotly-figure" style="min-height:360px"></div>
 <script type="text/javascript">(function () {
   var id = ${scriptJson(id)}, done = false, tries = 0;
@@ -317,9 +317,12 @@ function describeFigure(figure: PlotlyFigure): string {
 export const plotly: PlotlyRenderer = new PlotlyRenderer();
 
 /**
- * Inlines the plotly.js library into the current cell's output (once per kernel session).
- * Optional: {@link showPlot} does it on the first figure anyway. Use `{ force: true }` to emit
- * it again, e.g. after "Clear All Outputs" in JupyterLab without restarting the kernel.
+ * Inlines the plotly.js library into the current cell's output, every time it runs, and marks
+ * it loaded for this kernel session so that {@link showPlot} does not repeat it. Optional:
+ * without it the first figure carries the library. Recommended as an early cell: then
+ * "Run All" without a kernel restart still saves a notebook whose plots render offline
+ * (without it, the re-run first figure would skip the library, since the session already
+ * emitted it into outputs that Run All has cleared).
  *
  * @example
  * ```ts
@@ -327,11 +330,7 @@ export const plotly: PlotlyRenderer = new PlotlyRenderer();
  * await loadPlotly();
  * ```
  */
-export async function loadPlotly(options: { force?: boolean } = {}): Promise<void> {
-  if (plotly.libraryLoaded && !options.force) {
-    await showBundle({ "text/plain": "plotly.js already loaded in this session" });
-    return;
-  }
+export async function loadPlotly(): Promise<void> {
   if (jupyterApi() === undefined) {
     console.log("[plotly.js is only loaded inside Jupyter]");
     return;

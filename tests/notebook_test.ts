@@ -124,7 +124,7 @@ Deno.test("runner keeps every output, even those Deno sends after the cell's idl
 Deno.test("runner: plots render offline in the HTML, library once, progress updated in place", async () => {
   await requireJupyter();
   const sources = [
-    `import { ProgressDisplay, showPlot, showSvg } from "../../lib/display.ts";\n` +
+    `import { loadPlotly, ProgressDisplay, showPlot, showSvg } from "../../lib/display.ts";\n` +
     `await showPlot({ data: [{ type: "scatter", y: [3, 1, 2] }], layout: { title: { text: "one" } } });`,
     `const progress = new ProgressDisplay({ title: "Training", minIntervalMs: 50 });\n` +
     `for (let i = 1; i <= 20; i++) {\n` +
@@ -132,6 +132,8 @@ Deno.test("runner: plots render offline in the HTML, library once, progress upda
     `  await new Promise((r) => setTimeout(r, 10));\n}\nawait progress.done();`,
     `await showPlot({ data: [{ type: "bar", x: ["a"], y: [1] }], layout: { title: { text: "two" } } });`,
     `await showSvg('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"></svg>');`,
+    `await loadPlotly(); // explicit: always re-emits the library`,
+    `await showPlot({ data: [{ type: "scatter", y: [1] }], layout: { title: { text: "three" } } });`,
   ];
   const { code, stderr, cells, dir } = await runNotebook(sources, { html: true });
   try {
@@ -140,6 +142,8 @@ Deno.test("runner: plots render offline in the HTML, library once, progress upda
       (c.outputs ?? []).filter((o) => str(o.data?.["text/html"]).includes("__plotlyChunks")).length;
     assert.ok(chunks(cells[0]) >= 2, "first plot carries the library");
     assert.equal(chunks(cells[2]), 0, "second plot does not");
+    assert.ok(chunks(cells[4]) >= 2, "loadPlotly() emits the library even when loaded");
+    assert.equal(chunks(cells[5]), 0, "and plots after it do not");
     assert.equal(cells[1].outputs?.length, 1, "progress is a single output");
     assert.match(texts(cells[1]), /Training \[#{20}\] 100% \| batch 20/);
     assert.ok(str(cells[3].outputs?.[0].data?.["text/html"]).startsWith("<svg"));
@@ -164,7 +168,7 @@ Deno.test("runner: plots render offline in the HTML, library once, progress upda
     );
     const dom = new TextDecoder().decode(browser.stdout);
     const rendered = dom.match(/class="plot-container plotly"/g) ?? [];
-    assert.equal(rendered.length, 2, "both figures drawn by the inlined plotly.js, offline");
+    assert.equal(rendered.length, 3, "all figures drawn by the inlined plotly.js, offline");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
