@@ -193,6 +193,28 @@ Deno.test("runner fails naming the cell that errors, and stops there", async () 
   }
 });
 
+Deno.test("runner fails naming a cell that exceeds NOTEBOOK_CELL_TIMEOUT, keeping its outputs", async () => {
+  await requireJupyter();
+  const { code, stderr, cells, dir } = await runNotebook(
+    [
+      `console.log("before");`,
+      `console.log("waiting");\nawait new Promise((r) => setTimeout(r, 60_000));`,
+    ],
+    { env: { NOTEBOOK_CELL_TIMEOUT: "3" } },
+  );
+  try {
+    assert.notEqual(code, 0);
+    assert.match(
+      stderr,
+      /Notebook cell 2 \(first line: `console.log\("waiting"\);`\) did not finish within 3s/,
+    );
+    assert.match(texts(cells[0]), /before/);
+    assert.match(texts(cells[1]), /waiting/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("runner fails on a code cell without output unless tagged allow-empty-output", async () => {
   await requireJupyter();
   const { code, stderr, dir } = await runNotebook(
