@@ -125,7 +125,15 @@ class Runner:
     # -- kernel lifecycle -------------------------------------------------
     def start(self) -> None:
         # env=None would also inherit, but be explicit: DATASET, EPOCHS, ... must reach the kernel.
-        self.km.start_kernel(cwd=str(self.cwd), env=dict(os.environ))
+        from jupyter_client.kernelspec import NoSuchKernel
+
+        try:
+            self.km.start_kernel(cwd=str(self.cwd), env=dict(os.environ))
+        except NoSuchKernel:
+            raise RunnerError(
+                f"The notebook asks for kernel '{self.km.kernel_name}', but only the kernelspec "
+                "'deno' is provided (jupyter/kernels/deno). Set the notebook's metadata.kernelspec "
+                'to {"name": "deno", "display_name": "Deno", "language": "typescript"}.') from None
         self.kc = self.km.client()
         self.kc.start_channels()
         try:

@@ -68,8 +68,14 @@ export async function runNotebook(
     env: { ...env, PATH: path },
     stdin: "null",
   });
-  const status = await command.spawn().status;
-  return status.code;
+  try {
+    return (await command.spawn().status).code;
+  } catch (error) {
+    console.error(
+      `error: cannot start ${SYSTEM_PYTHON} (${error}). Install it with:\n    ${APT_INSTALL}`,
+    );
+    return 1;
+  }
 }
 
 if (import.meta.main) {
