@@ -24,7 +24,16 @@ import { fileURLToPath } from "node:url";
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 /** The apt packages that provide what the runner imports. */
 export const APT_INSTALL = "sudo apt-get update && sudo apt-get install -y " +
-  "jupyter-nbconvert jupyter-client";
+  "--no-install-recommends jupyter-nbconvert jupyter-client";
+const APT_INSTALL_ARGS = [
+  "apt-get",
+  "install",
+  "-y",
+  "-q",
+  "--no-install-recommends",
+  "jupyter-nbconvert",
+  "jupyter-client",
+];
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -43,6 +52,27 @@ export async function jupyterAvailable(): Promise<boolean> {
 }
 
 /**
+ * Installs Debian's Jupyter packages when this process may (as root, or with password-less sudo), so
+ * that `deno task notebook` sets itself up on a fresh machine. Returns whether Jupyter is then there.
+ */
+async function installJupyter(): Promise<boolean> {
+  const sudo = Deno.uid?.() === 0 ? [] : ["sudo", "-n"];
+  if (sudo.length > 0) {
+    const probe = await new Deno.Command("sudo", { args: ["-n", "true"], stderr: "null" })
+      .output().catch(() => undefined);
+    if (!probe?.success) return false;
+  }
+  console.error(`Jupyter is missing; installing it: ${APT_INSTALL}`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  for (const args of [["apt-get", "update", "-q"], APT_INSTALL_ARGS]) {
+    const [cmd, ...rest] = [...sudo, ...args];
+    const status = await new Deno.Command(cmd, { args: rest, env, stdin: "null" }).spawn().status;
+    if (!status.success) return false;
+  }
+  return await jupyterAvailable();
+}
+
+/**
  * Runs the Python runner and returns its exit code. `args` are passed through
  * (`<notebook> [--output-dir DIR] [--timeout SECONDS] [--no-html]`).
  */
@@ -50,16 +80,11 @@ export async function runNotebook(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<number> {
-  if (!(await jupyterAvailable())) {
-    const ci = Deno.env.get("CI") === "true";
-    const root = Deno.uid?.() === 0;
-    if (!(ci && root)) {
-      console.error(
-        `error: Jupyter is not installed for ${SYSTEM_PYTHON}. Install it with:\n    ${APT_INSTALL}`,
-      );
-      return 1;
-    }
-    // In CI as root the Python runner installs the apt packages itself, if python exists.
+  if (!(await jupyterAvailable()) && !(await installJupyter())) {
+    console.error(
+      `error: Jupyter is not installed for ${SYSTEM_PYTHON}. Install it with:\n    ${APT_INSTALL}`,
+    );
+    return 1;
   }
   // The kernelspec starts `deno` from PATH: make it the same deno that runs this task.
   const path = `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`;

@@ -99,20 +99,30 @@ export function classificationReportTable(rows: readonly ReportRow[]): pl.DataFr
   });
 }
 
+/** A value a table cell can hold. */
+export type Cell = string | number | boolean | null;
+
 /**
- * A table from rows of plain records, keeping the column order of the first row.
+ * A table from rows of plain records (one column per key of the first row, in its order); values
+ * that are not strings, numbers or booleans are shown as text, missing ones as empty cells.
  *
  * @example
  * ```ts
  * import { recordsTable } from "./tables.ts";
- * console.assert(recordsTable([{ a: 1, b: "x" }]).shape.width === 2);
+ * console.assert(recordsTable([{ a: 1, b: "x", c: true }]).shape.width === 3);
  * ```
  */
-export function recordsTable(
-  rows: readonly Record<string, string | number | null>[],
-): pl.DataFrame {
+export function recordsTable(rows: readonly object[]): pl.DataFrame {
   if (rows.length === 0) return pl.DataFrame({});
-  const columns: Record<string, (string | number | null)[]> = {};
-  for (const key of Object.keys(rows[0])) columns[key] = rows.map((r) => r[key] ?? null);
+  const cell = (value: unknown): Cell =>
+    value === undefined || value === null
+      ? null
+      : typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+      ? value
+      : String(value);
+  const columns: Record<string, Cell[]> = {};
+  for (const key of Object.keys(rows[0])) {
+    columns[key] = rows.map((row) => cell((row as Record<string, unknown>)[key]));
+  }
   return pl.DataFrame(columns);
 }
