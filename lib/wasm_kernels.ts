@@ -445,6 +445,37 @@ function sum({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   return out;
 }
 
+/**
+ * GatherV2 along axis 0 (how `fit` cuts each shuffled batch out of the training tensor) as one
+ * block copy per index; the stock kernel copies element by element (3.7 ms for a 128-image
+ * batch vs 0.1 ms). Other axes, batchDims and out-of-range indices go to the stock kernel,
+ * which also reports the out-of-range index.
+ */
+function gatherV2({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", "GatherV2");
+  const indices = input(inputs, "indices", "GatherV2");
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  if (axis !== 0 || Number(attrs.batchDims ?? 0) !== 0 || x.dtype === "string") {
+    return stockCall("GatherV2", { inputs, backend, attrs });
+  }
+  const idx = backend.typedArrayFromHeap(indices);
+  const rows = x.shape[0];
+  for (let i = 0; i < idx.length; i++) {
+    if (!(idx[i] >= 0 && idx[i] < rows)) return stockCall("GatherV2", { inputs, backend, attrs });
+  }
+  const row = tf.util.sizeFromShape(x.shape.slice(1));
+  const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+  // Views are taken after makeOutput: growing the heap detaches older views.
+  const dst = backend.typedArrayFromHeap(out);
+  const src = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(indices);
+  for (let i = 0; i < ids.length; i++) {
+    const r = ids[i] * row;
+    dst.set(src.subarray(r, r + row), i * row);
+  }
+  return out;
+}
+
 /** Stock wasm kernels replaced by this module, kept so the replacements can delegate. */
 const stockKernels = new Map<string, tf.KernelConfig>();
 
@@ -481,6 +512,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   { kernelName: "Identity", backendName: BACKEND, kernelFunc: asKernelFunc(identity) },
   { kernelName: "Cast", backendName: BACKEND, kernelFunc: asKernelFunc(cast) },
   { kernelName: "Sum", backendName: BACKEND, kernelFunc: asKernelFunc(sum) },
+  { kernelName: "GatherV2", backendName: BACKEND, kernelFunc: asKernelFunc(gatherV2) },
 ];
 
 const ours = new Set<tf.KernelFunc>(wasmTrainingKernels.map((k) => k.kernelFunc));

@@ -309,6 +309,85 @@ Deno.test("MaxPoolGrad sends ties to the first maximum in row-major window order
   }
 });
 
+Deno.test("BatchMatMul agrees with cpu for every transpose combination and batch sizes 1 and 3", async () => {
+  const next = rng(600);
+  for (const batch of [1, 3]) {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        const [m, k, n] = [5, 7, 3];
+        const aShape = [batch, ...(transposeA ? [k, m] : [m, k])];
+        const bShape = [batch, ...(transposeB ? [n, k] : [k, n])];
+        const a = { values: randomArray(size(aShape), next), shape: aShape };
+        const b = { values: randomArray(size(bShape), next), shape: bShape };
+        const attrs = { transposeA, transposeB };
+        const want = await runKernel("cpu", "BatchMatMul", { a, b }, attrs);
+        const got = await runKernel("wasm", "BatchMatMul", { a, b }, attrs);
+        assert.deepEqual(got.shape, want.shape);
+        assertClose(got.values, want.values, `BatchMatMul ${JSON.stringify({ batch, ...attrs })}`);
+      }
+    }
+  }
+  // The seed CNN's dense-layer gradients.
+  const a = { values: randomArray(128 * 1600, next), shape: [128, 1600] };
+  const b = { values: randomArray(128 * 64, next), shape: [128, 64] };
+  const attrs = { transposeA: true, transposeB: false };
+  const want = await runKernel("cpu", "BatchMatMul", { a, b }, attrs);
+  const got = await runKernel("wasm", "BatchMatMul", { a, b }, attrs);
+  assertClose(got.values, want.values, "BatchMatMul a^T b [1600,128]x[128,64]");
+});
+
+Deno.test("Sum agrees with cpu over leading axes (fast path) and other axes (stock)", async () => {
+  const next = rng(700);
+  const x = { values: randomArray(4 * 5 * 6 * 7, next), shape: [4, 5, 6, 7] };
+  const axes: (number | number[])[] = [[0, 1, 2], [0], [1, 0], [0, 1, 2, 3], [1, 3], -1, [2]];
+  for (const axis of axes) {
+    for (const keepDims of [false, true]) {
+      const want = await runKernel("cpu", "Sum", { x }, { axis, keepDims });
+      const got = await runKernel("wasm", "Sum", { x }, { axis, keepDims });
+      assert.deepEqual(got.shape, want.shape, `Sum axis ${axis} keepDims ${keepDims}`);
+      assertClose(got.values, want.values, `Sum axis ${axis} keepDims ${keepDims}`);
+    }
+  }
+});
+
+Deno.test("GatherV2, Identity and Cast agree with cpu", async () => {
+  const next = rng(800);
+  const x = { values: randomArray(10 * 3 * 4, next), shape: [10, 3, 4] };
+  const indices = { values: new Float32Array([9, 0, 3, 3, 7]), shape: [5] };
+  for (
+    const [axis, ids] of [[0, indices], [1, {
+      values: new Float32Array([2, 0]),
+      shape: [2],
+    }]] as const
+  ) {
+    // Indices must be int32 tensors: build them by hand.
+    const outs: Float32Array[] = [];
+    for (const backend of ["cpu", "wasm"] as const) {
+      assert.ok(await tf.setBackend(backend));
+      const xt = tf.tensor(x.values, x.shape);
+      const it = tf.tensor(ids.values, [...ids.shape], "int32");
+      const out = tf.gather(xt, it, axis);
+      outs.push(out.dataSync() as Float32Array);
+      tf.dispose([xt, it, out]);
+    }
+    assertClose(outs[1], outs[0], `GatherV2 axis ${axis}`);
+  }
+  assert.ok(await tf.setBackend("wasm"));
+  const xt = tf.tensor(x.values, x.shape);
+  assert.throws(() => tf.gather(xt, tf.tensor1d([10], "int32")), /not in \[0, 9\]/);
+  const id = tf.engine().runKernel("Identity", { x: xt }) as tf.Tensor;
+  const same = tf.cast(xt, "float32");
+  const toInt = tf.cast(tf.mul(xt, 10), "int32");
+  xt.dispose(); // the shared buffers must outlive the input tensor
+  assertClose(id.dataSync() as Float32Array, x.values, "Identity");
+  assertClose(same.dataSync() as Float32Array, x.values, "Cast float32 -> float32");
+  assert.deepEqual(
+    Array.from(toInt.dataSync()),
+    Array.from(x.values, (v) => Math.trunc(Math.fround(v * 10)) + 0),
+  );
+  tf.dispose([id, same, toInt]);
+});
+
 Deno.test("the setup under test uses the threaded binary", () => {
   assert.equal(info.backend, "wasm");
   assert.equal(info.simd, true);
