@@ -63,3 +63,33 @@ Deno.test("writeJson() writes indented JSON and leaves no temporary file", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a saved model loads over HTTP with tf.loadLayersModel, as a browser loads it", async () => {
+  const dir = await Deno.makeTempDir();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      const name = new URL(request.url).pathname.slice(1);
+      try {
+        return new Response(await Deno.readFile(join(dir, name)));
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    },
+  );
+  try {
+    const model = buildSeedModel({ seed: 6 });
+    await saveModel(model, dir);
+    const loaded = await tf.loadLayersModel(`http://127.0.0.1:${server.addr.port}/model.json`);
+    const [a, b] = tf.tidy(() => {
+      const x = tf.randomUniform([2, 28, 28, 1], 0, 1, "float32", 3);
+      return [model, loaded].map((m) => (m.predict(x) as tf.Tensor).dataSync());
+    });
+    assert.deepEqual(a, b);
+    model.dispose();
+    loaded.dispose();
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
