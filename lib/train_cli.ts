@@ -127,6 +127,8 @@ export function parseTrainArgs(args: readonly string[]): TrainCliOptions {
     const unknown = /Unknown option '([^']+)'/.exec(message);
     const positional = /Unexpected argument '([^']+)'/.exec(message);
     const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
+    // parseArgs takes "--epochs --out x" as --epochs missing its value (the next token is a flag).
+    const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(message);
     throw new UsageError(
       unknown
         ? `Unknown flag ${unknown[1]}. See deno task train --help for the flags.`
@@ -135,6 +137,9 @@ export function parseTrainArgs(args: readonly string[]): TrainCliOptions {
           "See deno task train --help."
         : missing
         ? `${missing[1].split(",").at(-1)?.trim()} needs a value. See deno task train --help.`
+        : ambiguous
+        ? `${ambiguous[1]} needs a value before the next flag (write a value that starts with ` +
+          `a dash as ${ambiguous[1]}=-1). See deno task train --help.`
         : `${message} See deno task train --help.`,
     );
   }
