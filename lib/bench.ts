@@ -85,6 +85,16 @@ function instrumentKernels(
   return { stats, restore };
 }
 
+/** User + system CPU seconds of this process (Linux /proc), or undefined elsewhere. */
+function processCpuSeconds(): number | undefined {
+  try {
+    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+}
+
 function describe(inputs: tf.NamedTensorInfoMap): string {
   return Object.entries(inputs).map(([k, t]) => `${k}[${t?.shape.join(",")}]`).join(" ");
 }
@@ -150,9 +160,11 @@ async function main(): Promise<void> {
   const prof = values.profile
     ? instrumentKernels("wasm", Deno.env.get("PROFILE_SHAPES") === "1")
     : undefined;
+  const cpu0 = processCpuSeconds();
   const t0 = performance.now();
   const history = await model.fit(xs, ys, { batchSize: batch, epochs: 1, verbose: 0 });
   const trainSeconds = (performance.now() - t0) / 1000;
+  const cpu1 = processCpuSeconds();
   prof?.restore();
   const steps = Math.ceil(samples / batch);
   const loss = Number(history.history.loss[0]);
@@ -199,6 +211,12 @@ async function main(): Promise<void> {
     train_samples_per_s: round(samples / trainSeconds, 1),
     predict_images_per_s: round(nTest / predictSeconds, 1),
     train_ms_per_step: round((trainSeconds * 1000) / steps, 2),
+    // CPU seconds of all threads per wall second while training: well below `threads` means
+    // other processes took the cores and the figures above are pessimistic.
+    train_cpu_per_wall: cpu0 === undefined || cpu1 === undefined
+      ? null
+      : round((cpu1 - cpu0) / trainSeconds, 2),
+    load_avg_1min: round(Deno.loadavg()[0], 2),
     samples,
     batch_size: batch,
     final_loss: round(loss, 4),
