@@ -178,16 +178,16 @@ function writeWorkerScript(pkgDir: string): string {
   // must stay escapes inside the script's string literals.
   const text = WORKER_PRELUDE + wasmWorkerContents.replace(/\n/g, "\\n");
   const name = `tfjs-backend-wasm-${tf.version_core}-threaded-simd.worker.cjs`;
-  const dirs = [new URL("../.wasm-threads/", import.meta.url).pathname];
-  try {
-    dirs.push(Deno.makeTempDirSync({ prefix: "tfjs-wasm-threads-" }) + "/");
-  } catch {
-    // no temp dir available; the repo directory is tried first anyway
-  }
+  // The repository's git-ignored .wasm-threads/ first; a fresh temp dir only if that fails.
+  const dirs: (() => string)[] = [
+    () => new URL("../.wasm-threads/", import.meta.url).pathname,
+    () => Deno.makeTempDirSync({ prefix: "tfjs-wasm-threads-" }) + "/",
+  ];
   const errors: string[] = [];
-  for (const dir of dirs) {
-    const file = dir + name;
+  for (const makeDir of dirs) {
     try {
+      const dir = makeDir();
+      const file = dir + name;
       if (exists(file) && Deno.readTextFileSync(file) === text) return file;
       Deno.mkdirSync(dir, { recursive: true });
       const tmp = `${file}.${Deno.pid}.tmp`;
@@ -195,7 +195,7 @@ function writeWorkerScript(pkgDir: string): string {
       Deno.renameSync(tmp, file);
       return file;
     } catch (e) {
-      errors.push(`${dir}: ${e}`);
+      errors.push(String(e));
     }
   }
   throw new Error(
