@@ -479,6 +479,43 @@ function gatherV2({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   return out;
 }
 
+/**
+ * Slice as block copies of contiguous runs (trailing whole dimensions are merged into one run).
+ * The stock kernel copies element by element: 5 ms to cut a 128-image batch out of the test
+ * set, a quarter of `predict`'s time at one thread.
+ */
+function slice({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", "Slice");
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x,
+    attrs.begin as number | number[],
+    attrs.size as number | number[],
+  );
+  const rank = x.shape.length;
+  if (x.dtype === "string" || rank === 0 || size.some((d) => d === 0)) {
+    return stockCall("Slice", { inputs, backend, attrs });
+  }
+  const strides = tf.util.computeStrides(x.shape); // rank-1 entries; the last stride is 1
+  const stride = (d: number) => (d === rank - 1 ? 1 : strides[d]);
+  let k = rank - 1;
+  let run = 1;
+  while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) run *= x.shape[k--];
+  run *= size[k];
+  const out = backend.makeOutput(size, x.dtype);
+  // Views are taken after makeOutput: growing the heap detaches older views.
+  const dst = backend.typedArrayFromHeap(out);
+  const src = backend.typedArrayFromHeap(x);
+  const index = new Array<number>(k).fill(0); // odometer over dims 0..k-1
+  const runs = tf.util.sizeFromShape(size.slice(0, k));
+  for (let r = 0, o = 0; r < runs; r++, o += run) {
+    let from = begin[k] * stride(k);
+    for (let d = 0; d < k; d++) from += (begin[d] + index[d]) * stride(d);
+    dst.set(src.subarray(from, from + run), o);
+    for (let d = k - 1; d >= 0 && ++index[d] === size[d]; d--) index[d] = 0;
+  }
+  return out;
+}
+
 /** Stock wasm kernels replaced by this module, kept so the replacements can delegate. */
 const stockKernels = new Map<string, tf.KernelConfig>();
 
@@ -516,6 +553,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   { kernelName: "Cast", backendName: BACKEND, kernelFunc: asKernelFunc(cast) },
   { kernelName: "Sum", backendName: BACKEND, kernelFunc: asKernelFunc(sum) },
   { kernelName: "GatherV2", backendName: BACKEND, kernelFunc: asKernelFunc(gatherV2) },
+  { kernelName: "Slice", backendName: BACKEND, kernelFunc: asKernelFunc(slice) },
 ];
 
 const ours = new Set<tf.KernelFunc>(wasmTrainingKernels.map((k) => k.kernelFunc));

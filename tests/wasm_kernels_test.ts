@@ -388,6 +388,27 @@ Deno.test("GatherV2, Identity and Cast agree with cpu", async () => {
   tf.dispose([id, same, toInt]);
 });
 
+Deno.test("Slice agrees with cpu on contiguous and strided cuts of ranks 1 to 5", async () => {
+  const next = rng(900);
+  const cases: [number[], number[], number[]][] = [
+    [[10000 / 100, 7, 7, 1], [13, 0, 0, 0], [40, 7, 7, 1]], // a batch: one block copy
+    [[4, 5, 6, 7], [1, 2, 3, 4], [2, 3, 2, 3]],
+    [[4, 5, 6, 7], [0, 0, 0, 2], [-1, -1, -1, 5]],
+    [[4, 5, 6], [2, 0, 0], [1, 5, 6]],
+    [[9], [3], [4]],
+    [[3, 4], [1, 1], [2, -1]],
+    [[2, 3, 2, 3, 2], [1, 0, 1, 1, 0], [1, 3, 1, 2, 2]],
+  ];
+  for (const [shape, begin, sliceSize] of cases) {
+    const x = { values: randomArray(size(shape), next), shape };
+    const attrs = { begin, size: sliceSize };
+    const want = await runKernel("cpu", "Slice", { x }, attrs);
+    const got = await runKernel("wasm", "Slice", { x }, attrs);
+    assert.deepEqual(got.shape, want.shape, `Slice ${JSON.stringify({ shape, ...attrs })}`);
+    assertClose(got.values, want.values, `Slice ${JSON.stringify({ shape, ...attrs })}`);
+  }
+});
+
 Deno.test("the setup under test uses the threaded binary", () => {
   assert.equal(info.backend, "wasm");
   assert.equal(info.simd, true);
