@@ -12,7 +12,8 @@
  *   the `cpu` backend does.
  * - `BatchMatMul` (stock kernel leaves XNNPACK for a naive loop when an operand is
  *   transposed), `Sum` over leading axes (stock kernel transposes first), `Identity` and
- *   same-dtype `Cast` (stock kernels copy).
+ *   same-dtype `Cast` (stock kernels copy), `GatherV2` on axis 0 and `Slice` (stock kernels
+ *   copy element by element; these cut every batch in `fit` and `predict`).
  *
  * @module
  */
