@@ -5,7 +5,8 @@
  */
 import type { MnistSplit } from "./mnist.ts";
 import type { Mistake } from "./metrics.ts";
-import type { EpochLogs } from "./train.ts";
+import { createRandom } from "./random.ts";
+import type { Augmentation, EpochLogs } from "./train.ts";
 
 /** A Plotly figure: traces and layout, as `Plotly.newPlot` takes them. */
 export interface Figure {
@@ -296,6 +297,55 @@ export function mistakesFigure(options: {
       `<br><span style="color:#888">true ${classNames[m.actual]}</span>`
     ),
     flagged: mistakes.map(() => true),
+    title: options.title,
+  });
+}
+
+/**
+ * A few training images, each followed by `copies` randomly augmented versions of it, as the
+ * augmented variants see them while training.
+ *
+ * @example
+ * ```ts
+ * import { augmentationFigure } from "./figures.ts";
+ * const split = { images: new Uint8Array(784).fill(9), labels: new Uint8Array([1]), count: 1 };
+ * const shift = (pixels: Float32Array) => pixels.fill(0);
+ * const figure = augmentationFigure({ split, augment: shift, count: 1, copies: 2, seed: 1 });
+ * console.assert((figure.layout.annotations as unknown[]).length === 3);
+ * ```
+ */
+export function augmentationFigure(options: {
+  split: MnistSplit;
+  augment: Augmentation;
+  count: number;
+  copies: number;
+  seed: number;
+  title?: string;
+}): Figure {
+  const { split, count, copies } = options;
+  const random = createRandom(options.seed);
+  const tiles = Math.min(count, split.count) * (copies + 1);
+  const images = new Uint8Array(tiles * 784);
+  const captions: string[] = [];
+  for (let i = 0; i < Math.min(count, split.count); i++) {
+    const original = split.images.subarray(i * 784, (i + 1) * 784);
+    const pixels = new Float32Array(copies * 784);
+    for (let c = 0; c < copies; c++) {
+      for (let p = 0; p < 784; p++) pixels[c * 784 + p] = original[p] / 255;
+    }
+    options.augment(pixels, copies, random);
+    const first = i * (copies + 1);
+    images.set(original, first * 784);
+    for (let p = 0; p < pixels.length; p++) {
+      images[(first + 1) * 784 + p] = Math.round(Math.min(1, Math.max(0, pixels[p])) * 255);
+    }
+    captions.push("original", ...Array.from({ length: copies }, (_, c) => `augmented ${c + 1}`));
+  }
+  return digitGridFigure({
+    images,
+    indices: range(tiles),
+    captions,
+    columns: copies + 1,
     title: options.title,
   });
 }
