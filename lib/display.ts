@@ -26,7 +26,7 @@ export type Broadcast = (msgType: string, content: Record<string, unknown>) => P
  *
  * @example
  * ```ts
- * import { jupyterApi } from "./lib/display.ts";
+ * import { jupyterApi } from "./display.ts";
  * console.log(jupyterApi() === undefined ? "plain Deno" : "Jupyter kernel");
  * ```
  */
@@ -43,7 +43,7 @@ export function jupyterApi(): typeof Deno.jupyter | undefined {
  *
  * @example
  * ```ts
- * import { escapeHtml } from "./lib/display.ts";
+ * import { escapeHtml } from "./display.ts";
  * console.log(escapeHtml(`<b title="x">&</b>`)); // &lt;b title=&quot;x&quot;&gt;&amp;&lt;/b&gt;
  * ```
  */
@@ -59,7 +59,7 @@ export function escapeHtml(text: string): string {
  *
  * @example
  * ```ts
- * import { scriptJson } from "./lib/display.ts";
+ * import { scriptJson } from "./display.ts";
  * console.log(scriptJson({ title: "</script>" })); // {"title":"\u003c/script\u003e"}
  * ```
  */
@@ -74,7 +74,7 @@ export function scriptJson(value: unknown): string {
  *
  * @example
  * ```ts
- * import { showBundle } from "./lib/display.ts";
+ * import { showBundle } from "./display.ts";
  * await showBundle({ "text/plain": "hello", "text/html": "<b>hello</b>" });
  * ```
  */
@@ -92,7 +92,7 @@ export async function showBundle(bundle: MediaBundle): Promise<void> {
  *
  * @example
  * ```ts
- * import { showHtml } from "./lib/display.ts";
+ * import { showHtml } from "./display.ts";
  * await showHtml("<p>Test accuracy: <b>98.9%</b></p>", "Test accuracy: 98.9%");
  * ```
  */
@@ -106,7 +106,7 @@ export async function showHtml(html: string, text = "[HTML output]"): Promise<vo
  *
  * @example
  * ```ts
- * import { showSvg } from "./lib/display.ts";
+ * import { showSvg } from "./display.ts";
  * await showSvg('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><circle cx="10" cy="10" r="8"/></svg>');
  * ```
  */
@@ -119,7 +119,7 @@ export async function showSvg(svg: string, text = "[SVG image]"): Promise<void> 
  *
  * @example
  * ```ts
- * import { showText } from "./lib/display.ts";
+ * import { showText } from "./display.ts";
  * await showText("Layer  Params\nconv1  320");
  * ```
  */
@@ -163,7 +163,7 @@ export interface PlotlyRendererOptions {
  *
  * @example
  * ```ts
- * import { readPlotlySource } from "./lib/display.ts";
+ * import { readPlotlySource } from "./display.ts";
  * console.log(readPlotlySource().length > 1_000_000);
  * ```
  */
@@ -193,7 +193,7 @@ export const LIBRARY_CHUNK_CHARS = 2_000_000;
  *
  * @example
  * ```ts
- * import { PlotlyRenderer } from "./lib/display.ts";
+ * import { PlotlyRenderer } from "./display.ts";
  * const renderer = new PlotlyRenderer({ librarySource: () => "window.Plotly = {};" });
  * const first = renderer.bundlesFor({ data: [{ y: [1, 2, 3] }] });
  * const second = renderer.bundlesFor({ data: [{ y: [3, 2, 1] }] });
@@ -326,7 +326,7 @@ export const plotly: PlotlyRenderer = new PlotlyRenderer();
  *
  * @example
  * ```ts
- * import { loadPlotly } from "./lib/display.ts";
+ * import { loadPlotly } from "./display.ts";
  * await loadPlotly();
  * ```
  */
@@ -344,7 +344,7 @@ export async function loadPlotly(): Promise<void> {
  *
  * @example
  * ```ts
- * import { showPlot } from "./lib/display.ts";
+ * import { showPlot } from "./display.ts";
  * await showPlot({
  *   data: [{ type: "scatter", mode: "lines", x: [1, 2, 3], y: [0.9, 0.5, 0.3], name: "loss" }],
  *   layout: { title: { text: "Training loss" }, xaxis: { title: { text: "epoch" } } },
@@ -397,7 +397,7 @@ export interface ProgressOptions {
  *
  * @example
  * ```ts
- * import { formatValue } from "./lib/display.ts";
+ * import { formatValue } from "./display.ts";
  * console.log(formatValue(0.412345), formatValue(1450.7), formatValue(12)); // 0.4123 1451 12
  * ```
  */
@@ -414,7 +414,7 @@ export function formatValue(value: string | number): string {
  *
  * @example
  * ```ts
- * import { progressBundle } from "./lib/display.ts";
+ * import { progressBundle } from "./display.ts";
  * const bundle = progressBundle("Training", { value: 30, total: 60, fields: { loss: 0.5 } });
  * console.log(bundle["text/plain"]); // Training [##########..........]  50% | loss 0.5
  * ```
@@ -449,7 +449,7 @@ export function progressBundle(title: string, state: ProgressState): MediaBundle
  *
  * @example
  * ```ts
- * import { ProgressDisplay } from "./lib/display.ts";
+ * import { ProgressDisplay } from "./display.ts";
  * const progress = new ProgressDisplay({ title: "Training" });
  * for (let batch = 1; batch <= 10; batch++) {
  *   await progress.update({
