@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { extractCells, mapLocations } from "../jupyter/check_notebook.ts";
+import { extractCells, isFormatted, mapLocations } from "../jupyter/check_notebook.ts";
 import { APT_INSTALL, jupyterAvailable } from "../jupyter/run_notebook.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -284,6 +284,46 @@ Deno.test("check_notebook reports a type error with its notebook cell", async ()
     assert.match(stderr, /bad\.ipynb cell 2, line 1:7/);
     const leftovers = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".ts"));
     assert.deepEqual(leftovers, [], "the generated module is removed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("check_notebook tells a formatted TypeScript notebook from one deno fmt would change", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const notebook = (code: string) =>
+      JSON.stringify(
+        {
+          cells: [{
+            cell_type: "code",
+            execution_count: null,
+            id: "a",
+            metadata: {},
+            outputs: [],
+            source: [code],
+          }],
+          metadata: {
+            kernelspec: { display_name: "Deno", language: "typescript", name: "deno" },
+            language_info: { name: "typescript" },
+          },
+          nbformat: 4,
+          nbformat_minor: 5,
+        },
+        null,
+        1,
+      ) + "\n";
+    const messy = join(dir, "messy.ipynb");
+    await Deno.writeTextFile(messy, notebook("const   a=1"));
+    assert.equal(await isFormatted(messy), false);
+    const tidy = join(dir, "tidy.ipynb");
+    await Deno.writeTextFile(tidy, notebook("const a = 1;"));
+    assert.equal(await isFormatted(tidy), true);
+    assert.equal(
+      await Deno.readTextFile(messy),
+      notebook("const   a=1"),
+      "the notebook itself is left as it was",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
