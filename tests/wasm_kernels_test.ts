@@ -6,22 +6,14 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm_backend.ts";
+import { createRandom } from "../lib/random.ts";
 
 tf.enableProdMode();
 // Threads on (the default): the kernels must agree with cpu when XNNPACK splits the work.
 const info = await setupWasmBackend();
 
-/** Deterministic generator (mulberry32) so every run checks the same cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic generator so every run checks the same cases. */
+const rng = createRandom;
 
 function randomArray(n: number, next: () => number, f = (u: number) => 2 * u - 1): Float32Array {
   const a = new Float32Array(n);
