@@ -13,7 +13,7 @@ import { writeJson } from "./model_files.ts";
 import { DEFAULT_PARAMETERS, type Parameters } from "./parameters.ts";
 import { trainingProgress } from "./progress.ts";
 import type { RunMetrics } from "./run_metrics.ts";
-import { getVariant, type VariantName } from "./variants.ts";
+import { disposeModel, getVariant, type VariantName } from "./variants.ts";
 import type { WasmBackendInfo } from "./wasm_backend.ts";
 
 /** The repository's `outputs/variants/`, whatever the working directory. */
@@ -93,7 +93,7 @@ export async function compareVariants(options: CompareOptions): Promise<VariantR
         backend,
         ...trainingProgress({ title: `Training ${name}` }),
       });
-      run.model.dispose();
+      disposeModel(run.model); // the model and its optimizer state
       metrics = run.metrics;
       await writeJson(path, metrics);
     }
