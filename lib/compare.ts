@@ -29,7 +29,7 @@ export interface VariantResult {
   parameters: number;
   epochs: number;
   "training seconds": number;
-  /** "now", or "earlier" when read from a previous run with the same settings. */
+  /** "now"; "earlier" when read from a previous run with the same settings; "above" for the baseline. */
   trained: string;
 }
 
@@ -43,6 +43,11 @@ export interface CompareOptions {
   resultsDir?: string;
   /** Train again even when a result with the same settings exists. Default false. */
   retrain?: boolean;
+  /**
+   * The tutorial model's run from the notebook's own sections, made with the same parameters: the
+   * `seed` line then shows it instead of training the same model again.
+   */
+  baseline?: RunMetrics;
 }
 
 /**
@@ -80,8 +85,14 @@ export async function compareVariants(options: CompareOptions): Promise<VariantR
     const key = `${name}-seed${params.seed}-${params.trainSamples ?? "all"}-e${epochs}` +
       `-v${params.validationSplit}`;
     const path = join(dir, `${key}.json`);
-    let metrics = options.retrain ? undefined : await readMetrics(path);
-    const trained = metrics ? "earlier" : "now";
+    const fromAbove = name === "seed" && options.baseline?.epochs === epochs &&
+      options.baseline.seed === params.seed;
+    let metrics = fromAbove
+      ? options.baseline
+      : options.retrain
+      ? undefined
+      : await readMetrics(path);
+    const trained = fromAbove ? "above" : metrics ? "earlier" : "now";
     if (!metrics) {
       const run = await runExperiment({
         data,

@@ -44,6 +44,20 @@ Deno.test("compareVariants() trains each variant once, then reads its result bac
     });
     assert.deepEqual(second.map((r) => r.trained), ["earlier", "earlier"]);
     assert.deepEqual(second.map((r) => r["test accuracy"]), first.map((r) => r["test accuracy"]));
+    // The notebook's own run of the tutorial model stands in for the seed line.
+    const baseline = JSON.parse(
+      await Deno.readTextFile(`${resultsDir}/mnist/seed-seed42-300-e1-v0.1.json`),
+    );
+    baseline.test_accuracy = 0.5;
+    const third = await compareVariants({
+      data,
+      params,
+      variants: ["seed"],
+      backend,
+      resultsDir,
+      baseline,
+    });
+    assert.deepEqual(third.map((r) => [r.trained, r["test accuracy"]]), [["above", 0.5]]);
   } finally {
     await Deno.remove(resultsDir, { recursive: true });
     shutdownWasmBackend();
