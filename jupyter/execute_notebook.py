@@ -332,7 +332,8 @@ def main() -> None:
     parser.add_argument("--output-dir", type=Path, default=Path("outputs"))
     parser.add_argument("--timeout", type=float,
                         default=float(os.environ.get("NOTEBOOK_CELL_TIMEOUT", "7200")),
-                        help="per-cell timeout in seconds (default 7200: training every variant in "Going further" takes most of an hour on 2 cores, env NOTEBOOK_CELL_TIMEOUT)")
+                        help="per-cell timeout in seconds (default 7200, env NOTEBOOK_CELL_TIMEOUT): "
+                             "the first run of the variant comparison takes most of an hour on 2 cores")
     parser.add_argument("--startup-timeout", type=float, default=120.0)
     parser.add_argument("--no-html", action="store_true", help="skip the HTML rendering")
     args = parser.parse_args()
