@@ -141,8 +141,8 @@ async function main(): Promise<void> {
   console.error("backend", JSON.stringify(info));
 
   const data = await loadMnist({ dataset, log: (m) => console.error(m) });
-  const nTrain = Math.min(samples + batch, data.train.count);
-  if (nTrain < samples + batch) {
+  const nTrain = samples + batch;
+  if (nTrain > data.train.count) {
     throw new Error(
       `--samples must be at most ${data.train.count - batch} (the training set size).`,
     );

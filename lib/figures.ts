@@ -5,6 +5,7 @@
  */
 import type { MnistSplit } from "./mnist.ts";
 import type { Mistake } from "./metrics.ts";
+import { normalizePixels } from "./preprocess.ts";
 import { createRandom } from "./random.ts";
 import type { Augmentation, EpochLogs } from "./train.ts";
 
@@ -329,10 +330,9 @@ export function augmentationFigure(options: {
   const captions: string[] = [];
   for (let i = 0; i < Math.min(count, split.count); i++) {
     const original = split.images.subarray(i * 784, (i + 1) * 784);
+    const scaled = normalizePixels(original);
     const pixels = new Float32Array(copies * 784);
-    for (let c = 0; c < copies; c++) {
-      for (let p = 0; p < 784; p++) pixels[c * 784 + p] = original[p] / 255;
-    }
+    for (let c = 0; c < copies; c++) pixels.set(scaled, c * 784);
     options.augment(pixels, copies, random);
     const first = i * (copies + 1);
     images.set(original, first * 784);
