@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type DatasetName, DATASETS } from "./mnist.ts";
+import { type DatasetName, DATASETS } from "./data/mnist.ts";
 
 /** The parameters of a training run. */
 export interface Parameters {

@@ -1,0 +1,307 @@
+/**
+ * Loading MNIST and Fashion-MNIST: the four gzipped IDX files of a dataset are taken from the cache in
+ * `data/`, else from the mirror named by `DATA_MIRROR`, else downloaded from a public mirror; every
+ * file is checked against its SHA-256 and written to the cache atomically.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { writeFileAtomically } from "../files.ts";
+import { fileURLToPath } from "node:url";
+import { gunzip, parseIdxImages, parseIdxLabels } from "./idx.ts";
+
+/** The datasets this loader knows. */
+export type DatasetName = "mnist" | "fashion-mnist";
+
+/** The four files of a dataset, named as first distributed. */
+export type IdxFileName =
+  | "train-images-idx3-ubyte.gz"
+  | "train-labels-idx1-ubyte.gz"
+  | "t10k-images-idx3-ubyte.gz"
+  | "t10k-labels-idx1-ubyte.gz";
+
+/** What the loader knows of a dataset. */
+export interface DatasetInfo {
+  /** Display names of the ten classes, by label. */
+  classNames: readonly string[];
+  /** SHA-256 (hex) of each gzipped file. */
+  checksums: Readonly<Record<IdxFileName, string>>;
+  /** Public HTTPS folders that hold the four files. */
+  downloadUrls: readonly string[];
+}
+
+/** The datasets, their class names, checksums and public mirrors. */
+export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
+  mnist: {
+    classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+    checksums: {
+      "train-images-idx3-ubyte.gz":
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+      "train-labels-idx1-ubyte.gz":
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+      "t10k-images-idx3-ubyte.gz":
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+      "t10k-labels-idx1-ubyte.gz":
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    },
+    downloadUrls: [
+      "https://storage.googleapis.com/cvdf-datasets/mnist/",
+      "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    ],
+  },
+  "fashion-mnist": {
+    classNames: [
+      "T-shirt/top",
+      "Trouser",
+      "Pullover",
+      "Dress",
+      "Coat",
+      "Sandal",
+      "Shirt",
+      "Sneaker",
+      "Bag",
+      "Ankle boot",
+    ],
+    checksums: {
+      "train-images-idx3-ubyte.gz":
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+      "train-labels-idx1-ubyte.gz":
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+      "t10k-images-idx3-ubyte.gz":
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+      "t10k-labels-idx1-ubyte.gz":
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    },
+    downloadUrls: ["https://storage.googleapis.com/tensorflow/tf-keras-datasets/"],
+  },
+};
+
+/** Images and labels of one split. Image `i` is `images.subarray(i * 784, (i + 1) * 784)`. */
+export interface MnistSplit {
+  /** Pixels, `count` x 28 x 28, row-major, 0 (paper) to 255 (ink). */
+  images: Uint8Array;
+  /** Labels 0-9, one per image. */
+  labels: Uint8Array;
+  /** The number of images. */
+  count: number;
+}
+
+/** A loaded dataset. */
+export interface Mnist {
+  dataset: DatasetName;
+  classNames: readonly string[];
+  train: MnistSplit;
+  test: MnistSplit;
+}
+
+/** Options of {@linkcode loadMnist}. */
+export interface LoadMnistOptions {
+  /** Which dataset. Default `"mnist"`. */
+  dataset?: DatasetName;
+  /** The cache folder; files go to `<cacheDir>/<dataset>/`. Default: the repository's `data/`. */
+  cacheDir?: string;
+  /**
+   * A folder, `file://` or `https://` URL under which `<dataset>/<file>` is found. Default: the
+   * environment variable `DATA_MIRROR`; `null` to use none.
+   */
+  mirror?: string | null;
+  /** Public folders to download from, tried in order. Default: the dataset's; `[]` for offline. */
+  downloadUrls?: readonly string[];
+  /** Override of the expected SHA-256 per file (tests use small generated files). */
+  checksums?: Partial<Record<IdxFileName, string>>;
+  /** The fetch to use for URLs. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Told of each file fetched or refused, for a progress log. Default: silent. */
+  log?: (message: string) => void;
+}
+
+const FILES: readonly IdxFileName[] = [
+  "train-images-idx3-ubyte.gz",
+  "train-labels-idx1-ubyte.gz",
+  "t10k-images-idx3-ubyte.gz",
+  "t10k-labels-idx1-ubyte.gz",
+];
+
+/** The repository's `data/` folder, whatever the working directory. */
+export const DEFAULT_CACHE_DIR: string = fileURLToPath(new URL("../../data/", import.meta.url));
+
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+
+/**
+ * Loads a dataset: 60,000 training and 10,000 test images with their labels for the real files.
+ *
+ * @throws {Error} naming the file and every source tried when no source has a good copy, or naming
+ * the file when its contents are not the IDX data they should be.
+ *
+ * @example Load MNIST from the cache or the mirror in DATA_MIRROR
+ * ```ts ignore
+ * import { loadMnist } from "./mnist.ts";
+ * const mnist = await loadMnist();
+ * console.log(mnist.train.count, mnist.test.count); // 60000 10000
+ * ```
+ */
+export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
+  const dataset = options.dataset ?? "mnist";
+  const info = DATASETS[dataset];
+  if (info === undefined) {
+    throw new Error(
+      `Unknown dataset "${dataset}": use one of ${Object.keys(DATASETS).join(", ")}.`,
+    );
+  }
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    FILES.map(async (file) => {
+      const bytes = await gunzip(await fetchVerified(dataset, file, options), file);
+      return file.includes("images")
+        ? parseIdxImages(bytes, file).pixels
+        : parseIdxLabels(bytes, file, { classes: info.classNames.length });
+    }),
+  );
+  return {
+    dataset,
+    classNames: info.classNames,
+    train: pairSplit(trainImages, trainLabels, "train"),
+    test: pairSplit(testImages, testLabels, "t10k"),
+  };
+}
+
+function pairSplit(images: Uint8Array, labels: Uint8Array, prefix: string): MnistSplit {
+  const count = images.length / 784;
+  if (count !== labels.length) {
+    throw new Error(
+      `${prefix}-images-idx3-ubyte.gz holds ${count} images but ${prefix}-labels-idx1-ubyte.gz ` +
+        `holds ${labels.length} labels: the two files are not from the same dataset.`,
+    );
+  }
+  return { images, labels, count };
+}
+
+/** A source of a file: where it is, and how to read it. */
+interface Source {
+  label: string;
+  read: () => Promise<Uint8Array>;
+  cache: boolean;
+}
+
+/**
+ * Returns the gzipped bytes of `file`, from the first source whose copy matches the checksum, and
+ * leaves a verified copy in the cache.
+ */
+async function fetchVerified(
+  dataset: DatasetName,
+  file: IdxFileName,
+  options: LoadMnistOptions,
+): Promise<Uint8Array> {
+  const expected = (options.checksums?.[file] ?? DATASETS[dataset].checksums[file]).toLowerCase();
+  const cachePath = join(options.cacheDir ?? DEFAULT_CACHE_DIR, dataset, file);
+  const log = options.log ?? (() => {});
+  const failures: string[] = [];
+
+  // The cache is checked like any other source, but a bad copy there is deleted, never used.
+  const cached = await readFileIfExists(cachePath);
+  if (cached !== undefined) {
+    const actual = await sha256(cached);
+    if (actual === expected) return cached;
+    await Deno.remove(cachePath).catch(() => {});
+    const reason = `SHA-256 is ${actual}, expected ${expected}; the bad copy was deleted`;
+    log(`${cachePath}: ${reason}`);
+    failures.push(`cache ${cachePath}: ${reason}`);
+  } else {
+    failures.push(`cache ${cachePath}: not present`);
+  }
+
+  for (const source of sourcesFor(dataset, file, options)) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await source.read();
+    } catch (error) {
+      failures.push(`${source.label}: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
+    const actual = await sha256(bytes);
+    if (actual !== expected) {
+      failures.push(`${source.label}: SHA-256 is ${actual}, expected ${expected}`);
+      continue;
+    }
+    await writeFileAtomically(cachePath, bytes);
+    log(`${file}: copied from ${source.label} to ${cachePath}`);
+    return bytes;
+  }
+
+  throw new Error(
+    `Could not get a good copy of ${file} (${dataset}). Sources tried:\n` +
+      failures.map((line) => `  - ${line}`).join("\n") +
+      `\nTo work offline, put the four ${dataset} files in ${dirname(cachePath)}/, or set ` +
+      `DATA_MIRROR to a folder or URL that holds ${dataset}/${file}.`,
+  );
+}
+
+function sourcesFor(
+  dataset: DatasetName,
+  file: IdxFileName,
+  options: LoadMnistOptions,
+): Source[] {
+  const fetcher = options.fetch ?? fetch;
+  const sources: Source[] = [];
+  const mirror = options.mirror === undefined ? Deno.env.get("DATA_MIRROR") : options.mirror;
+  if (mirror) {
+    if (/^(https?|file):\/\//i.test(mirror)) {
+      const url = new URL(`${dataset}/${file}`, mirror.endsWith("/") ? mirror : `${mirror}/`);
+      sources.push({
+        label: `DATA_MIRROR ${url}`,
+        read: () => download(url, fetcher),
+        cache: true,
+      });
+    } else {
+      const path = join(mirror, dataset, file);
+      sources.push({
+        label: `DATA_MIRROR ${path}`,
+        read: async () => {
+          try {
+            return await Deno.readFile(path);
+          } catch (error) {
+            if (error instanceof Deno.errors.NotFound) throw new Error("not found");
+            throw error;
+          }
+        },
+        cache: true,
+      });
+    }
+  }
+  for (const base of options.downloadUrls ?? DATASETS[dataset].downloadUrls) {
+    const url = new URL(file, base);
+    sources.push({ label: url.href, read: () => download(url, fetcher), cache: true });
+  }
+  return sources;
+}
+
+async function download(url: URL, fetcher: typeof fetch): Promise<Uint8Array> {
+  const response = await fetcher(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function readFileIfExists(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * SHA-256 of `bytes` as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { sha256 } from "./mnist.ts";
+ * console.assert((await sha256(new Uint8Array())).startsWith("e3b0c442"));
+ * ```
+ */
+export async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,355 @@
+/**
+ * The notebook's figures as plain Plotly figure objects (`data` + `layout`), ready for `showPlot`.
+ *
+ * @module
+ */
+import type { MnistSplit } from "../data/mnist.ts";
+import type { Mistake } from "../training/metrics.ts";
+import { normalizePixels } from "../data/preprocess.ts";
+import { createRandom } from "../random.ts";
+import type { Augmentation, EpochLogs } from "../training/train.ts";
+
+/** A Plotly figure: traces and layout, as `Plotly.newPlot` takes them. */
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+/** Options of {@linkcode digitGridFigure}. */
+export interface DigitGridOptions {
+  /** 28x28 images, row-major bytes, one after another. */
+  images: Uint8Array;
+  /** Which images to show, in order. */
+  indices: readonly number[];
+  /** The caption of each shown image. */
+  captions: readonly string[];
+  /** Captions to draw in red (wrong predictions). */
+  flagged?: readonly boolean[];
+  /** Images per row. Default 10. */
+  columns?: number;
+  title?: string;
+}
+
+const TILE = 28;
+const GAP_X = 4;
+const CAPTION = 16;
+
+/**
+ * A grid of digits with a caption above each: one heatmap of all the tiles (light and quick to
+ * render), with the captions as annotations.
+ *
+ * @example
+ * ```ts
+ * import { digitGridFigure } from "./figures.ts";
+ * const figure = digitGridFigure({ images: new Uint8Array(784), indices: [0], captions: ["7"] });
+ * console.assert(figure.layout.annotations !== undefined);
+ * ```
+ */
+export function digitGridFigure(options: DigitGridOptions): Figure {
+  const { images, indices, captions } = options;
+  if (captions.length !== indices.length) {
+    throw new RangeError(
+      `${indices.length} images need ${indices.length} captions, got ${captions.length}.`,
+    );
+  }
+  const columns = Math.min(options.columns ?? 10, Math.max(indices.length, 1));
+  const rows = Math.ceil(indices.length / columns);
+  const cellW = TILE + GAP_X;
+  const cellH = TILE + CAPTION;
+  // Gaps are null so that Plotly leaves them transparent.
+  const z: (number | null)[][] = Array.from(
+    { length: rows * cellH },
+    () => new Array<number | null>(columns * cellW).fill(null),
+  );
+  const annotations: Record<string, unknown>[] = [];
+  indices.forEach((imageIndex, k) => {
+    const top = Math.floor(k / columns) * cellH + CAPTION;
+    const left = (k % columns) * cellW;
+    const image = images.subarray(imageIndex * 784, (imageIndex + 1) * 784);
+    for (let r = 0; r < TILE; r++) {
+      for (let c = 0; c < TILE; c++) z[top + r][left + c] = image[r * TILE + c];
+    }
+    annotations.push({
+      x: left + TILE / 2 - 0.5,
+      y: top - CAPTION / 2,
+      text: captions[k],
+      showarrow: false,
+      font: { size: 11, color: options.flagged?.[k] ? "#d62728" : "#222" },
+    });
+  });
+  const width = Math.min(1000, columns * 88 + 40);
+  return {
+    data: [{
+      type: "heatmap",
+      z,
+      colorscale: [[0, "#ffffff"], [1, "#000000"]],
+      zmin: 0,
+      zmax: 255,
+      showscale: false,
+      hoverinfo: "skip",
+    }],
+    layout: {
+      title: options.title ? { text: options.title } : undefined,
+      annotations,
+      width,
+      height: Math.round(((width - 40) * rows * cellH) / (columns * cellW)) +
+        (options.title ? 80 : 40),
+      margin: { l: 20, r: 20, t: options.title ? 60 : 20, b: 20 },
+      xaxis: { visible: false, constrain: "domain" },
+      yaxis: { visible: false, autorange: "reversed", scaleanchor: "x" },
+      plot_bgcolor: "white",
+    },
+  };
+}
+
+/**
+ * Loss and accuracy per epoch, training against validation, side by side.
+ *
+ * @example
+ * ```ts
+ * import { historyFigure } from "./figures.ts";
+ * const figure = historyFigure([{ epoch: 1, loss: 0.2, accuracy: 0.9, learningRate: 0.001, seconds: 1, samplesPerSecond: 1 }]);
+ * console.assert(figure.data.length === 2);
+ * ```
+ */
+export function historyFigure(history: readonly EpochLogs[]): Figure {
+  const epochs = history.map((h) => h.epoch);
+  const line = (
+    y: (number | undefined)[],
+    name: string,
+    axis: 1 | 2,
+    color: string,
+    dash = "solid",
+  ) => ({
+    type: "scatter",
+    mode: "lines+markers",
+    x: epochs,
+    y,
+    name,
+    legendgroup: name.split(" ")[0],
+    showlegend: axis === 1,
+    xaxis: axis === 1 ? "x" : "x2",
+    yaxis: axis === 1 ? "y" : "y2",
+    line: { color, dash },
+  });
+  const data = [
+    line(history.map((h) => h.loss), "training", 1, "#1f77b4"),
+    line(history.map((h) => h.accuracy), "training", 2, "#1f77b4"),
+  ];
+  if (history.some((h) => h.valLoss !== undefined)) {
+    data.push(line(history.map((h) => h.valLoss), "validation", 1, "#ff7f0e", "dash"));
+    data.push(line(history.map((h) => h.valAccuracy), "validation", 2, "#ff7f0e", "dash"));
+  }
+  return {
+    data,
+    layout: {
+      width: 900,
+      height: 380,
+      margin: { l: 60, r: 20, t: 50, b: 50 },
+      xaxis: { domain: [0, 0.45], title: { text: "epoch" }, dtick: 1 },
+      yaxis: { title: { text: "loss" } },
+      xaxis2: { domain: [0.55, 1], title: { text: "epoch" }, dtick: 1, anchor: "y2" },
+      yaxis2: { title: { text: "accuracy" }, anchor: "x2" },
+      annotations: [
+        { text: "Loss", x: 0.225, y: 1.08, xref: "paper", yref: "paper", showarrow: false },
+        { text: "Accuracy", x: 0.775, y: 1.08, xref: "paper", yref: "paper", showarrow: false },
+      ],
+      legend: { orientation: "h", x: 0.5, xanchor: "center", y: -0.2 },
+    },
+  };
+}
+
+/**
+ * The confusion matrix as a heatmap of counts, true class down, predicted class across; hovering a
+ * cell shows its share of the true class (the row-normalised rate).
+ *
+ * @example
+ * ```ts
+ * import { confusionMatrixFigure } from "./figures.ts";
+ * const figure = confusionMatrixFigure([[5, 1], [0, 4]], ["cat", "dog"]);
+ * console.assert(figure.data.length === 1);
+ * ```
+ */
+export function confusionMatrixFigure(matrix: number[][], classNames: readonly string[]): Figure {
+  const rates = matrix.map((row) => {
+    const total = row.reduce((s, v) => s + v, 0);
+    return row.map((v) => (total === 0 ? 0 : v / total));
+  });
+  const names = [...classNames];
+  const maxCount = Math.max(1, ...matrix.flat());
+  const ticks = [0, 1, 10, 100, 1000, 10000].filter((t) => t <= maxCount);
+  return {
+    data: [{
+      type: "heatmap",
+      // Colour follows log(1 + count), so that a handful of mistakes stands out beside a diagonal
+      // of a thousand; the cells and the hover still show the counts themselves.
+      z: matrix.map((row) => row.map((v) => Math.log10(1 + v))),
+      x: names,
+      y: names,
+      customdata: rates,
+      text: matrix.map((row) => row.map(String)),
+      texttemplate: "%{text}",
+      colorscale: [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
+      zmin: 0,
+      zmax: Math.log10(1 + maxCount),
+      hovertemplate:
+        "true %{y}<br>predicted %{x}<br>count %{text}<br>share of true %{y}: %{customdata:.2%}<extra></extra>",
+      colorbar: {
+        title: { text: "count" },
+        tickvals: ticks.map((t) => Math.log10(1 + t)),
+        ticktext: ticks.map(String),
+      },
+    }],
+    layout: {
+      width: 640,
+      height: 600,
+      margin: { l: 110, r: 20, t: 40, b: 110 },
+      xaxis: {
+        title: { text: "predicted" },
+        type: "category",
+        tickangle: names[0].length > 2 ? -40 : 0,
+      },
+      yaxis: { title: { text: "true" }, type: "category", autorange: "reversed" },
+    },
+  };
+}
+
+/**
+ * The first `count` images of a split, each captioned with its label.
+ *
+ * @example
+ * ```ts
+ * import { samplesFigure } from "./figures.ts";
+ * const split = { images: new Uint8Array(2 * 784), labels: new Uint8Array([3, 5]), count: 2 };
+ * const figure = samplesFigure({ split, classNames: ["0", "1", "2", "3", "4", "5"], count: 2 });
+ * console.assert((figure.layout.annotations as unknown[]).length === 2);
+ * ```
+ */
+export function samplesFigure(
+  options: { split: MnistSplit; classNames: readonly string[]; count?: number; title?: string },
+): Figure {
+  const indices = range(Math.min(options.count ?? 20, options.split.count));
+  return digitGridFigure({
+    images: options.split.images,
+    indices,
+    captions: indices.map((i) => options.classNames[options.split.labels[i]]),
+    title: options.title,
+  });
+}
+
+/**
+ * Test images captioned with the predicted and the true class; wrong predictions in red.
+ *
+ * @example
+ * ```ts
+ * import { predictionsFigure } from "./figures.ts";
+ * const split = { images: new Uint8Array(2 * 784), labels: new Uint8Array([1, 0]), count: 2 };
+ * const figure = predictionsFigure({ split, predicted: new Uint8Array([1, 1]), classNames: ["0", "1"] });
+ * console.assert(JSON.stringify(figure).includes("#d62728"));
+ * ```
+ */
+export function predictionsFigure(options: {
+  split: MnistSplit;
+  predicted: Uint8Array;
+  classNames: readonly string[];
+  count?: number;
+  title?: string;
+}): Figure {
+  const { split, predicted, classNames } = options;
+  const indices = range(Math.min(options.count ?? 30, split.count));
+  return digitGridFigure({
+    images: split.images,
+    indices,
+    captions: indices.map((i) =>
+      `${predicted[i] === split.labels[i] ? "" : "✗ "}${classNames[predicted[i]]}` +
+      `<br><span style="color:#888">true ${classNames[split.labels[i]]}</span>`
+    ),
+    flagged: indices.map((i) => predicted[i] !== split.labels[i]),
+    title: options.title,
+  });
+}
+
+/**
+ * The model's most confident mistakes, captioned with the prediction, its probability and the truth.
+ *
+ * @example
+ * ```ts
+ * import { mistakesFigure } from "./figures.ts";
+ * const figure = mistakesFigure({
+ *   images: new Uint8Array(784),
+ *   mistakes: [{ index: 0, actual: 4, predicted: 9, confidence: 0.97 }],
+ *   classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+ * });
+ * console.assert(JSON.stringify(figure).includes("97%"));
+ * ```
+ */
+export function mistakesFigure(options: {
+  images: Uint8Array;
+  mistakes: readonly Mistake[];
+  classNames: readonly string[];
+  title?: string;
+}): Figure {
+  const { mistakes, classNames } = options;
+  return digitGridFigure({
+    images: options.images,
+    indices: mistakes.map((m) => m.index),
+    captions: mistakes.map((m) =>
+      `${classNames[m.predicted]} (${Math.round(m.confidence * 100)}%)` +
+      `<br><span style="color:#888">true ${classNames[m.actual]}</span>`
+    ),
+    flagged: mistakes.map(() => true),
+    title: options.title,
+  });
+}
+
+/**
+ * A few training images, each followed by `copies` randomly augmented versions of it, as the
+ * augmented variants see them while training.
+ *
+ * @example
+ * ```ts
+ * import { augmentationFigure } from "./figures.ts";
+ * const split = { images: new Uint8Array(784).fill(9), labels: new Uint8Array([1]), count: 1 };
+ * const shift = (pixels: Float32Array) => pixels.fill(0);
+ * const figure = augmentationFigure({ split, augment: shift, count: 1, copies: 2, seed: 1 });
+ * console.assert((figure.layout.annotations as unknown[]).length === 3);
+ * ```
+ */
+export function augmentationFigure(options: {
+  split: MnistSplit;
+  augment: Augmentation;
+  count: number;
+  copies: number;
+  seed: number;
+  title?: string;
+}): Figure {
+  const { split, count, copies } = options;
+  const random = createRandom(options.seed);
+  const tiles = Math.min(count, split.count) * (copies + 1);
+  const images = new Uint8Array(tiles * 784);
+  const captions: string[] = [];
+  for (let i = 0; i < Math.min(count, split.count); i++) {
+    const original = split.images.subarray(i * 784, (i + 1) * 784);
+    const scaled = normalizePixels(original);
+    const pixels = new Float32Array(copies * 784);
+    for (let c = 0; c < copies; c++) pixels.set(scaled, c * 784);
+    options.augment(pixels, copies, random);
+    const first = i * (copies + 1);
+    images.set(original, first * 784);
+    for (let p = 0; p < pixels.length; p++) {
+      images[(first + 1) * 784 + p] = Math.round(Math.min(1, Math.max(0, pixels[p])) * 255);
+    }
+    captions.push("original", ...Array.from({ length: copies }, (_, c) => `augmented ${c + 1}`));
+  }
+  return digitGridFigure({
+    images,
+    indices: range(tiles),
+    captions,
+    columns: copies + 1,
+    title: options.title,
+  });
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}

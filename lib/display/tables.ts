@@ -1,0 +1,128 @@
+/**
+ * The notebook's tables as polars DataFrames, which the Deno kernel shows as HTML tables.
+ *
+ * @module
+ */
+import pl from "nodejs-polars";
+import type * as tf from "@tensorflow/tfjs";
+import type { Mnist } from "../data/mnist.ts";
+import type { ReportRow } from "../training/metrics.ts";
+import type { EpochLogs } from "../training/train.ts";
+
+const round = (value: number, digits = 4) => Number(value.toFixed(digits));
+
+/**
+ * How many images of each class the training and test sets hold.
+ *
+ * @example
+ * ```ts ignore
+ * import { classCountsTable } from "./tables.ts";
+ * classCountsTable(mnist); // class | train | test
+ * ```
+ */
+export function classCountsTable(data: Pick<Mnist, "classNames" | "train" | "test">): pl.DataFrame {
+  const count = (labels: Uint8Array) => {
+    const counts = new Array<number>(data.classNames.length).fill(0);
+    for (const label of labels) counts[label]++;
+    return counts;
+  };
+  return pl.DataFrame({
+    label: data.classNames.map((_, i) => i),
+    class: [...data.classNames],
+    train: count(data.train.labels),
+    test: count(data.test.labels),
+  });
+}
+
+/**
+ * The layers of a model: name, type, output shape and parameter count, with a total row.
+ *
+ * @example
+ * ```ts ignore
+ * import { modelSummaryTable } from "./tables.ts";
+ * modelSummaryTable(buildSeedModel()); // ... total 121,930
+ * ```
+ */
+export function modelSummaryTable(model: tf.LayersModel): pl.DataFrame {
+  const layers = model.layers;
+  const shape = (layer: tf.layers.Layer) => {
+    const out = layer.outputShape;
+    const first = Array.isArray(out[0]) ? out[0] as (number | null)[] : out as (number | null)[];
+    return `(${first.map((d) => d ?? "None").join(", ")})`;
+  };
+  return pl.DataFrame({
+    layer: [...layers.map((l) => l.name), "total"],
+    type: [...layers.map((l) => l.getClassName()), ""],
+    "output shape": [...layers.map(shape), ""],
+    parameters: [...layers.map((l) => l.countParams()), model.countParams()],
+  });
+}
+
+/**
+ * One row per epoch: loss and accuracy on the training and validation images, time and speed.
+ *
+ * @example
+ * ```ts ignore
+ * import { historyTable } from "./tables.ts";
+ * historyTable(result.history);
+ * ```
+ */
+export function historyTable(history: readonly EpochLogs[]): pl.DataFrame {
+  return pl.DataFrame({
+    epoch: history.map((h) => h.epoch),
+    loss: history.map((h) => round(h.loss)),
+    accuracy: history.map((h) => round(h.accuracy)),
+    "val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),
+    "val accuracy": history.map((h) => (h.valAccuracy === undefined ? null : round(h.valAccuracy))),
+    "learning rate": history.map((h) => h.learningRate),
+    seconds: history.map((h) => round(h.seconds, 1)),
+    "images/s": history.map((h) => Math.round(h.samplesPerSecond)),
+  });
+}
+
+/**
+ * A classification report as a table: precision, recall, F1, support.
+ *
+ * @example
+ * ```ts ignore
+ * import { classificationReportTable } from "./tables.ts";
+ * classificationReportTable(classificationReport(matrix, mnist.classNames));
+ * ```
+ */
+export function classificationReportTable(rows: readonly ReportRow[]): pl.DataFrame {
+  return pl.DataFrame({
+    "": rows.map((r) => r.label),
+    precision: rows.map((r) => round(r.precision)),
+    recall: rows.map((r) => round(r.recall)),
+    "f1-score": rows.map((r) => round(r.f1)),
+    support: rows.map((r) => r.support),
+  });
+}
+
+/** A value a table cell can hold. */
+export type Cell = string | number | boolean | null;
+
+/**
+ * A table from rows of plain records (one column per key of the first row, in its order); values
+ * that are not strings, numbers or booleans are shown as text, missing ones as empty cells.
+ *
+ * @example
+ * ```ts
+ * import { recordsTable } from "./tables.ts";
+ * console.assert(recordsTable([{ a: 1, b: "x", c: true }]).shape.width === 3);
+ * ```
+ */
+export function recordsTable(rows: readonly object[]): pl.DataFrame {
+  if (rows.length === 0) return pl.DataFrame({});
+  const cell = (value: unknown): Cell =>
+    value === undefined || value === null
+      ? null
+      : typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+      ? value
+      : String(value);
+  const columns: Record<string, Cell[]> = {};
+  for (const key of Object.keys(rows[0])) {
+    columns[key] = rows.map((row) => cell((row as Record<string, unknown>)[key]));
+  }
+  return pl.DataFrame(columns);
+}

@@ -1,0 +1,137 @@
+/**
+ * One training experiment end to end, as the notebook runs it: load the dataset, hold out the last
+ * 10% of the training images for validation, build a variant's model, train it, and evaluate it on
+ * the test images. The headless trainer (`train_cli.ts`) and the notebook's comparison cell both
+ * call {@linkcode runExperiment}.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { type DatasetName, loadMnist, type Mnist, type MnistSplit } from "../data/mnist.ts";
+import { splitValidation, takeFirst } from "../data/preprocess.ts";
+import { type RunMetrics, runMetrics } from "./run_metrics.ts";
+import {
+  evaluateModel,
+  type Evaluation,
+  trainModel,
+  type TrainOptions,
+  type TrainResult,
+} from "./train.ts";
+import {
+  disposeModel,
+  getVariant,
+  type Variant,
+  type VariantName,
+  variantTrainOptions,
+} from "../models/variants.ts";
+import { setupWasmBackend, type WasmBackendInfo } from "../wasm/backend.ts";
+
+/** Options of {@linkcode runExperiment}. */
+export interface ExperimentOptions
+  extends Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd"> {
+  /** Default `"mnist"`. */
+  dataset?: DatasetName;
+  /** The variant, by name or as an object. */
+  variant: VariantName | Variant;
+  /** Fixes the initial weights, the shuffling, the Dropout masks and the augmentation. */
+  seed: number;
+  /** Default: the variant's. */
+  epochs?: number;
+  /** Default: the variant's (128 for all). */
+  batchSize?: number;
+  /** Train on the first N training images only (before the validation split); default all. */
+  trainSamples?: number;
+  /** The fraction held out from the end of the training images. Default 0.1, as Keras. */
+  validationSplit?: number;
+  /** The dataset, already loaded (the notebook has it); default: loaded with `loadMnist`. */
+  data?: Mnist;
+  /** The backend, already set up; default: `setupWasmBackend()` (a no-op when already done). */
+  backend?: WasmBackendInfo;
+}
+
+/** What {@linkcode runExperiment} gives back. The caller disposes `model` with `disposeModel`. */
+export interface ExperimentResult {
+  variant: Variant;
+  model: tf.LayersModel;
+  training: TrainResult;
+  evaluation: Evaluation;
+  /** The `metrics.json` record (`saveRun` writes it). */
+  metrics: RunMetrics;
+  train: MnistSplit;
+  validation: MnistSplit;
+  test: MnistSplit;
+}
+
+/**
+ * Loads, splits, builds, trains and evaluates: the whole pipeline for one variant and seed.
+ *
+ * @throws {RangeError} before loading anything when an option is not valid.
+ *
+ * @example Train the tuned variant on 2,000 images and print its test accuracy
+ * ```ts ignore
+ * import { runExperiment } from "./experiment.ts";
+ * import { trainingProgress } from "../display/progress.ts";
+ * const run = await runExperiment({ variant: "tuned", seed: 1, trainSamples: 2000, ...trainingProgress() });
+ * console.log(run.metrics.test_accuracy);
+ * disposeModel(run.model);
+ * ```
+ */
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
+  const variant = typeof options.variant === "string"
+    ? getVariant(options.variant)
+    : options.variant;
+  const epochs = options.epochs ?? variant.training.epochs;
+  const batchSize = options.batchSize ?? variant.training.batchSize;
+  const validationSplit = options.validationSplit ?? 0.1;
+  for (const [name, value] of [["epochs", epochs], ["batch size", batchSize]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(`The ${name} must be a positive integer, got ${value}.`);
+    }
+  }
+  if (!Number.isInteger(options.seed)) {
+    throw new RangeError(`The seed must be an integer, got ${options.seed}.`);
+  }
+  const dataset = options.data?.dataset ?? options.dataset ?? "mnist";
+  if (options.data && options.dataset && options.data.dataset !== options.dataset) {
+    throw new RangeError(
+      `The data given is ${options.data.dataset} but the dataset asked for is ${options.dataset}; ` +
+        "pass one or make them agree.",
+    );
+  }
+
+  const backend = options.backend ?? await setupWasmBackend();
+  const data = options.data ?? await loadMnist({ dataset });
+  const { train, validation } = splitValidation(
+    takeFirst(data.train, options.trainSamples),
+    validationSplit,
+  );
+  const model = variant.build({ seed: options.seed, classes: data.classNames.length });
+  try {
+    const training = await trainModel(model, train, {
+      epochs,
+      batchSize,
+      seed: options.seed,
+      validation,
+      classes: data.classNames.length,
+      ...variantTrainOptions(variant, epochs),
+      onBatchEnd: options.onBatchEnd,
+      onEpochEnd: options.onEpochEnd,
+      onTrainEnd: options.onTrainEnd,
+    });
+    const evaluation = evaluateModel(model, data.test);
+    const metrics = runMetrics({
+      params: { dataset, seed: options.seed, epochs, batchSize },
+      variant: variant.name,
+      train,
+      validation,
+      model,
+      training,
+      evaluation,
+      backend,
+    });
+    return { variant, model, training, evaluation, metrics, train, validation, test: data.test };
+  } catch (error) {
+    disposeModel(model);
+    throw error;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The record of a training run that the notebook and the headless trainer both write to
+ * `metrics.json`, beside the saved model.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { saveModel, writeJson } from "../models/model_files.ts";
+import type { DatasetName, MnistSplit } from "../data/mnist.ts";
+import type { Parameters } from "../parameters.ts";
+import type { Evaluation, TrainResult } from "./train.ts";
+import type { WasmBackendInfo } from "../wasm/backend.ts";
+
+/** What `metrics.json` holds. Names are snake_case, as the files of Python tools. */
+export interface RunMetrics {
+  dataset: DatasetName;
+  variant: string;
+  test_accuracy: number;
+  test_loss: number;
+  seed: number;
+  epochs: number;
+  epochs_run: number;
+  batch_size: number;
+  train_samples: number;
+  validation_samples: number;
+  parameters: number;
+  train_seconds: number;
+  train_samples_per_s: number;
+  backend: string;
+  simd: boolean;
+  threads: number;
+  tfjs_version: string;
+  deno_version: string;
+  history: {
+    epoch: number;
+    loss: number;
+    accuracy: number;
+    val_loss: number | null;
+    val_accuracy: number | null;
+    learning_rate: number;
+    seconds: number;
+  }[];
+}
+
+/** What a run is made of, for {@linkcode runMetrics}: the names the notebook's cells use. */
+export interface RunRecord {
+  params: Pick<Parameters, "dataset" | "seed" | "epochs" | "batchSize">;
+  /** Which model: `seed` for the tutorial's, or an improved variant's name. */
+  variant: string;
+  train: MnistSplit;
+  validation: MnistSplit;
+  model: tf.LayersModel;
+  training: TrainResult;
+  evaluation: Pick<Evaluation, "loss" | "accuracy">;
+  backend: WasmBackendInfo;
+}
+
+/**
+ * Builds the `metrics.json` record of a run.
+ *
+ * @example
+ * ```ts ignore
+ * import { runMetrics } from "./run_metrics.ts";
+ * const metrics = runMetrics({ params, variant: "seed", train, validation, model, training, evaluation, backend });
+ * console.log(metrics.test_accuracy);
+ * ```
+ */
+export function runMetrics(run: RunRecord): RunMetrics {
+  return {
+    dataset: run.params.dataset,
+    variant: run.variant,
+    test_accuracy: run.evaluation.accuracy,
+    test_loss: run.evaluation.loss,
+    seed: run.params.seed,
+    epochs: run.params.epochs,
+    epochs_run: run.training.history.length,
+    batch_size: run.params.batchSize,
+    train_samples: run.train.count,
+    validation_samples: run.validation.count,
+    parameters: run.model.countParams(),
+    train_seconds: run.training.seconds,
+    train_samples_per_s: run.training.samplesPerSecond,
+    backend: run.backend.backend,
+    simd: run.backend.simd,
+    threads: run.backend.threads,
+    tfjs_version: run.backend.tfjsVersion,
+    deno_version: Deno.version.deno,
+    history: run.training.history.map((h) => ({
+      epoch: h.epoch,
+      loss: h.loss,
+      accuracy: h.accuracy,
+      val_loss: h.valLoss ?? null,
+      val_accuracy: h.valAccuracy ?? null,
+      learning_rate: h.learningRate,
+      seconds: h.seconds,
+    })),
+  };
+}
+
+/**
+ * Writes `<dir>/metrics.json` and the model (`<dir>/model/model.json` + `weights.bin`).
+ *
+ * @returns the paths written.
+ *
+ * @example
+ * ```ts ignore
+ * import { saveRun } from "./run_metrics.ts";
+ * await saveRun("outputs", model, metrics);
+ * ```
+ */
+export async function saveRun(
+  dir: string,
+  model: tf.LayersModel,
+  metrics: RunMetrics,
+): Promise<{ metrics: string; model: string }> {
+  const paths = { metrics: join(dir, "metrics.json"), model: join(dir, "model") };
+  await saveModel(model, paths.model);
+  await writeJson(paths.metrics, metrics);
+  return paths;
+}

@@ -1,0 +1,428 @@
+/**
+ * Prepares `@tensorflow/tfjs-backend-wasm` 4.22 for training in Deno: locates the `.wasm`
+ * binaries in the installed package, turns on SIMD and (Emscripten pthread) threads, registers
+ * the missing and faulty gradient kernels, and shuts the thread pool down again.
+ *
+ * Environment variables (read when {@link setupWasmBackend} runs):
+ * - `WASM_THREADS`: number of XNNPACK threads; overrides the `threads` option. `1` loads the
+ *   single-threaded SIMD binary (no worker threads at all).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import wt from "node:worker_threads";
+import os from "node:os";
+import { createRequire } from "node:module";
+import { registerWasmTrainingKernels } from "./kernels.ts";
+
+/**
+ * What {@link setupWasmBackend} set up.
+ *
+ * @example
+ * ```ts
+ * import { setupWasmBackend, type WasmBackendInfo } from "./backend.ts";
+ * const info: WasmBackendInfo = await setupWasmBackend();
+ * console.log(`${info.backend} simd=${info.simd} threads=${info.threads} tfjs ${info.tfjsVersion}`);
+ * ```
+ */
+export interface WasmBackendInfo {
+  /** Always `"wasm"`. */
+  backend: string;
+  /** Whether the SIMD binary is in use. */
+  simd: boolean;
+  /** Number of threads XNNPACK actually uses (as reported by the C++ side). */
+  threads: number;
+  /** Version of `@tensorflow/tfjs`. */
+  tfjsVersion: string;
+}
+
+/**
+ * Options of {@link setupWasmBackend}.
+ *
+ * @example
+ * ```ts
+ * import { setupWasmBackend, type WasmBackendOptions } from "./backend.ts";
+ * const options: WasmBackendOptions = { threads: 1 }; // single-threaded SIMD binary
+ * await setupWasmBackend(options);
+ * ```
+ */
+export interface WasmBackendOptions {
+  /**
+   * XNNPACK thread count. Default: the machine's logical core count
+   * (`navigator.hardwareConcurrency`), overridden by the `WASM_THREADS` environment variable.
+   * `1` loads the single-threaded SIMD binary.
+   */
+  threads?: number;
+  /** Use the SIMD binary (default `true`). `false` forces the plain, single-threaded binary. */
+  simd?: boolean;
+}
+
+/** The parts of the Emscripten pthread runtime we need to stop the pool. */
+interface PThreadRuntime {
+  terminateAllThreads(): void;
+  runningWorkers: { terminate(): unknown }[];
+  unusedWorkers: { terminate(): unknown }[];
+}
+
+/** The registered wasm backend, seen through the fields this module touches. */
+interface WasmBackendInternals {
+  wasm: { PThread?: PThreadRuntime };
+}
+
+type BackendFactory = () => tf.KernelBackend | Promise<tf.KernelBackend>;
+
+/** Priority the wasm package registers its backend with (tfjs-backend-wasm/src/base.ts). */
+const WASM_PRIORITY = 2;
+
+let current: (WasmBackendInfo & { key: string }) | undefined;
+let pending: Promise<WasmBackendInfo> | undefined;
+let savedFactory: BackendFactory | undefined;
+
+/** Directory holding the package's `package.json` (`.../@tensorflow/tfjs-backend-wasm/`). */
+function packageDir(): string {
+  const tried: string[] = [];
+  // import.meta.resolve gives a file: URL of the package entry when node_modules is used.
+  try {
+    const entry = import.meta.resolve("@tensorflow/tfjs-backend-wasm");
+    if (entry.startsWith("file:")) {
+      const dir = new URL("../", entry).pathname;
+      if (exists(dir + "package.json")) return dir;
+      tried.push(dir);
+    }
+  } catch (e) {
+    tried.push(String(e));
+  }
+  try {
+    const req = createRequire(import.meta.url);
+    const pkg = req.resolve("@tensorflow/tfjs-backend-wasm/package.json");
+    return pkg.slice(0, -"package.json".length);
+  } catch (e) {
+    tried.push(String(e));
+  }
+  for (const base of [new URL("../../", import.meta.url).pathname, Deno.cwd() + "/"]) {
+    const dir = base + "node_modules/@tensorflow/tfjs-backend-wasm/";
+    if (exists(dir + "package.json")) return dir;
+    tried.push(dir);
+  }
+  throw new Error(
+    "Cannot find the installed @tensorflow/tfjs-backend-wasm package (looked in " +
+      tried.join(", ") +
+      "). Run `deno install` in the repository root so node_modules/ holds it.",
+  );
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Thread count requested by options / `WASM_THREADS` / the machine. */
+function requestedThreads(options: WasmBackendOptions): number {
+  let env: string | undefined;
+  try {
+    env = Deno.env.get("WASM_THREADS");
+  } catch {
+    env = undefined; // no --allow-env: fall back to the option
+  }
+  if (env !== undefined && env !== "") {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(
+        `WASM_THREADS must be a positive integer, got "${env}". Unset it or set e.g. WASM_THREADS=2.`,
+      );
+    }
+    return n;
+  }
+  if (options.threads !== undefined) {
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new Error(
+        `threads must be a positive integer, got ${options.threads}. Pass e.g. { threads: 2 }.`,
+      );
+    }
+    return options.threads;
+  }
+  return Math.max(1, navigator.hardwareConcurrency || os.cpus().length || 1);
+}
+
+/**
+ * Source prepended to Emscripten's pthread worker script. Deno's worker global scope has
+ * getter-only `self`, `location`, ...; the worker script does `Object.assign(global, {self,
+ * location, ...})`, which throws on those, so we shadow them with writable data properties.
+ */
+const WORKER_PRELUDE = `"use strict";
+for (const k of ["self", "location", "postMessage", "performance", "importScripts", "Worker", "Module", "require"]) {
+  try {
+    Object.defineProperty(globalThis, k, { value: globalThis[k], writable: true, configurable: true, enumerable: true });
+  } catch (e) {
+    require("fs").writeSync(2, "tfjs wasm worker: cannot redefine " + k + ": " + e + "\\n");
+  }
+}
+`;
+
+/**
+ * Writes the pthread worker script to a real file (Deno's `node:worker_threads` cannot start
+ * the `blob:` URL tfjs hands it). Written to `<repo>/.wasm-threads/`, else the OS temp dir;
+ * written to a temporary name then renamed so concurrent processes never see half a file.
+ */
+function writeWorkerScript(pkgDir: string): string {
+  const req = createRequire(import.meta.url);
+  const { wasmWorkerContents } = req(
+    pkgDir + "wasm-out/tfjs-backend-wasm-threaded-simd.worker.js",
+  ) as { wasmWorkerContents: string };
+  // Same escaping tfjs applies before it makes its Blob: the string holds "\n" escapes that
+  // must stay escapes inside the script's string literals.
+  const text = WORKER_PRELUDE + wasmWorkerContents.replace(/\n/g, "\\n");
+  const name = `tfjs-backend-wasm-${tf.version_core}-threaded-simd.worker.cjs`;
+  // The repository's git-ignored .wasm-threads/ first; a fresh temp dir only if that fails.
+  const dirs: (() => string)[] = [
+    () => new URL("../../.wasm-threads/", import.meta.url).pathname,
+    () => Deno.makeTempDirSync({ prefix: "tfjs-wasm-threads-" }) + "/",
+  ];
+  const errors: string[] = [];
+  for (const makeDir of dirs) {
+    try {
+      const dir = makeDir();
+      const file = dir + name;
+      if (exists(file) && Deno.readTextFileSync(file) === text) return file;
+      Deno.mkdirSync(dir, { recursive: true });
+      const tmp = `${file}.${Deno.pid}.tmp`;
+      Deno.writeTextFileSync(tmp, text);
+      Deno.renameSync(tmp, file);
+      return file;
+    } catch (e) {
+      errors.push(String(e));
+    }
+  }
+  throw new Error(
+    `Cannot write the wasm worker script (${errors.join("; ")}). ` +
+      "Run with --allow-write (or -A) or pass { threads: 1 } to use the single-threaded binary.",
+  );
+}
+
+/** Workers made by {@link makeWorkerClass}; set to release them once the pool has started. */
+const workers = new Set<wt.Worker>();
+let releaseWorkers = false;
+/** Set while the backend initializes: rejects the start-up when a worker fails. */
+let reportWorkerError: ((e: unknown) => void) | undefined;
+/** How long the worker threads may take to start before setup gives up. */
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * A `node:worker_threads` Worker that starts Emscripten's pthread workers from real files:
+ * any `blob:` URL becomes the worker script file, and the `load` message's main-script Blob
+ * becomes the path of the package's threaded glue file (which defines the same factory).
+ *
+ * Once the pool has started ({@link unrefWorkers}), `ref()` becomes a no-op so pool threads never
+ * keep the process alive: the main thread blocks synchronously while they compute, so nothing
+ * is lost when the process ends. Before that the workers must stay referenced, or the event loop
+ * would end while the backend waits for them to load.
+ */
+function makeWorkerClass(workerFile: string, mainScriptFile: string): typeof wt.Worker {
+  return class FileWorker extends wt.Worker {
+    constructor(filename: string | URL, options?: wt.WorkerOptions) {
+      const isBlob = typeof filename === "string" && filename.startsWith("blob:");
+      super(isBlob ? workerFile : filename, options);
+      workers.add(this);
+      this.once("exit", () => workers.delete(this));
+      // A worker that cannot start would leave setBackend pending forever: report it.
+      this.on("error", (e: unknown) => reportWorkerError?.(e));
+      if (releaseWorkers) this.unref();
+    }
+    override ref(): void {
+      if (!releaseWorkers) super.ref();
+    }
+    override postMessage(value: unknown, transferList?: readonly wt.TransferListItem[]): void {
+      if (
+        typeof value === "object" && value !== null && "cmd" in value && value.cmd === "load" &&
+        "urlOrBlob" in value && value.urlOrBlob instanceof Blob
+      ) {
+        value = { ...value, urlOrBlob: mainScriptFile };
+      }
+      super.postMessage(value, transferList);
+    }
+  };
+}
+
+/** Lets the process exit while pool workers exist (see {@link makeWorkerClass}). */
+function unrefWorkers(): void {
+  releaseWorkers = true;
+  for (const w of workers) w.unref();
+}
+
+/** Key describing a configuration; a different key needs a fresh backend instance. */
+function configKey(simd: boolean, threads: number): string {
+  return `simd=${simd},threads=${threads}`;
+}
+
+async function initialize(simd: boolean, threads: number): Promise<WasmBackendInfo> {
+  const pkgDir = packageDir();
+  const dist = pkgDir + "dist/";
+  for (const f of ["tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
+    try {
+      Deno.statSync(dist + f);
+    } catch (e) {
+      throw new Error(
+        `Cannot read ${dist}${f} (${e}). Run with --allow-read (or -A) and make sure ` +
+          "node_modules/@tensorflow/tfjs-backend-wasm is installed (`deno install`).",
+      );
+    }
+  }
+  setWasmPaths(dist);
+  const useThreads = simd && threads > 1;
+  tf.env().set("WASM_HAS_SIMD_SUPPORT", simd);
+  // tfjs hard-codes `false` when it believes it runs in Node (Deno reports process.versions.node).
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", useThreads);
+  setThreadsCount(threads);
+
+  // (Re-)register the factory so a new instance is created with the flags above.
+  savedFactory ??= tf.findBackendFactory("wasm") as BackendFactory | undefined;
+  if (savedFactory === undefined) {
+    throw new Error(
+      "The wasm backend factory is not registered. Import @tensorflow/tfjs-backend-wasm " +
+        "(this module does) before calling setupWasmBackend.",
+    );
+  }
+  if (tf.findBackendFactory("wasm") !== undefined) tf.removeBackend("wasm");
+  tf.registerBackend("wasm", savedFactory, WASM_PRIORITY);
+
+  const origWorker = wt.Worker;
+  const origCpus = os.cpus;
+  if (useThreads) {
+    releaseWorkers = false; // keep new workers referenced until they have loaded
+    wt.Worker = makeWorkerClass(
+      writeWorkerScript(pkgDir),
+      pkgDir + "wasm-out/tfjs-backend-wasm-threaded-simd.js",
+    );
+    // The C++ side uses min(threads, logical cores / 2) threads, assuming hyper-threading;
+    // report 2 x threads cores while the backend initializes so the requested count holds.
+    os.cpus = () => {
+      const real = origCpus();
+      return Array.from(
+        { length: Math.max(real.length, 2 * threads) },
+        (_, i) => real[i % real.length],
+      );
+    };
+  }
+  let ok: boolean;
+  let cause: unknown;
+  const workerFailed = new Promise<never>((_, reject) => {
+    reportWorkerError = reject;
+  });
+  const timer = useThreads
+    ? setTimeout(
+      () =>
+        reportWorkerError?.(new Error(`no worker thread started within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    )
+    : undefined;
+  try {
+    ok = await Promise.race([tf.setBackend("wasm"), workerFailed]);
+  } catch (e) {
+    ok = false;
+    cause = e;
+  } finally {
+    reportWorkerError = undefined;
+    clearTimeout(timer);
+    // The Emscripten glue copied the class to globalThis.Worker already; restore the module.
+    wt.Worker = origWorker;
+    os.cpus = origCpus;
+  }
+  if (useThreads) unrefWorkers();
+  if (!ok) {
+    for (const w of workers) void w.terminate();
+    try {
+      tf.removeBackend("wasm");
+    } catch {
+      // the half-started instance may not be removable; the factory is re-registered next time
+    }
+    throw new Error(
+      "The tfjs wasm backend failed to start" + (cause ? ` (${String(cause)})` : "") +
+        ". Run with -A (read access to node_modules and write access to .wasm-threads/), " +
+        "or try { threads: 1 } / WASM_THREADS=1 to rule out the threaded binary.",
+      { cause },
+    );
+  }
+  registerWasmTrainingKernels();
+  return {
+    backend: "wasm",
+    simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean,
+    threads: getThreadsCount(),
+    tfjsVersion: tf.version.tfjs,
+  };
+}
+
+/**
+ * Makes `wasm` the active tfjs backend, ready for training. Idempotent: calling it again with
+ * the same options just re-activates the backend; different options re-create it (tensors that
+ * lived on the old instance are lost, so call it before creating models).
+ *
+ * @param options thread count and SIMD; see {@link WasmBackendOptions}.
+ * @returns what was set up, e.g. `{backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0"}`.
+ * @throws Error with what to do when the `.wasm` files cannot be found or started.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * const info = await setupWasmBackend(); // { backend: "wasm", simd: true, threads: 2, ... }
+ * console.log(info, tf.getBackend());
+ * shutdownWasmBackend();
+ * ```
+ */
+export async function setupWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackendInfo> {
+  const simd = options.simd ?? true;
+  const threads = simd ? requestedThreads(options) : 1;
+  const key = configKey(simd, threads);
+  while (pending) await pending.catch(() => undefined);
+  if (current?.key === key && tf.findBackend("wasm") !== null) {
+    if (tf.getBackend() !== "wasm" && !(await tf.setBackend("wasm"))) {
+      throw new Error(
+        "Re-activating the wasm backend failed. Call shutdownWasmBackend() and retry.",
+      );
+    }
+    registerWasmTrainingKernels();
+    const { key: _key, ...info } = current;
+    return info;
+  }
+  if (current) shutdownWasmBackend();
+  pending = initialize(simd, threads);
+  try {
+    const info = await pending;
+    current = { ...info, key };
+    return info;
+  } finally {
+    pending = undefined;
+  }
+}
+
+/**
+ * Stops the wasm backend's worker threads and removes the backend instance, so the process (or
+ * a test file) can end by itself. A later {@link setupWasmBackend} starts a fresh instance.
+ * Safe to call when nothing was set up.
+ *
+ * @example
+ * ```ts
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * await setupWasmBackend({ threads: 2 });
+ * // ... train ...
+ * shutdownWasmBackend();
+ * ```
+ */
+export function shutdownWasmBackend(): void {
+  current = undefined;
+  if (tf.findBackendFactory("wasm") === undefined) return;
+  const backend = tf.engine().registry["wasm"] as unknown as WasmBackendInternals | undefined;
+  const pthread = backend?.wasm.PThread;
+  // removeBackend disposes the C++ side first (which joins XNNPACK's threads), then we end
+  // the workers themselves; re-register the factory so the backend can be set up again.
+  tf.removeBackend("wasm");
+  if (pthread) {
+    pthread.terminateAllThreads();
+    for (const w of [...pthread.runningWorkers, ...pthread.unusedWorkers]) w.terminate();
+  }
+  if (savedFactory) tf.registerBackend("wasm", savedFactory, WASM_PRIORITY);
+}

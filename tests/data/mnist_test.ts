@@ -1,0 +1,300 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type IdxFileName, loadMnist } from "../../lib/data/mnist.ts";
+import {
+  checksumsOf,
+  datasetFiles,
+  gzip,
+  idxBytes,
+  listFiles,
+  rejectionOf,
+  syntheticSplit,
+  writeMirror,
+} from "../fixtures.ts";
+
+const REPO = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+
+async function withTempDirs(fn: (mirror: string, cache: string) => Promise<void>) {
+  const mirror = await Deno.makeTempDir({ prefix: "mnist-mirror-" });
+  const cache = await Deno.makeTempDir({ prefix: "mnist-cache-" });
+  try {
+    await fn(mirror, cache);
+  } finally {
+    await Deno.remove(mirror, { recursive: true });
+    await Deno.remove(cache, { recursive: true });
+  }
+}
+
+Deno.test("loadMnist() reads the real MNIST files from DATA_MIRROR with the known class counts", async () => {
+  // CI and the README set DATA_MIRROR; a checkout beside ../shared works without it.
+  const mirror = Deno.env.get("DATA_MIRROR") ?? join(REPO, "..", "shared");
+  const mnist = await loadMnist({ mirror, downloadUrls: [] });
+  assert.deepEqual([mnist.train.count, mnist.test.count], [60_000, 10_000]);
+  assert.deepEqual(mnist.train.images.length, 60_000 * 784);
+  const counts = (labels: Uint8Array) => {
+    const c = new Array(10).fill(0);
+    for (const l of labels) c[l]++;
+    return c;
+  };
+  assert.deepEqual(counts(mnist.train.labels), [
+    5923,
+    6742,
+    5958,
+    6131,
+    5842,
+    5421,
+    5918,
+    6265,
+    5851,
+    5949,
+  ]);
+  assert.deepEqual(counts(mnist.test.labels), [
+    980,
+    1135,
+    1032,
+    1010,
+    982,
+    892,
+    958,
+    1028,
+    974,
+    1009,
+  ]);
+  const mean = mnist.train.images.reduce((s, v) => s + v, 0) / mnist.train.images.length / 255;
+  assert.deepEqual(mean.toFixed(4), "0.1307");
+});
+
+Deno.test("loadMnist() copies verified files from a mirror folder into the cache, then reads the cache", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    await writeMirror(mirror, "mnist", files);
+    const checksums = await checksumsOf(files);
+    const first = await loadMnist({ mirror, cacheDir: cache, downloadUrls: [], checksums });
+    assert.deepEqual([first.train.count, first.test.count], [30, 10]);
+    assert.deepEqual(first.train.labels[13], 3);
+    assert.deepEqual(await listFiles(join(cache, "mnist")), Object.keys(files).sort());
+    await Deno.remove(mirror, { recursive: true });
+    await Deno.mkdir(mirror);
+    const second = await loadMnist({ mirror: null, cacheDir: cache, downloadUrls: [], checksums });
+    assert.deepEqual(second.train.images, first.train.images);
+  });
+});
+
+Deno.test("loadMnist() serves Fashion-MNIST from the same mirror with its class names", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    await writeMirror(mirror, "fashion-mnist", files);
+    const data = await loadMnist({
+      dataset: "fashion-mnist",
+      mirror,
+      cacheDir: cache,
+      downloadUrls: [],
+      checksums: await checksumsOf(files),
+    });
+    assert.deepEqual(data.classNames[9], "Ankle boot");
+    assert.deepEqual(await listFiles(join(cache, "fashion-mnist")), Object.keys(files).sort());
+  });
+});
+
+Deno.test("loadMnist() with no cache and no reachable source names the files, the sources and the fix", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const error = await rejectionOf(
+      loadMnist({
+        mirror,
+        cacheDir: cache,
+        downloadUrls: ["https://mirror.invalid/mnist/"],
+        fetch: () => Promise.reject(new TypeError("network unreachable")),
+      }),
+    );
+    assert.ok(/train-images-idx3-ubyte\.gz|t10k|labels/.test(error.message), error.message);
+    assert.ok(error.message.includes(`cache ${join(cache, "mnist")}`), error.message);
+    assert.ok(error.message.includes(`DATA_MIRROR ${join(mirror, "mnist")}`), error.message);
+    assert.ok(error.message.includes("https://mirror.invalid/mnist/"), error.message);
+    assert.ok(error.message.includes("network unreachable"), error.message);
+    assert.ok(error.message.includes("To work offline"), error.message);
+  });
+});
+
+Deno.test("loadMnist() rejects a mirror file whose SHA-256 does not match and caches nothing", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    await writeMirror(mirror, "mnist", files);
+    const checksums = await checksumsOf(files);
+    checksums["t10k-labels-idx1-ubyte.gz"] = "0".repeat(64);
+    const error = await rejectionOf(
+      loadMnist({ mirror, cacheDir: cache, downloadUrls: [], checksums }),
+    );
+    assert.ok(error.message.includes("t10k-labels-idx1-ubyte.gz"), error.message);
+    assert.ok(error.message.includes("SHA-256"), error.message);
+    assert.ok(!(await listFiles(join(cache, "mnist"))).includes("t10k-labels-idx1-ubyte.gz"));
+  });
+});
+
+Deno.test("loadMnist() deletes a bad cached file and fetches a good copy instead", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    await writeMirror(mirror, "mnist", files);
+    const checksums = await checksumsOf(files);
+    await writeMirror(cache, "mnist", { "train-labels-idx1-ubyte.gz": new Uint8Array([1, 2, 3]) });
+    const logged: string[] = [];
+    const data = await loadMnist({
+      mirror,
+      cacheDir: cache,
+      downloadUrls: [],
+      checksums,
+      log: (m) => logged.push(m),
+    });
+    assert.deepEqual(data.train.count, 30);
+    assert.deepEqual(
+      await Deno.readFile(join(cache, "mnist", "train-labels-idx1-ubyte.gz")),
+      files["train-labels-idx1-ubyte.gz"],
+    );
+    assert.ok(logged.some((m) => m.includes("bad copy was deleted")), logged.join("\n"));
+  });
+});
+
+Deno.test("loadMnist() never uses a bad cached file when no other source has one", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles();
+    const checksums = await checksumsOf(files);
+    await writeMirror(cache, "mnist", files);
+    const path = join(cache, "mnist", "t10k-images-idx3-ubyte.gz");
+    await Deno.writeFile(path, files["t10k-images-idx3-ubyte.gz"].subarray(0, 100));
+    const error = await rejectionOf(
+      loadMnist({ mirror: null, cacheDir: cache, downloadUrls: [], checksums }),
+    );
+    assert.ok(error.message.includes("t10k-images-idx3-ubyte.gz"), error.message);
+    assert.ok(error.message.includes("bad copy was deleted"), error.message);
+    assert.ok(!(await listFiles(join(cache, "mnist"))).includes("t10k-images-idx3-ubyte.gz"));
+  });
+});
+
+/**
+ * Loads a small dataset in which `name` is replaced by `bytes`, with checksums made to match, so that
+ * the parser, not the hash, must catch what is wrong; returns the error it fails with.
+ */
+async function loadBroken(name: IdxFileName, bytes: Uint8Array): Promise<Error> {
+  let error: Error | undefined;
+  await withTempDirs(async (mirror, cache) => {
+    const files = { ...(await datasetFiles()), [name]: bytes };
+    await writeMirror(mirror, "mnist", files);
+    const checksums = await checksumsOf(files);
+    error = await rejectionOf(loadMnist({ mirror, cacheDir: cache, downloadUrls: [], checksums }));
+  });
+  if (error === undefined) throw new Error("unreachable");
+  return error;
+}
+
+Deno.test("loadMnist() rejects a truncated gzip file, naming it", async () => {
+  const whole = (await datasetFiles())["train-images-idx3-ubyte.gz"];
+  const error = await loadBroken(
+    "train-images-idx3-ubyte.gz",
+    whole.subarray(0, whole.length - 30),
+  );
+  assert.match(error.message, /^train-images-idx3-ubyte\.gz .*truncated or corrupt/s);
+});
+
+Deno.test("loadMnist() rejects a corrupt gzip file, naming it", async () => {
+  const bytes = (await datasetFiles())["t10k-images-idx3-ubyte.gz"].slice();
+  bytes[bytes.length >> 1] ^= 0xff;
+  const error = await loadBroken("t10k-images-idx3-ubyte.gz", bytes);
+  assert.match(error.message, /^t10k-images-idx3-ubyte\.gz /);
+});
+
+Deno.test("loadMnist() rejects an images file with the labels' magic number", async () => {
+  const { images } = syntheticSplit(30);
+  const error = await loadBroken(
+    "train-images-idx3-ubyte.gz",
+    await gzip(idxBytes(2049, [30 * 784], images)),
+  );
+  assert.match(
+    error.message,
+    /train-images-idx3-ubyte\.gz has IDX magic number 2049, expected 2051/,
+  );
+});
+
+Deno.test("loadMnist() rejects images that are not 28x28", async () => {
+  const error = await loadBroken(
+    "t10k-images-idx3-ubyte.gz",
+    await gzip(idxBytes(2051, [10, 32, 32], new Uint8Array(10 * 32 * 32))),
+  );
+  assert.match(error.message, /t10k-images-idx3-ubyte\.gz holds 32x32 images, expected 28x28/);
+});
+
+Deno.test("loadMnist() rejects a file holding fewer bytes than its header says", async () => {
+  const error = await loadBroken(
+    "train-labels-idx1-ubyte.gz",
+    await gzip(idxBytes(2049, [30], new Uint8Array(29))),
+  );
+  assert.match(error.message, /train-labels-idx1-ubyte\.gz holds 29 bytes of data but its header/);
+});
+
+Deno.test("loadMnist() rejects image and label files of different counts", async () => {
+  const error = await loadBroken(
+    "train-labels-idx1-ubyte.gz",
+    await gzip(idxBytes(2049, [29], new Uint8Array(29))),
+  );
+  assert.match(error.message, /holds 30 images but train-labels-idx1-ubyte\.gz holds 29 labels/);
+});
+
+Deno.test("loadMnist() rejects a label outside 0-9", async () => {
+  const labels = syntheticSplit(10).labels;
+  labels[4] = 12;
+  const error = await loadBroken(
+    "t10k-labels-idx1-ubyte.gz",
+    await gzip(idxBytes(2049, [10], labels)),
+  );
+  assert.match(error.message, /t10k-labels-idx1-ubyte\.gz has label 12 at index 4/);
+});
+
+Deno.test("loadMnist() downloads from an https DATA_MIRROR and caches verified files", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles();
+    const requested: string[] = [];
+    const fakeFetch = (input: string | URL | Request) => {
+      const url = String(input instanceof Request ? input.url : input);
+      requested.push(url);
+      const name = url.split("/").pop() as IdxFileName;
+      return Promise.resolve(new Response(files[name] as Uint8Array<ArrayBuffer>));
+    };
+    const data = await loadMnist({
+      mirror: "https://example.test/datasets",
+      cacheDir: cache,
+      downloadUrls: [],
+      checksums: await checksumsOf(files),
+      fetch: fakeFetch as typeof fetch,
+    });
+    assert.deepEqual(data.test.count, 10);
+    assert.ok(requested.includes("https://example.test/datasets/mnist/t10k-labels-idx1-ubyte.gz"));
+    assert.deepEqual(await listFiles(join(cache, "mnist")), Object.keys(files).sort());
+  });
+});
+
+Deno.test("loadMnist() leaves no partial file in the cache when a download is interrupted", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles();
+    const fakeFetch = (input: string | URL | Request) => {
+      const name = String(input instanceof Request ? input.url : input).split("/")
+        .pop() as IdxFileName;
+      const bytes = files[name];
+      // Half the file arrives, then the connection drops.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.slice(0, bytes.length >> 1));
+          controller.error(new TypeError("connection reset"));
+        },
+      });
+      return Promise.resolve(new Response(body));
+    };
+    const error = await rejectionOf(loadMnist({
+      mirror: null,
+      cacheDir: cache,
+      downloadUrls: ["https://example.test/mnist/"],
+      checksums: await checksumsOf(files),
+      fetch: fakeFetch as typeof fetch,
+    }));
+    assert.match(error.message, /connection reset/);
+    assert.deepEqual(await listFiles(join(cache, "mnist")), []);
+  });
+});

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import {
+  confusionMatrixFigure,
+  digitGridFigure,
+  historyFigure,
+  mistakesFigure,
+  predictionsFigure,
+  samplesFigure,
+} from "../../lib/display/figures.ts";
+
+const digits = {
+  images: Uint8Array.from({ length: 3 * 784 }, (_, i) => i % 256),
+  labels: new Uint8Array([7, 2, 1]),
+  count: 3,
+};
+const names = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+Deno.test("digitGridFigure() places each image in its tile, with null gaps and one caption each", () => {
+  const figure = digitGridFigure({
+    images: digits.images,
+    indices: [2, 0],
+    captions: ["a", "b"],
+    columns: 2,
+  });
+  const z = figure.data[0].z as (number | null)[][];
+  // Captions take the first rows of each cell; the first tile starts below them.
+  const top = z.findIndex((row) => row[0] !== null);
+  assert.equal(z[top][0], digits.images[2 * 784]);
+  assert.equal(z[top + 27][27], digits.images[2 * 784 + 27 * 28 + 27]);
+  assert.equal(z[top][28], null);
+  assert.deepEqual((figure.layout.annotations as { text: string }[]).map((a) => a.text), [
+    "a",
+    "b",
+  ]);
+  assert.throws(
+    () => digitGridFigure({ images: digits.images, indices: [0], captions: [] }),
+    /1 images need 1 captions/,
+  );
+});
+
+Deno.test("samplesFigure() captions images with their class names", () => {
+  const figure = samplesFigure({ split: digits, classNames: names, count: 2 });
+  assert.deepEqual((figure.layout.annotations as { text: string }[]).map((a) => a.text), [
+    "7",
+    "2",
+  ]);
+});
+
+Deno.test("predictionsFigure() marks wrong predictions in red", () => {
+  const figure = predictionsFigure({
+    split: digits,
+    predicted: new Uint8Array([7, 3, 1]),
+    classNames: names,
+  });
+  const annotations = figure.layout.annotations as { text: string; font: { color: string } }[];
+  assert.deepEqual(annotations.map((a) => a.font.color), ["#222", "#d62728", "#222"]);
+  assert.match(annotations[1].text, /^✗ 3<br>.*true 2/);
+});
+
+Deno.test("mistakesFigure() shows the prediction's probability", () => {
+  const figure = mistakesFigure({
+    images: digits.images,
+    mistakes: [{ index: 1, actual: 2, predicted: 7, confidence: 0.934 }],
+    classNames: names,
+  });
+  assert.match((figure.layout.annotations as { text: string }[])[0].text, /^7 \(93%\)<br>.*true 2/);
+});
+
+Deno.test("confusionMatrixFigure() shows counts and row-normalised rates on hover", () => {
+  const figure = confusionMatrixFigure([[8, 2], [0, 5]], ["cat", "dog"]);
+  const trace = figure.data[0];
+  assert.deepEqual(trace.text, [["8", "2"], ["0", "5"]]);
+  assert.deepEqual(trace.customdata, [[0.8, 0.2], [0, 1]]);
+  assert.match(String(trace.hovertemplate), /customdata/);
+});
+
+Deno.test("historyFigure() draws training and validation curves for loss and accuracy", () => {
+  const figure = historyFigure([
+    {
+      epoch: 1,
+      loss: 0.3,
+      accuracy: 0.9,
+      valLoss: 0.2,
+      valAccuracy: 0.95,
+      learningRate: 1e-3,
+      seconds: 1,
+      samplesPerSecond: 1,
+    },
+    {
+      epoch: 2,
+      loss: 0.1,
+      accuracy: 0.97,
+      valLoss: 0.1,
+      valAccuracy: 0.97,
+      learningRate: 1e-3,
+      seconds: 1,
+      samplesPerSecond: 1,
+    },
+  ]);
+  assert.equal(figure.data.length, 4);
+  assert.deepEqual(figure.data[2].y, [0.2, 0.1]);
+});

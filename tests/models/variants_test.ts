@@ -1,0 +1,131 @@
+/**
+ * lib/models/variants.ts and lib/wasm/batch_norm_grad.ts: every variant builds and trains a step on wasm
+ * without leaking tensors, Dropout masks advance per step and repeat per seed, the schedules, and
+ * the BatchNormalization gradient against the same formula in elementary ops.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import {
+  disposeModel,
+  exponentialDecay,
+  getVariant,
+  oneCycle,
+  VARIANT_NAMES,
+  VARIANTS,
+  variantTrainOptions,
+} from "../../lib/models/variants.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+
+await setupWasmBackend();
+
+const PARAMETERS = { seed: 121_930, tuned: 121_930, augmented: 121_930 } as const;
+
+for (const name of VARIANT_NAMES) {
+  Deno.test(`variant ${name} builds, trains a step on wasm and leaks no tensor`, async () => {
+    const before = tf.memory().numTensors;
+    const model = VARIANTS[name].build({ seed: 3 });
+    if (name in PARAMETERS) assert.equal(model.countParams(), PARAMETERS[name as "seed"]);
+    const x = tf.randomUniform([16, 28, 28, 1], 0, 1, "float32", 1);
+    const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10));
+    const counts: number[] = [];
+    const losses: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const out = await model.trainOnBatch(x, y);
+      losses.push(Array.isArray(out) ? out[0] : out);
+      counts.push(tf.memory().numTensors);
+    }
+    assert.ok(losses.every(Number.isFinite), `${losses}`);
+    // The first step creates the optimizer's moments; after it the count must stay flat.
+    assert.equal(counts[2], counts[1]);
+    x.dispose();
+    y.dispose();
+    disposeModel(model);
+    assert.equal(tf.memory().numTensors, before, "disposeModel frees the model and its optimizer");
+  });
+}
+
+Deno.test("a variant's model has 10 outputs by default and `classes` when given", () => {
+  for (const name of VARIANT_NAMES) {
+    const model = VARIANTS[name].build({ seed: 1, classes: 3 });
+    assert.deepEqual(model.outputs[0].shape, [null, 3], name);
+    disposeModel(model);
+  }
+});
+
+Deno.test("Dropout draws a new mask every training step, the same sequence for a seed", () => {
+  const masks = (seed: number) => {
+    const model = VARIANTS.regularized.build({ seed });
+    const dropout = model.layers.find((l) => l.getClassName() === "Dropout")!;
+    const ones = tf.ones([4, 13, 13, 32]);
+    const out = [1, 2].map(() =>
+      tf.tidy(() => (dropout.apply(ones, { training: true }) as tf.Tensor).dataSync().join())
+    );
+    // Predicting does not use (or advance) the masks.
+    const inference = dropout.apply(ones) as tf.Tensor;
+    assert.ok((inference.dataSync() as Float32Array).every((v) => v === 1));
+    tf.dispose([ones, inference]);
+    disposeModel(model);
+    return out;
+  };
+  const [a1, a2] = masks(7);
+  const [b1, b2] = masks(7);
+  const [c1] = masks(8);
+  assert.notEqual(a1, a2, "a fixed mask would drop the same units at every step");
+  assert.deepEqual([a1, a2], [b1, b2]);
+  assert.notEqual(a1, c1);
+});
+
+Deno.test("the BatchNormalization gradient equals the same formula in elementary ops", () => {
+  const x = tf.randomNormal([4, 5, 5, 3], 0, 2, "float32", 1);
+  const scale = tf.tensor1d([0.5, 1.5, -2]);
+  const offset = tf.tensor1d([0.1, 0.2, 0.3]);
+  const w = tf.randomNormal([4, 5, 5, 3], 0, 1, "float32", 2);
+  const epsilon = 1e-3;
+  const fused = (input: tf.Tensor) => {
+    const { mean, variance } = tf.moments(input, [0, 1, 2]);
+    return tf.batchNorm(input, mean, variance, offset, scale, epsilon).mul(w).sum();
+  };
+  const plain = (input: tf.Tensor) => {
+    const { mean, variance } = tf.moments(input, [0, 1, 2]);
+    return input.sub(mean).div(variance.add(epsilon).sqrt()).mul(scale).add(offset).mul(w).sum();
+  };
+  const [gFused, gPlain] = [fused, plain].map((f) => tf.grad(f)(x).dataSync());
+  gFused.forEach((v, i) => assert.ok(Math.abs(v - gPlain[i]) < 1e-4, `${i}: ${v} ${gPlain[i]}`));
+  const scaleGrad = (f: (s: tf.Tensor) => tf.Scalar) => tf.grad(f)(scale).dataSync();
+  const viaFused = scaleGrad((s) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm(x, mean, variance, offset, s as tf.Tensor1D, epsilon).mul(w).sum();
+  });
+  const viaPlain = scaleGrad((s) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return x.sub(mean).div(variance.add(epsilon).sqrt()).mul(s).add(offset).mul(w).sum();
+  });
+  viaFused.forEach((v, i) => assert.ok(Math.abs(v - viaPlain[i]) < 1e-3, `${v} ${viaPlain[i]}`));
+  tf.dispose([x, scale, offset, w]);
+});
+
+Deno.test("schedules: exponential decay, one-cycle warm-up and cosine decay, stretched to epochs", () => {
+  assert.equal(exponentialDecay(0.01, 0.5)(3), 0.00125);
+  const cycle = oneCycle(0.004, 1);
+  assert.ok(Math.abs(cycle(0, 8) - 0.0004) < 1e-12);
+  assert.ok(Math.abs(cycle(1, 8) - 0.004) < 1e-12);
+  assert.equal(cycle(7, 8), 0.00004);
+  for (let e = 2; e < 8; e++) assert.ok(cycle(e, 8) < cycle(e - 1, 8));
+  const deep = variantTrainOptions(getVariant("deep"), 3);
+  assert.equal(deep.learningRateSchedule!(2), 0.00004, "the schedule ends at the last epoch");
+  assert.ok(deep.augment !== undefined && deep.earlyStopping === undefined);
+  assert.deepEqual(variantTrainOptions(getVariant("tuned"), 15).earlyStopping, { patience: 3 });
+  assert.deepEqual(variantTrainOptions(getVariant("seed"), 5), {
+    learningRateSchedule: undefined,
+    earlyStopping: undefined,
+    augment: undefined,
+  });
+});
+
+Deno.test("getVariant names the known variants when asked for an unknown one", () => {
+  assert.throws(() => getVariant("huge"), /no model variant "huge".*seed, tuned, regularized/);
+});
+
+Deno.test("shut the wasm thread pool down so the test file exits", () => {
+  shutdownWasmBackend();
+});

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { buildSeedModel } from "../../lib/models/model.ts";
+import { runMetrics, saveRun } from "../../lib/training/run_metrics.ts";
+import { listFiles, syntheticSplit } from "../fixtures.ts";
+
+tf.enableProdMode(); // no "use tfjs-node" banner in the test output
+await tf.setBackend("cpu");
+
+Deno.test("runMetrics() and saveRun() write metrics.json with the promised fields, and the model", async () => {
+  const model = buildSeedModel();
+  const train = { ...syntheticSplit(90), count: 90 };
+  const validation = { ...syntheticSplit(10), count: 10 };
+  const metrics = runMetrics({
+    params: { dataset: "mnist", seed: 3, epochs: 2, batchSize: 32 },
+    variant: "seed",
+    train,
+    validation,
+    model,
+    training: {
+      history: [
+        {
+          epoch: 1,
+          loss: 1,
+          accuracy: 0.5,
+          valLoss: 0.9,
+          valAccuracy: 0.6,
+          learningRate: 1e-3,
+          seconds: 2,
+          samplesPerSecond: 45,
+        },
+        {
+          epoch: 2,
+          loss: 0.5,
+          accuracy: 0.8,
+          learningRate: 1e-3,
+          seconds: 2,
+          samplesPerSecond: 45,
+        },
+      ],
+      seconds: 4,
+      samplesPerSecond: 45,
+      bestEpoch: 2,
+      stoppedEarly: false,
+    },
+    evaluation: { loss: 0.4, accuracy: 0.9 },
+    backend: { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" },
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths = await saveRun(dir, model, metrics);
+    const written = JSON.parse(await Deno.readTextFile(paths.metrics));
+    for (
+      const key of [
+        "test_accuracy",
+        "test_loss",
+        "history",
+        "seed",
+        "epochs",
+        "train_seconds",
+        "train_samples_per_s",
+        "backend",
+        "threads",
+      ]
+    ) {
+      assert.ok(key in written, `metrics.json lacks ${key}`);
+    }
+    assert.equal(written.test_accuracy, 0.9);
+    assert.equal(written.train_samples, 90);
+    assert.equal(written.parameters, 121_930);
+    assert.deepEqual(written.history[1], {
+      epoch: 2,
+      loss: 0.5,
+      accuracy: 0.8,
+      val_loss: null,
+      val_accuracy: null,
+      learning_rate: 1e-3,
+      seconds: 2,
+    });
+    assert.deepEqual(await listFiles(join(dir, "model")), ["model.json", "weights.bin"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    model.dispose();
+  }
+});

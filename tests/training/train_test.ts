@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { buildSeedModel } from "../../lib/models/model.ts";
+import { loadMnist, type MnistSplit } from "../../lib/data/mnist.ts";
+import { sliceSplit } from "../../lib/data/preprocess.ts";
+import { evaluateModel, trainModel } from "../../lib/training/train.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { rejectionOf } from "../fixtures.ts";
+
+await setupWasmBackend();
+const mnist = await loadMnist({ downloadUrls: [] });
+const train = sliceSplit(mnist.train, 0, 640);
+const validation = sliceSplit(mnist.train, 59_000, 59_400);
+
+function weightsOf(model: tf.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => w.dataSync() as Float32Array);
+}
+
+Deno.test("trainModel() lowers the loss on real digits and keeps the tensor count flat", async () => {
+  const model = buildSeedModel({ seed: 1 });
+  const counts: number[] = [];
+  const result = await trainModel(model, train, {
+    epochs: 3,
+    batchSize: 64,
+    seed: 1,
+    validation,
+    onEpochEnd: () => {
+      counts.push(tf.memory().numTensors);
+    },
+  });
+  assert.equal(result.history.length, 3);
+  assert.ok(result.history[2].loss < result.history[0].loss * 0.7, JSON.stringify(result.history));
+  assert.ok(result.history[2].valAccuracy! > 0.6, JSON.stringify(result.history));
+  assert.deepEqual(counts, [counts[0], counts[0], counts[0]]);
+  // Running the training cell again continues training and holds no more tensors.
+  await trainModel(model, train, { epochs: 1, batchSize: 64, seed: 2 });
+  assert.equal(tf.memory().numTensors, counts[0]);
+  model.dispose();
+});
+
+Deno.test("trainModel() rejects a label outside 0-9 before any training step", async () => {
+  const model = buildSeedModel({ seed: 1 });
+  const before = weightsOf(model);
+  const labels = train.labels.slice();
+  labels[17] = 10;
+  const bad: MnistSplit = { ...train, labels };
+  const error = await rejectionOf(trainModel(model, bad, { epochs: 1, batchSize: 32, seed: 1 }));
+  assert.match(error.message, /training labels hold 10 at index 17; labels must be 0 to 9/);
+  assert.deepEqual(weightsOf(model), before);
+  model.dispose();
+});
+
+Deno.test("trainModel() stops on a NaN or infinite loss, naming the epoch and the batch", async () => {
+  const model = buildSeedModel({ seed: 1 });
+  // A learning rate of 1e38 from epoch 2 on throws the weights to overflow after its first step.
+  const error = await rejectionOf(trainModel(model, train, {
+    epochs: 3,
+    batchSize: 64,
+    seed: 1,
+    learningRateSchedule: (epoch) => (epoch === 0 ? 0.001 : 1e38),
+  }));
+  // The first step at that rate breaks the weights, whatever the loss it reported.
+  assert.match(error.message, /Training diverged: .* at epoch 2, batch 1\./);
+  assert.match(error.message, /Lower the learning rate/);
+  model.dispose();
+});
+
+Deno.test("trainModel() rejects bad options with a sentence naming the value", async () => {
+  const model = buildSeedModel({ seed: 1 });
+  const options = { epochs: 1, batchSize: 32, seed: 1 };
+  assert.match(
+    (await rejectionOf(trainModel(model, train, { ...options, epochs: 0 }))).message,
+    /epochs must be a positive integer, got 0/,
+  );
+  assert.match(
+    (await rejectionOf(trainModel(model, train, { ...options, batchSize: 1.5 }))).message,
+    /batch size must be a positive integer, got 1.5/,
+  );
+  model.dispose();
+});
+
+Deno.test("trainModel() follows the learning-rate schedule and reports it per epoch", async () => {
+  const model = buildSeedModel({ seed: 3 });
+  const result = await trainModel(model, sliceSplit(train, 0, 128), {
+    epochs: 3,
+    batchSize: 64,
+    seed: 1,
+    learningRateSchedule: (epoch) => 0.001 / 2 ** epoch,
+  });
+  assert.deepEqual(result.history.map((h) => h.learningRate), [0.001, 0.0005, 0.00025]);
+  model.dispose();
+});
+
+Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
+  const model = buildSeedModel({ seed: 4 });
+  await trainModel(model, train, { epochs: 1, batchSize: 64, seed: 1 });
+  const ours = evaluateModel(model, validation, { batchSize: 128 });
+  const [loss, accuracy] = tf.tidy(() => {
+    const x = tf.tensor4d(Float32Array.from(validation.images, (v) => v / 255), [400, 28, 28, 1]);
+    const y = tf.tensor1d(Float32Array.from(validation.labels));
+    const out = model.evaluate(x, y, { batchSize: 128 }) as tf.Scalar[];
+    return out.map((t) => t.dataSync()[0]);
+  });
+  assert.ok(Math.abs(ours.loss - loss) < 1e-4, `${ours.loss} vs ${loss}`);
+  assert.ok(Math.abs(ours.accuracy - accuracy) < 1e-6, `${ours.accuracy} vs ${accuracy}`);
+  assert.equal(ours.predicted.length, 400);
+  assert.equal(ours.probabilities.length, 4000);
+  model.dispose();
+});
+
+Deno.test("the wasm thread pool shuts down so this file can exit", () => {
+  shutdownWasmBackend();
+});
