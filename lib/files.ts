@@ -12,10 +12,11 @@ import { dirname } from "node:path";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomically } from "./files.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomically(`${dir}/a/b.txt`, new TextEncoder().encode("hi"));
- * console.assert(await Deno.readTextFile(`${dir}/a/b.txt`) === "hi");
+ * assert.equal(await Deno.readTextFile(`${dir}/a/b.txt`), "hi");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -28,5 +29,54 @@ export async function writeFileAtomically(path: string, bytes: Uint8Array): Prom
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * Writes `value` as indented JSON, atomically.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeJson } from "./files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeJson(`${dir}/metrics.json`, { test_accuracy: 0.99 });
+ * assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`)), { test_accuracy: 0.99 });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFileAtomically(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n"));
+}
+
+/**
+ * Makes sure `dir` exists (creating it and its parents) and that files can be written in it, so
+ * that a long run fails at once, not after its work is done, when its output folder is unusable.
+ *
+ * @throws {Error} naming the folder and what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkWritableDir } from "./files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await checkWritableDir(`${dir}/new/folder`);
+ * assert.ok((await Deno.stat(`${dir}/new/folder`)).isDirectory);
+ * await assert.rejects(checkWritableDir("/proc/forbidden"), /Cannot write to \/proc\/forbidden/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function checkWritableDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = `${dir}/.write-check-${crypto.randomUUID()}`;
+    await Deno.writeFile(probe, new Uint8Array());
+    await Deno.remove(probe);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Cannot write to ${dir} (${reason}): choose a folder you can write to, or fix its ` +
+        "permissions, before training.",
+    );
   }
 }

@@ -1,38 +1,206 @@
 /**
- * Training and prediction throughput of the seed CNN on the tfjs wasm backend, on real MNIST.
+ * Training and prediction throughput of the tutorial's CNN on the tfjs wasm backend, on real
+ * MNIST, timing the very loop the notebook and the trainer use (`trainModel`).
  *
- * Run `deno task bench --help` for the flags. Prints ONE JSON line on stdout; human logs go to
- * stderr. `--profile` adds the per-kernel milliseconds per training step.
+ * Run `deno task bench --help` for the flags (from the parameter table in `lib/parameters.ts`).
+ * Prints ONE JSON line on stdout; human logs go to stderr. `--profile` adds the per-kernel
+ * milliseconds per training step.
  *
  * @example
  * ```sh
  * DATA_MIRROR=/work/shared deno task bench --threads 1
- * DATA_MIRROR=/work/shared deno task bench --threads 2 --samples 25600 --profile
+ * DATA_MIRROR=/work/shared deno task bench --train-samples 25600 --profile
  * ```
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "node:util";
-import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
-import { buildSeedModel } from "../lib/models/model.ts";
-import { loadMnist } from "../lib/data/mnist.ts";
-import { imagesToTensor } from "../lib/data/preprocess.ts";
+import { loadMnist, type Mnist, type MnistSplit } from "../lib/data/mnist.ts";
+import { sliceSplit } from "../lib/data/preprocess.ts";
+import { disposeModel } from "../lib/models/model.ts";
+import { buildBaselineModel } from "../lib/models/variants.ts";
+import {
+  helpText,
+  type ParameterValues,
+  parseProgramArgs,
+  type ProgramSpec,
+  USAGE_EXIT_CODE,
+  UsageError,
+} from "../lib/parameters.ts";
+import { predictProbabilities } from "../lib/training/evaluate.ts";
+import { trainModel } from "../lib/training/train.ts";
+import {
+  setupWasmBackend,
+  shutdownWasmBackend,
+  type WasmBackendInfo,
+} from "../lib/wasm/backend.ts";
 
-const HELP = `Usage: deno task bench [options]
+/** The bench's command line. */
+export const BENCH_PROGRAM = {
+  command: "deno task bench",
+  summary: `Trains the tutorial's CNN on MNIST with trainModel (the notebook's loop) on the tfjs
+wasm backend, after a one-batch warm-up, then predicts, and prints one JSON line with
+train_samples_per_s, predict_images_per_s, threads, train_cpu_per_wall and versions.`,
+  parameters: ["dataset", "batchSize", "seed", "trainSamples", "threads"],
+  defaults: { trainSamples: { value: 12_800, text: "12800 (timed, after the warm-up)" } },
+  flags: [
+    {
+      flag: "predict",
+      valueName: "N",
+      help: "test images timed for prediction",
+      defaultText: "10000",
+    },
+    { flag: "profile", help: "also report milliseconds per training step for each kernel" },
+  ],
+} as const satisfies ProgramSpec<keyof ParameterValues>;
 
-Trains the seed CNN on MNIST on the tfjs wasm backend and prints one JSON line with
-train_samples_per_s, predict_images_per_s, backend, simd, threads, tfjs_version, deno_version.
+type BenchParameters = Pick<ParameterValues, typeof BENCH_PROGRAM.parameters[number]>;
 
-Options:
-  --threads N      XNNPACK threads (default: logical cores, or WASM_THREADS); 1 = single-threaded
-  --samples N      training samples timed after a one-batch warm-up (default 12800)
-  --batch N        batch size (default 128)
-  --predict N      test images timed for prediction, batch 128 (default 10000)
-  --dataset NAME   mnist | fashion-mnist (default mnist; files from DATA_MIRROR or data/)
-  --profile        also report milliseconds per training step for each kernel
-  --help           show this help
-`;
+/** What one bench run measured. */
+interface Timing {
+  seconds: number;
+  cpuPerWall: number | null;
+  loss: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+  profile?: Record<string, { ms_per_step: number; calls_per_step: number }>;
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseProgramArgs(BENCH_PROGRAM, args);
+    if (parsed.help) {
+      console.log(helpText(BENCH_PROGRAM));
+      return 0;
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`Error: ${error.message}`);
+    return USAGE_EXIT_CODE;
+  }
+  const predict = Number(parsed.flags.predict ?? 10_000);
+  if (!Number.isSafeInteger(predict) || predict < 1) {
+    console.error(
+      `Error: --predict "${parsed.flags.predict}" is not valid: give a whole number of at least 1.`,
+    );
+    return USAGE_EXIT_CODE;
+  }
+  const p = parsed.parameters;
+  tf.enableProdMode();
+  const backend = await setupWasmBackend({ threads: p.threads });
+  try {
+    console.error("backend", JSON.stringify(backend));
+    const data = await loadMnist({ dataset: p.dataset, log: (m) => console.error(m) });
+    const { warmUp, timed } = trainingSlices(data, p);
+    const training = await timeTraining(p, {
+      warmUp,
+      timed,
+      profile: parsed.flags.profile === true,
+    });
+    const prediction = timePrediction(data.test, predict, p.batchSize);
+    console.log(JSON.stringify(report(p, backend, training, prediction)));
+    return 0;
+  } finally {
+    shutdownWasmBackend();
+  }
+}
+
+function trainingSlices(
+  data: Mnist,
+  p: BenchParameters,
+): { warmUp: MnistSplit; timed: MnistSplit } {
+  const samples = p.trainSamples ?? data.train.count - p.batchSize;
+  if (samples + p.batchSize > data.train.count) {
+    throw new RangeError(
+      `--train-samples ${samples} is too many: give at most ${data.train.count - p.batchSize} ` +
+        "(the training set, less one warm-up batch).",
+    );
+  }
+  return {
+    warmUp: sliceSplit(data.train, 0, p.batchSize),
+    timed: sliceSplit(data.train, p.batchSize, p.batchSize + samples),
+  };
+}
+
+async function timeTraining(
+  p: BenchParameters,
+  run: { warmUp: MnistSplit; timed: MnistSplit; profile: boolean },
+): Promise<Timing> {
+  const model = buildBaselineModel({ seed: p.seed });
+  try {
+    const options = { epochs: 1, batchSize: p.batchSize, seed: p.seed };
+    await trainModel(model, run.warmUp, options);
+    const tensorsBefore = tf.memory().numTensors;
+    const profiler = run.profile ? instrumentKernels("wasm") : undefined;
+    const cpu0 = processCpuSeconds();
+    const result = await trainModel(model, run.timed, options);
+    const cpu1 = processCpuSeconds();
+    profiler?.restore();
+    const steps = Math.ceil(run.timed.count / p.batchSize);
+    return {
+      seconds: result.seconds,
+      cpuPerWall: cpu0 === undefined || cpu1 === undefined ? null : (cpu1 - cpu0) / result.seconds,
+      loss: result.history[0].loss,
+      tensorsBefore,
+      tensorsAfter: tf.memory().numTensors,
+      profile: profiler && profileTable(profiler.stats, steps, result.seconds),
+    };
+  } finally {
+    disposeModel(model);
+  }
+}
+
+function timePrediction(
+  test: MnistSplit,
+  count: number,
+  batchSize: number,
+): { seconds: number; count: number } {
+  const n = Math.min(count, test.count);
+  const model = buildBaselineModel({ seed: 1 });
+  try {
+    predictProbabilities(model, test.images.subarray(0, batchSize * 784), { batchSize }); // warm-up
+    const start = performance.now();
+    predictProbabilities(model, test.images.subarray(0, n * 784), { batchSize });
+    return { seconds: (performance.now() - start) / 1000, count: n };
+  } finally {
+    disposeModel(model);
+  }
+}
+
+function report(
+  p: BenchParameters,
+  backend: WasmBackendInfo,
+  training: Timing,
+  prediction: { seconds: number; count: number },
+): Record<string, unknown> {
+  const samples = p.trainSamples ?? 0;
+  console.error(
+    `trained ${samples} samples in ${training.seconds.toFixed(2)} s, loss ${
+      training.loss.toFixed(4)
+    }, ` +
+      `tensors ${training.tensorsBefore} -> ${training.tensorsAfter}`,
+  );
+  return {
+    train_samples_per_s: round(samples / training.seconds, 1),
+    predict_images_per_s: round(prediction.count / prediction.seconds, 1),
+    train_ms_per_step: round((training.seconds * 1000) / Math.ceil(samples / p.batchSize), 2),
+    // CPU seconds of all threads per wall second while training: well below `threads` means
+    // other processes took the cores and the figures above are pessimistic.
+    train_cpu_per_wall: training.cpuPerWall === null ? null : round(training.cpuPerWall, 2),
+    load_avg_1min: round(Deno.loadavg()[0], 2),
+    samples,
+    batch_size: p.batchSize,
+    final_loss: round(training.loss, 4),
+    backend: backend.backend,
+    simd: backend.simd,
+    threads: backend.threads,
+    tfjs_version: backend.tfjsVersion,
+    deno_version: Deno.version.deno,
+    dataset: p.dataset,
+    ...(training.profile ? { profile: training.profile } : {}),
+  };
+}
 
 /** Self time (excluding nested kernels) and calls per kernel name. */
 interface KernelStats {
@@ -47,7 +215,7 @@ interface KernelStats {
  */
 function instrumentKernels(
   backendName: string,
-  byShape = false,
+  byShape = Deno.env.get("PROFILE_SHAPES") === "1",
 ): { stats: Map<string, KernelStats>; restore: () => void } {
   const stats = new Map<string, KernelStats>();
   const originals = tf.getKernelsForBackend(backendName);
@@ -99,135 +267,33 @@ function describe(inputs: tf.NamedTensorInfoMap): string {
   return Object.entries(inputs).map(([k, t]) => `${k}[${t?.shape.join(",")}]`).join(" ");
 }
 
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`${flag} must be a positive integer, got "${value}". See --help.`);
+/** Milliseconds and calls per training step for each kernel, printed to stderr as a table. */
+function profileTable(
+  stats: Map<string, KernelStats>,
+  steps: number,
+  trainSeconds: number,
+): Record<string, { ms_per_step: number; calls_per_step: number }> {
+  const rows = [...stats].sort((a, b) => b[1].ms - a[1].ms);
+  const kernelMs = rows.reduce((sum, [, v]) => sum + v.ms, 0);
+  const profile: Record<string, { ms_per_step: number; calls_per_step: number }> = {};
+  for (const [name, v] of rows) {
+    profile[name] = {
+      ms_per_step: round(v.ms / steps, 2),
+      calls_per_step: round(v.calls / steps, 1),
+    };
   }
-  return n;
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      threads: { type: "string" },
-      samples: { type: "string" },
-      batch: { type: "string" },
-      predict: { type: "string" },
-      dataset: { type: "string" },
-      profile: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
-  const samples = positiveInt(values.samples, "--samples", 12_800);
-  const batch = positiveInt(values.batch, "--batch", 128);
-  const nPredict = positiveInt(values.predict, "--predict", 10_000);
-  const dataset = values.dataset ?? "mnist";
-  if (dataset !== "mnist" && dataset !== "fashion-mnist") {
-    throw new Error(`--dataset must be mnist or fashion-mnist, got "${dataset}".`);
-  }
-  if (values.threads !== undefined) {
-    // The flag wins over WASM_THREADS, which setupWasmBackend would read otherwise.
-    Deno.env.set("WASM_THREADS", String(positiveInt(values.threads, "--threads", 1)));
-  }
-  tf.enableProdMode();
-  const info = await setupWasmBackend();
-  console.error("backend", JSON.stringify(info));
-
-  const data = await loadMnist({ dataset, log: (m) => console.error(m) });
-  const nTrain = samples + batch;
-  if (nTrain > data.train.count) {
-    throw new Error(
-      `--samples must be at most ${data.train.count - batch} (the training set size).`,
+  profile["(outside kernels)"] = {
+    ms_per_step: round((trainSeconds * 1000 - kernelMs) / steps, 2),
+    calls_per_step: 0,
+  };
+  for (const [name, v] of Object.entries(profile)) {
+    console.error(
+      `${name.padEnd(24)} ${
+        v.ms_per_step.toFixed(2).padStart(8)
+      } ms/step  ${v.calls_per_step} calls`,
     );
   }
-  const xAll = imagesToTensor(data.train.images.subarray(0, nTrain * 784));
-  const yAll = tf.tensor1d(data.train.labels.subarray(0, nTrain), "float32");
-  const [xWarm, xs] = tf.split(xAll, [batch, samples]);
-  const [yWarm, ys] = tf.split(yAll, [batch, samples]);
-  tf.dispose([xAll, yAll]);
-
-  const model = buildSeedModel();
-  await model.fit(xWarm, yWarm, { batchSize: batch, epochs: 1, verbose: 0 });
-  const tensorsBefore = tf.memory().numTensors;
-
-  const prof = values.profile
-    ? instrumentKernels("wasm", Deno.env.get("PROFILE_SHAPES") === "1")
-    : undefined;
-  const cpu0 = processCpuSeconds();
-  const t0 = performance.now();
-  const history = await model.fit(xs, ys, { batchSize: batch, epochs: 1, verbose: 0 });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  const cpu1 = processCpuSeconds();
-  prof?.restore();
-  const steps = Math.ceil(samples / batch);
-  const loss = Number(history.history.loss[0]);
-  console.error(
-    `trained ${samples} samples in ${trainSeconds.toFixed(2)} s, loss ${loss.toFixed(4)}, ` +
-      `tensors ${tensorsBefore} -> ${tf.memory().numTensors}`,
-  );
-
-  const nTest = Math.min(nPredict, data.test.count);
-  const xTest = imagesToTensor(data.test.images.subarray(0, nTest * 784));
-  tf.dispose(model.predict(xTest.slice(0, batch), { batchSize: batch })); // warm-up
-  const t1 = performance.now();
-  const probs = model.predict(xTest, { batchSize: batch }) as tf.Tensor;
-  await probs.data();
-  const predictSeconds = (performance.now() - t1) / 1000;
-  tf.dispose([probs, xTest, xWarm, xs, yWarm, ys]);
-  model.dispose();
-
-  let profile: Record<string, { ms_per_step: number; calls_per_step: number }> | undefined;
-  if (prof) {
-    const rows = [...prof.stats].sort((a, b) => b[1].ms - a[1].ms);
-    const kernelMs = rows.reduce((s, [, v]) => s + v.ms, 0);
-    profile = {};
-    for (const [name, v] of rows) {
-      profile[name] = {
-        ms_per_step: round(v.ms / steps, 2),
-        calls_per_step: round(v.calls / steps, 1),
-      };
-    }
-    profile["(outside kernels)"] = {
-      ms_per_step: round((trainSeconds * 1000 - kernelMs) / steps, 2),
-      calls_per_step: 0,
-    };
-    for (const [name, v] of Object.entries(profile)) {
-      console.error(
-        `${name.padEnd(24)} ${
-          v.ms_per_step.toFixed(2).padStart(8)
-        } ms/step  ${v.calls_per_step} calls`,
-      );
-    }
-  }
-  shutdownWasmBackend();
-  console.log(JSON.stringify({
-    train_samples_per_s: round(samples / trainSeconds, 1),
-    predict_images_per_s: round(nTest / predictSeconds, 1),
-    train_ms_per_step: round((trainSeconds * 1000) / steps, 2),
-    // CPU seconds of all threads per wall second while training: well below `threads` means
-    // other processes took the cores and the figures above are pessimistic.
-    train_cpu_per_wall: cpu0 === undefined || cpu1 === undefined
-      ? null
-      : round((cpu1 - cpu0) / trainSeconds, 2),
-    load_avg_1min: round(Deno.loadavg()[0], 2),
-    samples,
-    batch_size: batch,
-    final_loss: round(loss, 4),
-    backend: info.backend,
-    simd: info.simd,
-    threads: info.threads,
-    tfjs_version: info.tfjsVersion,
-    deno_version: Deno.version.deno,
-    dataset,
-    ...(profile ? { profile } : {}),
-  }));
+  return profile;
 }
 
 function round(x: number, digits: number): number {
@@ -237,9 +303,9 @@ function round(x: number, digits: number): number {
 
 if (import.meta.main) {
   try {
-    await main();
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(1);
+    Deno.exitCode = await main(Deno.args);
+  } catch (error) {
+    console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
+    Deno.exitCode = 1;
   }
 }

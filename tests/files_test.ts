@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeFileAtomically } from "../lib/files.ts";
+import { writeFileAtomically, writeJson } from "../lib/files.ts";
 import { listFiles, rejectionOf } from "./fixtures.ts";
 
 Deno.test("writeFileAtomically() replaces a file whole and leaves no temporary file", async () => {
@@ -24,6 +24,19 @@ Deno.test("writeFileAtomically() fails without leaving a partial file when it ca
     await Deno.writeTextFile(join(dir, "taken", "keep"), "x");
     await rejectionOf(writeFileAtomically(join(dir, "taken"), new Uint8Array([1])));
     assert.deepEqual(await listFiles(dir), ["taken"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeJson() writes indented JSON and leaves no temporary file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeJson(join(dir, "out", "metrics.json"), { test_accuracy: 0.99 });
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "out", "metrics.json"))), {
+      test_accuracy: 0.99,
+    });
+    assert.deepEqual(await listFiles(join(dir, "out")), ["metrics.json"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

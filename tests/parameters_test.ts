@@ -1,40 +1,204 @@
 import assert from "node:assert/strict";
-import { DEFAULT_PARAMETERS, readParameters } from "../lib/parameters.ts";
+import {
+  helpText,
+  misspeltVariables,
+  NOTEBOOK_PARAMETERS,
+  PARAMETER_NAMES,
+  PARAMETERS,
+  parseProgramArgs,
+  readParameters,
+} from "../lib/parameters.ts";
+import { logicalCores } from "../lib/wasm/backend.ts";
 
 Deno.test("readParameters() gives the tutorial's defaults for an empty environment", () => {
-  assert.deepEqual(readParameters({}), { ...DEFAULT_PARAMETERS, trainSamples: undefined });
-  assert.equal(readParameters({}).epochs, 5);
-  assert.equal(readParameters({}).batchSize, 128);
+  assert.deepEqual(readParameters({ names: NOTEBOOK_PARAMETERS, env: {} }), {
+    dataset: "mnist",
+    epochs: 5,
+    batchSize: 128,
+    validationSplit: 0.1,
+    seed: 42,
+    trainSamples: undefined,
+  });
+  const all = readParameters({ env: {} });
+  assert.equal(all.variant, "baseline");
+  assert.equal(all.threads, logicalCores());
 });
 
 Deno.test("readParameters() reads every variable", () => {
   const p = readParameters({
-    DATASET: "fashion-mnist",
-    EPOCHS: "2",
-    BATCH_SIZE: "64",
-    VALIDATION_SPLIT: "0.2",
-    SEED: "7",
-    TRAIN_SAMPLES: "2000",
+    env: {
+      DATASET: "fashion-mnist",
+      VARIANT: "tuned",
+      EPOCHS: "2",
+      BATCH_SIZE: "64",
+      VALIDATION_SPLIT: "0.2",
+      SEED: "7",
+      TRAIN_SAMPLES: "2000",
+      WASM_THREADS: "1",
+    },
   });
   assert.deepEqual(p, {
     dataset: "fashion-mnist",
+    variant: "tuned",
     epochs: 2,
     batchSize: 64,
     validationSplit: 0.2,
     seed: 7,
     trainSamples: 2000,
+    threads: 1,
   });
 });
 
-Deno.test("readParameters() rejects bad values, naming the variable", () => {
-  assert.throws(() => readParameters({ DATASET: "cifar" }), /DATASET="cifar" is not a dataset/);
-  assert.throws(() => readParameters({ EPOCHS: "0" }), /EPOCHS="0" is not valid/);
-  assert.throws(() => readParameters({ EPOCHS: "2.5" }), /EPOCHS="2.5" is not valid/);
-  assert.throws(() => readParameters({ BATCH_SIZE: "big" }), /BATCH_SIZE="big" is not valid/);
-  assert.throws(
-    () => readParameters({ VALIDATION_SPLIT: "1" }),
-    /VALIDATION_SPLIT="1" is not valid/,
+Deno.test("readParameters(): explicit values beat the environment, which beats the defaults", () => {
+  const env = { EPOCHS: "2", SEED: "3" };
+  assert.deepEqual(
+    readParameters({ names: ["epochs", "seed", "batchSize"], env, explicit: { epochs: 4 } }),
+    { epochs: 4, seed: 3, batchSize: 128 },
   );
-  assert.throws(() => readParameters({ SEED: "-1" }), /SEED="-1" is not valid/);
-  assert.throws(() => readParameters({ TRAIN_SAMPLES: "0" }), /TRAIN_SAMPLES="0" is not valid/);
+  // An explicit value goes through the same check as a text.
+  assert.throws(
+    () => readParameters({ env: {}, explicit: { epochs: 0 } }),
+    /epochs = 0 is not valid/,
+  );
+  // A caller's own default replaces the table's, but not the environment.
+  assert.equal(readParameters({ env: {}, defaults: { trainSamples: 99 } }).trainSamples, 99);
+  assert.equal(
+    readParameters({ env: { TRAIN_SAMPLES: "5" }, defaults: { trainSamples: 99 } }).trainSamples,
+    5,
+  );
+});
+
+Deno.test("readParameters(): the epochs default is the variant's own", () => {
+  assert.equal(readParameters({ env: { VARIANT: "deep" } }).epochs, 8);
+  assert.equal(readParameters({ env: { VARIANT: "tuned" } }).epochs, 15);
+  assert.equal(readParameters({ env: { VARIANT: "tuned", EPOCHS: "2" } }).epochs, 2);
+});
+
+Deno.test("readParameters() rejects bad values, naming the variable and what to give", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ DATASET: "cifar" }, /DATASET="cifar" is not valid: use mnist or fashion-mnist\./],
+    [{ DATASET: "constructor" }, /DATASET="constructor" is not valid/],
+    [{ DATASET: "__proto__" }, /DATASET="__proto__" is not valid/],
+    [{ VARIANT: "toString" }, /VARIANT="toString" is not valid: There is no model variant/],
+    [{ EPOCHS: "0" }, /EPOCHS="0" is not valid: give a whole number from 1 to 10000\./],
+    [{ EPOCHS: "2.5" }, /EPOCHS="2.5" is not valid/],
+    [{ EPOCHS: "1e3" }, /EPOCHS="1e3" is not valid/],
+    [{ BATCH_SIZE: "big" }, /BATCH_SIZE="big" is not valid: give a whole number of at least 1\./],
+    [{ VALIDATION_SPLIT: "1" }, /VALIDATION_SPLIT="1" is not valid: give a fraction from 0/],
+    [{ VALIDATION_SPLIT: "-0.1" }, /VALIDATION_SPLIT="-0.1" is not valid/],
+    [{ SEED: "-1" }, /SEED="-1" is not valid: give a whole number from 0 to 4294967295\./],
+    [{ SEED: "4294967296" }, /SEED="4294967296" is not valid/],
+    [{ TRAIN_SAMPLES: "0" }, /TRAIN_SAMPLES="0" is not valid/],
+    [{ WASM_THREADS: "0" }, /WASM_THREADS="0" is not valid: give a whole number from 1 to \d+\./],
+    [{ WASM_THREADS: "abc" }, /WASM_THREADS="abc" is not valid/],
+    [{ WASM_THREADS: "999" }, /WASM_THREADS="999" is not valid: give a whole number from 1 to/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => readParameters({ env }), message, JSON.stringify(env));
+  }
+});
+
+Deno.test("readParameters() rejects a split that leaves no image to train on", () => {
+  assert.throws(
+    () => readParameters({ env: { VALIDATION_SPLIT: "0.999", TRAIN_SAMPLES: "10" } }),
+    /VALIDATION_SPLIT=0.999 holds out all 10 training images .* leaving none to train on/,
+  );
+  assert.equal(
+    readParameters({ env: { VALIDATION_SPLIT: "0.5", TRAIN_SAMPLES: "3" } }).trainSamples,
+    3,
+  );
+});
+
+Deno.test("misspeltVariables() names the variable meant for near misses, and only for them", () => {
+  const warnings = misspeltVariables({
+    EPOCH: "3",
+    BATCHSIZE: "64",
+    batch_size: "32",
+    TRAINSAMPLES: "10",
+    EPOCHS: "2",
+    HOME: "/root",
+    PATH: "/bin",
+    SEEDS: "1",
+    DATA_MIRORR: "/x",
+  });
+  assert.deepEqual(warnings.map((w) => w.split(";")[0]), [
+    "EPOCH is not a variable this project reads",
+    "BATCHSIZE is not a variable this project reads",
+    "batch_size is not a variable this project reads",
+    "TRAINSAMPLES is not a variable this project reads",
+    "DATA_MIRORR is not a variable this project reads",
+  ]);
+  assert.match(warnings[0], /did you mean EPOCHS\? EPOCH="3" was ignored\./);
+  assert.match(warnings[1], /did you mean BATCH_SIZE\?/);
+  assert.match(warnings[4], /did you mean DATA_MIRROR\?/);
+});
+
+Deno.test("every parameter has one variable, one flag, a help line and a default", () => {
+  const envs = new Set(PARAMETER_NAMES.map((n) => PARAMETERS[n].env));
+  const flags = new Set(PARAMETER_NAMES.map((n) => PARAMETERS[n].flag));
+  assert.equal(envs.size, PARAMETER_NAMES.length);
+  assert.equal(flags.size, PARAMETER_NAMES.length);
+  for (const name of PARAMETER_NAMES) {
+    const p = PARAMETERS[name];
+    assert.equal(p.name, name);
+    assert.match(p.env, /^[A-Z_]+$/);
+    assert.match(p.flag, /^[a-z-]+$/);
+    assert.ok(p.help.length > 10 && p.defaultText.length > 0, name);
+  }
+});
+
+const SPEC = {
+  command: "deno task demo",
+  summary: "Demonstrates.",
+  parameters: ["epochs", "seed", "trainSamples"],
+  defaults: { trainSamples: { value: 100, text: "100" } },
+  flags: [{ flag: "out", valueName: "DIR", help: "where", defaultText: "here" }, {
+    flag: "fast",
+    help: "go fast",
+  }],
+} as const;
+
+Deno.test("parseProgramArgs() reads flags, switches and the environment, flags first", () => {
+  const parsed = parseProgramArgs(SPEC, ["--epochs", "3", "--out", "x", "--fast"], {
+    env: { SEED: "8", EPOCHS: "9", EPOCHZ: "1" },
+  });
+  assert.deepEqual(parsed.parameters, { epochs: 3, seed: 8, trainSamples: 100 });
+  assert.deepEqual(parsed.flags, { out: "x", fast: true });
+  assert.equal(parsed.help, false);
+  assert.match(parsed.warnings[0], /EPOCHZ .* did you mean EPOCHS/);
+});
+
+Deno.test("parseProgramArgs() turns every bad command line into a sentence pointing at --help", () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /: Unknown flag --bogus\. See deno task demo --help\.$/],
+    [["--epochs"], /: --epochs needs a value\. See deno task demo --help\.$/],
+    [["--epochs", "--seed", "1"], /--epochs needs a value before the next flag/],
+    [["--seed", "x"], /: --seed "x" is not valid: give a whole number from 0 to 4294967295\. See/],
+    [["extra"], /: Unexpected argument "extra": every value follows its flag/],
+    [["--dataset", "mnist"], /: Unknown flag --dataset\./],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseProgramArgs(SPEC, args, { env: {} }), message, args.join(" "));
+  }
+});
+
+Deno.test("helpText() lists each flag with its variable and default, from the table", () => {
+  const help = helpText(SPEC);
+  assert.match(help, /^Usage: deno task demo \[flags\]\n\nDemonstrates\./);
+  assert.match(
+    help,
+    /--epochs N +training epochs .*\n +\(EPOCHS; default the variant's: 5 for baseline\)/,
+  );
+  assert.match(help, /--train-samples N +.*\n +\(TRAIN_SAMPLES; default 100\)/);
+  assert.match(help, /--out DIR +where\n +\(default here\)/);
+  assert.match(help, /--fast +go fast\n/);
+  assert.match(help, /--help +show this help/);
+});
+
+Deno.test("the README documents every parameter's variable and flag", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  for (const name of PARAMETER_NAMES) {
+    const { env, flag } = PARAMETERS[name];
+    assert.match(readme, new RegExp(`\\| \`${env}\` +\\| \`--${flag}\` +\\|`), name);
+  }
 });

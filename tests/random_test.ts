@@ -9,8 +9,10 @@ Deno.test("createRandom() repeats its sequence for a seed and differs between se
   assert.ok(seqA.every((v) => v >= 0 && v < 1));
 });
 
-Deno.test("createRandom() rejects a seed that is not an integer", () => {
-  assert.throws(() => createRandom(1.5), /seed must be an integer, got 1.5/);
+Deno.test("createRandom() rejects a seed that is not a whole number of 0 or more", () => {
+  assert.throws(() => createRandom(1.5), /seed must be a whole number of 0 or more, got 1.5/);
+  assert.throws(() => createRandom(-1), /got -1/);
+  assert.throws(() => createRandom(NaN), /got NaN/);
 });
 
 Deno.test("shuffledIndices() is a seeded permutation", () => {

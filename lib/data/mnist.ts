@@ -10,8 +10,33 @@ import { writeFileAtomically } from "../files.ts";
 import { fileURLToPath } from "node:url";
 import { gunzip, parseIdxImages, parseIdxLabels } from "./idx.ts";
 
+/** Side of an image, in pixels. */
+export const IMAGE_SIDE = 28;
+/** Pixels per image. */
+export const IMAGE_SIZE: number = IMAGE_SIDE * IMAGE_SIDE;
+/** The shape of one image as the network takes it: height, width and one grey channel. */
+export const IMAGE_SHAPE: readonly [number, number, number] = [IMAGE_SIDE, IMAGE_SIDE, 1];
+
+/** The names of the datasets this loader knows. */
+export const DATASET_NAMES = ["mnist", "fashion-mnist"] as const;
+
 /** The datasets this loader knows. */
-export type DatasetName = "mnist" | "fashion-mnist";
+export type DatasetName = typeof DATASET_NAMES[number];
+
+/**
+ * Whether `name` names a dataset (own names only, never inherited keys such as `constructor`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isDatasetName } from "./mnist.ts";
+ * assert.ok(isDatasetName("fashion-mnist"));
+ * assert.ok(!isDatasetName("cifar") && !isDatasetName("toString"));
+ * ```
+ */
+export function isDatasetName(name: string): name is DatasetName {
+  return (DATASET_NAMES as readonly string[]).includes(name);
+}
 
 /** The four files of a dataset, named as first distributed. */
 export type IdxFileName =
@@ -76,7 +101,7 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
   },
 };
 
-/** Images and labels of one split. Image `i` is `images.subarray(i * 784, (i + 1) * 784)`. */
+/** Images and labels of one split. Image `i` is `images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)`. */
 export interface MnistSplit {
   /** Pixels, `count` x 28 x 28, row-major, 0 (paper) to 255 (ink). */
   images: Uint8Array;
@@ -142,12 +167,12 @@ const DOWNLOAD_TIMEOUT_MS = 120_000;
  */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
   const dataset = options.dataset ?? "mnist";
-  const info = DATASETS[dataset];
-  if (info === undefined) {
-    throw new Error(
-      `Unknown dataset "${dataset}": use one of ${Object.keys(DATASETS).join(", ")}.`,
+  if (!isDatasetName(dataset)) {
+    throw new RangeError(
+      `Unknown dataset "${dataset}": use one of ${DATASET_NAMES.join(", ")}.`,
     );
   }
+  const info = DATASETS[dataset];
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
     FILES.map(async (file) => {
       const bytes = await gunzip(await fetchVerified(dataset, file, options), file);
@@ -165,7 +190,7 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
 }
 
 function pairSplit(images: Uint8Array, labels: Uint8Array, prefix: string): MnistSplit {
-  const count = images.length / 784;
+  const count = images.length / IMAGE_SIZE;
   if (count !== labels.length) {
     throw new Error(
       `${prefix}-images-idx3-ubyte.gz holds ${count} images but ${prefix}-labels-idx1-ubyte.gz ` +

@@ -5,10 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { MnistSplit } from "./mnist.ts";
-
-/** Pixels per image. */
-export const IMAGE_SIZE = 28 * 28;
+import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "./mnist.ts";
 
 /**
  * Scales bytes 0..255 to float32 0..1.
@@ -43,7 +40,7 @@ export function imagesToTensor(images: Uint8Array): tf.Tensor4D {
       `Images must be whole 28x28 images, got ${images.length} bytes (not a multiple of 784).`,
     );
   }
-  return tf.tensor4d(normalizePixels(images), [images.length / IMAGE_SIZE, 28, 28, 1]);
+  return tf.tensor4d(normalizePixels(images), [images.length / IMAGE_SIZE, ...IMAGE_SHAPE]);
 }
 
 /**

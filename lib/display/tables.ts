@@ -40,7 +40,7 @@ export function classCountsTable(data: Pick<Mnist, "classNames" | "train" | "tes
  * @example
  * ```ts ignore
  * import { modelSummaryTable } from "./tables.ts";
- * modelSummaryTable(buildSeedModel()); // ... total 121,930
+ * modelSummaryTable(buildBaselineModel({ seed: 42 })); // ... total 121,930
  * ```
  */
 export function modelSummaryTable(model: tf.LayersModel): pl.DataFrame {

@@ -87,16 +87,3 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     trainingConfig: modelJson.trainingConfig,
   }));
 }
-
-/**
- * Writes `value` as indented JSON, atomically.
- *
- * @example
- * ```ts ignore
- * import { writeJson } from "./model_files.ts";
- * await writeJson("outputs/metrics.json", { test_accuracy: 0.99 });
- * ```
- */
-export async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFileAtomically(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n"));
-}

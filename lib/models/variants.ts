@@ -1,35 +1,37 @@
 /**
- * The named model variants of the "Going further" section: the tutorial's model and four ways to
+ * The catalogue of model variants, as data: the tutorial's CNN (`baseline`) and four ways to
  * improve it (a learning-rate schedule with early stopping, Dropout and Batch Normalization, data
- * augmentation, a deeper network). Each variant says how to build its model and how to train it;
- * {@linkcode runExperiment} in `experiment.ts` runs one end to end.
+ * augmentation, a deeper network). Each variant describes its layers (built by `model.ts`) and its
+ * training; `runExperiment` in `../training/experiment.ts` runs one end to end.
  *
- * Every layer with random initial weights gets its own seed, and Dropout draws its masks from a
- * seed that advances with each training step, so the same seed gives the same model and (with one
- * thread) the same training.
+ * Being plain data, a variant can be compared, printed and hashed: {@linkcode variantFingerprint}
+ * changes whenever anything that changes its results does.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { type AugmentOptions, createAugmentation, DEFAULT_AUGMENT } from "../data/augment.ts";
 // Registers a BatchNormalization gradient without the full-size Tile that is slow on wasm.
 import "../wasm/batch_norm_grad.ts";
-import { buildSeedModel, compileModel } from "./model.ts";
+import { buildModel, type BuildOptions, type LayerSpec } from "./model.ts";
 import type { TrainOptions } from "../training/train.ts";
 
 /** The names of the variants, in the order the notebook compares them. */
-export const VARIANT_NAMES = ["seed", "tuned", "regularized", "augmented", "deep"] as const;
+export const VARIANT_NAMES = ["baseline", "tuned", "regularized", "augmented", "deep"] as const;
 
 /** A variant's name. */
 export type VariantName = typeof VARIANT_NAMES[number];
 
-/** Options of a variant's `build`. */
-export interface BuildOptions {
-  /** Fixes the initial weights and the Dropout masks. */
-  seed: number;
-  /** The number of classes. Default 10. */
-  classes?: number;
-}
+/** How the learning rate changes from epoch to epoch. */
+export type LearningRateSchedule =
+  /** `initial * rate^epoch`. */
+  | { kind: "exponential"; initial: number; rate: number }
+  /**
+   * A linear warm-up from `peak / 10` over the first `warmup` epochs to `peak`, then a cosine
+   * decay to `peak / 100` at the last epoch. Warming up keeps Adam's first, noisy steps small;
+   * ending low lets the weights settle.
+   */
+  | { kind: "oneCycle"; peak: number; warmup: number };
 
 /** How a variant is trained. */
 export interface VariantTraining {
@@ -37,8 +39,8 @@ export interface VariantTraining {
   epochs: number;
   /** Images per batch. */
   batchSize: number;
-  /** The learning rate of 0-based `epoch` out of `epochs`; absent: Adam's rate, unchanged. */
-  learningRateSchedule?: (epoch: number, epochs: number) => number;
+  /** Absent: Adam's rate, unchanged. */
+  learningRateSchedule?: LearningRateSchedule;
   /** Stop when the validation loss has not improved for this many epochs (best weights kept). */
   earlyStoppingPatience?: number;
   /** Random rotations, shifts and zooms of the training images; absent: none. */
@@ -52,218 +54,77 @@ export interface Variant {
   summary: string;
   /** One or two sentences for the notebook. */
   description: string;
-  /** Builds the model, compiled with Adam and sparse categorical cross-entropy. */
-  build(options: BuildOptions): tf.LayersModel;
+  /** The hidden layers; the softmax output is added by `buildModel`. */
+  layers: readonly LayerSpec[];
+  /** Adam's initial learning rate. */
+  learningRate: number;
   training: VariantTraining;
 }
 
-/**
- * Exponential decay: `initial * rate^epoch`.
- *
- * @example
- * ```ts
- * import { exponentialDecay } from "./variants.ts";
- * console.assert(exponentialDecay(0.01, 0.5)(2) === 0.0025);
- * ```
- */
-export function exponentialDecay(initial: number, rate: number): (epoch: number) => number {
-  return (epoch) => initial * rate ** epoch;
-}
+/** The tutorial's layers: Conv 32, Pool, Conv 64, Pool, Flatten, Dense 64. */
+const TUTORIAL_LAYERS: readonly LayerSpec[] = [
+  { kind: "conv", filters: 32 },
+  { kind: "pool" },
+  { kind: "conv", filters: 64 },
+  { kind: "pool" },
+  { kind: "flatten" },
+  { kind: "dense", units: 64 },
+];
 
-/**
- * A one-cycle schedule at epoch granularity: a linear warm-up from `peak / 10` over the first
- * `warmup` epochs to `peak`, then a cosine decay to `peak / 100` at the last epoch. Warming up
- * keeps Adam's first, noisy steps small; ending low lets the weights settle.
- *
- * @example
- * ```ts
- * import { oneCycle } from "./variants.ts";
- * const schedule = oneCycle(0.004, 1);
- * console.assert(Math.abs(schedule(1, 10) - 0.004) < 1e-12 && schedule(9, 10) === 0.00004);
- * ```
- */
-export function oneCycle(peak: number, warmup: number): (epoch: number, epochs: number) => number {
-  return (epoch, epochs) => {
-    if (epoch < warmup) return peak / 10 + ((peak - peak / 10) * epoch) / warmup;
-    const span = Math.max(epochs - 1 - warmup, 1);
-    const t = Math.min((epoch - warmup) / span, 1);
-    const low = peak / 100;
-    return t === 1 ? low : low + ((peak - low) * (1 + Math.cos(Math.PI * t))) / 2;
-  };
-}
-
-/**
- * Makes a Dropout layer draw a new mask at every training step while staying reproducible.
- *
- * tfjs' Dropout passes its `seed` to `tf.dropout` on every call, so a fixed seed would drop the
- * same units at every step. The layer reads `this.seed` once per training forward pass (and never
- * when predicting), so a getter that counts up from `seed` gives each step its own, repeatable
- * mask. `getConfig` also reads it, which only changes the number saved in model.json.
- */
-function advancingSeed(layer: tf.layers.Layer, seed: number): tf.layers.Layer {
-  let calls = 0;
-  Object.defineProperty(layer, "seed", {
-    get: () => seed + 1_000_003 * calls++,
-    configurable: true,
-  });
-  return layer;
-}
-
-/** Adds layers with Keras-style names (`conv2d`, `conv2d_1`, ...) and consecutive seeds. */
-class Builder {
-  readonly model: tf.Sequential;
-  private nextSeed: number;
-  private readonly counts = new Map<string, number>();
-
-  constructor(name: string, seed: number) {
-    if (!Number.isInteger(seed)) throw new RangeError(`The seed must be an integer, got ${seed}.`);
-    this.model = tf.sequential({ name });
-    this.nextSeed = seed;
-  }
-
-  private name(kind: string): string {
-    const n = this.counts.get(kind) ?? 0;
-    this.counts.set(kind, n + 1);
-    return n === 0 ? kind : `${kind}_${n}`;
-  }
-
-  private init() {
-    return tf.initializers.glorotUniform({ seed: this.nextSeed++ });
-  }
-
-  private first(): { inputShape?: number[] } {
-    return this.model.layers.length === 0 ? { inputShape: [28, 28, 1] } : {};
-  }
-
-  /** Conv 3x3 (or `kernelSize`), then ReLU, or BN then ReLU when `batchNorm` (no bias needed). */
-  conv(filters: number, batchNorm: boolean, kernelSize = 3): this {
-    this.model.add(tf.layers.conv2d({
-      name: this.name("conv2d"),
-      ...this.first(),
-      filters,
-      kernelSize,
-      activation: batchNorm ? "linear" : "relu",
-      useBias: !batchNorm,
-      kernelInitializer: this.init(),
-    }));
-    if (batchNorm) this.batchNormRelu();
-    return this;
-  }
-
-  dense(units: number, batchNorm: boolean): this {
-    this.model.add(tf.layers.dense({
-      name: this.name("dense"),
-      units,
-      activation: batchNorm ? "linear" : "relu",
-      useBias: !batchNorm,
-      kernelInitializer: this.init(),
-    }));
-    if (batchNorm) this.batchNormRelu();
-    return this;
-  }
-
-  private batchNormRelu(): void {
-    this.model.add(tf.layers.batchNormalization({ name: this.name("batch_normalization") }));
-    this.model.add(tf.layers.activation({ name: this.name("activation"), activation: "relu" }));
-  }
-
-  pool(): this {
-    this.model.add(tf.layers.maxPooling2d({ name: this.name("max_pooling2d"), poolSize: 2 }));
-    return this;
-  }
-
-  flatten(): this {
-    this.model.add(tf.layers.flatten({ name: this.name("flatten") }));
-    return this;
-  }
-
-  dropout(rate: number): this {
-    const layer = tf.layers.dropout({ name: this.name("dropout"), rate });
-    this.model.add(advancingSeed(layer, this.nextSeed++));
-    return this;
-  }
-
-  output(classes: number): tf.Sequential {
-    this.model.add(tf.layers.dense({
-      name: this.name("dense"),
-      units: classes,
-      activation: "softmax",
-      kernelInitializer: this.init(),
-    }));
-    return this.model;
-  }
-}
-
-/**
- * Disposes a model built by a variant together with its optimizer: `model.dispose()` leaves the
- * Adam moments alive because the optimizer was passed as an object, not a name.
- *
- * @example
- * ```ts
- * import { disposeModel, VARIANTS } from "./variants.ts";
- * disposeModel(VARIANTS.seed.build({ seed: 1 }));
- * ```
- */
-export function disposeModel(model: tf.LayersModel): void {
-  const optimizer = model.optimizer;
-  model.dispose();
-  optimizer?.dispose();
-}
+/** Tuned's training: longer, a decaying rate, early stopping. */
+const TUNED_TRAINING: VariantTraining = {
+  epochs: 15,
+  batchSize: 128,
+  learningRateSchedule: { kind: "exponential", initial: 0.002, rate: 0.75 },
+  earlyStoppingPatience: 3,
+};
 
 /** The variants by name. */
 export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
-  seed: {
-    name: "seed",
+  baseline: {
+    name: "baseline",
     summary: "the tutorial's CNN, Adam 1e-3",
     description: "The tutorial's CNN (121,930 parameters): 5 epochs of Adam at 1e-3.",
-    build: ({ seed, classes }) => buildSeedModel({ seed, classes, learningRate: 0.001 }),
+    layers: TUTORIAL_LAYERS,
+    learningRate: 0.001,
     training: { epochs: 5, batchSize: 128 },
   },
   tuned: {
     name: "tuned",
-    summary: "seed CNN, decaying rate, early stopping",
+    summary: "baseline CNN, decaying rate, early stopping",
     description: "The same CNN, up to 15 epochs, Adam from 2e-3 decaying 25% per epoch, " +
       "early stopping on validation loss (patience 3, best weights kept).",
-    build: ({ seed, classes }) => buildSeedModel({ seed, classes, learningRate: 0.002 }),
-    training: {
-      epochs: 15,
-      batchSize: 128,
-      learningRateSchedule: exponentialDecay(0.002, 0.75),
-      earlyStoppingPatience: 3,
-    },
+    layers: TUTORIAL_LAYERS,
+    learningRate: 0.002,
+    training: TUNED_TRAINING,
   },
   regularized: {
     name: "regularized",
     summary: "+ Batch Normalization and Dropout",
     description: "The same layers plus Batch Normalization after each convolution and the " +
       "hidden dense layer, and Dropout (0.25 after pooling, 0.5 before the output); tuned's schedule.",
-    build: ({ seed, classes }) => {
-      const b = new Builder("regularized_cnn", seed);
-      b.conv(32, true).pool().dropout(0.25);
-      b.conv(64, true).pool().dropout(0.25);
-      b.flatten().dense(64, true).dropout(0.5);
-      return compiled(b.output(classes ?? 10), 0.002);
-    },
-    training: {
-      epochs: 15,
-      batchSize: 128,
-      learningRateSchedule: exponentialDecay(0.002, 0.75),
-      earlyStoppingPatience: 3,
-    },
+    layers: [
+      { kind: "conv", filters: 32, batchNorm: true },
+      { kind: "pool" },
+      { kind: "dropout", rate: 0.25 },
+      { kind: "conv", filters: 64, batchNorm: true },
+      { kind: "pool" },
+      { kind: "dropout", rate: 0.25 },
+      { kind: "flatten" },
+      { kind: "dense", units: 64, batchNorm: true },
+      { kind: "dropout", rate: 0.5 },
+    ],
+    learningRate: 0.002,
+    training: TUNED_TRAINING,
   },
   augmented: {
     name: "augmented",
-    summary: "seed CNN on rotated/shifted/zoomed images",
+    summary: "baseline CNN on rotated/shifted/zoomed images",
     description: "The tutorial's CNN trained on images rotated (±10°), shifted (±2 px) and " +
       "zoomed (±10%) at random every batch; tuned's schedule and early stopping.",
-    build: ({ seed, classes }) => buildSeedModel({ seed, classes, learningRate: 0.002 }),
-    training: {
-      epochs: 15,
-      batchSize: 128,
-      learningRateSchedule: exponentialDecay(0.002, 0.75),
-      earlyStoppingPatience: 3,
-      augmentation: { ...DEFAULT_AUGMENT },
-    },
+    layers: TUTORIAL_LAYERS,
+    learningRate: 0.002,
+    training: { ...TUNED_TRAINING, augmentation: { ...DEFAULT_AUGMENT } },
   },
   deep: {
     name: "deep",
@@ -272,29 +133,44 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
       "Conv32-Pool, then 2x Conv64 with Batch Normalization and a Pool, Dense 128 with " +
       "Batch Normalization, Dropout 0.2 and 0.3, augmentation as augmented's, and a one-cycle " +
       "schedule (peak 4e-3) over 8 epochs.",
-    build: ({ seed, classes }) => {
-      const b = new Builder("deep_cnn", seed);
+    layers: [
       // No Batch Normalization at 26x26: its moments and gradient there cost more than the
       // convolutions on wasm; the later, 4x smaller activations get it cheaply.
-      b.conv(32, false).pool();
-      b.conv(64, true).conv(64, true).pool().dropout(0.2);
-      b.flatten().dense(128, true).dropout(0.3);
-      return compiled(b.output(classes ?? 10), 0.004);
-    },
+      { kind: "conv", filters: 32 },
+      { kind: "pool" },
+      { kind: "conv", filters: 64, batchNorm: true },
+      { kind: "conv", filters: 64, batchNorm: true },
+      { kind: "pool" },
+      { kind: "dropout", rate: 0.2 },
+      { kind: "flatten" },
+      { kind: "dense", units: 128, batchNorm: true },
+      { kind: "dropout", rate: 0.3 },
+    ],
+    learningRate: 0.004,
     training: {
-      // 8 epochs: at ~2x the seed model's cost per image, the most that fits ~15 minutes on
+      // 8 epochs: at ~2x the baseline's cost per image, the most that fits ~15 minutes on
       // 2 idle cores; the one-cycle schedule gets the accuracy there in few epochs.
       epochs: 8,
       batchSize: 128,
-      learningRateSchedule: oneCycle(0.004, 1),
+      learningRateSchedule: { kind: "oneCycle", peak: 0.004, warmup: 1 },
       augmentation: { ...DEFAULT_AUGMENT },
     },
   },
 };
 
-function compiled(model: tf.Sequential, learningRate: number): tf.Sequential {
-  compileModel(model, learningRate);
-  return model;
+/**
+ * Whether `name` names a variant (own names only, never inherited keys such as `constructor`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isVariantName } from "./variants.ts";
+ * assert.ok(isVariantName("deep"));
+ * assert.ok(!isVariantName("huge") && !isVariantName("constructor"));
+ * ```
+ */
+export function isVariantName(name: string): name is VariantName {
+  return (VARIANT_NAMES as readonly string[]).includes(name);
 }
 
 /**
@@ -304,41 +180,103 @@ function compiled(model: tf.Sequential, learningRate: number): tf.Sequential {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getVariant } from "./variants.ts";
- * console.assert(getVariant("tuned").training.earlyStoppingPatience === 3);
+ * assert.equal(getVariant("tuned").training.earlyStoppingPatience, 3);
+ * assert.throws(() => getVariant("seed"), /now called baseline/);
  * ```
  */
 export function getVariant(name: string): Variant {
-  if (!isVariantName(name)) {
-    throw new RangeError(
-      `There is no model variant "${name}". Choose one of: ${VARIANT_NAMES.join(", ")}.`,
-    );
-  }
-  return VARIANTS[name];
+  if (isVariantName(name)) return VARIANTS[name];
+  // Earlier releases called the tutorial's model "seed", which reads like the random seed.
+  const renamed = name === "seed"
+    ? ` (the tutorial's model, once called "seed", is now called baseline)`
+    : "";
+  throw new RangeError(
+    `There is no model variant "${name}"${renamed}. Choose one of: ${VARIANT_NAMES.join(", ")}.`,
+  );
 }
 
 /**
- * Whether `name` names a variant.
+ * Builds and compiles a variant's model (Adam, sparse categorical cross-entropy).
  *
  * @example
  * ```ts
- * import { isVariantName } from "./variants.ts";
- * console.assert(isVariantName("deep") && !isVariantName("huge"));
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "./model.ts";
+ * import { buildVariant } from "./variants.ts";
+ * const model = buildVariant("baseline", { seed: 1 });
+ * assert.equal(model.countParams(), 121_930);
+ * disposeModel(model);
  * ```
  */
-export function isVariantName(name: string): name is VariantName {
-  return (VARIANT_NAMES as readonly string[]).includes(name);
+export function buildVariant(variant: VariantName | Variant, options: BuildOptions): tf.Sequential {
+  const v = typeof variant === "string" ? getVariant(variant) : variant;
+  return buildModel(
+    { name: `${v.name}_cnn`, layers: v.layers, learningRate: v.learningRate },
+    options,
+  );
 }
 
 /**
- * The options of {@linkcode trainModel} that a variant fixes: its schedule (stretched over
- * `epochs`), early stopping and augmentation.
+ * Builds the tutorial's CNN: Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2,
+ * Flatten, Dense 64 relu, Dense 10 softmax (121,930 parameters), compiled with Adam at 1e-3 and
+ * sparse categorical cross-entropy, reporting accuracy.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "./model.ts";
+ * import { buildBaselineModel } from "./variants.ts";
+ * const model = buildBaselineModel({ seed: 42 });
+ * assert.deepEqual(model.outputs[0].shape, [null, 10]);
+ * disposeModel(model);
+ * ```
+ */
+export function buildBaselineModel(options: BuildOptions): tf.Sequential {
+  return buildVariant("baseline", options);
+}
+
+/**
+ * The learning rate of 0-based `epoch` out of `epochs` under `schedule`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { learningRateAt } from "./variants.ts";
+ * assert.equal(learningRateAt({ kind: "exponential", initial: 0.01, rate: 0.5 }, 2, 5), 0.0025);
+ * assert.equal(learningRateAt({ kind: "oneCycle", peak: 0.004, warmup: 1 }, 9, 10), 0.00004);
+ * ```
+ */
+export function learningRateAt(
+  schedule: LearningRateSchedule,
+  epoch: number,
+  epochs: number,
+): number {
+  switch (schedule.kind) {
+    case "exponential":
+      return schedule.initial * schedule.rate ** epoch;
+    case "oneCycle": {
+      const { peak, warmup } = schedule;
+      if (epoch < warmup) return peak / 10 + ((peak - peak / 10) * epoch) / warmup;
+      const span = Math.max(epochs - 1 - warmup, 1);
+      const t = Math.min((epoch - warmup) / span, 1);
+      const low = peak / 100;
+      return t === 1 ? low : low + ((peak - low) * (1 + Math.cos(Math.PI * t))) / 2;
+    }
+  }
+}
+
+/**
+ * The options of `trainModel` that a variant fixes: its schedule (stretched over `epochs`), early
+ * stopping and augmentation.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { getVariant, variantTrainOptions } from "./variants.ts";
  * const options = variantTrainOptions(getVariant("deep"), 10);
- * console.assert(options.augment !== undefined && options.learningRateSchedule !== undefined);
+ * assert.ok(options.augment !== undefined && options.learningRateSchedule !== undefined);
  * ```
  */
 export function variantTrainOptions(
@@ -347,10 +285,44 @@ export function variantTrainOptions(
 ): Pick<TrainOptions, "learningRateSchedule" | "earlyStopping" | "augment"> {
   const { learningRateSchedule, earlyStoppingPatience, augmentation } = variant.training;
   return {
-    learningRateSchedule: learningRateSchedule && ((epoch) => learningRateSchedule(epoch, epochs)),
+    learningRateSchedule: learningRateSchedule &&
+      ((epoch) => learningRateAt(learningRateSchedule, epoch, epochs)),
     earlyStopping: earlyStoppingPatience === undefined
       ? undefined
       : { patience: earlyStoppingPatience },
     augment: augmentation && createAugmentation(augmentation),
   };
+}
+
+/**
+ * A short hash of everything in a variant's definition that changes its results (layers, learning
+ * rate, schedule, early stopping, augmentation), so that a result kept from an earlier run is
+ * only reused for the very same definition.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VARIANTS, variantFingerprint } from "./variants.ts";
+ * const base = await variantFingerprint(VARIANTS.baseline);
+ * assert.equal(base, await variantFingerprint({ ...VARIANTS.baseline }));
+ * assert.notEqual(base, await variantFingerprint({ ...VARIANTS.baseline, learningRate: 0.002 }));
+ * ```
+ */
+export async function variantFingerprint(variant: Variant): Promise<string> {
+  const { name: _name, summary: _summary, description: _description, ...definition } = variant;
+  const bytes = new TextEncoder().encode(canonicalJson(definition));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** JSON with object keys sorted, so that the same data always gives the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) =>
+      a < b ? -1 : 1
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
 }

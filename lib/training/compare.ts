@@ -9,11 +9,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runExperiment } from "./experiment.ts";
 import type { Mnist } from "../data/mnist.ts";
-import { writeJson } from "../models/model_files.ts";
-import { DEFAULT_PARAMETERS, type Parameters } from "../parameters.ts";
+import { writeJson } from "../files.ts";
+import type { NotebookParameters } from "../parameters.ts";
 import { trainingProgress } from "../display/progress.ts";
 import type { RunMetrics } from "./run_metrics.ts";
-import { disposeModel, getVariant, type VariantName } from "../models/variants.ts";
+import { disposeModel } from "../models/model.ts";
+import { getVariant, variantFingerprint, type VariantName, VARIANTS } from "../models/variants.ts";
 import type { WasmBackendInfo } from "../wasm/backend.ts";
 
 /** The repository's `outputs/variants/`, whatever the working directory. */
@@ -36,7 +37,7 @@ export interface VariantResult {
 /** Options of {@linkcode compareVariants}. */
 export interface CompareOptions {
   data: Mnist;
-  params: Parameters;
+  params: NotebookParameters;
   variants: readonly VariantName[];
   backend: WasmBackendInfo;
   /** Where results are kept. Default: `outputs/variants/`. */
@@ -45,7 +46,7 @@ export interface CompareOptions {
   retrain?: boolean;
   /**
    * The tutorial model's run from the notebook's own sections, made with the same parameters: the
-   * `seed` line then shows it instead of training the same model again.
+   * `baseline` line then shows it instead of training the same model again.
    */
   baseline?: RunMetrics;
 }
@@ -61,7 +62,9 @@ export interface CompareOptions {
  * ```
  */
 export function epochsFor(variantEpochs: number, requested: number): number {
-  return requested < DEFAULT_PARAMETERS.epochs ? Math.min(variantEpochs, requested) : variantEpochs;
+  return requested < VARIANTS.baseline.training.epochs
+    ? Math.min(variantEpochs, requested)
+    : variantEpochs;
 }
 
 /**
@@ -71,7 +74,7 @@ export function epochsFor(variantEpochs: number, requested: number): number {
  * @example
  * ```ts ignore
  * import { compareVariants } from "./compare.ts";
- * const results = await compareVariants({ data, params, variants: ["seed", "deep"], backend });
+ * const results = await compareVariants({ data, params, variants: ["baseline", "deep"], backend });
  * recordsTable(results);
  * ```
  */
@@ -82,11 +85,13 @@ export async function compareVariants(options: CompareOptions): Promise<VariantR
   for (const name of options.variants) {
     const variant = getVariant(name);
     const epochs = epochsFor(variant.training.epochs, params.epochs);
-    const key = `${name}-seed${params.seed}-${params.trainSamples ?? "all"}-e${epochs}` +
-      `-v${params.validationSplit}`;
+    // Everything that changes the result is in the key, so an old result is never shown for
+    // new settings or a changed definition.
+    const key = `${name}-${await variantFingerprint(variant)}-seed${params.seed}` +
+      `-${params.trainSamples ?? "all"}-e${epochs}-b${params.batchSize}-v${params.validationSplit}`;
     const path = join(dir, `${key}.json`);
-    const fromAbove = name === "seed" && options.baseline?.epochs === epochs &&
-      options.baseline.seed === params.seed;
+    const fromAbove = name === "baseline" && options.baseline?.epochs === epochs &&
+      options.baseline.seed === params.seed && options.baseline.batch_size === params.batchSize;
     let metrics = fromAbove
       ? options.baseline
       : options.retrain
@@ -99,6 +104,7 @@ export async function compareVariants(options: CompareOptions): Promise<VariantR
         variant,
         seed: params.seed,
         epochs,
+        batchSize: params.batchSize,
         trainSamples: params.trainSamples,
         validationSplit: params.validationSplit,
         backend,

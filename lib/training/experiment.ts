@@ -1,7 +1,7 @@
 /**
  * One training experiment end to end, as the notebook runs it: load the dataset, hold out the last
  * 10% of the training images for validation, build a variant's model, train it, and evaluate it on
- * the test images. The headless trainer (`train_cli.ts`) and the notebook's comparison cell both
+ * the test images. The headless trainer (`programs/train.ts`) and the notebook's comparison cell both
  * call {@linkcode runExperiment}.
  *
  * @module
@@ -10,21 +10,18 @@ import type * as tf from "@tensorflow/tfjs";
 import { type DatasetName, loadMnist, type Mnist, type MnistSplit } from "../data/mnist.ts";
 import { splitValidation, takeFirst } from "../data/preprocess.ts";
 import { type RunMetrics, runMetrics } from "./run_metrics.ts";
+import { evaluateModel, type Evaluation } from "./evaluate.ts";
+import { trainModel, type TrainOptions, type TrainResult } from "./train.ts";
+import { disposeModel } from "../models/model.ts";
 import {
-  evaluateModel,
-  type Evaluation,
-  trainModel,
-  type TrainOptions,
-  type TrainResult,
-} from "./train.ts";
-import {
-  disposeModel,
+  buildVariant,
   getVariant,
   type Variant,
   type VariantName,
   variantTrainOptions,
 } from "../models/variants.ts";
 import { setupWasmBackend, type WasmBackendInfo } from "../wasm/backend.ts";
+import { checkSeed } from "../random.ts";
 
 /** Options of {@linkcode runExperiment}. */
 export interface ExperimentOptions
@@ -83,14 +80,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const epochs = options.epochs ?? variant.training.epochs;
   const batchSize = options.batchSize ?? variant.training.batchSize;
   const validationSplit = options.validationSplit ?? 0.1;
+  // Checked here too, because an error after loading the data would come minutes late.
   for (const [name, value] of [["epochs", epochs], ["batch size", batchSize]] as const) {
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(`The ${name} must be a positive integer, got ${value}.`);
     }
   }
-  if (!Number.isInteger(options.seed)) {
-    throw new RangeError(`The seed must be an integer, got ${options.seed}.`);
-  }
+  checkSeed(options.seed);
   const dataset = options.data?.dataset ?? options.dataset ?? "mnist";
   if (options.data && options.dataset && options.data.dataset !== options.dataset) {
     throw new RangeError(
@@ -105,7 +101,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     takeFirst(data.train, options.trainSamples),
     validationSplit,
   );
-  const model = variant.build({ seed: options.seed, classes: data.classNames.length });
+  const model = buildVariant(variant, { seed: options.seed, classes: data.classNames.length });
   try {
     const training = await trainModel(model, train, {
       epochs,

@@ -3,15 +3,11 @@
  * writes them) into one table with the mean and standard deviation over seeds, and writes it as
  * `outputs/experiments.json`.
  *
- * @example
- * ```sh
- * deno run -A lib/training/experiment_summary.ts outputs/experiments outputs/experiments.json
- * ```
+ * `deno task summarize-experiments` (in `programs/summarize_experiments.ts`) runs it.
  *
  * @module
  */
 import { join } from "node:path";
-import { writeJson } from "../models/model_files.ts";
 import type { RunMetrics } from "./run_metrics.ts";
 
 /** One run, as the table shows it. */
@@ -126,7 +122,7 @@ export async function readRuns(dir: string): Promise<RunMetrics[]> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     throw new Error(
       `There is no folder ${dir}: train runs into it first, e.g. ` +
-        `deno task train --variant seed --seed 1 --out ${join(dir, "seed-mnist-1")}.`,
+        `deno task train --variant baseline --seed 1 --out ${join(dir, "baseline-mnist-1")}.`,
     );
   }
   const runs: RunMetrics[] = [];
@@ -140,18 +136,25 @@ export async function readRuns(dir: string): Promise<RunMetrics[]> {
   return runs;
 }
 
-if (import.meta.main) {
-  const [dir = "outputs/experiments", out = "outputs/experiments.json"] = Deno.args;
-  const summary = summarizeRuns(await readRuns(dir));
-  await writeJson(out, { generated: new Date().toISOString(), ...summary });
-  for (const g of summary.groups) {
-    console.log(
-      `${g.variant.padEnd(12)} ${g.dataset.padEnd(14)} n=${g.runs} accuracy ${
-        (100 * g.test_accuracy_mean).toFixed(2)
-      } ± ${(100 * g.test_accuracy_sd).toFixed(2)}%  loss ${g.test_loss_mean.toFixed(4)} ± ${
-        g.test_loss_sd.toFixed(4)
-      }  ${g.train_seconds_mean.toFixed(0)} s`,
-    );
-  }
-  console.log(`Wrote ${out} (${summary.runs.length} runs).`);
+/**
+ * One line per group, as `deno task summarize-experiments` prints it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatGroup } from "./experiment_summary.ts";
+ * const line = formatGroup({
+ *   variant: "baseline", dataset: "mnist", runs: 2, seeds: [1, 2], test_accuracy_mean: 0.985,
+ *   test_accuracy_sd: 0.0071, test_loss_mean: 0.03, test_loss_sd: 0.001, train_seconds_mean: 100,
+ * });
+ * assert.match(line, /^baseline +mnist +n=2 accuracy 98.50 ± 0.71%  loss 0.0300 ± 0.0010  100 s$/);
+ * ```
+ */
+export function formatGroup(group: GroupSummary): string {
+  const g = group;
+  return `${g.variant.padEnd(12)} ${g.dataset.padEnd(14)} n=${g.runs} accuracy ${
+    (100 * g.test_accuracy_mean).toFixed(2)
+  } ± ${(100 * g.test_accuracy_sd).toFixed(2)}%  loss ${g.test_loss_mean.toFixed(4)} ± ${
+    g.test_loss_sd.toFixed(4)
+  }  ${g.train_seconds_mean.toFixed(0)} s`;
 }

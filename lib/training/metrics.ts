@@ -118,6 +118,29 @@ export function classificationReport(
   return rows;
 }
 
+/**
+ * The index, counted from `start`, of the largest of `length` values from `start`: the class a
+ * row of probabilities predicts (the first one on a tie).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { argMax } from "./metrics.ts";
+ * assert.equal(argMax([0.1, 0.7, 0.2]), 1);
+ * assert.equal(argMax([9, 9, 0.5, 0.5, 0.1], { start: 2, length: 3 }), 0);
+ * ```
+ */
+export function argMax(
+  values: ArrayLike<number>,
+  range: { start?: number; length?: number } = {},
+): number {
+  const start = range.start ?? 0;
+  const length = range.length ?? values.length - start;
+  let best = 0;
+  for (let i = 1; i < length; i++) if (values[start + i] > values[start + best]) best = i;
+  return best;
+}
+
 /** A wrong prediction and how sure the model was of it. */
 export interface Mistake {
   /** The image's index in the split. */
@@ -154,10 +177,7 @@ export function mostConfidentMistakes(
   }
   const mistakes: Mistake[] = [];
   for (let i = 0; i < count; i++) {
-    let predicted = 0;
-    for (let c = 1; c < classes; c++) {
-      if (probabilities[i * classes + c] > probabilities[i * classes + predicted]) predicted = c;
-    }
+    const predicted = argMax(probabilities, { start: i * classes, length: classes });
     if (predicted !== actual[i]) {
       mistakes.push({
         index: i,

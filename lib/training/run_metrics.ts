@@ -6,10 +6,12 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { saveModel, writeJson } from "../models/model_files.ts";
+import { writeJson } from "../files.ts";
+import { saveModel } from "../models/model_files.ts";
 import type { DatasetName, MnistSplit } from "../data/mnist.ts";
-import type { Parameters } from "../parameters.ts";
-import type { Evaluation, TrainResult } from "./train.ts";
+import type { ParameterValues } from "../parameters.ts";
+import type { Evaluation } from "./evaluate.ts";
+import type { TrainResult } from "./train.ts";
 import type { WasmBackendInfo } from "../wasm/backend.ts";
 
 /** What `metrics.json` holds. Names are snake_case, as the files of Python tools. */
@@ -45,8 +47,8 @@ export interface RunMetrics {
 
 /** What a run is made of, for {@linkcode runMetrics}: the names the notebook's cells use. */
 export interface RunRecord {
-  params: Pick<Parameters, "dataset" | "seed" | "epochs" | "batchSize">;
-  /** Which model: `seed` for the tutorial's, or an improved variant's name. */
+  params: Pick<ParameterValues, "dataset" | "seed" | "epochs" | "batchSize">;
+  /** Which model: `baseline` for the tutorial's, or an improved variant's name. */
   variant: string;
   train: MnistSplit;
   validation: MnistSplit;
@@ -62,7 +64,7 @@ export interface RunRecord {
  * @example
  * ```ts ignore
  * import { runMetrics } from "./run_metrics.ts";
- * const metrics = runMetrics({ params, variant: "seed", train, validation, model, training, evaluation, backend });
+ * const metrics = runMetrics({ params, variant: "baseline", train, validation, model, training, evaluation, backend });
  * console.log(metrics.test_accuracy);
  * ```
  */

@@ -1,13 +1,18 @@
 /**
- * Training and evaluation loops for the tutorial's models: seeded shuffling, Keras-style epoch logs,
- * validation on held-out images, progress reports, and guards against bad labels and divergence.
+ * The training loop of the tutorial's models: seeded shuffling, Keras-style epoch logs, validation
+ * on held-out images, progress reports, early stopping, and guards against bad labels and
+ * divergence. {@linkcode trainModel} is an epoch loop over small named steps, each exported and
+ * tested on its own: {@linkcode epochOrder}, {@linkcode trainBatch}, {@linkcode checkDivergence}
+ * and {@linkcode EarlyStopping}.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { MnistSplit } from "../data/mnist.ts";
-import { gatherBatch, IMAGE_SIZE, normalizePixels } from "../data/preprocess.ts";
-import { createRandom, shuffledIndices } from "../random.ts";
+import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "../data/mnist.ts";
+import { gatherBatch } from "../data/preprocess.ts";
+import { checkLearningRate } from "../models/model.ts";
+import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
+import { evaluateModel } from "./evaluate.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
 export interface EpochLogs {
@@ -85,16 +90,17 @@ export interface TrainResult {
 
 /**
  * Trains a compiled model with sparse labels: every epoch visits the training images in an order
- * fixed by `seed` and `epoch`, in batches of `batchSize` (the last one smaller).
+ * fixed by `seed` and the epoch, in batches of `batchSize` (the last one smaller), then scores the
+ * validation images and decides whether to stop early.
  *
  * @throws {RangeError} before any step when a label is outside 0..classes-1 or an option is bad.
  * @throws {Error} naming the epoch and batch when the loss or the weights become NaN or infinite.
  *
  * @example
  * ```ts ignore
- * import { buildSeedModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
  * import { trainModel } from "./train.ts";
- * const result = await trainModel(buildSeedModel(), train, { epochs: 5, batchSize: 128, seed: 42 });
+ * const result = await trainModel(buildBaselineModel({ seed: 42 }), train, { epochs: 5, batchSize: 128, seed: 42 });
  * console.log(result.history.at(-1));
  * ```
  */
@@ -103,210 +109,189 @@ export async function trainModel(
   train: MnistSplit,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const { epochs, batchSize, seed } = options;
-  const classes = options.classes ?? 10;
-  checkPositiveInteger("epochs", epochs);
-  checkPositiveInteger("batch size", batchSize);
-  if (!Number.isInteger(seed)) throw new RangeError(`The seed must be an integer, got ${seed}.`);
-  if (train.count === 0) throw new RangeError("There are no training images to train on.");
-  checkLabels(train, classes, "training");
-  if (options.validation) checkLabels(options.validation, classes, "validation");
-
-  const batches = Math.ceil(train.count / batchSize);
+  checkTrainOptions(train, options);
   const history: EpochLogs[] = [];
-  const random = createRandom(seed ^ 0x5bd1e995);
-  let best: { epoch: number; valLoss: number; weights: tf.Tensor[] } | undefined;
-  let trainSeconds = 0;
-  let stoppedEarly = false;
-
+  const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
+  // One stream for the whole run, so that every epoch's augmentation differs.
+  const random = createRandom((options.seed ^ 0x5bd1e995) >>> 0);
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
       const learningRate = options.learningRateSchedule?.(epoch) ?? getLearningRate(model);
       setLearningRate(model, learningRate);
-      const order = shuffledIndices(train.count, seed * 1000 + epoch);
-      let lossSum = 0;
-      let correctSum = 0;
-      let seen = 0;
-      const epochStart = performance.now();
-      for (let batch = 0; batch < batches; batch++) {
-        const indices = order.subarray(
-          batch * batchSize,
-          Math.min((batch + 1) * batchSize, train.count),
-        );
-        const { pixels, labels } = gatherBatch(train, indices);
-        options.augment?.(pixels, indices.length, random);
-        const x = tf.tensor4d(pixels, [indices.length, 28, 28, 1]);
-        const y = tf.tensor1d(labels);
-        let values: number | number[];
-        try {
-          values = await model.trainOnBatch(x, y);
-        } finally {
-          x.dispose();
-          y.dispose();
-        }
-        const [loss, accuracy] = Array.isArray(values) ? values : [values, NaN];
-        // The wasm backend's clip and relu turn NaN into numbers, so a diverged model can still
-        // report a finite loss: the weights are checked too (one sum, a fraction of a millisecond).
-        const diverged = !Number.isFinite(loss)
-          ? `the loss became ${loss}`
-          : !weightsAreFinite(model)
-          ? "the weights became NaN or infinite"
-          : undefined;
-        if (diverged) {
-          const where = `epoch ${epoch + 1}, batch ${batch + 1}`;
-          throw new Error(
-            `Training diverged: ${diverged} at ${where}. ` +
-              `Lower the learning rate or check the input data for NaN values.`,
-          );
-        }
-        lossSum += loss * indices.length;
-        correctSum += accuracy * indices.length;
-        seen += indices.length;
-        if (options.onBatchEnd) {
-          const elapsed = (performance.now() - epochStart) / 1000;
-          const rate = seen / Math.max(elapsed, 1e-9);
-          const remaining = (epochs - epoch - 1) * train.count + (train.count - seen);
-          await options.onBatchEnd({
-            epoch: epoch + 1,
-            epochs,
-            batch: batch + 1,
-            batches,
-            loss: lossSum / seen,
-            accuracy: correctSum / seen,
-            samplesPerSecond: rate,
-            etaSeconds: remaining / rate,
-          });
-        }
-      }
-      const seconds = (performance.now() - epochStart) / 1000;
-      trainSeconds += seconds;
-      const logs: EpochLogs = {
-        epoch: epoch + 1,
-        loss: lossSum / seen,
-        accuracy: correctSum / seen,
-        learningRate,
-        seconds,
-        samplesPerSecond: seen / seconds,
-      };
+      const logs = await trainEpoch(model, train, { ...options, epoch, learningRate, random });
       if (options.validation && options.validation.count > 0) {
-        const evaluation = evaluateModel(model, options.validation);
-        logs.valLoss = evaluation.loss;
-        logs.valAccuracy = evaluation.accuracy;
+        const { loss, accuracy } = evaluateModel(model, options.validation);
+        logs.valLoss = loss;
+        logs.valAccuracy = accuracy;
       }
       history.push(logs);
       await options.onEpochEnd?.(logs);
-
-      if (options.earlyStopping && logs.valLoss !== undefined) {
-        if (best === undefined || logs.valLoss < best.valLoss) {
-          tf.dispose(best?.weights);
-          best = {
-            epoch: epoch + 1,
-            valLoss: logs.valLoss,
-            weights: model.getWeights().map((w) => w.clone()),
-          };
-        } else if (epoch + 1 - best.epoch >= options.earlyStopping.patience) {
-          stoppedEarly = true;
-          break;
-        }
-      }
+      if (stopper?.update(model, logs) === "stop") break;
     }
-    if (best !== undefined && best.epoch !== history.length) model.setWeights(best.weights);
+    stopper?.restoreBest(model, history.length);
   } finally {
-    tf.dispose(best?.weights);
+    stopper?.dispose();
   }
-  const trained = history.length * train.count;
+  const seconds = history.reduce((sum, logs) => sum + logs.seconds, 0);
   const result: TrainResult = {
     history,
-    seconds: trainSeconds,
-    samplesPerSecond: trained / Math.max(trainSeconds, 1e-9),
-    bestEpoch: best?.epoch ?? history.length,
-    stoppedEarly,
+    seconds,
+    samplesPerSecond: (history.length * train.count) / Math.max(seconds, 1e-9),
+    bestEpoch: stopper?.bestEpoch ?? history.length,
+    stoppedEarly: stopper?.stopped ?? false,
   };
   await options.onTrainEnd?.(result);
   return result;
 }
 
-/** The predictions of a model on a split, with the loss and accuracy they give. */
-export interface Evaluation {
-  /** Mean sparse categorical cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7], as Keras). */
-  loss: number;
-  accuracy: number;
-  /** The predicted class of each image. */
-  predicted: Uint8Array;
-  /** The predicted probability of each class, `count` x classes, row-major. */
-  probabilities: Float32Array;
+/** What {@linkcode trainEpoch} needs beyond {@linkcode TrainOptions}. */
+interface EpochContext extends TrainOptions {
+  /** 0-based. */
+  epoch: number;
+  learningRate: number;
+  random: () => number;
 }
 
-/**
- * Predicts every image of a split in batches and scores the predictions against the labels.
- *
- * @example
- * ```ts ignore
- * import { evaluateModel } from "./train.ts";
- * const { loss, accuracy } = evaluateModel(model, mnist.test);
- * ```
- */
-export function evaluateModel(
+/** One pass over the training images in the epoch's order; returns its logs without validation. */
+async function trainEpoch(
   model: tf.LayersModel,
-  split: MnistSplit,
-  options: { batchSize?: number } = {},
-): Evaluation {
-  const probabilities = predictProbabilities(model, split.images, options);
-  const classes = split.count === 0 ? 0 : probabilities.length / split.count;
-  const predicted = new Uint8Array(split.count);
+  train: MnistSplit,
+  context: EpochContext,
+): Promise<EpochLogs> {
+  const { epoch, epochs, batchSize } = context;
+  const order = epochOrder(train.count, { seed: context.seed, epoch });
+  const batches = Math.ceil(train.count / batchSize);
   let lossSum = 0;
-  let correct = 0;
-  for (let i = 0; i < split.count; i++) {
-    const row = probabilities.subarray(i * classes, (i + 1) * classes);
-    let arg = 0;
-    for (let c = 1; c < classes; c++) if (row[c] > row[arg]) arg = c;
-    predicted[i] = arg;
-    if (arg === split.labels[i]) correct++;
-    const p = Math.min(Math.max(row[split.labels[i]], 1e-7), 1 - 1e-7);
-    lossSum -= Math.log(p);
+  let correctSum = 0;
+  let seen = 0;
+  const start = performance.now();
+  for (let batch = 0; batch < batches; batch++) {
+    const indices = order.subarray(
+      batch * batchSize,
+      Math.min((batch + 1) * batchSize, train.count),
+    );
+    const { pixels, labels } = gatherBatch(train, indices);
+    context.augment?.(pixels, indices.length, context.random);
+    const { loss, accuracy } = await trainBatch(model, { pixels, labels });
+    checkDivergence(model, loss, `epoch ${epoch + 1}, batch ${batch + 1}`);
+    lossSum += loss * indices.length;
+    correctSum += accuracy * indices.length;
+    seen += indices.length;
+    if (context.onBatchEnd) {
+      const rate = seen / Math.max((performance.now() - start) / 1000, 1e-9);
+      const remaining = (epochs - epoch - 1) * train.count + (train.count - seen);
+      await context.onBatchEnd({
+        epoch: epoch + 1,
+        epochs,
+        batch: batch + 1,
+        batches,
+        loss: lossSum / seen,
+        accuracy: correctSum / seen,
+        samplesPerSecond: rate,
+        etaSeconds: remaining / rate,
+      });
+    }
   }
+  const seconds = (performance.now() - start) / 1000;
   return {
-    loss: lossSum / Math.max(split.count, 1),
-    accuracy: correct / Math.max(split.count, 1),
-    predicted,
-    probabilities,
+    epoch: epoch + 1,
+    loss: lossSum / seen,
+    accuracy: correctSum / seen,
+    learningRate: context.learningRate,
+    seconds,
+    samplesPerSecond: seen / seconds,
   };
 }
 
 /**
- * The model's class probabilities for 28x28 images given as bytes, `count` x classes, row-major.
+ * The order in which epoch `epoch` (0-based) visits `count` training images: a new order every
+ * epoch, the same one for the same seed and epoch.
  *
  * @example
- * ```ts ignore
- * import { predictProbabilities } from "./train.ts";
- * const probabilities = predictProbabilities(model, mnist.test.images.subarray(0, 784));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { epochOrder } from "./train.ts";
+ * assert.deepEqual(epochOrder(100, { seed: 1, epoch: 0 }), epochOrder(100, { seed: 1, epoch: 0 }));
+ * assert.notDeepEqual(epochOrder(100, { seed: 1, epoch: 0 }), epochOrder(100, { seed: 1, epoch: 1 }));
  * ```
  */
-export function predictProbabilities(
+export function epochOrder(count: number, options: { seed: number; epoch: number }): Uint32Array {
+  return shuffledIndices(count, options.seed * 1000 + options.epoch);
+}
+
+/** A batch as the training step takes it: images scaled to [0, 1] and their labels. */
+export interface Batch {
+  /** `labels.length` images of 28x28 floats, row-major. */
+  pixels: Float32Array;
+  labels: Float32Array | Uint8Array;
+}
+
+/**
+ * One optimizer step on one batch; returns the batch's loss and accuracy (before the step, as
+ * Keras reports them). The batch's tensors are freed whatever happens.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { trainBatch } from "./train.ts";
+ * const model = buildBaselineModel({ seed: 1 });
+ * const step = await trainBatch(model, { pixels: new Float32Array(2 * 784), labels: new Uint8Array([3, 4]) });
+ * assert.ok(Number.isFinite(step.loss) && step.accuracy >= 0 && step.accuracy <= 1);
+ * disposeModel(model);
+ * ```
+ */
+export async function trainBatch(
   model: tf.LayersModel,
-  images: Uint8Array,
-  options: { batchSize?: number } = {},
-): Float32Array {
-  const batchSize = options.batchSize ?? 256;
-  const count = images.length / IMAGE_SIZE;
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < count; start += batchSize) {
-    const end = Math.min(start + batchSize, count);
-    const pixels = normalizePixels(images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE));
-    const output = tf.tidy(() =>
-      model.predict(tf.tensor4d(pixels, [end - start, 28, 28, 1])) as tf.Tensor
+  batch: Batch,
+): Promise<{ loss: number; accuracy: number }> {
+  const count = batch.labels.length;
+  const x = tf.tensor4d(batch.pixels, [count, ...IMAGE_SHAPE]);
+  const y = tf.tensor1d(
+    batch.labels instanceof Float32Array ? batch.labels : Float32Array.from(batch.labels),
+  );
+  try {
+    const values = await model.trainOnBatch(x, y);
+    const [loss, accuracy] = Array.isArray(values) ? values : [values, NaN];
+    return { loss, accuracy };
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+}
+
+/**
+ * Stops training when it has diverged: the loss or the weights are NaN or infinite. The wasm
+ * backend's clip and relu turn NaN into numbers, so a diverged model can still report a finite
+ * loss: the weights are checked too (one sum, a fraction of a millisecond).
+ *
+ * @throws {Error} naming `where` (the epoch and batch) and saying what to do.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { checkDivergence } from "./train.ts";
+ * const model = buildBaselineModel({ seed: 1 });
+ * checkDivergence(model, 2.3, "epoch 1, batch 1");
+ * assert.throws(() => checkDivergence(model, NaN, "epoch 1, batch 2"), /diverged: the loss became NaN at epoch 1, batch 2/);
+ * disposeModel(model);
+ * ```
+ */
+export function checkDivergence(model: tf.LayersModel, loss: number, where: string): void {
+  const diverged = !Number.isFinite(loss)
+    ? `the loss became ${loss}`
+    : !weightsAreFinite(model)
+    ? "the weights became NaN or infinite"
+    : undefined;
+  if (diverged) {
+    throw new Error(
+      `Training diverged: ${diverged} at ${where}. ` +
+        "Lower the learning rate or check the input data for NaN values.",
     );
-    parts.push(output.dataSync() as Float32Array);
-    output.dispose();
   }
-  const classes = parts.length === 0 ? 0 : parts[0].length / Math.min(batchSize, count);
-  const out = new Float32Array(count * classes);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function weightsAreFinite(model: tf.LayersModel): boolean {
@@ -314,6 +299,84 @@ function weightsAreFinite(model: tf.LayersModel): boolean {
     tf.addN(model.trainableWeights.map((w) => w.read().sum())).dataSync()[0]
   );
   return Number.isFinite(total);
+}
+
+/**
+ * Early stopping on the validation loss, as Keras' `EarlyStopping(restore_best_weights=True)`:
+ * it keeps a copy of the best epoch's weights and says "stop" once `patience` epochs have passed
+ * without a lower validation loss. Call {@linkcode EarlyStopping.dispose} at the end.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { EarlyStopping } from "./train.ts";
+ * const model = buildBaselineModel({ seed: 1 });
+ * const stopper = new EarlyStopping(2);
+ * const losses = [0.5, 0.4, 0.45, 0.41];
+ * const decisions = losses.map((valLoss, i) => stopper.update(model, { epoch: i + 1, valLoss }));
+ * assert.deepEqual(decisions, ["continue", "continue", "continue", "stop"]);
+ * assert.equal(stopper.bestEpoch, 2);
+ * stopper.dispose();
+ * disposeModel(model);
+ * ```
+ */
+export class EarlyStopping {
+  /** The epoch (1-based) with the lowest validation loss so far. */
+  bestEpoch: number | undefined;
+  /** Whether {@linkcode EarlyStopping.update} has said "stop". */
+  stopped = false;
+  private bestLoss = Infinity;
+  private bestWeights: tf.Tensor[] = [];
+
+  constructor(readonly patience: number) {
+    if (!Number.isInteger(patience) || patience < 1) {
+      throw new RangeError(
+        `The early-stopping patience must be a whole number of at least 1, got ${patience}.`,
+      );
+    }
+  }
+
+  /** Records an epoch's result; "stop" when the validation loss has not improved for long enough. */
+  update(model: tf.LayersModel, logs: Pick<EpochLogs, "epoch" | "valLoss">): "stop" | "continue" {
+    if (logs.valLoss === undefined) return "continue";
+    if (logs.valLoss < this.bestLoss) {
+      tf.dispose(this.bestWeights);
+      this.bestWeights = model.getWeights().map((w) => w.clone());
+      this.bestLoss = logs.valLoss;
+      this.bestEpoch = logs.epoch;
+      return "continue";
+    }
+    if (this.bestEpoch !== undefined && logs.epoch - this.bestEpoch >= this.patience) {
+      this.stopped = true;
+      return "stop";
+    }
+    return "continue";
+  }
+
+  /** Puts the best epoch's weights back, unless the model holds them already. */
+  restoreBest(model: tf.LayersModel, lastEpoch: number): void {
+    if (this.bestEpoch !== undefined && this.bestEpoch !== lastEpoch) {
+      model.setWeights(this.bestWeights);
+    }
+  }
+
+  /** Frees the copy of the best weights. */
+  dispose(): void {
+    tf.dispose(this.bestWeights);
+    this.bestWeights = [];
+  }
+}
+
+function checkTrainOptions(train: MnistSplit, options: TrainOptions): void {
+  checkPositiveInteger("epochs", options.epochs);
+  checkPositiveInteger("batch size", options.batchSize);
+  checkSeed(options.seed);
+  if (train.count === 0) throw new RangeError("There are no training images to train on.");
+  const classes = options.classes ?? 10;
+  checkLabels(train, classes, "training");
+  if (options.validation) checkLabels(options.validation, classes, "validation");
 }
 
 function checkLabels(split: MnistSplit, classes: number, what: string): void {
@@ -351,8 +414,5 @@ function getLearningRate(model: tf.LayersModel): number {
 }
 
 function setLearningRate(model: tf.LayersModel, rate: number): void {
-  if (!(rate > 0 && Number.isFinite(rate))) {
-    throw new RangeError(`The learning rate must be a positive number, got ${rate}.`);
-  }
-  (model.optimizer as unknown as WithLearningRate).learningRate = rate;
+  (model.optimizer as unknown as WithLearningRate).learningRate = checkLearningRate(rate);
 }

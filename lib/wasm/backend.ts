@@ -49,9 +49,9 @@ export interface WasmBackendInfo {
  */
 export interface WasmBackendOptions {
   /**
-   * XNNPACK thread count. Default: the machine's logical core count
-   * (`navigator.hardwareConcurrency`), overridden by the `WASM_THREADS` environment variable.
-   * `1` loads the single-threaded SIMD binary.
+   * XNNPACK thread count, from 1 to the machine's logical cores. Default: one per logical core
+   * (`WASM_THREADS` is read by the notebook and the programs, through `lib/parameters.ts`, which
+   * pass it here). `1` loads the single-threaded SIMD binary.
    */
   threads?: number;
   /** Use the SIMD binary (default `true`). `false` forces the plain, single-threaded binary. */
@@ -121,32 +121,31 @@ function exists(path: string): boolean {
   }
 }
 
-/** Thread count requested by options / `WASM_THREADS` / the machine. */
-function requestedThreads(options: WasmBackendOptions): number {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("WASM_THREADS");
-  } catch {
-    env = undefined; // no --allow-env: fall back to the option
-  }
-  if (env !== undefined && env !== "") {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new Error(
-        `WASM_THREADS must be a positive integer, got "${env}". Unset it or set e.g. WASM_THREADS=2.`,
-      );
-    }
-    return n;
-  }
-  if (options.threads !== undefined) {
-    if (!Number.isInteger(options.threads) || options.threads < 1) {
-      throw new Error(
-        `threads must be a positive integer, got ${options.threads}. Pass e.g. { threads: 2 }.`,
-      );
-    }
-    return options.threads;
-  }
+/**
+ * The logical cores of this machine (at least 1): the default thread count.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { logicalCores } from "./backend.ts";
+ * assert.ok(Number.isInteger(logicalCores()) && logicalCores() >= 1);
+ * ```
+ */
+export function logicalCores(): number {
   return Math.max(1, navigator.hardwareConcurrency || os.cpus().length || 1);
+}
+
+/** The thread count asked for, checked: one per core by default. */
+function requestedThreads(options: WasmBackendOptions): number {
+  const threads = options.threads ?? logicalCores();
+  const cores = logicalCores();
+  if (!Number.isInteger(threads) || threads < 1 || threads > cores) {
+    throw new RangeError(
+      `threads must be a whole number from 1 to ${cores} (this machine's logical cores), got ` +
+        `${threads}. Pass e.g. { threads: 1 } for the single-threaded binary.`,
+    );
+  }
+  return threads;
 }
 
 /**
@@ -261,7 +260,35 @@ function configKey(simd: boolean, threads: number): string {
 
 async function initialize(simd: boolean, threads: number): Promise<WasmBackendInfo> {
   const pkgDir = packageDir();
-  const dist = pkgDir + "dist/";
+  checkWasmFiles(pkgDir + "dist/");
+  const useThreads = simd && threads > 1;
+  configureWasm({ dist: pkgDir + "dist/", simd, threads, useThreads });
+  registerFreshFactory();
+  const started = useThreads
+    ? await withThreadedRuntime(pkgDir, threads, startBackend)
+    : await startBackend();
+  if (useThreads) unrefWorkers();
+  if (!started.ok) {
+    abandonFailedStart();
+    throw new Error(
+      "The tfjs wasm backend failed to start" +
+        (started.cause ? ` (${String(started.cause)})` : "") +
+        ". Run with -A (read access to node_modules and write access to .wasm-threads/), " +
+        "or try { threads: 1 } / WASM_THREADS=1 to rule out the threaded binary.",
+      { cause: started.cause },
+    );
+  }
+  registerWasmTrainingKernels();
+  return {
+    backend: "wasm",
+    simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean,
+    threads: getThreadsCount(),
+    tfjsVersion: tf.version.tfjs,
+  };
+}
+
+/** Fails early, with what to do, when the package's .wasm binaries cannot be read. */
+function checkWasmFiles(dist: string): void {
   for (const f of ["tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
     try {
       Deno.statSync(dist + f);
@@ -272,14 +299,20 @@ async function initialize(simd: boolean, threads: number): Promise<WasmBackendIn
       );
     }
   }
-  setWasmPaths(dist);
-  const useThreads = simd && threads > 1;
-  tf.env().set("WASM_HAS_SIMD_SUPPORT", simd);
-  // tfjs hard-codes `false` when it believes it runs in Node (Deno reports process.versions.node).
-  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", useThreads);
-  setThreadsCount(threads);
+}
 
-  // (Re-)register the factory so a new instance is created with the flags above.
+function configureWasm(
+  config: { dist: string; simd: boolean; threads: number; useThreads: boolean },
+): void {
+  setWasmPaths(config.dist);
+  tf.env().set("WASM_HAS_SIMD_SUPPORT", config.simd);
+  // tfjs hard-codes `false` when it believes it runs in Node (Deno reports process.versions.node).
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", config.useThreads);
+  setThreadsCount(config.threads);
+}
+
+/** (Re-)registers the factory, so that the next start creates an instance with the new flags. */
+function registerFreshFactory(): void {
   savedFactory ??= tf.findBackendFactory("wasm") as BackendFactory | undefined;
   if (savedFactory === undefined) {
     throw new Error(
@@ -289,71 +322,68 @@ async function initialize(simd: boolean, threads: number): Promise<WasmBackendIn
   }
   if (tf.findBackendFactory("wasm") !== undefined) tf.removeBackend("wasm");
   tf.registerBackend("wasm", savedFactory, WASM_PRIORITY);
+}
 
+/**
+ * Runs `start` with the two globals the threaded runtime reads patched, and restores them after:
+ * `Worker` starts the pthread workers from real files (see {@link makeWorkerClass}), and
+ * `os.cpus` reports 2 x threads cores, because the C++ side uses min(threads, logical cores / 2)
+ * threads, assuming hyper-threading.
+ */
+async function withThreadedRuntime<T>(
+  pkgDir: string,
+  threads: number,
+  start: () => Promise<T>,
+): Promise<T> {
   const origWorker = wt.Worker;
   const origCpus = os.cpus;
-  if (useThreads) {
-    releaseWorkers = false; // keep new workers referenced until they have loaded
-    wt.Worker = makeWorkerClass(
-      writeWorkerScript(pkgDir),
-      pkgDir + "wasm-out/tfjs-backend-wasm-threaded-simd.js",
+  releaseWorkers = false; // keep new workers referenced until they have loaded
+  wt.Worker = makeWorkerClass(
+    writeWorkerScript(pkgDir),
+    pkgDir + "wasm-out/tfjs-backend-wasm-threaded-simd.js",
+  );
+  os.cpus = () => {
+    const real = origCpus();
+    return Array.from(
+      { length: Math.max(real.length, 2 * threads) },
+      (_, i) => real[i % real.length],
     );
-    // The C++ side uses min(threads, logical cores / 2) threads, assuming hyper-threading;
-    // report 2 x threads cores while the backend initializes so the requested count holds.
-    os.cpus = () => {
-      const real = origCpus();
-      return Array.from(
-        { length: Math.max(real.length, 2 * threads) },
-        (_, i) => real[i % real.length],
-      );
-    };
-  }
-  let ok: boolean;
-  let cause: unknown;
-  const workerFailed = new Promise<never>((_, reject) => {
-    reportWorkerError = reject;
-  });
-  const timer = useThreads
-    ? setTimeout(
-      () =>
-        reportWorkerError?.(new Error(`no worker thread started within ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
-    )
-    : undefined;
+  };
   try {
-    ok = await Promise.race([tf.setBackend("wasm"), workerFailed]);
-  } catch (e) {
-    ok = false;
-    cause = e;
+    return await start();
   } finally {
-    reportWorkerError = undefined;
-    clearTimeout(timer);
     // The Emscripten glue copied the class to globalThis.Worker already; restore the module.
     wt.Worker = origWorker;
     os.cpus = origCpus;
   }
-  if (useThreads) unrefWorkers();
-  if (!ok) {
-    for (const w of workers) void w.terminate();
-    try {
-      tf.removeBackend("wasm");
-    } catch {
-      // the half-started instance may not be removable; the factory is re-registered next time
-    }
-    throw new Error(
-      "The tfjs wasm backend failed to start" + (cause ? ` (${String(cause)})` : "") +
-        ". Run with -A (read access to node_modules and write access to .wasm-threads/), " +
-        "or try { threads: 1 } / WASM_THREADS=1 to rule out the threaded binary.",
-      { cause },
-    );
+}
+
+/** `tf.setBackend("wasm")`, ended early by a worker that fails or by a start-up timeout. */
+async function startBackend(): Promise<{ ok: boolean; cause?: unknown }> {
+  const workerFailed = new Promise<never>((_, reject) => {
+    reportWorkerError = reject;
+  });
+  const timer = setTimeout(
+    () => reportWorkerError?.(new Error(`no worker thread started within ${START_TIMEOUT_MS} ms`)),
+    START_TIMEOUT_MS,
+  );
+  try {
+    return { ok: await Promise.race([tf.setBackend("wasm"), workerFailed]) };
+  } catch (cause) {
+    return { ok: false, cause };
+  } finally {
+    reportWorkerError = undefined;
+    clearTimeout(timer);
   }
-  registerWasmTrainingKernels();
-  return {
-    backend: "wasm",
-    simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean,
-    threads: getThreadsCount(),
-    tfjsVersion: tf.version.tfjs,
-  };
+}
+
+function abandonFailedStart(): void {
+  for (const w of workers) void w.terminate();
+  try {
+    tf.removeBackend("wasm");
+  } catch {
+    // the half-started instance may not be removable; the factory is re-registered next time
+  }
 }
 
 /**

@@ -7,14 +7,14 @@ import {
   modelSummaryTable,
   recordsTable,
 } from "../../lib/display/tables.ts";
-import { buildSeedModel } from "../../lib/models/model.ts";
+import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { classificationReport } from "../../lib/training/metrics.ts";
 
 tf.enableProdMode(); // no "use tfjs-node" banner in the test output
 await tf.setBackend("cpu");
 
 Deno.test("modelSummaryTable() lists the seed CNN's layers, shapes and 121,930 parameters", () => {
-  const model = buildSeedModel();
+  const model = buildBaselineModel({ seed: 42 });
   const table = modelSummaryTable(model);
   assert.deepEqual(table.getColumn("output shape").toArray().slice(0, 7), [
     "(None, 26, 26, 32)",

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { buildSeedModel } from "../../lib/models/model.ts";
-import { loadModel, saveModel, writeJson } from "../../lib/models/model_files.ts";
+import { buildBaselineModel } from "../../lib/models/variants.ts";
+import { loadModel, saveModel } from "../../lib/models/model_files.ts";
 import { listFiles, rejectionOf } from "../fixtures.ts";
 
 tf.enableProdMode(); // no "use tfjs-node" banner in the test output
@@ -11,7 +11,7 @@ await tf.setBackend("cpu");
 Deno.test("saveModel() writes model.json + weights.bin that loadModel() reads back to the same predictions", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const model = buildSeedModel({ seed: 5 });
+    const model = buildBaselineModel({ seed: 5 });
     await saveModel(model, join(dir, "model"));
     assert.deepEqual(await listFiles(join(dir, "model")), ["model.json", "weights.bin"]);
     const json = JSON.parse(await Deno.readTextFile(join(dir, "model", "model.json")));
@@ -51,19 +51,6 @@ Deno.test("loadModel() names the missing file and says what to do", async () => 
   }
 });
 
-Deno.test("writeJson() writes indented JSON and leaves no temporary file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await writeJson(join(dir, "out", "metrics.json"), { test_accuracy: 0.99 });
-    assert.deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "out", "metrics.json"))), {
-      test_accuracy: 0.99,
-    });
-    assert.deepEqual(await listFiles(join(dir, "out")), ["metrics.json"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("a saved model loads over HTTP with tf.loadLayersModel, as a browser loads it", async () => {
   const dir = await Deno.makeTempDir();
   const server = Deno.serve(
@@ -78,7 +65,7 @@ Deno.test("a saved model loads over HTTP with tf.loadLayersModel, as a browser l
     },
   );
   try {
-    const model = buildSeedModel({ seed: 6 });
+    const model = buildBaselineModel({ seed: 6 });
     await saveModel(model, dir);
     const loaded = await tf.loadLayersModel(`http://127.0.0.1:${server.addr.port}/model.json`);
     const [a, b] = tf.tidy(() => {

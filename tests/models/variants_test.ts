@@ -5,12 +5,14 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { disposeModel } from "../../lib/models/model.ts";
 import {
-  disposeModel,
-  exponentialDecay,
+  buildBaselineModel,
+  buildVariant,
   getVariant,
-  oneCycle,
+  learningRateAt,
   VARIANT_NAMES,
+  variantFingerprint,
   VARIANTS,
   variantTrainOptions,
 } from "../../lib/models/variants.ts";
@@ -18,13 +20,13 @@ import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts
 
 await setupWasmBackend();
 
-const PARAMETERS = { seed: 121_930, tuned: 121_930, augmented: 121_930 } as const;
+const PARAMETERS = { baseline: 121_930, tuned: 121_930, augmented: 121_930 } as const;
 
 for (const name of VARIANT_NAMES) {
   Deno.test(`variant ${name} builds, trains a step on wasm and leaks no tensor`, async () => {
     const before = tf.memory().numTensors;
-    const model = VARIANTS[name].build({ seed: 3 });
-    if (name in PARAMETERS) assert.equal(model.countParams(), PARAMETERS[name as "seed"]);
+    const model = buildVariant(name, { seed: 3 });
+    if (name in PARAMETERS) assert.equal(model.countParams(), PARAMETERS[name as "baseline"]);
     const x = tf.randomUniform([16, 28, 28, 1], 0, 1, "float32", 1);
     const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10));
     const counts: number[] = [];
@@ -46,7 +48,7 @@ for (const name of VARIANT_NAMES) {
 
 Deno.test("a variant's model has 10 outputs by default and `classes` when given", () => {
   for (const name of VARIANT_NAMES) {
-    const model = VARIANTS[name].build({ seed: 1, classes: 3 });
+    const model = buildVariant(name, { seed: 1, classes: 3 });
     assert.deepEqual(model.outputs[0].shape, [null, 3], name);
     disposeModel(model);
   }
@@ -54,7 +56,7 @@ Deno.test("a variant's model has 10 outputs by default and `classes` when given"
 
 Deno.test("Dropout draws a new mask every training step, the same sequence for a seed", () => {
   const masks = (seed: number) => {
-    const model = VARIANTS.regularized.build({ seed });
+    const model = buildVariant("regularized", { seed });
     const dropout = model.layers.find((l) => l.getClassName() === "Dropout")!;
     const ones = tf.ones([4, 13, 13, 32]);
     const out = [1, 2].map(() =>
@@ -105,8 +107,9 @@ Deno.test("the BatchNormalization gradient equals the same formula in elementary
 });
 
 Deno.test("schedules: exponential decay, one-cycle warm-up and cosine decay, stretched to epochs", () => {
-  assert.equal(exponentialDecay(0.01, 0.5)(3), 0.00125);
-  const cycle = oneCycle(0.004, 1);
+  assert.equal(learningRateAt({ kind: "exponential", initial: 0.01, rate: 0.5 }, 3, 5), 0.00125);
+  const cycle = (epoch: number, epochs: number) =>
+    learningRateAt({ kind: "oneCycle", peak: 0.004, warmup: 1 }, epoch, epochs);
   assert.ok(Math.abs(cycle(0, 8) - 0.0004) < 1e-12);
   assert.ok(Math.abs(cycle(1, 8) - 0.004) < 1e-12);
   assert.equal(cycle(7, 8), 0.00004);
@@ -115,7 +118,7 @@ Deno.test("schedules: exponential decay, one-cycle warm-up and cosine decay, str
   assert.equal(deep.learningRateSchedule!(2), 0.00004, "the schedule ends at the last epoch");
   assert.ok(deep.augment !== undefined && deep.earlyStopping === undefined);
   assert.deepEqual(variantTrainOptions(getVariant("tuned"), 15).earlyStopping, { patience: 3 });
-  assert.deepEqual(variantTrainOptions(getVariant("seed"), 5), {
+  assert.deepEqual(variantTrainOptions(getVariant("baseline"), 5), {
     learningRateSchedule: undefined,
     earlyStopping: undefined,
     augment: undefined,
@@ -123,7 +126,56 @@ Deno.test("schedules: exponential decay, one-cycle warm-up and cosine decay, str
 });
 
 Deno.test("getVariant names the known variants when asked for an unknown one", () => {
-  assert.throws(() => getVariant("huge"), /no model variant "huge".*seed, tuned, regularized/);
+  assert.throws(() => getVariant("huge"), /no model variant "huge".*baseline, tuned, regularized/);
+  assert.throws(() => getVariant("seed"), /once called "seed", is now called baseline/);
+  assert.throws(() => getVariant("constructor"), /no model variant "constructor"/);
+});
+
+Deno.test("buildBaselineModel() builds the tutorial's layers with 121,930 parameters", () => {
+  const model = buildBaselineModel({ seed: 42 });
+  assert.deepEqual(model.layers.map((l) => `${l.getClassName()}:${l.name}`), [
+    "Conv2D:conv2d",
+    "MaxPooling2D:max_pooling2d",
+    "Conv2D:conv2d_1",
+    "MaxPooling2D:max_pooling2d_1",
+    "Flatten:flatten",
+    "Dense:dense",
+    "Dense:dense_1",
+  ]);
+  assert.deepEqual(model.layers.map((l) => l.getConfig().activation ?? null), [
+    "relu",
+    null,
+    "relu",
+    null,
+    null,
+    "relu",
+    "softmax",
+  ]);
+  assert.deepEqual(model.layers[0].getConfig().kernelSize, [3, 3]);
+  assert.equal(model.countParams(), 121_930);
+  disposeModel(model);
+});
+
+Deno.test("variantFingerprint() changes with anything that changes a result, not with words", async () => {
+  const base = VARIANTS.baseline;
+  const fingerprint = await variantFingerprint(base);
+  assert.match(fingerprint, /^[0-9a-f]{12}$/);
+  assert.equal(await variantFingerprint({ ...base, description: "other words" }), fingerprint);
+  const changed = [
+    { ...base, learningRate: 0.0011 },
+    { ...base, layers: [...base.layers, { kind: "dropout" as const, rate: 0.1 }] },
+    { ...base, training: { ...base.training, epochs: 6 } },
+    { ...base, training: { ...base.training, earlyStoppingPatience: 2 } },
+    {
+      ...VARIANTS.augmented,
+      training: {
+        ...VARIANTS.augmented.training,
+        augmentation: { rotationDegrees: 5, shiftPixels: 2, zoom: 0.1 },
+      },
+    },
+  ];
+  const prints = await Promise.all(changed.map(variantFingerprint));
+  assert.equal(new Set([fingerprint, ...prints]).size, changed.length + 1);
 });
 
 Deno.test("shut the wasm thread pool down so the test file exits", () => {

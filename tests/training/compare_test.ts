@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { compareVariants, epochsFor } from "../../lib/training/compare.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
-import { readParameters } from "../../lib/parameters.ts";
+import { NOTEBOOK_PARAMETERS, readParameters } from "../../lib/parameters.ts";
+import { variantFingerprint, VARIANTS } from "../../lib/models/variants.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { listFiles } from "../fixtures.ts";
 
@@ -15,44 +16,52 @@ Deno.test("epochsFor() keeps a variant's epochs unless EPOCHS asks for a quick r
 Deno.test("compareVariants() trains each variant once, then reads its result back", async () => {
   const backend = await setupWasmBackend();
   const data = await loadMnist({ downloadUrls: [] });
-  const params = readParameters({ TRAIN_SAMPLES: "300", EPOCHS: "1" });
+  const params = readParameters({
+    names: NOTEBOOK_PARAMETERS,
+    env: { TRAIN_SAMPLES: "300", EPOCHS: "1" },
+  });
   const resultsDir = await Deno.makeTempDir();
   try {
     const first = await compareVariants({
       data,
       params,
-      variants: ["seed", "tuned"],
+      variants: ["baseline", "tuned"],
       backend,
       resultsDir,
     });
-    assert.deepEqual(first.map((r) => [r.variant, r.trained, r.epochs]), [["seed", "now", 1], [
+    assert.deepEqual(first.map((r) => [r.variant, r.trained, r.epochs]), [["baseline", "now", 1], [
       "tuned",
       "now",
       1,
     ]]);
     assert.ok(first.every((r) => r["test accuracy"] > 0.1 && r.parameters === 121_930));
+    // The key holds everything that changes a result: the definition's hash, seed, samples,
+    // epochs, batch size and split.
+    const [base, tuned] = await Promise.all(
+      [VARIANTS.baseline, VARIANTS.tuned].map(variantFingerprint),
+    );
     assert.deepEqual(await listFiles(`${resultsDir}/mnist`), [
-      "seed-seed42-300-e1-v0.1.json",
-      "tuned-seed42-300-e1-v0.1.json",
+      `baseline-${base}-seed42-300-e1-b128-v0.1.json`,
+      `tuned-${tuned}-seed42-300-e1-b128-v0.1.json`,
     ]);
     const second = await compareVariants({
       data,
       params,
-      variants: ["seed", "tuned"],
+      variants: ["baseline", "tuned"],
       backend,
       resultsDir,
     });
     assert.deepEqual(second.map((r) => r.trained), ["earlier", "earlier"]);
     assert.deepEqual(second.map((r) => r["test accuracy"]), first.map((r) => r["test accuracy"]));
-    // The notebook's own run of the tutorial model stands in for the seed line.
+    // The notebook's own run of the tutorial model stands in for the baseline line.
     const baseline = JSON.parse(
-      await Deno.readTextFile(`${resultsDir}/mnist/seed-seed42-300-e1-v0.1.json`),
+      await Deno.readTextFile(`${resultsDir}/mnist/baseline-${base}-seed42-300-e1-b128-v0.1.json`),
     );
     baseline.test_accuracy = 0.5;
     const third = await compareVariants({
       data,
       params,
-      variants: ["seed"],
+      variants: ["baseline"],
       backend,
       resultsDir,
       baseline,

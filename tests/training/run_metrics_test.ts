@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { buildSeedModel } from "../../lib/models/model.ts";
+import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { runMetrics, saveRun } from "../../lib/training/run_metrics.ts";
 import { listFiles, syntheticSplit } from "../fixtures.ts";
 
@@ -9,12 +9,12 @@ tf.enableProdMode(); // no "use tfjs-node" banner in the test output
 await tf.setBackend("cpu");
 
 Deno.test("runMetrics() and saveRun() write metrics.json with the promised fields, and the model", async () => {
-  const model = buildSeedModel();
+  const model = buildBaselineModel({ seed: 42 });
   const train = { ...syntheticSplit(90), count: 90 };
   const validation = { ...syntheticSplit(10), count: 10 };
   const metrics = runMetrics({
     params: { dataset: "mnist", seed: 3, epochs: 2, batchSize: 32 },
-    variant: "seed",
+    variant: "baseline",
     train,
     validation,
     model,

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { buildSeedModel } from "../../lib/models/model.ts";
+import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadMnist, type MnistSplit } from "../../lib/data/mnist.ts";
 import { sliceSplit } from "../../lib/data/preprocess.ts";
-import { evaluateModel, trainModel } from "../../lib/training/train.ts";
+import { evaluateModel } from "../../lib/training/evaluate.ts";
+import { trainModel } from "../../lib/training/train.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { rejectionOf } from "../fixtures.ts";
 
@@ -17,7 +18,7 @@ function weightsOf(model: tf.LayersModel): Float32Array[] {
 }
 
 Deno.test("trainModel() lowers the loss on real digits and keeps the tensor count flat", async () => {
-  const model = buildSeedModel({ seed: 1 });
+  const model = buildBaselineModel({ seed: 1 });
   const counts: number[] = [];
   const result = await trainModel(model, train, {
     epochs: 3,
@@ -39,7 +40,7 @@ Deno.test("trainModel() lowers the loss on real digits and keeps the tensor coun
 });
 
 Deno.test("trainModel() rejects a label outside 0-9 before any training step", async () => {
-  const model = buildSeedModel({ seed: 1 });
+  const model = buildBaselineModel({ seed: 1 });
   const before = weightsOf(model);
   const labels = train.labels.slice();
   labels[17] = 10;
@@ -51,7 +52,7 @@ Deno.test("trainModel() rejects a label outside 0-9 before any training step", a
 });
 
 Deno.test("trainModel() stops on a NaN or infinite loss, naming the epoch and the batch", async () => {
-  const model = buildSeedModel({ seed: 1 });
+  const model = buildBaselineModel({ seed: 1 });
   // A learning rate of 1e38 from epoch 2 on throws the weights to overflow after its first step.
   const error = await rejectionOf(trainModel(model, train, {
     epochs: 3,
@@ -66,7 +67,7 @@ Deno.test("trainModel() stops on a NaN or infinite loss, naming the epoch and th
 });
 
 Deno.test("trainModel() rejects bad options with a sentence naming the value", async () => {
-  const model = buildSeedModel({ seed: 1 });
+  const model = buildBaselineModel({ seed: 1 });
   const options = { epochs: 1, batchSize: 32, seed: 1 };
   assert.match(
     (await rejectionOf(trainModel(model, train, { ...options, epochs: 0 }))).message,
@@ -80,7 +81,7 @@ Deno.test("trainModel() rejects bad options with a sentence naming the value", a
 });
 
 Deno.test("trainModel() follows the learning-rate schedule and reports it per epoch", async () => {
-  const model = buildSeedModel({ seed: 3 });
+  const model = buildBaselineModel({ seed: 3 });
   const result = await trainModel(model, sliceSplit(train, 0, 128), {
     epochs: 3,
     batchSize: 64,
@@ -92,7 +93,7 @@ Deno.test("trainModel() follows the learning-rate schedule and reports it per ep
 });
 
 Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
-  const model = buildSeedModel({ seed: 4 });
+  const model = buildBaselineModel({ seed: 4 });
   await trainModel(model, train, { epochs: 1, batchSize: 64, seed: 1 });
   const ours = evaluateModel(model, validation, { batchSize: 128 });
   const [loss, accuracy] = tf.tidy(() => {

@@ -4,8 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
-import { buildSeedModel } from "../../lib/models/model.ts";
+import { logicalCores, setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { buildBaselineModel } from "../../lib/models/variants.ts";
 
 tf.enableProdMode();
 
@@ -32,9 +32,8 @@ Deno.test("setupWasmBackend turns on SIMD and one thread per logical core", asyn
   assert.equal(tf.getBackend(), "wasm");
   assert.equal(info.simd, true);
   assert.equal(info.tfjsVersion, tf.version.tfjs);
-  const env = Deno.env.get("WASM_THREADS");
-  const want = env ? Number(env) : navigator.hardwareConcurrency;
-  assert.equal(info.threads, want, "a 2-core machine must get 2 threads, not cores / 2");
+  // The environment is read at the front door (lib/parameters.ts), never here.
+  assert.equal(info.threads, logicalCores(), "a 2-core machine must get 2 threads, not cores / 2");
 });
 
 Deno.test("setupWasmBackend is idempotent", async () => {
@@ -51,13 +50,16 @@ Deno.test("setupWasmBackend is idempotent", async () => {
 });
 
 Deno.test("setupWasmBackend rejects a bad thread count with an instruction", async () => {
-  if (Deno.env.get("WASM_THREADS")) return; // the variable overrides the option
-  await assert.rejects(() => setupWasmBackend({ threads: 0 }), /positive integer.*Pass e\.g\./);
-  await assert.rejects(() => setupWasmBackend({ threads: 1.5 }), /positive integer/);
+  const cores = logicalCores();
+  await assert.rejects(
+    () => setupWasmBackend({ threads: 0 }),
+    new RegExp(`threads must be a whole number from 1 to ${cores} .*got 0\\. Pass e\\.g\\.`),
+  );
+  await assert.rejects(() => setupWasmBackend({ threads: 1.5 }), /got 1.5/);
+  await assert.rejects(() => setupWasmBackend({ threads: cores + 1 }), /logical cores/);
 });
 
 Deno.test("setupWasmBackend switches between 1 thread, no SIMD and 2 threads", async () => {
-  if (Deno.env.get("WASM_THREADS")) return;
   const one = await setupWasmBackend({ threads: 1 });
   assert.equal(one.threads, 1);
   const sum = tf.tidy(() =>
@@ -86,7 +88,7 @@ Deno.test("fit trains the seed CNN on threaded wasm: the loss falls and no tenso
   const info = await setupWasmBackend();
   assert.ok(info.threads >= 2 || navigator.hardwareConcurrency < 2);
   const { xs, ys } = syntheticBatch(256, 7);
-  const model = buildSeedModel({ seed: 1 });
+  const model = buildBaselineModel({ seed: 1 });
   const losses: number[] = [];
   const tensorCounts: number[] = [];
   for (let epoch = 0; epoch < 4; epoch++) {

@@ -1,0 +1,105 @@
+/**
+ * Scoring a trained model: its class probabilities for images given as bytes, and the loss and
+ * accuracy they give against the labels, as Keras' `evaluate` reports them.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "../data/mnist.ts";
+import { normalizePixels } from "../data/preprocess.ts";
+import { argMax } from "./metrics.ts";
+
+/** The predictions of a model on a split, with the loss and accuracy they give. */
+export interface Evaluation {
+  /** Mean sparse categorical cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7], as Keras). */
+  loss: number;
+  accuracy: number;
+  /** The predicted class of each image. */
+  predicted: Uint8Array;
+  /** The predicted probability of each class, `count` x classes, row-major. */
+  probabilities: Float32Array;
+}
+
+/**
+ * Predicts every image of a split in batches and scores the predictions against the labels.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { evaluateModel } from "./evaluate.ts";
+ * const model = buildBaselineModel({ seed: 1 });
+ * const split = { images: new Uint8Array(3 * 784), labels: new Uint8Array([0, 1, 2]), count: 3 };
+ * const { accuracy, predicted } = evaluateModel(model, split);
+ * assert.equal(predicted.length, 3);
+ * assert.ok(accuracy >= 0 && accuracy <= 1);
+ * disposeModel(model);
+ * ```
+ */
+export function evaluateModel(
+  model: tf.LayersModel,
+  split: MnistSplit,
+  options: { batchSize?: number } = {},
+): Evaluation {
+  const probabilities = predictProbabilities(model, split.images, options);
+  const classes = split.count === 0 ? 0 : probabilities.length / split.count;
+  const predicted = new Uint8Array(split.count);
+  let lossSum = 0;
+  let correct = 0;
+  for (let i = 0; i < split.count; i++) {
+    predicted[i] = argMax(probabilities, { start: i * classes, length: classes });
+    if (predicted[i] === split.labels[i]) correct++;
+    const p = Math.min(Math.max(probabilities[i * classes + split.labels[i]], 1e-7), 1 - 1e-7);
+    lossSum -= Math.log(p);
+  }
+  return {
+    loss: lossSum / Math.max(split.count, 1),
+    accuracy: correct / Math.max(split.count, 1),
+    predicted,
+    probabilities,
+  };
+}
+
+/**
+ * The model's class probabilities for 28x28 images given as bytes, `count` x classes, row-major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { predictProbabilities } from "./evaluate.ts";
+ * const model = buildBaselineModel({ seed: 1 });
+ * const probabilities = predictProbabilities(model, new Uint8Array(2 * 784));
+ * assert.equal(probabilities.length, 20);
+ * assert.ok(Math.abs(probabilities.subarray(0, 10).reduce((a, b) => a + b) - 1) < 1e-5);
+ * disposeModel(model);
+ * ```
+ */
+export function predictProbabilities(
+  model: tf.LayersModel,
+  images: Uint8Array,
+  options: { batchSize?: number } = {},
+): Float32Array {
+  const batchSize = options.batchSize ?? 256;
+  const count = images.length / IMAGE_SIZE;
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const end = Math.min(start + batchSize, count);
+    const pixels = normalizePixels(images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE));
+    const output = tf.tidy(() =>
+      model.predict(tf.tensor4d(pixels, [end - start, ...IMAGE_SHAPE])) as tf.Tensor
+    );
+    parts.push(output.dataSync() as Float32Array);
+    output.dispose();
+  }
+  const classes = parts.length === 0 ? 0 : parts[0].length / Math.min(batchSize, count);
+  const out = new Float32Array(count * classes);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
