@@ -17,7 +17,7 @@ print around an await, and end in an expression:
   * this runner: complete notebook in 30/30 runs (20 under load); 19 of those
     runs had late outputs (46 in total), all recovered into the right cell.
 Messages of ~10 MB and more arrive with an invalid HMAC signature from this
-kernel, so lib/display/display.ts sends plotly.js in slices of 2 MB.
+kernel, so lib/display/plotly.ts sends plotly.js in slices of 2 MB.
 
 What this runner does instead:
 

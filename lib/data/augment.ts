@@ -49,11 +49,12 @@ export const DEFAULT_AUGMENT: Readonly<Required<AugmentOptions>> = {
  *
  * @example Shift one pixel to the right
  * ```ts
+ * import assert from "node:assert/strict";
  * import { warpImage } from "./augment.ts";
  * const source = new Float32Array(784), target = new Float32Array(784);
  * source[14 * 28 + 10] = 1;
  * warpImage(source, target, { degrees: 0, scale: 1, shiftX: 1, shiftY: 0 });
- * console.assert(target[14 * 28 + 11] === 1);
+ * assert.equal(target[14 * 28 + 11], 1);
  * ```
  */
 export function warpImage(source: Float32Array, target: Float32Array, warp: Warp): void {
@@ -101,10 +102,13 @@ function sample(image: Float32Array, x: number, y: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomWarp } from "./augment.ts";
  * import { createRandom } from "../random.ts";
  * const warp = randomWarp(createRandom(1), { rotationDegrees: 10, shiftPixels: 2, zoom: 0.1 });
- * console.assert(Math.abs(warp.degrees) <= 10 && warp.scale >= 0.9 && warp.scale <= 1.1);
+ * assert.ok(Math.abs(warp.degrees) <= 10);
+ * assert.ok(warp.scale >= 0.9);
+ * assert.ok(warp.scale <= 1.1);
  * ```
  */
 export function randomWarp(random: () => number, ranges: Required<AugmentOptions>): Warp {
@@ -126,12 +130,13 @@ export function randomWarp(random: () => number, ranges: Required<AugmentOptions
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAugmentation } from "./augment.ts";
  * import { createRandom } from "../random.ts";
  * const augment = createAugmentation({ rotationDegrees: 10, shiftPixels: 2, zoom: 0.1 });
  * const batch = new Float32Array(2 * 784).fill(0.5);
  * augment(batch, 2, createRandom(7));
- * console.assert(batch.every((v) => v >= 0 && v <= 1));
+ * assert.ok(batch.every((v) => v >= 0 && v <= 1));
  * ```
  */
 export function createAugmentation(options: AugmentOptions = {}): Augmentation {

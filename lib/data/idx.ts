@@ -40,13 +40,14 @@ const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gunzip } from "./idx.ts";
  * const packed = new Uint8Array(
  *   await new Response(
  *     new Blob([new Uint8Array([1, 2, 3])]).stream().pipeThrough(new CompressionStream("gzip")),
  *   ).arrayBuffer(),
  * );
- * console.assert((await gunzip(packed, "x.gz")).length === 3);
+ * assert.equal((await gunzip(packed, "x.gz")).length, 3);
  * ```
  */
 export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Array> {
@@ -95,9 +96,10 @@ export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Arra
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIdx } from "./idx.ts";
  * const bytes = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 7, 3]);
- * console.assert(parseIdx(bytes, "labels", 2049).data[0] === 7);
+ * assert.equal(parseIdx(bytes, "labels", 2049).data[0], 7);
  * ```
  */
 export function parseIdx(bytes: Uint8Array, name: string, expectedMagic: number): IdxArray {
@@ -135,10 +137,11 @@ export function parseIdx(bytes: Uint8Array, name: string, expectedMagic: number)
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIdxImages } from "./idx.ts";
  * const header = [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2];
  * const images = parseIdxImages(new Uint8Array([...header, 0, 255, 255, 0]), "x", { rows: 2, cols: 2 });
- * console.assert(images.count === 1);
+ * assert.equal(images.count, 1);
  * ```
  */
 export function parseIdxImages(
@@ -161,9 +164,10 @@ export function parseIdxImages(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIdxLabels } from "./idx.ts";
  * const labels = parseIdxLabels(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 7, 3]), "y");
- * console.assert(labels[1] === 3);
+ * assert.equal(labels[1], 3);
  * ```
  */
 export function parseIdxLabels(

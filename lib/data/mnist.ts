@@ -322,8 +322,9 @@ async function readFileIfExists(path: string): Promise<Uint8Array | undefined> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256 } from "./mnist.ts";
- * console.assert((await sha256(new Uint8Array())).startsWith("e3b0c442"));
+ * assert.ok((await sha256(new Uint8Array())).startsWith("e3b0c442"));
  * ```
  */
 export async function sha256(bytes: Uint8Array): Promise<string> {

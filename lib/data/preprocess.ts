@@ -12,8 +12,9 @@ import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "./mnist.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizePixels } from "./preprocess.ts";
- * console.assert(normalizePixels(new Uint8Array([0, 255]))[1] === 1);
+ * assert.equal(normalizePixels(new Uint8Array([0, 255]))[1], 1);
  * ```
  */
 export function normalizePixels(pixels: Uint8Array): Float32Array {
@@ -28,9 +29,10 @@ export function normalizePixels(pixels: Uint8Array): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { imagesToTensor } from "./preprocess.ts";
  * const x = imagesToTensor(new Uint8Array(2 * 784));
- * console.assert(x.shape.join() === "2,28,28,1");
+ * assert.equal(x.shape.join(), "2,28,28,1");
  * x.dispose();
  * ```
  */
@@ -48,9 +50,10 @@ export function imagesToTensor(images: Uint8Array): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sliceSplit } from "./preprocess.ts";
  * const split = { images: new Uint8Array(3 * 784), labels: new Uint8Array([1, 2, 3]), count: 3 };
- * console.assert(sliceSplit(split, 1, 3).labels[0] === 2);
+ * assert.equal(sliceSplit(split, 1, 3).labels[0], 2);
  * ```
  */
 export function sliceSplit(split: MnistSplit, start: number, end: number): MnistSplit {
@@ -73,10 +76,12 @@ export interface ValidationSplit {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitValidation } from "./preprocess.ts";
  * const split = { images: new Uint8Array(10 * 784), labels: new Uint8Array(10), count: 10 };
  * const { train, validation } = splitValidation(split, 0.1);
- * console.assert(train.count === 9 && validation.count === 1);
+ * assert.equal(train.count, 9);
+ * assert.equal(validation.count, 1);
  * ```
  */
 export function splitValidation(split: MnistSplit, fraction: number): ValidationSplit {
@@ -97,9 +102,10 @@ export function splitValidation(split: MnistSplit, fraction: number): Validation
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { takeFirst } from "./preprocess.ts";
  * const split = { images: new Uint8Array(10 * 784), labels: new Uint8Array(10), count: 10 };
- * console.assert(takeFirst(split, 4).count === 4);
+ * assert.equal(takeFirst(split, 4).count, 4);
  * ```
  */
 export function takeFirst(split: MnistSplit, count: number | undefined): MnistSplit {
@@ -116,10 +122,11 @@ export function takeFirst(split: MnistSplit, count: number | undefined): MnistSp
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gatherBatch } from "./preprocess.ts";
  * const split = { images: new Uint8Array(3 * 784), labels: new Uint8Array([4, 5, 6]), count: 3 };
  * const { labels } = gatherBatch(split, new Uint32Array([2, 0]));
- * console.assert(labels[0] === 6);
+ * assert.equal(labels[0], 6);
  * ```
  */
 export function gatherBatch(
@@ -152,9 +159,11 @@ export interface ImagesSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarizeImages } from "./preprocess.ts";
  * const summary = summarizeImages(new Uint8Array(784).fill(255));
- * console.assert(summary.shape === "[1, 28, 28, 1]" && summary.max === 1);
+ * assert.equal(summary.shape, "[1, 28, 28, 1]");
+ * assert.equal(summary.max, 1);
  * ```
  */
 export function summarizeImages(images: Uint8Array): ImagesSummary {

@@ -40,9 +40,10 @@ const CAPTION = 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { digitGridFigure } from "./figures.ts";
  * const figure = digitGridFigure({ images: new Uint8Array(784), indices: [0], captions: ["7"] });
- * console.assert(figure.layout.annotations !== undefined);
+ * assert.ok(figure.layout.annotations !== undefined);
  * ```
  */
 export function digitGridFigure(options: DigitGridOptions): Figure {
@@ -107,9 +108,10 @@ export function digitGridFigure(options: DigitGridOptions): Figure {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { historyFigure } from "./figures.ts";
  * const figure = historyFigure([{ epoch: 1, loss: 0.2, accuracy: 0.9, learningRate: 0.001, seconds: 1, samplesPerSecond: 1 }]);
- * console.assert(figure.data.length === 2);
+ * assert.equal(figure.data.length, 2);
  * ```
  */
 export function historyFigure(history: readonly EpochLogs[]): Figure {
@@ -165,9 +167,10 @@ export function historyFigure(history: readonly EpochLogs[]): Figure {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confusionMatrixFigure } from "./figures.ts";
  * const figure = confusionMatrixFigure([[5, 1], [0, 4]], ["cat", "dog"]);
- * console.assert(figure.data.length === 1);
+ * assert.equal(figure.data.length, 1);
  * ```
  */
 export function confusionMatrixFigure(matrix: number[][], classNames: readonly string[]): Figure {
@@ -219,10 +222,11 @@ export function confusionMatrixFigure(matrix: number[][], classNames: readonly s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { samplesFigure } from "./figures.ts";
  * const split = { images: new Uint8Array(2 * 784), labels: new Uint8Array([3, 5]), count: 2 };
  * const figure = samplesFigure({ split, classNames: ["0", "1", "2", "3", "4", "5"], count: 2 });
- * console.assert((figure.layout.annotations as unknown[]).length === 2);
+ * assert.equal((figure.layout.annotations as unknown[]).length, 2);
  * ```
  */
 export function samplesFigure(
@@ -242,10 +246,11 @@ export function samplesFigure(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { predictionsFigure } from "./figures.ts";
  * const split = { images: new Uint8Array(2 * 784), labels: new Uint8Array([1, 0]), count: 2 };
  * const figure = predictionsFigure({ split, predicted: new Uint8Array([1, 1]), classNames: ["0", "1"] });
- * console.assert(JSON.stringify(figure).includes("#d62728"));
+ * assert.ok(JSON.stringify(figure).includes("#d62728"));
  * ```
  */
 export function predictionsFigure(options: {
@@ -274,13 +279,14 @@ export function predictionsFigure(options: {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mistakesFigure } from "./figures.ts";
  * const figure = mistakesFigure({
  *   images: new Uint8Array(784),
  *   mistakes: [{ index: 0, actual: 4, predicted: 9, confidence: 0.97 }],
  *   classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
  * });
- * console.assert(JSON.stringify(figure).includes("97%"));
+ * assert.ok(JSON.stringify(figure).includes("97%"));
  * ```
  */
 export function mistakesFigure(options: {
@@ -308,11 +314,12 @@ export function mistakesFigure(options: {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { augmentationFigure } from "./figures.ts";
  * const split = { images: new Uint8Array(784).fill(9), labels: new Uint8Array([1]), count: 1 };
  * const shift = (pixels: Float32Array) => pixels.fill(0);
  * const figure = augmentationFigure({ split, augment: shift, count: 1, copies: 2, seed: 1 });
- * console.assert((figure.layout.annotations as unknown[]).length === 3);
+ * assert.equal((figure.layout.annotations as unknown[]).length, 3);
  * ```
  */
 export function augmentationFigure(options: {

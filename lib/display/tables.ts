@@ -108,8 +108,9 @@ export type Cell = string | number | boolean | null;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { recordsTable } from "./tables.ts";
- * console.assert(recordsTable([{ a: 1, b: "x", c: true }]).shape.width === 3);
+ * assert.equal(recordsTable([{ a: 1, b: "x", c: true }]).shape.width, 3);
  * ```
  */
 export function recordsTable(rows: readonly object[]): pl.DataFrame {

@@ -57,8 +57,10 @@ export interface CompareOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { epochsFor } from "./compare.ts";
- * console.assert(epochsFor(15, 5) === 15 && epochsFor(15, 1) === 1);
+ * assert.equal(epochsFor(15, 5), 15);
+ * assert.equal(epochsFor(15, 1), 1);
  * ```
  */
 export function epochsFor(variantEpochs: number, requested: number): number {

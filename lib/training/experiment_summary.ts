@@ -43,9 +43,11 @@ export interface GroupSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { meanAndSd } from "./experiment_summary.ts";
  * const { mean, sd } = meanAndSd([1, 2, 3]);
- * console.assert(mean === 2 && sd === 1);
+ * assert.equal(mean, 2);
+ * assert.equal(sd, 1);
  * ```
  */
 export function meanAndSd(values: readonly number[]): { mean: number; sd: number } {
@@ -61,9 +63,10 @@ export function meanAndSd(values: readonly number[]): { mean: number; sd: number
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarizeRuns } from "./experiment_summary.ts";
  * const { groups } = summarizeRuns([]);
- * console.assert(groups.length === 0);
+ * assert.equal(groups.length, 0);
  * ```
  */
 export function summarizeRuns(

@@ -10,9 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confusionMatrix } from "./metrics.ts";
  * const m = confusionMatrix({ actual: [0, 1, 1], predicted: [0, 1, 0], classes: 2 });
- * console.assert(m[1][0] === 1 && m[1][1] === 1);
+ * assert.equal(m[1][0], 1);
+ * assert.equal(m[1][1], 1);
  * ```
  */
 export function confusionMatrix(
@@ -56,9 +58,11 @@ export interface ReportRow {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classificationReport } from "./metrics.ts";
  * const rows = classificationReport([[2, 0], [1, 1]], ["cat", "dog"]);
- * console.assert(rows[0].precision === 2 / 3 && rows[2].label === "accuracy");
+ * assert.equal(rows[0].precision, 2 / 3);
+ * assert.equal(rows[2].label, "accuracy");
  * ```
  */
 export function classificationReport(
@@ -158,10 +162,12 @@ export interface Mistake {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mostConfidentMistakes } from "./metrics.ts";
  * const probabilities = new Float32Array([0.9, 0.1, 0.2, 0.8, 0.3, 0.7]);
  * const [worst] = mostConfidentMistakes({ probabilities, actual: [1, 1, 0], limit: 1 });
- * console.assert(worst.index === 0 && worst.predicted === 0);
+ * assert.equal(worst.index, 0);
+ * assert.equal(worst.predicted, 0);
  * ```
  */
 export function mostConfidentMistakes(

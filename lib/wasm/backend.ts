@@ -21,9 +21,11 @@ import { registerWasmTrainingKernels } from "./kernels.ts";
  *
  * @example
  * ```ts
- * import { setupWasmBackend, type WasmBackendInfo } from "./backend.ts";
- * const info: WasmBackendInfo = await setupWasmBackend();
- * console.log(`${info.backend} simd=${info.simd} threads=${info.threads} tfjs ${info.tfjsVersion}`);
+ * import assert from "node:assert/strict";
+ * import { setupWasmBackend, shutdownWasmBackend, type WasmBackendInfo } from "./backend.ts";
+ * const info: WasmBackendInfo = await setupWasmBackend({ threads: 1 });
+ * assert.deepEqual([info.backend, info.simd, info.threads], ["wasm", true, 1]);
+ * shutdownWasmBackend();
  * ```
  */
 export interface WasmBackendInfo {
@@ -42,9 +44,11 @@ export interface WasmBackendInfo {
  *
  * @example
  * ```ts
- * import { setupWasmBackend, type WasmBackendOptions } from "./backend.ts";
+ * import assert from "node:assert/strict";
+ * import { setupWasmBackend, shutdownWasmBackend, type WasmBackendOptions } from "./backend.ts";
  * const options: WasmBackendOptions = { threads: 1 }; // single-threaded SIMD binary
- * await setupWasmBackend(options);
+ * assert.equal((await setupWasmBackend(options)).threads, 1);
+ * shutdownWasmBackend();
  * ```
  */
 export interface WasmBackendOptions {
@@ -396,10 +400,12 @@ function abandonFailedStart(): void {
  * @throws Error with what to do when the `.wasm` files cannot be found or started.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { logicalCores, setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
  * const info = await setupWasmBackend(); // { backend: "wasm", simd: true, threads: 2, ... }
- * console.log(info, tf.getBackend());
+ * assert.equal(tf.getBackend(), "wasm");
+ * assert.equal(info.threads, logicalCores());
  * shutdownWasmBackend();
  * ```
  */
@@ -436,10 +442,13 @@ export async function setupWasmBackend(options: WasmBackendOptions = {}): Promis
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
- * await setupWasmBackend({ threads: 2 });
+ * await setupWasmBackend({ threads: 1 });
  * // ... train ...
  * shutdownWasmBackend();
+ * assert.equal(tf.findBackend("wasm"), null, "the instance and its threads are gone");
  * ```
  */
 export function shutdownWasmBackend(): void {

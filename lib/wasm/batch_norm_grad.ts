@@ -20,9 +20,11 @@ import * as tf from "@tensorflow/tfjs";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { fusedBatchNormGrad } from "./batch_norm_grad.ts";
  * tf.registerGradient(fusedBatchNormGrad);
+ * assert.equal(tf.getGradient("FusedBatchNorm")?.gradFunc, fusedBatchNormGrad.gradFunc);
  * ```
  */
 export const fusedBatchNormGrad: tf.GradConfig = {

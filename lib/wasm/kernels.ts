@@ -533,8 +533,9 @@ function stockCall(name: string, args: WasmKernelArgs): tf.TensorInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { wasmTrainingKernels } from "./kernels.ts";
- * console.log(wasmTrainingKernels.map((k) => k.kernelName).join(", "));
+ * assert.ok(wasmTrainingKernels.some((k) => k.kernelName === "Conv2DBackpropFilter"));
  * ```
  */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
@@ -571,11 +572,12 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import "@tensorflow/tfjs-backend-wasm";
  * import { registerWasmTrainingKernels } from "./kernels.ts";
  * registerWasmTrainingKernels();
- * await tf.setBackend("wasm");
+ * assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
  * ```
  */
 export function registerWasmTrainingKernels(): void {

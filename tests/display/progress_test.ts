@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { ProgressDisplay } from "../../lib/display/display.ts";
-import { formatDuration, trainingProgress } from "../../lib/display/progress.ts";
+import type { MediaBundle } from "../../lib/display/jupyter.ts";
+import {
+  formatDuration,
+  formatValue,
+  progressBundle,
+  ProgressDisplay,
+  trainingProgress,
+} from "../../lib/display/progress.ts";
 
 Deno.test("formatDuration() writes seconds and minutes", () => {
   assert.equal(formatDuration(42.4), "42s");
@@ -64,4 +70,119 @@ Deno.test("trainingProgress() drives one display and always shows the final stat
     /epoch 2\/2 \| batch 3\/3 \| loss 0\.5 \| accuracy 0\.8 \| images\/s 1000 \| ETA 3s/,
   );
   assert.match(last, /last val accuracy 0\.9/);
+});
+
+function html(bundle: MediaBundle): string {
+  return String(bundle["text/html"]);
+}
+
+Deno.test("formatValue and progressBundle", () => {
+  assert.equal(formatValue(0.412345), "0.4123");
+  assert.equal(formatValue(1450.7), "1451");
+  assert.equal(formatValue(12), "12");
+  assert.equal(formatValue("0:42"), "0:42");
+  assert.equal(formatValue(Number.NaN), "NaN");
+  const bundle = progressBundle("Training <1>", {
+    value: 45,
+    total: 60,
+    fields: { epoch: "1/3", "a<b": 0.5 },
+  });
+  assert.equal(
+    bundle["text/plain"],
+    "Training <1> [###############.....]  75% | epoch 1/3 | a<b 0.5",
+  );
+  assert.ok(html(bundle).includes("Training &lt;1&gt;"));
+  assert.ok(html(bundle).includes("a&lt;b"));
+  assert.ok(html(bundle).includes('<progress value="0.7500" max="1"'));
+  // Out-of-range values are clamped rather than drawing a broken bar.
+  assert.match(
+    String(progressBundle("", { value: 5, total: 0 })["text/plain"]),
+    /^\[\.{20}\] {3}0%/,
+  );
+});
+
+interface Sent {
+  type: string;
+  content: Record<string, unknown>;
+}
+
+function fakeKernel() {
+  const sent: Sent[] = [];
+  let clock = 0;
+  return {
+    sent,
+    advance: (ms: number) => (clock += ms),
+    now: () => clock,
+    broadcast: (type: string, content: Record<string, unknown>) => {
+      sent.push({ type, content });
+      return Promise.resolve();
+    },
+  };
+}
+
+Deno.test("progress: one display, then in-place updates, throttled, final state always sent", async () => {
+  const k = fakeKernel();
+  const progress = new ProgressDisplay({
+    title: "Training",
+    minIntervalMs: 250,
+    now: k.now,
+    broadcast: k.broadcast,
+    displayId: "p1",
+  });
+  for (let i = 1; i <= 100; i++) {
+    k.advance(10); // 100 updates over 1 s -> about 4 published
+    await progress.update({ value: i, total: 100, fields: { batch: i } });
+  }
+  await progress.done();
+  await progress.done(); // idempotent
+  await progress.update({ value: 1, total: 1 }); // ignored after done
+  assert.equal(k.sent[0].type, "display_data");
+  assert.ok(k.sent.slice(1).every((m) => m.type === "update_display_data"));
+  assert.ok(
+    k.sent.every((m) => (m.content.transient as { display_id: string }).display_id === "p1"),
+  );
+  assert.ok(k.sent.length >= 4 && k.sent.length <= 6, `sent ${k.sent.length} messages`);
+  const last = k.sent.at(-1)!.content.data as MediaBundle;
+  assert.match(String(last["text/plain"]), /100% \| batch 100$/);
+});
+
+Deno.test("progress: done() without pending changes sends nothing new", async () => {
+  const k = fakeKernel();
+  const progress = new ProgressDisplay({ now: k.now, broadcast: k.broadcast });
+  await progress.update({ value: 1, total: 2 });
+  await progress.done();
+  assert.equal(k.sent.length, 1);
+  await progress.update({ value: 2, total: 2 }); // after done: ignored
+  assert.equal(k.sent.length, 1);
+});
+
+Deno.test("progress: un-awaited updates are still delivered in order", async () => {
+  const sent: string[] = [];
+  const progress = new ProgressDisplay({
+    minIntervalMs: 0,
+    broadcast: async (_type, content) => {
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+      sent.push(String((content.data as MediaBundle)["text/plain"]));
+    },
+  });
+  for (let i = 1; i <= 5; i++) progress.update({ value: i, total: 5 });
+  await progress.done();
+  assert.deepEqual(sent.map((s) => s.match(/(\d+)%/)![1]), ["20", "40", "60", "80", "100"]);
+});
+
+Deno.test("progress outside Jupyter: one \\r-rewritten terminal line, newline at the end", async () => {
+  const writes: string[] = [];
+  const progress = new ProgressDisplay({
+    title: "Eval",
+    minIntervalMs: 0,
+    write: (text) => writes.push(text),
+  });
+  await progress.update({ value: 1, total: 4, fields: { loss: 0.123456 } });
+  await progress.update({ value: 4, total: 4 });
+  await progress.done();
+  assert.equal(writes.length, 3);
+  assert.ok(writes[0].startsWith("\rEval [#####...............]  25% | loss 0.1235"));
+  // The shorter second line is padded so no characters of the first one remain.
+  assert.equal(writes[1].length, writes[0].length);
+  assert.equal(writes[2], "\n");
 });

@@ -124,7 +124,9 @@ Deno.test("runner keeps every output, even those Deno sends after the cell's idl
 Deno.test("runner: plots render offline in the HTML, library once, progress updated in place", async () => {
   await requireJupyter();
   const sources = [
-    `import { loadPlotly, ProgressDisplay, showPlot, showSvg } from "../../lib/display/display.ts";\n` +
+    `import { loadPlotly, showPlot } from "../../lib/display/plotly.ts";\n` +
+    `import { ProgressDisplay } from "../../lib/display/progress.ts";\n` +
+    `import { showSvg } from "../../lib/display/jupyter.ts";\n` +
     `await showPlot({ data: [{ type: "scatter", y: [3, 1, 2] }], layout: { title: { text: "one" } } });`,
     `const progress = new ProgressDisplay({ title: "Training", minIntervalMs: 50 });\n` +
     `for (let i = 1; i <= 20; i++) {\n` +
