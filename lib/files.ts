@@ -80,3 +80,18 @@ export async function checkWritableDir(dir: string): Promise<void> {
     );
   }
 }
+
+/**
+ * SHA-256 of `bytes` as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sha256 } from "./files.ts";
+ * assert.ok((await sha256(new Uint8Array())).startsWith("e3b0c442"));
+ * ```
+ */
+export async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -10,7 +10,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type DatasetName, isDatasetName } from "./data/mnist.ts";
+import { type DatasetName, DATASETS, isDatasetName } from "./data/mnist.ts";
+import { trainingCount } from "./data/preprocess.ts";
 import { getVariant, VARIANT_NAMES, type VariantName, VARIANTS } from "./models/variants.ts";
 import { logicalCores } from "./wasm/backend.ts";
 
@@ -250,10 +251,12 @@ export function readParameters<K extends ParameterName = ParameterName>(
   const env = options.env ?? readEnvironment();
   const wanted = new Set<ParameterName>(options.names ?? PARAMETER_NAMES);
   const values: Partial<ParameterValues> = {};
+  const defaulted = new Set<ParameterName>();
   // Table order matters: a default may depend on an earlier value (epochs on the variant).
   for (const name of PARAMETER_NAMES) {
     const explicit = options.explicit?.[name];
     const text = env[PARAMETERS[name].env]?.trim();
+    if (explicit === undefined && (text === undefined || text === "")) defaulted.add(name);
     const value = explicit !== undefined
       ? checkExplicit(name, explicit)
       : text !== undefined && text !== ""
@@ -263,7 +266,7 @@ export function readParameters<K extends ParameterName = ParameterName>(
       : PARAMETERS[name].defaultValue(values);
     assign(values, name, value);
   }
-  checkCombinations(values as ParameterValues, env);
+  checkCombinations(values as ParameterValues, defaulted);
   const picked: Partial<ParameterValues> = {};
   for (const name of wanted) assign(picked, name, values[name]);
   return picked as Pick<ParameterValues, K>;
@@ -306,18 +309,30 @@ function checkExplicit<K extends ParameterName>(
   return parseFrom(name, String(value), `${name} = ${JSON.stringify(value)}`);
 }
 
-function checkCombinations(values: ParameterValues, env: Record<string, string | undefined>) {
-  const { trainSamples, validationSplit } = values;
-  if (trainSamples !== undefined) {
-    const held = Math.round(trainSamples * validationSplit);
-    if (trainSamples - held < 1) {
-      const source = env.VALIDATION_SPLIT ? "VALIDATION_SPLIT" : "validationSplit";
-      throw new ParameterError(
-        `${source}=${validationSplit} holds out all ${trainSamples} training images ` +
-          `(TRAIN_SAMPLES=${trainSamples}), leaving none to train on: lower the split or ` +
-          "raise the number of samples.",
-      );
-    }
+/**
+ * Checks the values that are each valid but fail together, before anything is loaded. The one
+ * exception: the default batch size shrinks to a training set smaller than it.
+ */
+function checkCombinations(values: ParameterValues, defaulted: ReadonlySet<ParameterName>) {
+  const { trainSamples, validationSplit, batchSize, dataset } = values;
+  const images = trainSamples ?? DATASETS[dataset].trainImages;
+  const training = trainingCount(images, validationSplit);
+  if (training < 1) {
+    throw new ParameterError(
+      `A validation split of ${validationSplit} (VALIDATION_SPLIT, --validation-split) holds ` +
+        `out all ${images} training images, leaving none to train on: lower the split or raise ` +
+        "the number of samples (TRAIN_SAMPLES, --train-samples).",
+    );
+  }
+  if (batchSize > training && defaulted.has("batchSize")) {
+    // A quick run on a few images trains them as one batch rather than stopping on a default.
+    values.batchSize = training;
+  } else if (batchSize > training) {
+    throw new ParameterError(
+      `A batch size of ${batchSize} (BATCH_SIZE, --batch-size) is larger than the ${training} ` +
+        `images left to train on (${trainSamples ?? "all"} training samples, ` +
+        `${validationSplit} held out): give at most ${training}.`,
+    );
   }
 }
 

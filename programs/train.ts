@@ -36,7 +36,7 @@ import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
 export const TRAIN_PROGRAM = {
   command: "deno task train",
   summary: `Trains one model variant on the tfjs wasm backend, shows progress on stderr, writes
-<out>/metrics.json and <out>/model/ (model.json + weights.bin, as the notebook does),
+<out>/metrics.json and <out>/model/ (model.json + weights-<hash>.bin, as the notebook does),
 and prints a one-line summary. The variants:
 ${VARIANT_NAMES.map((name) => `  ${name.padEnd(12)}${VARIANTS[name].summary}`).join("\n")}`,
   parameters: [

@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { type IdxFileName, sha256 } from "../lib/data/mnist.ts";
+import type { IdxFileName } from "../lib/data/mnist.ts";
+import { sha256 } from "../lib/files.ts";
 
 /** Bytes of an IDX file: big-endian magic, dimensions, then the data. */
 export function idxBytes(magic: number, shape: number[], data: Uint8Array): Uint8Array {

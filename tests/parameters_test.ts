@@ -101,8 +101,20 @@ Deno.test("readParameters() rejects bad values, naming the variable and what to 
 Deno.test("readParameters() rejects a split that leaves no image to train on", () => {
   assert.throws(
     () => readParameters({ env: { VALIDATION_SPLIT: "0.999", TRAIN_SAMPLES: "10" } }),
-    /VALIDATION_SPLIT=0.999 holds out all 10 training images .* leaving none to train on/,
+    /validation split of 0.999 \(VALIDATION_SPLIT, --validation-split\) holds out all 10 training images, leaving none to train on/,
   );
+  // The whole training set counts when TRAIN_SAMPLES is not set: 60,000 less the 10% held out.
+  assert.throws(
+    () => readParameters({ env: { BATCH_SIZE: "99999999" } }),
+    /batch size of 99999999 \(BATCH_SIZE, --batch-size\) is larger than the 54000 images left to train on .*give at most 54000/,
+  );
+  assert.throws(
+    () => readParameters({ env: { BATCH_SIZE: "128", TRAIN_SAMPLES: "100" } }),
+    /larger than the 90 images left to train on \(100 training samples, 0.1 held out\)/,
+  );
+  assert.equal(readParameters({ env: { BATCH_SIZE: "90", TRAIN_SAMPLES: "100" } }).batchSize, 90);
+  // Not set, the batch size shrinks to a training set smaller than the default 128.
+  assert.equal(readParameters({ env: { TRAIN_SAMPLES: "100" } }).batchSize, 90);
   assert.equal(
     readParameters({ env: { VALIDATION_SPLIT: "0.5", TRAIN_SAMPLES: "3" } }).trainSamples,
     3,

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
-import { writeFileAtomically } from "../files.ts";
+import { basename, dirname, join } from "node:path";
+import { sha256, writeFileAtomically } from "../files.ts";
 import { fileURLToPath } from "node:url";
 import { gunzip, parseIdxImages, parseIdxLabels } from "./idx.ts";
 
@@ -53,6 +53,8 @@ export interface DatasetInfo {
   checksums: Readonly<Record<IdxFileName, string>>;
   /** Public HTTPS folders that hold the four files. */
   downloadUrls: readonly string[];
+  /** How many training images the real files hold. */
+  trainImages: number;
 }
 
 /** The datasets, their class names, checksums and public mirrors. */
@@ -73,6 +75,7 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
       "https://storage.googleapis.com/cvdf-datasets/mnist/",
       "https://ossci-datasets.s3.amazonaws.com/mnist/",
     ],
+    trainImages: 60_000,
   },
   "fashion-mnist": {
     classNames: [
@@ -98,6 +101,7 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
     },
     downloadUrls: ["https://storage.googleapis.com/tensorflow/tf-keras-datasets/"],
+    trainImages: 60_000,
   },
 };
 
@@ -138,6 +142,11 @@ export interface LoadMnistOptions {
   fetch?: typeof fetch;
   /** Told of each file fetched or refused, for a progress log. Default: silent. */
   log?: (message: string) => void;
+  /**
+   * A download that receives no bytes for this long is given up (a slow link that keeps making
+   * progress is not). Default 30 seconds.
+   */
+  stallTimeoutMs?: number;
 }
 
 const FILES: readonly IdxFileName[] = [
@@ -150,7 +159,10 @@ const FILES: readonly IdxFileName[] = [
 /** The repository's `data/` folder, whatever the working directory. */
 export const DEFAULT_CACHE_DIR: string = fileURLToPath(new URL("../../data/", import.meta.url));
 
-const DOWNLOAD_TIMEOUT_MS = 120_000;
+const STALL_TIMEOUT_MS = 30_000;
+
+/** A temporary file older than this is left over from a run that died; writes take milliseconds. */
+const STALE_PARTIAL_MS = 60_000;
 
 /**
  * Loads a dataset: 60,000 training and 10,000 test images with their labels for the real files.
@@ -173,9 +185,19 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
     );
   }
   const info = DATASETS[dataset];
+  await removeStalePartials(join(options.cacheDir ?? DEFAULT_CACHE_DIR, dataset));
+  // When one file cannot be had, the others' downloads are cancelled: the run stops now.
+  const cancel = new AbortController();
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
     FILES.map(async (file) => {
-      const bytes = await gunzip(await fetchVerified(dataset, file, options), file);
+      let gzipped: Uint8Array;
+      try {
+        gzipped = await fetchVerified(dataset, file, { ...options, signal: cancel.signal });
+      } catch (error) {
+        cancel.abort(error);
+        throw error;
+      }
+      const bytes = await gunzip(gzipped, file);
       return file.includes("images")
         ? parseIdxImages(bytes, file).pixels
         : parseIdxLabels(bytes, file, { classes: info.classNames.length });
@@ -214,7 +236,7 @@ interface Source {
 async function fetchVerified(
   dataset: DatasetName,
   file: IdxFileName,
-  options: LoadMnistOptions,
+  options: LoadMnistOptions & { signal: AbortSignal },
 ): Promise<Uint8Array> {
   const expected = (options.checksums?.[file] ?? DATASETS[dataset].checksums[file]).toLowerCase();
   const cachePath = join(options.cacheDir ?? DEFAULT_CACHE_DIR, dataset, file);
@@ -235,6 +257,9 @@ async function fetchVerified(
   }
 
   for (const source of sourcesFor(dataset, file, options)) {
+    if (options.signal.aborted) {
+      throw new Error(`Loading ${file} was cancelled: another file failed.`);
+    }
     let bytes: Uint8Array;
     try {
       bytes = await source.read();
@@ -263,9 +288,15 @@ async function fetchVerified(
 function sourcesFor(
   dataset: DatasetName,
   file: IdxFileName,
-  options: LoadMnistOptions,
+  options: LoadMnistOptions & { signal: AbortSignal },
 ): Source[] {
   const fetcher = options.fetch ?? fetch;
+  const download = (url: URL) =>
+    downloadFile(url, {
+      fetch: fetcher,
+      signal: options.signal,
+      stallTimeoutMs: options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
+    });
   const sources: Source[] = [];
   const mirror = options.mirror === undefined ? Deno.env.get("DATA_MIRROR") : options.mirror;
   if (mirror) {
@@ -273,7 +304,7 @@ function sourcesFor(
       const url = new URL(`${dataset}/${file}`, mirror.endsWith("/") ? mirror : `${mirror}/`);
       sources.push({
         label: `DATA_MIRROR ${url}`,
-        read: () => download(url, fetcher),
+        read: () => download(url),
         cache: true,
       });
     } else {
@@ -294,18 +325,93 @@ function sourcesFor(
   }
   for (const base of options.downloadUrls ?? DATASETS[dataset].downloadUrls) {
     const url = new URL(file, base);
-    sources.push({ label: url.href, read: () => download(url, fetcher), cache: true });
+    sources.push({ label: url.href, read: () => download(url), cache: true });
   }
   return sources;
 }
 
-async function download(url: URL, fetcher: typeof fetch): Promise<Uint8Array> {
-  const response = await fetcher(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+/**
+ * Downloads `url` whole. Gives up when no byte arrives for `stallTimeoutMs` (however long a slow
+ * but steady download takes), or when `signal` is aborted; the error says how much arrived.
+ */
+async function downloadFile(
+  url: URL,
+  options: { fetch: typeof fetch; signal: AbortSignal; stallTimeoutMs: number },
+): Promise<Uint8Array> {
+  const stall = new AbortController();
+  const signal = AbortSignal.any([options.signal, stall.signal]);
+  let timer = setTimeout(() => stall.abort(), options.stallTimeoutMs);
+  const restartTimer = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), options.stallTimeoutMs);
+  };
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  let expected: number | undefined;
+  try {
+    const response = await options.fetch(url, { signal });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+    }
+    const length = Number(response.headers.get("content-length"));
+    expected = Number.isFinite(length) && length > 0 ? length : undefined;
+    if (response.body === null) return new Uint8Array();
+    const reader = response.body.getReader();
+    signal.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
+    while (true) {
+      const { done, value } = await reader.read();
+      if (signal.aborted) throw signal.reason ?? new Error("aborted");
+      if (done) break;
+      chunks.push(value);
+      received += value.byteLength;
+      restartTimer();
+    }
+  } catch (error) {
+    const arrived = `${formatBytes(received)}${expected ? ` of ${formatBytes(expected)}` : ""}`;
+    if (stall.signal.aborted) {
+      throw new Error(
+        `the download stalled: no data for ${options.stallTimeoutMs / 1000} s after ${arrived} ` +
+          "arrived",
+      );
+    }
+    if (options.signal.aborted) throw new Error(`cancelled after ${arrived}: another file failed`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(received > 0 ? `${reason} after ${arrived} arrived` : reason);
+  } finally {
+    clearTimeout(timer);
   }
-  return new Uint8Array(await response.arrayBuffer());
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${bytes} bytes`;
+}
+
+/**
+ * Removes temporary files that a run killed while writing the cache left behind
+ * (`<file>.<uuid>.partial`, older than a minute: a live write takes milliseconds).
+ */
+async function removeStalePartials(dir: string): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return; // no cache folder yet
+  }
+  for (const entry of entries) {
+    if (!entry.isFile || !entry.name.endsWith(".partial")) continue;
+    const path = join(dir, entry.name);
+    const stat = await Deno.stat(path).catch(() => undefined);
+    const age = Date.now() - (stat?.mtime?.getTime() ?? Date.now());
+    if (age > STALE_PARTIAL_MS) await Deno.remove(path).catch(() => {});
+  }
 }
 
 async function readFileIfExists(path: string): Promise<Uint8Array | undefined> {
@@ -313,21 +419,12 @@ async function readFileIfExists(path: string): Promise<Uint8Array | undefined> {
     return await Deno.readFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+    if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
+      throw new Error(
+        `${path} is a folder, but the cache keeps the file ${basename(path)} there: remove the ` +
+          `folder (rm -r ${path}) and run again.`,
+      );
+    }
+    throw new Error(`Cannot read the cached file ${path} (${(error as Error).message}).`);
   }
-}
-
-/**
- * SHA-256 of `bytes` as lowercase hex.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { sha256 } from "./mnist.ts";
- * assert.ok((await sha256(new Uint8Array())).startsWith("e3b0c442"));
- * ```
- */
-export async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

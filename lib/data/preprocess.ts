@@ -71,6 +71,22 @@ export interface ValidationSplit {
 }
 
 /**
+ * How many of `count` images stay for training when `fraction` is held out for validation, as
+ * Keras' `validation_split` counts them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainingCount } from "./preprocess.ts";
+ * assert.equal(trainingCount(60_000, 0.1), 54_000);
+ * assert.equal(trainingCount(10, 0.999), 0);
+ * ```
+ */
+export function trainingCount(count: number, fraction: number): number {
+  return Math.floor(count * (1 - fraction));
+}
+
+/**
  * Holds out the LAST `fraction` of the images for validation, as Keras' `validation_split` does
  * (it splits at `floor(count * (1 - fraction))`, before any shuffling).
  *
@@ -88,7 +104,7 @@ export function splitValidation(split: MnistSplit, fraction: number): Validation
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`The validation split must be in [0, 1), got ${fraction}.`);
   }
-  const at = Math.floor(split.count * (1 - fraction));
+  const at = trainingCount(split.count, fraction);
   if (at === 0) {
     throw new RangeError(
       `A validation split of ${fraction} leaves no training image out of ${split.count}.`,

@@ -101,7 +101,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
 }
 
 /**
- * Writes `<dir>/metrics.json` and the model (`<dir>/model/model.json` + `weights.bin`).
+ * Writes `<dir>/metrics.json` and the model (`<dir>/model/model.json` + `weights-<hash>.bin`).
  *
  * @returns the paths written.
  *

@@ -109,7 +109,7 @@ export async function trainModel(
   train: MnistSplit,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  checkTrainOptions(train, options);
+  checkTrainOptions(model, train, options);
   const history: EpochLogs[] = [];
   const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
   // One stream for the whole run, so that every epoch's augmentation differs.
@@ -226,9 +226,61 @@ export interface Batch {
   labels: Float32Array | Uint8Array;
 }
 
+/** The memory the wasm backend can give a training step (its heap stops at 2 GB). */
+const HEAP_BYTES = 2 ** 31;
+
+/**
+ * What one image costs while training, in bytes: every layer's output, kept for the backward pass,
+ * and room for its gradient and the convolutions' scratch buffers (4x the forward activations,
+ * from measurements: the tutorial's CNN trained a batch of 4,096 and failed at 8,192).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { trainingBytesPerImage } from "./train.ts";
+ * const model = buildBaselineModel({ seed: 1 });
+ * // 784 input + 21,632 + 5,408 + 7,744 + 1,600 + 1,600 + 64 + 10 floats, times 4 bytes, times 4.
+ * assert.equal(trainingBytesPerImage(model), 38_842 * 16);
+ * disposeModel(model);
+ * ```
+ */
+export function trainingBytesPerImage(model: tf.LayersModel): number {
+  const size = (shape: readonly (number | null)[]) =>
+    shape.slice(1).reduce<number>((product, d) => product * (d ?? 1), 1);
+  let floats = size(model.inputs[0].shape);
+  for (const layer of model.layers) {
+    const shape = layer.outputShape;
+    floats += Array.isArray(shape[0])
+      ? (shape as (number | null)[][]).reduce((sum, s) => sum + size(s), 0)
+      : size(shape as (number | null)[]);
+  }
+  return floats * 4 * 4;
+}
+
+/**
+ * The largest batch that trains `model` within the WebAssembly heap.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { disposeModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { maxBatchSize } from "./train.ts";
+ * const model = buildBaselineModel({ seed: 1 });
+ * assert.ok(maxBatchSize(model) >= 128 && maxBatchSize(model) < 8192);
+ * disposeModel(model);
+ * ```
+ */
+export function maxBatchSize(model: tf.LayersModel): number {
+  return Math.floor(HEAP_BYTES / trainingBytesPerImage(model));
+}
+
 /**
  * One optimizer step on one batch; returns the batch's loss and accuracy (before the step, as
- * Keras reports them). The batch's tensors are freed whatever happens.
+ * Keras reports them). The batch's tensors are freed whatever happens. A WebAssembly heap that
+ * runs out anyway becomes a sentence that says what to lower.
  *
  * @example
  * ```ts
@@ -255,6 +307,18 @@ export async function trainBatch(
     const values = await model.trainOnBatch(x, y);
     const [loss, accuracy] = Array.isArray(values) ? values : [values, NaN];
     return { loss, accuracy };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (
+      /memory access out of bounds|Aborted\(|out of memory|Array buffer allocation/i.test(message)
+    ) {
+      throw new Error(
+        `The WebAssembly heap ran out of memory in a training step on ${count} images ` +
+          `(${message}): lower BATCH_SIZE (--batch-size), for example to 128.`,
+        { cause: error },
+      );
+    }
+    throw error;
   } finally {
     x.dispose();
     y.dispose();
@@ -369,11 +433,26 @@ export class EarlyStopping {
   }
 }
 
-function checkTrainOptions(train: MnistSplit, options: TrainOptions): void {
+function checkTrainOptions(model: tf.LayersModel, train: MnistSplit, options: TrainOptions): void {
   checkPositiveInteger("epochs", options.epochs);
   checkPositiveInteger("batch size", options.batchSize);
   checkSeed(options.seed);
   if (train.count === 0) throw new RangeError("There are no training images to train on.");
+  if (options.batchSize > train.count) {
+    throw new RangeError(
+      `The batch size ${options.batchSize} is larger than the ${train.count} training images: ` +
+        `lower BATCH_SIZE (--batch-size) to at most ${train.count}.`,
+    );
+  }
+  const largest = maxBatchSize(model);
+  if (options.batchSize > largest) {
+    const gigabytes = (options.batchSize * trainingBytesPerImage(model) / 2 ** 30).toFixed(1);
+    throw new RangeError(
+      `A batch of ${options.batchSize} images needs about ${gigabytes} GB to train this model, ` +
+        `more than the ${HEAP_BYTES / 2 ** 30} GB WebAssembly heap holds: lower BATCH_SIZE ` +
+        `(--batch-size) to at most ${largest}.`,
+    );
+  }
   const classes = options.classes ?? 10;
   checkLabels(train, classes, "training");
   if (options.validation) checkLabels(options.validation, classes, "validation");

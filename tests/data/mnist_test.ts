@@ -298,3 +298,194 @@ Deno.test("loadMnist() leaves no partial file in the cache when a download is in
     assert.deepEqual(await listFiles(join(cache, "mnist")), []);
   });
 });
+
+/** How a test server sends one file's bytes. */
+type Behaviour = "whole" | "stall" | "cut" | "slow" | "missing";
+
+/**
+ * Serves the four files over HTTP on 127.0.0.1, each the way `behaviour` says, and records the
+ * requests that the client gave up on (their body streams were cancelled).
+ */
+function serveFiles(
+  files: Record<IdxFileName, Uint8Array>,
+  behaviour: (file: IdxFileName) => Behaviour,
+) {
+  const cancelled: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const file = new URL(request.url).pathname.split("/").pop() as IdxFileName;
+    const bytes = files[file];
+    const how = behaviour(file);
+    if (how === "missing" || bytes === undefined) return new Response("no", { status: 404 });
+    if (how === "whole") return new Response(bytes as Uint8Array<ArrayBuffer>);
+    const half = bytes.length >> 1;
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (how === "slow") {
+          // 8 slices, 120 ms apart: longer than the stall timeout in all, never silent for it.
+          await new Promise((r) => setTimeout(r, 120));
+          const end = Math.min(bytes.length, sent + Math.ceil(bytes.length / 8));
+          controller.enqueue(bytes.slice(sent, end));
+          sent = end;
+          if (sent === bytes.length) controller.close();
+        } else if (sent === 0) {
+          controller.enqueue(bytes.slice(0, half));
+          sent = half;
+        } else if (how === "cut") {
+          controller.error(new Error("connection cut"));
+        } else {
+          await new Promise(() => {}); // stall: never another byte
+        }
+      },
+      cancel() {
+        cancelled.push(file);
+      },
+    });
+    return new Response(body, { headers: { "content-length": String(bytes.length) } });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}/mnist/`, cancelled, server };
+}
+
+Deno.test("loadMnist() gives up a stalled download quickly, saying how much arrived and what to do", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles({ train: 200 });
+    const served = serveFiles(files, (f) => f === "train-images-idx3-ubyte.gz" ? "stall" : "whole");
+    try {
+      const start = performance.now();
+      const error = await rejectionOf(loadMnist({
+        mirror: null,
+        cacheDir: cache,
+        downloadUrls: [served.url],
+        checksums: await checksumsOf(files),
+        stallTimeoutMs: 300,
+      }));
+      assert.ok(performance.now() - start < 5000, "no whole-file deadline to wait for");
+      const size = files["train-images-idx3-ubyte.gz"].length;
+      assert.match(
+        error.message,
+        new RegExp(
+          `train-images-idx3-ubyte\\.gz .*the download stalled: no data for 0\\.3 s after ` +
+            `${size >> 1} bytes of ${size} bytes arrived`,
+          "s",
+        ),
+      );
+      assert.match(error.message, /set DATA_MIRROR to a folder or URL/);
+      assert.ok(!(await listFiles(join(cache, "mnist"))).includes("train-images-idx3-ubyte.gz"));
+    } finally {
+      await served.server.shutdown();
+    }
+  });
+});
+
+Deno.test("loadMnist() completes a slow but steady download that outlasts the stall timeout", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles();
+    const served = serveFiles(files, () => "slow");
+    try {
+      const start = performance.now();
+      const data = await loadMnist({
+        mirror: null,
+        cacheDir: cache,
+        downloadUrls: [served.url],
+        checksums: await checksumsOf(files),
+        stallTimeoutMs: 400,
+      });
+      assert.ok(performance.now() - start > 400, "the download took longer than the timeout");
+      assert.equal(data.train.count, 30);
+    } finally {
+      await served.server.shutdown();
+    }
+  });
+});
+
+Deno.test("loadMnist() reports a cut connection with the bytes that arrived and caches nothing of it", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles();
+    const served = serveFiles(files, (f) => f === "t10k-images-idx3-ubyte.gz" ? "cut" : "whole");
+    try {
+      const error = await rejectionOf(loadMnist({
+        mirror: null,
+        cacheDir: cache,
+        downloadUrls: [served.url],
+        checksums: await checksumsOf(files),
+      }));
+      assert.match(
+        error.message,
+        /t10k-images-idx3-ubyte\.gz .* after \d+ bytes of \d+ bytes arrived/s,
+      );
+      const cached = await listFiles(join(cache, "mnist"));
+      assert.ok(!cached.includes("t10k-images-idx3-ubyte.gz"));
+      assert.ok(cached.every((name) => !name.endsWith(".partial")), cached.join());
+    } finally {
+      await served.server.shutdown();
+    }
+  });
+});
+
+Deno.test("loadMnist() cancels the other downloads as soon as one file cannot be had", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles();
+    const served = serveFiles(
+      files,
+      (f) => f === "train-labels-idx1-ubyte.gz" ? "missing" : "stall",
+    );
+    try {
+      const start = performance.now();
+      const error = await rejectionOf(loadMnist({
+        mirror: null,
+        cacheDir: cache,
+        downloadUrls: [served.url],
+        checksums: await checksumsOf(files),
+        stallTimeoutMs: 60_000,
+      }));
+      assert.match(error.message, /Could not get a good copy of train-labels-idx1-ubyte\.gz/);
+      assert.match(error.message, /HTTP 404/);
+      assert.ok(performance.now() - start < 5000, "the stalled downloads were not waited for");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(served.cancelled.sort(), [
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+      ]);
+    } finally {
+      await served.server.shutdown();
+    }
+  });
+});
+
+Deno.test("loadMnist() removes temporary files that a killed run left in the cache, and only old ones", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    await writeMirror(mirror, "mnist", files);
+    await Deno.mkdir(join(cache, "mnist"), { recursive: true });
+    const stale = join(cache, "mnist", `train-images-idx3-ubyte.gz.${crypto.randomUUID()}.partial`);
+    const live = join(cache, "mnist", `t10k-images-idx3-ubyte.gz.${crypto.randomUUID()}.partial`);
+    await Deno.writeFile(stale, new Uint8Array(10));
+    await Deno.utime(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    await Deno.writeFile(live, new Uint8Array(10));
+    await loadMnist({
+      mirror,
+      cacheDir: cache,
+      downloadUrls: [],
+      checksums: await checksumsOf(files),
+    });
+    const left = await listFiles(join(cache, "mnist"));
+    assert.ok(!left.some((name) => name === stale.split("/").pop()), "the stale one is gone");
+    assert.ok(left.includes(live.split("/").pop()!), "a write in progress is left alone");
+  });
+});
+
+Deno.test("loadMnist() names a folder that sits where a cached file should be, and the fix", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    await writeMirror(mirror, "mnist", files);
+    await Deno.mkdir(join(cache, "mnist", "train-labels-idx1-ubyte.gz"), { recursive: true });
+    const error = await rejectionOf(
+      loadMnist({ mirror, cacheDir: cache, downloadUrls: [], checksums: await checksumsOf(files) }),
+    );
+    assert.match(
+      error.message,
+      /train-labels-idx1-ubyte\.gz is a folder, but the cache keeps the file .* there: remove the folder \(rm -r /,
+    );
+  });
+});

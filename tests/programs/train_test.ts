@@ -40,6 +40,7 @@ const BAD_FLAGS: [string[], RegExp][] = [
   [["--dataset", "cifar"], /--dataset "cifar" is not valid: use mnist or fashion-mnist\./],
   [["--dataset", "constructor"], /--dataset "constructor" is not valid/],
   [["--train-samples", "1", "--validation-split", "0.9"], /leaving none to train on/],
+  [["--batch-size", "99999999"], /batch size of 99999999 .* is larger than the 54000 images/],
   [["--epochs"], /--epochs needs a value/],
   [["--epochs", "--seed", "1"], /--epochs needs a value before the next flag/],
   [["extra"], /Unexpected argument "extra"/],

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
+import { disposeModel } from "../../lib/models/model.ts";
 import { loadMnist, type MnistSplit } from "../../lib/data/mnist.ts";
 import { sliceSplit } from "../../lib/data/preprocess.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
-import { trainModel } from "../../lib/training/train.ts";
+import { maxBatchSize, trainModel } from "../../lib/training/train.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { rejectionOf } from "../fixtures.ts";
 
@@ -107,6 +108,25 @@ Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
   assert.equal(ours.predicted.length, 400);
   assert.equal(ours.probabilities.length, 4000);
   model.dispose();
+});
+
+Deno.test("trainModel() refuses, before any step, a batch larger than the training set or than memory holds", async () => {
+  const model = buildBaselineModel({ seed: 1 });
+  const before = weightsOf(model);
+  const small = sliceSplit(train, 0, 100);
+  await assert.rejects(
+    trainModel(model, small, { epochs: 1, batchSize: 101, seed: 1 }),
+    /batch size 101 is larger than the 100 training images: lower BATCH_SIZE \(--batch-size\) to at most 100/,
+  );
+  const many = { images: new Uint8Array(9000 * 784), labels: new Uint8Array(9000), count: 9000 };
+  const largest = maxBatchSize(model);
+  assert.ok(largest > 1000 && largest < 8192, `${largest}: 4,096 trained and 8,192 did not`);
+  await assert.rejects(
+    trainModel(model, many, { epochs: 1, batchSize: 9000, seed: 1 }),
+    new RegExp(`A batch of 9000 images needs about \\d+\\.\\d GB .* at most ${largest}\\.`),
+  );
+  assert.deepEqual(weightsOf(model), before, "no step was taken");
+  disposeModel(model);
 });
 
 Deno.test("the wasm thread pool shuts down so this file can exit", () => {
