@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
 import { join } from "node:path";
 // @ts-types="@types/pngjs"
 import { PNG } from "pngjs";

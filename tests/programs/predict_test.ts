@@ -121,7 +121,7 @@ Deno.test("deno task predict prints each image's class and top 3, as predictDigi
     // The same stroke drawn three ways reads the same.
     const answers = stdout.trimEnd().split("\n").map((line) => line.split(": ")[1]?.split(" ")[0]);
     assert.equal(new Set(answers).size, 1);
-    assert.match(stdout, /: \d   \(\d \d+\.\d\d%, \d \d+\.\d\d%, \d \d+\.\d\d%\)\n/);
+    assert.match(stdout, /: \d {3}\(\d \d+\.\d\d%, \d \d+\.\d\d%, \d \d+\.\d\d%\)\n/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
