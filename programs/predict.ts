@@ -14,54 +14,63 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { type DatasetName, DATASETS } from "../lib/data/mnist.ts";
+import { type DatasetName, DATASETS, isDatasetName } from "../lib/data/mnist.ts";
 import { ImageFileError, readImageFile } from "../lib/data/image_file.ts";
 import { type DigitPrediction, loadDigitModel, predictDigit } from "../lib/models/predict_digit.ts";
+import {
+  helpText,
+  PARAMETERS,
+  parseProgramArgs,
+  type ProgramSpec,
+  USAGE_EXIT_CODE,
+  UsageError,
+} from "../lib/parameters.ts";
 
-/** Exit code for bad flags, a bad model folder or a bad image file. */
-export const USAGE_EXIT_CODE = 2;
 /** Exit code when every file could be read but some held no digit. */
 export const NO_DIGIT_EXIT_CODE = 1;
 
-/** The flags, parsed and checked. */
+/** The command line of `deno task predict`, for the shared parser and `--help`. */
+export const PREDICT_PROGRAM = {
+  command: "deno task predict",
+  summary: `Prints the class a trained model sees in each image, and its top-3 probabilities.
+Images are PNG or JPEG, of any size up to 50 megapixels, colour or grey, with or without
+transparency, dark ink on light paper or light on dark. Each is prepared as MNIST's digits
+were: cropped to the ink, scaled into 20x20 keeping its shape, centred by mass in 28x28.`,
+  parameters: ["dataset"],
+  flags: [{
+    flag: "model",
+    valueName: "DIR",
+    help:
+      "the saved model (DIR/model.json + weights), as the notebook and deno task train write it",
+    defaultText: "outputs/model",
+  }],
+  positionals: "FILE...",
+  epilogue: `Without --dataset or DATASET, the class names are those of the dataset recorded in
+DIR/../metrics.json (written with the model), else MNIST's digits.
+
+Exit codes: 0 every image predicted, 1 no digit found in some image, 2 bad flags, a bad
+model folder or a file that is missing or not a readable PNG or JPEG.`,
+} as const satisfies ProgramSpec<"dataset">;
+
+/** The `--help` text. */
+export const HELP: string = helpText(PREDICT_PROGRAM);
+
+/** The command line, parsed and checked. */
 export interface PredictCliOptions {
   help: boolean;
   /** The model folder (model.json + weights). */
   model: string;
-  /** Whose class names to print; `undefined` reads it from the run's metrics.json. */
+  /** Whose class names to print; `undefined`: the run's metrics.json says. */
   dataset?: DatasetName;
   files: string[];
+  /** Sentences about misspelt environment variables. */
+  warnings: string[];
 }
-
-/** A flag that cannot be used; its message says what to do. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** The `--help` text. */
-export const HELP: string = `Usage: deno task predict [flags] FILE...
-
-Prints the class a trained model sees in each image, and its top-3 probabilities.
-Images are PNG or JPEG, of any size up to 50 megapixels, colour or grey, with or without
-transparency, dark ink on light paper or light on dark. Each is prepared as MNIST's digits
-were: cropped to the ink, scaled into 20x20 keeping its shape, centred by mass in 28x28.
-
-Flags:
-  --model DIR          the saved model (DIR/model.json + weights), as the notebook and
-                       deno task train write it (default outputs/model)
-  --dataset NAME       mnist or fashion-mnist: whose class names to print (default: the
-                       dataset in DIR/../metrics.json, else mnist)
-  --help               show this help
-
-Exit codes: 0 every image predicted, 1 no digit found in some image, 2 bad flags, a bad
-model folder or a file that is missing or not a readable PNG or JPEG.
-`;
 
 /**
- * Parses and checks the flags without reading anything.
+ * Parses and checks the command line without reading anything.
  *
  * @throws {UsageError} for an unknown flag, a missing value, an unknown dataset or no file.
  *
@@ -70,59 +79,36 @@ model folder or a file that is missing or not a readable PNG or JPEG.
  * import assert from "node:assert/strict";
  * import { parsePredictArgs } from "./predict.ts";
  *
- * const options = parsePredictArgs(["--model", "m", "a.png", "b.jpg"]);
+ * const options = parsePredictArgs(["--model", "m", "a.png", "b.jpg"], { env: {} });
  * assert.deepEqual(options.files, ["a.png", "b.jpg"]);
  * assert.equal(options.model, "m");
+ * assert.equal(options.dataset, undefined);
  * assert.throws(() => parsePredictArgs(["--modle", "m", "a.png"]), /Unknown flag --modle/);
  * ```
  */
-export function parsePredictArgs(args: readonly string[]): PredictCliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        model: { type: "string" },
-        dataset: { type: "string" },
-        help: { type: "boolean" },
-      },
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const unknown = /Unknown option '([^']+)'/.exec(message);
-    const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
-    const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(message);
-    throw new UsageError(
-      unknown
-        ? `Unknown flag ${unknown[1]}. See deno task predict --help for the flags.`
-        : missing
-        ? `${missing[1].split(",").at(-1)?.trim()} needs a value. See deno task predict --help.`
-        : ambiguous
-        ? `${ambiguous[1]} needs a value before the next flag. See deno task predict --help.`
-        : `${message} See deno task predict --help.`,
-    );
-  }
-  const { values, positionals } = parsed;
-  const dataset = values.dataset;
-  if (dataset !== undefined && !(dataset in DATASETS)) {
-    throw new UsageError(
-      `Unknown dataset "${dataset}": use --dataset ${Object.keys(DATASETS).join(" or ")}.`,
-    );
-  }
-  const help = values.help ?? false;
-  if (!help && positionals.length === 0) {
+export function parsePredictArgs(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined> } = {},
+): PredictCliOptions {
+  const env = options.env ?? Deno.env.toObject();
+  const parsed = parseProgramArgs(PREDICT_PROGRAM, args, { env });
+  if (!parsed.help && parsed.positionals.length === 0) {
     throw new UsageError(
       "Name at least one PNG or JPEG file, as deno task predict digit.png. " +
         "See deno task predict --help.",
     );
   }
+  // The table's default (mnist) only applies when the run's record does not say.
+  const flag = PARAMETERS.dataset.flag;
+  const given = env[PARAMETERS.dataset.env] !== undefined ||
+    args.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`));
+  const model = parsed.flags.model;
   return {
-    help,
-    model: values.model ?? join("outputs", "model"),
-    dataset: dataset as DatasetName | undefined,
-    files: positionals,
+    help: parsed.help,
+    model: typeof model === "string" ? model : join("outputs", "model"),
+    dataset: given ? parsed.parameters.dataset : undefined,
+    files: parsed.positionals,
+    warnings: parsed.warnings,
   };
 }
 
@@ -137,7 +123,7 @@ async function classNamesFor(options: PredictCliOptions): Promise<readonly strin
       const metrics = JSON.parse(
         await Deno.readTextFile(join(dirname(options.model), "metrics.json")),
       );
-      if (metrics?.dataset in DATASETS) dataset = metrics.dataset;
+      if (isDatasetName(String(metrics?.dataset))) dataset = metrics.dataset;
     } catch {
       // No record of the run: the model is taken to be an MNIST one.
     }
@@ -191,6 +177,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  for (const warning of options.warnings) console.error(`Warning: ${warning}`);
   // Quiet: without this tfjs' CPU backend prints a banner about its Node.js backend.
   tf.enableProdMode();
   await tf.setBackend("cpu");

@@ -5,13 +5,31 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-// @ts-types="@types/pngjs"
-import { PNG } from "pngjs";
+import * as pngjs from "pngjs";
 import jpeg from "jpeg-js";
 import type { RasterImage } from "./digit_image.ts";
 
+/**
+ * The part of pngjs' synchronous API used here. (@types/pngjs is not used: it pulls @types/node
+ * into the type check, whose node:worker_threads types differ from Deno's own.)
+ */
+interface PngSync {
+  read(buffer: Buffer): { width: number; height: number; data: Buffer };
+  write(
+    png: { width: number; height: number; data: Buffer },
+    options: { colorType: number; inputColorType: number; bitDepth: 8 },
+  ): Buffer;
+}
+const PNG_SYNC = (pngjs as unknown as { PNG: { sync: PngSync } }).PNG.sync;
+
 /** The largest image accepted, in megapixels: a photo is far smaller, a bigger one is a mistake. */
 export const MAX_MEGAPIXELS = 50;
+
+/** A decoded image: RGBA bytes. */
+export interface DecodedImage extends RasterImage {
+  channels: 4;
+  data: Uint8Array;
+}
 
 /** A file that cannot be read as an image; the message names the file and the problem. */
 export class ImageFileError extends Error {
@@ -53,7 +71,7 @@ function checkSize(name: string, width: number, height: number): void {
  * assert.throws(() => decodeImage(new TextEncoder().encode("hello"), "notes.txt"), /notes.txt is not a PNG or JPEG image/);
  * ```
  */
-export function decodeImage(bytes: Uint8Array, name: string): RasterImage {
+export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
   if (startsWith(bytes, PNG_SIGNATURE)) {
     // The size is in the header (IHDR); refuse a huge image before decoding it.
     if (bytes.length < 24) {
@@ -62,7 +80,7 @@ export function decodeImage(bytes: Uint8Array, name: string): RasterImage {
     const header = new DataView(bytes.buffer, bytes.byteOffset, 24);
     checkSize(name, header.getUint32(16), header.getUint32(20));
     try {
-      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      const png = PNG_SYNC.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data) };
     } catch (error) {
       throw new ImageFileError(
@@ -109,7 +127,7 @@ export function decodeImage(bytes: Uint8Array, name: string): RasterImage {
  * await assert.rejects(readImageFile("no/such/digit.png"), /no\/such\/digit.png does not exist/);
  * ```
  */
-export async function readImageFile(path: string): Promise<RasterImage> {
+export async function readImageFile(path: string): Promise<DecodedImage> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -123,4 +141,36 @@ export async function readImageFile(path: string): Promise<RasterImage> {
     throw new ImageFileError(`Cannot read ${path} (${reason(error)}).`);
   }
   return decodeImage(bytes, path);
+}
+
+/** PNG colour types by channels per pixel: grey, grey + alpha, RGB, RGBA. */
+const PNG_COLOR_TYPES = { 1: 0, 2: 4, 3: 2, 4: 6 } as const;
+
+/**
+ * Encodes pixels as an 8-bit PNG of the same channels (grey, grey + alpha, RGB or RGBA).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeImage, encodePng } from "./image_file.ts";
+ *
+ * const png = encodePng({ width: 2, height: 1, channels: 1, data: new Uint8Array([0, 255]) });
+ * assert.deepEqual([...decodeImage(png, "x.png").data], [0, 0, 0, 255, 255, 255, 255, 255]);
+ * ```
+ */
+export function encodePng(image: RasterImage): Uint8Array {
+  const { width, height, channels } = image;
+  if (image.data.length !== width * height * channels) {
+    throw new RangeError(
+      `A ${width}x${height} image with ${channels} channel(s) needs ${
+        width * height * channels
+      } bytes, got ${image.data.length}.`,
+    );
+  }
+  const colorType = PNG_COLOR_TYPES[channels];
+  const bytes = PNG_SYNC.write(
+    { width, height, data: Buffer.from(Uint8Array.from(image.data)) },
+    { colorType, inputColorType: colorType, bitDepth: 8 },
+  );
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -41,10 +41,10 @@ const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildSeedModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
  * import { inlineModel } from "./drawing_pad.ts";
  *
- * const model = buildSeedModel({ seed: 1 });
+ * const model = buildBaselineModel({ seed: 1 });
  * const inline = await inlineModel(model);
  * assert.equal(atob(inline.weightData).length, 121_930 * 4);
  * model.dispose();
@@ -287,10 +287,10 @@ const PAGE_SCRIPT = `(function () {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildSeedModel } from "../models/model.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
  * import { drawingPadBundle } from "./drawing_pad.ts";
  *
- * const model = buildSeedModel({ seed: 1 });
+ * const model = buildBaselineModel({ seed: 1 });
  * const bundle = await drawingPadBundle(model, { library: "window.__digitPadLib = null;" });
  * assert.match(String(bundle["text/plain"]), /^\[Drawing pad:/);
  * assert.ok(!/https?:\/\//.test(String(bundle["text/html"]).replaceAll("http://www.w3.org", "")));

@@ -98,10 +98,10 @@ export async function loadDigitModel(dir: string): Promise<tf.LayersModel> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildSeedModel } from "./model.ts";
+ * import { buildBaselineModel } from "./variants.ts";
  * import { predictPixels } from "./predict_digit.ts";
  *
- * const model = buildSeedModel({ seed: 1 });
+ * const model = buildBaselineModel({ seed: 1 });
  * const probabilities = predictPixels(model, new Float32Array(784));
  * assert.equal(probabilities.length, 10);
  * assert.ok(Math.abs(probabilities.reduce((a, b) => a + b) - 1) < 1e-5);
@@ -147,10 +147,10 @@ export function rankClasses(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildSeedModel } from "./model.ts";
+ * import { buildBaselineModel } from "./variants.ts";
  * import { predictDigit } from "./predict_digit.ts";
  *
- * const model = buildSeedModel({ seed: 1 });
+ * const model = buildBaselineModel({ seed: 1 });
  * const blank = { width: 8, height: 8, channels: 1 as const, data: new Uint8Array(64).fill(255) };
  * assert.equal(predictDigit(model, blank), undefined);
  *

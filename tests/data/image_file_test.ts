@@ -1,25 +1,38 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-// @ts-types="@types/pngjs"
-import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
-import { decodeImage, ImageFileError, readImageFile } from "../../lib/data/image_file.ts";
+import {
+  decodeImage,
+  encodePng,
+  ImageFileError,
+  readImageFile,
+} from "../../lib/data/image_file.ts";
 
-function png(width: number, height: number, options: Record<string, unknown> = {}): Uint8Array {
-  const image = new PNG({ width, height, ...options });
-  for (let i = 0; i < width * height; i++) image.data.set([i % 256, 10, 20, 255 - (i % 7)], i * 4);
-  return new Uint8Array(PNG.sync.write(image, options));
+/** A PNG of `channels` channels whose pixel i is [i % 256, 10, 20, 255 - i % 7], cut to fit. */
+function png(width: number, height: number, channels: 1 | 2 | 3 | 4 = 4): Uint8Array {
+  const data = new Uint8Array(width * height * channels);
+  for (let i = 0; i < width * height; i++) {
+    const pixel = [i % 256, 10, 20, 255 - (i % 7)];
+    const kept = channels === 2 ? [pixel[0], pixel[3]] : pixel.slice(0, channels);
+    data.set(kept, i * channels);
+  }
+  return encodePng({ width, height, channels, data });
 }
 
-Deno.test("decodeImage() reads RGBA, grey and grey+alpha PNGs as RGBA pixels", () => {
+Deno.test("decodeImage() reads RGBA, RGB, grey and grey+alpha PNGs as RGBA pixels", () => {
   const colour = decodeImage(png(5, 3), "c.png");
   assert.deepEqual([colour.width, colour.height, colour.channels], [5, 3, 4]);
   assert.deepEqual(Array.from(colour.data).slice(4, 8), [1, 10, 20, 254]);
-  const grey = decodeImage(png(4, 2, { colorType: 0 }), "g.png");
-  assert.deepEqual([grey.width, grey.height, grey.data.length], [4, 2, 32]);
-  assert.equal(grey.data[3], 255, "no alpha channel means opaque");
-  const greyAlpha = decodeImage(png(4, 2, { colorType: 4 }), "ga.png");
-  assert.equal(greyAlpha.data.length, 32);
+  const rgb = decodeImage(png(5, 3, 3), "rgb.png");
+  assert.deepEqual(Array.from(rgb.data).slice(4, 8), [1, 10, 20, 255], "no alpha: opaque");
+  const grey = decodeImage(png(4, 2, 1), "g.png");
+  assert.deepEqual(Array.from(grey.data).slice(4, 8), [1, 1, 1, 255]);
+  const greyAlpha = decodeImage(png(4, 2, 2), "ga.png");
+  assert.deepEqual(Array.from(greyAlpha.data).slice(4, 8), [1, 1, 1, 254]);
+  assert.throws(
+    () => encodePng({ width: 2, height: 2, channels: 1, data: new Uint8Array(3) }),
+    /needs 4 bytes, got 3/,
+  );
 });
 
 Deno.test("decodeImage() reads a JPEG", () => {

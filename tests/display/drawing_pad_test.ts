@@ -7,9 +7,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { bundlePadLibrary, drawingPadBundle, inlineModel } from "../../lib/display/drawing_pad.ts";
-import { buildSeedModel } from "../../lib/models/model.ts";
+import { disposeModel } from "../../lib/models/model.ts";
 import { saveModel } from "../../lib/models/model_files.ts";
-import { disposeModel, VARIANTS } from "../../lib/models/variants.ts";
+import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
 import { takeFirst } from "../../lib/data/preprocess.ts";
 import { trainModel } from "../../lib/training/train.ts";
@@ -22,7 +22,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 Deno.test("inlineModel() keeps Batch Normalization and Dropout models exact", async () => {
   await tf.setBackend("cpu");
-  const model = VARIANTS.deep.build({ seed: 2 });
+  const model = buildVariant("deep", { seed: 2 });
   const inline = await inlineModel(model);
   const bytes = Uint8Array.from(atob(inline.weightData), (c) => c.charCodeAt(0));
   const copy = await tf.loadLayersModel(tf.io.fromMemory({
@@ -40,7 +40,7 @@ Deno.test("inlineModel() keeps Batch Normalization and Dropout models exact", as
 
 Deno.test("drawingPadBundle() is one HTML output with a text fallback and the class names", async () => {
   await tf.setBackend("cpu");
-  const model = buildSeedModel({ seed: 1 });
+  const model = buildBaselineModel({ seed: 1 });
   const names = [
     "T-shirt/top",
     "Trouser",
@@ -135,7 +135,7 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
   await setupWasmBackend();
   const dir = await Deno.makeTempDir({ dir: join(repo, "outputs"), prefix: ".drawing-pad-test-" });
   let page: ChromiumPage | undefined;
-  const model = buildSeedModel({ seed: 1 });
+  const model = buildBaselineModel({ seed: 1 });
   try {
     // A small model that reads digits well enough: 8,000 real MNIST images, 2 epochs.
     const data = await loadMnist({ mirror, downloadUrls: [] });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { buildSeedModel } from "../../lib/models/model.ts";
+import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { saveModel } from "../../lib/models/model_files.ts";
 import { toDigitImage } from "../../lib/data/digit_image.ts";
 import {
@@ -13,7 +13,7 @@ import {
 
 Deno.test("predictDigit() preprocesses, predicts and ranks, leaving no tensor behind", async () => {
   await tf.setBackend("cpu");
-  const model = buildSeedModel({ seed: 5 });
+  const model = buildBaselineModel({ seed: 5 });
   const before = tf.memory().numTensors;
   const data = new Uint8Array(50 * 50).fill(250);
   for (let y = 5; y < 45; y++) data.fill(5, y * 50 + 20, y * 50 + 26);
@@ -59,7 +59,7 @@ Deno.test("loadDigitModel() refuses a missing folder and a model for other image
       /model\.json holds a model for inputs of shape \[784\]/,
     );
     assert.equal(tf.memory().numTensors, before, "the refused model is disposed");
-    const good = buildSeedModel({ seed: 1 });
+    const good = buildBaselineModel({ seed: 1 });
     await saveModel(good, `${dir}/good`);
     good.dispose();
     const loaded = await loadDigitModel(`${dir}/good`);

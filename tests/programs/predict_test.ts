@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-// @ts-types="@types/pngjs"
-import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
-import { buildSeedModel } from "../../lib/models/model.ts";
+import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadModel, saveModel } from "../../lib/models/model_files.ts";
-import { readImageFile } from "../../lib/data/image_file.ts";
+import { encodePng, readImageFile } from "../../lib/data/image_file.ts";
 import { predictDigit } from "../../lib/models/predict_digit.ts";
 import { formatPrediction, parsePredictArgs } from "../../programs/predict.ts";
 
@@ -22,9 +19,7 @@ function rgba(width: number, height: number, paint: (x: number, y: number) => nu
 }
 
 function pngBytes(width: number, height: number, paint: (x: number, y: number) => number[]) {
-  const png = new PNG({ width, height });
-  png.data = Buffer.from(rgba(width, height, paint));
-  return new Uint8Array(PNG.sync.write(png));
+  return encodePng({ width, height, channels: 4, data: rgba(width, height, paint) });
 }
 
 /** A vertical bar, dark on white, as a "1". */
@@ -34,7 +29,7 @@ const stroke = (x: number, y: number) => x >= 26 && x < 34 && y >= 10 && y < 70;
 async function fixtures(): Promise<{ dir: string; files: Record<string, string> }> {
   const dir = await Deno.makeTempDir({ prefix: "predict-test-" });
   await tf.setBackend("cpu");
-  const model = buildSeedModel({ seed: 3 });
+  const model = buildBaselineModel({ seed: 3 });
   await saveModel(model, join(dir, "run", "model"));
   model.dispose();
   const other = tf.sequential({ layers: [tf.layers.dense({ inputShape: [32, 32, 3], units: 2 })] });
@@ -91,11 +86,18 @@ Deno.test("parsePredictArgs() turns bad flags into sentences", () => {
   assert.throws(() => parsePredictArgs(["a.png", "--model"]), /--model needs a value/);
   assert.throws(
     () => parsePredictArgs(["--dataset", "cifar", "a.png"]),
-    /Unknown dataset "cifar": use --dataset mnist or fashion-mnist/,
+    /--dataset "cifar" is not valid: use mnist or fashion-mnist\. See deno task predict --help\./,
   );
   assert.throws(() => parsePredictArgs([]), /Name at least one PNG or JPEG file/);
   assert.equal(parsePredictArgs(["a.png"]).model, join("outputs", "model"));
   assert.equal(parsePredictArgs(["--help"]).help, true);
+});
+
+Deno.test("parsePredictArgs() leaves the dataset to the run's record unless it is given", () => {
+  assert.equal(parsePredictArgs(["a.png"], { env: {} }).dataset, undefined);
+  const fromEnv = parsePredictArgs(["a.png"], { env: { DATASET: "fashion-mnist" } });
+  assert.equal(fromEnv.dataset, "fashion-mnist");
+  assert.equal(parsePredictArgs(["--dataset=mnist", "a.png"], { env: {} }).dataset, "mnist");
 });
 
 Deno.test("deno task predict prints each image's class and top 3, as predictDigit() gives", async () => {
@@ -197,7 +199,7 @@ Deno.test("deno task predict refuses a missing model, another input shape and ba
     assert.equal(flag.code, 2);
     assert.equal(
       flag.stderr,
-      "Error: Unknown flag --epochs. See deno task predict --help for the flags.\n",
+      "Error: Unknown flag --epochs. See deno task predict --help.\n",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
