@@ -18,7 +18,12 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type DatasetName, DATASETS, isDatasetName } from "../lib/data/mnist.ts";
 import { ImageFileError, readImageFile } from "../lib/data/image_file.ts";
-import { type DigitPrediction, loadDigitModel, predictDigit } from "../lib/models/predict_digit.ts";
+import {
+  type DigitPrediction,
+  formatPrediction,
+  loadDigitModel,
+  predictDigit,
+} from "../lib/models/predict_digit.ts";
 import {
   helpText,
   PARAMETERS,
@@ -129,30 +134,6 @@ async function classNamesFor(options: PredictCliOptions): Promise<readonly strin
     }
   }
   return DATASETS[dataset ?? "mnist"].classNames;
-}
-
-/**
- * One line for a prediction: the class, then the top three with their probabilities.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatPrediction } from "./predict.ts";
- *
- * const ranking = [
- *   { index: 7, name: "7", probability: 0.9712 },
- *   { index: 1, name: "1", probability: 0.015 },
- *   { index: 9, name: "9", probability: 0.008 },
- * ];
- * assert.equal(
- *   formatPrediction("seven.png", ranking),
- *   "seven.png: 7   (7 97.12%, 1 1.50%, 9 0.80%)",
- * );
- * ```
- */
-export function formatPrediction(file: string, ranking: DigitPrediction["ranking"]): string {
-  const top = ranking.slice(0, 3).map((c) => `${c.name} ${(100 * c.probability).toFixed(2)}%`);
-  return `${file}: ${ranking[0].name}   (${top.join(", ")})`;
 }
 
 /**

@@ -141,6 +141,30 @@ export function rankClasses(
 }
 
 /**
+ * One line for a prediction: the class, then the top three with their probabilities.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPrediction } from "./predict_digit.ts";
+ *
+ * const ranking = [
+ *   { index: 7, name: "7", probability: 0.9712 },
+ *   { index: 1, name: "1", probability: 0.015 },
+ *   { index: 9, name: "9", probability: 0.008 },
+ * ];
+ * assert.equal(
+ *   formatPrediction("seven.png", ranking),
+ *   "seven.png: 7   (7 97.12%, 1 1.50%, 9 0.80%)",
+ * );
+ * ```
+ */
+export function formatPrediction(source: string, ranking: readonly RankedClass[]): string {
+  const top = ranking.slice(0, 3).map((c) => `${c.name} ${(100 * c.probability).toFixed(2)}%`);
+  return `${source}: ${ranking[0].name}   (${top.join(", ")})`;
+}
+
+/**
  * Preprocesses an image as MNIST's digits were made and asks the model about it. Returns
  * `undefined` when the image holds no digit (blank, or too faint): there is nothing to guess.
  *

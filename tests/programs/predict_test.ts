@@ -6,8 +6,8 @@ import jpeg from "jpeg-js";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadModel, saveModel } from "../../lib/models/model_files.ts";
 import { encodePng, readImageFile } from "../../lib/data/image_file.ts";
-import { predictDigit } from "../../lib/models/predict_digit.ts";
-import { formatPrediction, parsePredictArgs } from "../../programs/predict.ts";
+import { formatPrediction, predictDigit } from "../../lib/models/predict_digit.ts";
+import { parsePredictArgs } from "../../programs/predict.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
