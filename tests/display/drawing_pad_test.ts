@@ -273,6 +273,33 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
         `the page requested ${url}`,
       );
     }
+
+    // A model with Batch Normalization and Dropout (the deep variant, untrained) in the same
+    // output, written to a file: the page's probabilities are Deno's too.
+    const deep = buildVariant("deep", { seed: 2 });
+    try {
+      const deepPath = join(dir, "deep.html");
+      const output = String((await drawingPadBundle(deep))["text/html"]);
+      await Deno.writeTextFile(deepPath, `<!doctype html><html><body>${output}</body></html>`);
+      const deepLoaded = browser.waitForEvent("Page.loadEventFired", 60_000);
+      await browser.send("Page.navigate", { url: `file://${deepPath}` });
+      await deepLoaded;
+      await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`, 60_000);
+      const corner = await browser.evaluate<{ x: number; y: number }>(
+        `(() => { const r = ${pad}.querySelector(".pad").getBoundingClientRect(); return { x: r.left, y: r.top }; })()`,
+      );
+      await browser.drag(DRAWINGS[7].map(([x, y]) => [corner.x + x, corner.y + y] as const));
+      await browser.waitUntil(`${pad}.getAttribute("data-state") === "predicted"`);
+      const seen = await browser.evaluate<{ probabilities: string; input: string }>(
+        `({ probabilities: ${pad}.getAttribute("data-probabilities"), input: ${pad}.getAttribute("data-input") })`,
+      );
+      const ours = predictPixels(deep, Float32Array.from(JSON.parse(seen.input)));
+      const theirs: number[] = JSON.parse(seen.probabilities);
+      const gap = Math.max(...theirs.map((p, i) => Math.abs(p - ours[i])));
+      assert.ok(gap < 1e-4, `page and Deno differ by ${gap} for the deep variant`);
+    } finally {
+      disposeModel(deep);
+    }
   } finally {
     await page?.close();
     model.dispose();
