@@ -260,16 +260,17 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
 
     const exceptions = browser.events.filter((e) => e.method === "Runtime.exceptionThrown");
     assert.deepEqual(exceptions, []);
-    // Nothing left the machine: only the HTML file and the libraries that Debian's nbconvert
-    // template loads from /usr/share/javascript (require.js, MathJax) were requested; the pad
-    // fetched nothing, not even its model's files.
+    // Nothing left the machine: only the HTML file, the libraries that Debian's nbconvert
+    // template loads from /usr/share/javascript (require.js, MathJax) and inline data: URLs were
+    // requested; the pad fetched nothing, not even its model's files.
     const requested = browser.events
       .filter((e) => e.method === "Network.requestWillBeSent")
       .map((e) => String((e.params.request as { url: string }).url));
     assert.ok(requested.includes(`file://${htmlPath}`), requested.join(", "));
     for (const url of requested) {
       assert.ok(
-        url === `file://${htmlPath}` || url.startsWith("file:///usr/share/javascript/"),
+        url === `file://${htmlPath}` || url.startsWith("file:///usr/share/javascript/") ||
+          url.startsWith("data:"),
         `the page requested ${url}`,
       );
     }
