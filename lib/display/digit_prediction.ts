@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import { DIGIT_SIZE, type RasterImage } from "../data/digit_image.ts";
 import { encodePng } from "../data/image_file.ts";
 import { type DigitPrediction, formatPrediction } from "../models/predict_digit.ts";
-import { escapeHtml, type MediaBundle, showBundle } from "./display.ts";
+import { escapeHtml, type MediaBundle, showBundle } from "./jupyter.ts";
 
 /** Options for {@link digitPredictionBundle}. */
 export interface DigitPredictionOptions {

@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
-import { escapeHtml, type MediaBundle, scriptJson, showBundle } from "./display.ts";
+import { escapeHtml, type MediaBundle, scriptJson, showBundle } from "./jupyter.ts";
 
 /** The model as the page loads it with `tf.io.fromMemory`, weights in base64. */
 export interface InlineModel {
