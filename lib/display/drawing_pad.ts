@@ -123,7 +123,7 @@ export function bundlePadLibrary(): Promise<string> {
 }
 
 const STYLE = `
-#ID{font-family:system-ui,sans-serif;font-size:14px;padding:8px;background:#fff;display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+#ID{font-family:system-ui,sans-serif;font-size:14px;padding:8px;background:#fff;display:inline-flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
 #ID .pad{width:280px;height:280px;border:1px solid #999;border-radius:4px;cursor:crosshair;touch-action:none;background:#fff;display:block}
 #ID .side{display:flex;flex-direction:column;gap:8px;align-items:center}
 #ID .input{width:112px;height:112px;image-rendering:pixelated;border:1px solid #999;background:#000}
