@@ -1,0 +1,310 @@
+// The drawing pad: its output, and the page itself in Debian's Chromium over the DevTools protocol.
+// The browser test trains a small model on real MNIST, shows the pad in a one-cell notebook run
+// by the project's runner, and drives the exported HTML with mouse events. It needs Jupyter, Chromium
+// and the data mirror, as CI has them: their absence is a failure that says what to install.
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs";
+import { bundlePadLibrary, drawingPadBundle, inlineModel } from "../../lib/display/drawing_pad.ts";
+import { disposeModel } from "../../lib/models/model.ts";
+import { saveModel } from "../../lib/models/model_files.ts";
+import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
+import { loadMnist } from "../../lib/data/mnist.ts";
+import { takeFirst } from "../../lib/data/preprocess.ts";
+import { trainModel } from "../../lib/training/train.ts";
+import { predictPixels } from "../../lib/models/predict_digit.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { APT_INSTALL, jupyterAvailable } from "../../jupyter/run_notebook.ts";
+import { ChromiumPage } from "../chromium.ts";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+Deno.test("inlineModel() keeps Batch Normalization and Dropout models exact", async () => {
+  await tf.setBackend("cpu");
+  const model = buildVariant("deep", { seed: 2 });
+  const inline = await inlineModel(model);
+  const bytes = Uint8Array.from(atob(inline.weightData), (c) => c.charCodeAt(0));
+  const copy = await tf.loadLayersModel(tf.io.fromMemory({
+    modelTopology: inline.modelTopology as tf.io.ModelJSON["modelTopology"],
+    weightSpecs: inline.weightSpecs,
+    weightData: bytes.buffer,
+  }));
+  assert.ok(copy.layers.some((layer) => layer.getClassName() === "BatchNormalization"));
+  assert.ok(copy.layers.some((layer) => layer.getClassName() === "Dropout"));
+  const pixels = Float32Array.from({ length: 784 }, (_, i) => (i * 37 % 101) / 100);
+  assert.deepEqual(predictPixels(copy, pixels), predictPixels(model, pixels));
+  copy.dispose();
+  disposeModel(model);
+});
+
+Deno.test("drawingPadBundle() is one HTML output with a text fallback and the class names", async () => {
+  await tf.setBackend("cpu");
+  const model = buildBaselineModel({ seed: 1 });
+  const names = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+  ];
+  const bundle = await drawingPadBundle(model, {
+    classNames: names,
+    newId: () => "x1",
+    library: "/*lib*/",
+  });
+  const html = String(bundle["text/html"]);
+  assert.match(
+    String(bundle["text/plain"]),
+    /^\[Drawing pad: draw a digit and this 121,930-parameter model reads it/,
+  );
+  for (const name of names) assert.ok(html.includes(`<span class="name">${name}</span>`), name);
+  assert.ok(html.includes('id="digit-pad-x1"') && html.includes("/*lib*/"));
+  assert.equal(html.match(/<script/g)?.length, 2, "the library and the page's code, inline");
+  assert.doesNotMatch(
+    html,
+    /<script[^>]+src=|<link|<img|url\(/,
+    "nothing is loaded from elsewhere",
+  );
+  await assert.rejects(
+    drawingPadBundle(model, { classNames: ["a", "b"], library: "" }),
+    /The model has 10 outputs but 2 class names were given/,
+  );
+  model.dispose();
+});
+
+Deno.test("bundlePadLibrary() is the project's toDigitImage and tfjs, as one script", async () => {
+  const script = await bundlePadLibrary();
+  assert.ok(script.includes("__digitPadLib"));
+  assert.ok(!script.includes("</script"));
+  assert.ok(script.length < 800_000, `${script.length} characters`);
+  // Run it as a page would (in a worker: a global of its own), then preprocess with it: the same
+  // answer as the Deno module.
+  const { toDigitImage } = await import("../../lib/data/digit_image.ts");
+  const data = new Uint8Array(30 * 30).fill(255);
+  for (let y = 3; y < 27; y++) data.fill(0, y * 30 + 12, y * 30 + 16);
+  const image = { width: 30, height: 30, channels: 1 as const, data };
+  const source =
+    `${script}\nself.onmessage = (e) => postMessage(self.__digitPadLib.toDigitImage(e.data));`;
+  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  try {
+    const answer = new Promise((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => reject(new Error(event.message));
+    });
+    worker.postMessage(image);
+    assert.deepEqual(await answer, toDigitImage(image));
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+});
+
+/** Points every few pixels along the segments through `corners`. */
+function path(corners: [number, number][]): [number, number][] {
+  const points: [number, number][] = [corners[0]];
+  for (let i = 1; i < corners.length; i++) {
+    const [x0, y0] = corners[i - 1], [x1, y1] = corners[i];
+    const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0) / 8));
+    for (let s = 1; s <= steps; s++) {
+      points.push([x0 + (x1 - x0) * s / steps, y0 + (y1 - y0) * s / steps]);
+    }
+  }
+  return points;
+}
+
+const ellipse = Array.from({ length: 41 }, (_, i): [number, number] => [
+  140 + 62 * Math.sin(2 * Math.PI * i / 40),
+  140 - 95 * Math.cos(2 * Math.PI * i / 40),
+]);
+const DRAWINGS: Record<string, [number, number][]> = {
+  1: path([[140, 40], [140, 240]]),
+  0: path(ellipse),
+  7: path([[70, 50], [210, 50], [120, 245]]),
+};
+
+Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as Deno's model.predict", async () => {
+  assert.ok(await jupyterAvailable(), `Jupyter is needed to export the pad: ${APT_INSTALL}`);
+  const mirror = Deno.env.get("DATA_MIRROR") ?? join(repo, "..", "shared");
+  await setupWasmBackend();
+  const dir = await Deno.makeTempDir({ dir: join(repo, "outputs"), prefix: ".drawing-pad-test-" });
+  let page: ChromiumPage | undefined;
+  const model = buildBaselineModel({ seed: 1 });
+  try {
+    // A small model that reads digits well enough: 8,000 real MNIST images, 2 epochs.
+    const data = await loadMnist({ mirror, downloadUrls: [] });
+    await trainModel(model, takeFirst(data.train, 8000), { epochs: 2, batchSize: 64, seed: 1 });
+    await saveModel(model, join(dir, "model"));
+
+    const cell = `import { loadModel } from "${join(repo, "lib", "models", "model_files.ts")}";\n` +
+      `import { showDrawingPad } from "${join(repo, "lib", "display", "drawing_pad.ts")}";\n` +
+      `await showDrawingPad(await loadModel(${JSON.stringify(join(dir, "model"))}));`;
+    await Deno.writeTextFile(
+      join(dir, "pad.ipynb"),
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
+        cells: [{
+          cell_type: "code",
+          id: "pad",
+          source: cell,
+          metadata: {},
+          outputs: [],
+          execution_count: null,
+        }],
+      }),
+    );
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(repo, "jupyter", "run_notebook.ts"),
+        join(dir, "pad.ipynb"),
+        "--output-dir",
+        join(dir, "out"),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    const htmlPath = join(dir, "out", "pad.html");
+    const exported = await Deno.readTextFile(htmlPath);
+    assert.ok(exported.includes('class="digit-pad"'), "the exported HTML holds the pad");
+
+    const browser = await ChromiumPage.launch("1100x800");
+    page = browser;
+    await browser.send("Network.enable");
+    await browser.send("Page.enable");
+    await browser.send("Runtime.enable");
+    // Offline: the pad must not need anything from the network.
+    await browser.send("Network.emulateNetworkConditions", {
+      offline: true,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    const loaded = browser.waitForEvent("Page.loadEventFired", 60_000);
+    await browser.send("Page.navigate", { url: `file://${htmlPath}` });
+    await loaded;
+    const pad = `document.querySelector(".digit-pad")`;
+    const state = () => browser.evaluate<string>(`${pad}.getAttribute("data-state")`);
+    await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`, 60_000);
+    assert.equal(
+      await browser.evaluate(`${pad}.querySelector(".answer").textContent`),
+      "draw a digit first",
+    );
+    assert.equal(await browser.evaluate(`${pad}.hasAttribute("data-probabilities")`), false);
+    const box = await browser.evaluate<{ x: number; y: number }>(
+      `(() => { ${pad}.scrollIntoView({ block: "center" }); const r = ${pad}.querySelector(".pad").getBoundingClientRect(); return { x: r.left, y: r.top }; })()`,
+    );
+
+    for (const digit of ["1", "0", "7"]) {
+      await browser.drag(DRAWINGS[digit].map(([x, y]) => [box.x + x, box.y + y] as const));
+      await browser.waitUntil(`${pad}.getAttribute("data-state") === "predicted"`);
+      const seen = await browser.evaluate<
+        { prediction: string; probabilities: string; input: string; answer: string }
+      >(
+        `({ prediction: ${pad}.getAttribute("data-prediction"), probabilities: ${pad}.getAttribute("data-probabilities"), input: ${pad}.getAttribute("data-input"), answer: ${pad}.querySelector(".answer").textContent })`,
+      );
+      const probabilities: number[] = JSON.parse(seen.probabilities);
+      const input = Float32Array.from(JSON.parse(seen.input));
+      assert.equal(
+        seen.prediction,
+        digit,
+        `drew ${digit}, the page read ${seen.prediction}: ${seen.probabilities}`,
+      );
+      assert.ok(seen.answer.startsWith(digit), seen.answer);
+      // The same pixels in Deno, through the wasm backend: the same probabilities.
+      const ours = predictPixels(model, input);
+      const gap = Math.max(...probabilities.map((p, i) => Math.abs(p - ours[i])));
+      assert.ok(gap < 1e-4, `page and Deno differ by ${gap} for the ${digit}`);
+      const bars = await browser.evaluate<string[]>(
+        `Array.from(${pad}.querySelectorAll(".fill"), (b) => b.style.width)`,
+      );
+      assert.equal(bars[Number(digit)], `${(100 * probabilities[Number(digit)]).toFixed(1)}%`);
+      const screenshot = Deno.env.get("DRAWING_PAD_SCREENSHOT");
+      if (digit === "7" && screenshot) {
+        const area = await browser.evaluate<
+          { x: number; y: number; width: number; height: number }
+        >(
+          `(() => { const r = ${pad}.getBoundingClientRect(); return { x: r.left, y: r.top, width: r.width, height: r.height }; })()`,
+        );
+        const shot = await browser.send("Page.captureScreenshot", {
+          format: "png",
+          clip: { ...area, scale: 1 },
+        });
+        await Deno.writeFile(
+          screenshot,
+          Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0)),
+        );
+      }
+      const button = await browser.evaluate<{ x: number; y: number }>(
+        `(() => { const r = ${pad}.querySelector("button").getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`,
+      );
+      await browser.drag([[button.x, button.y]]);
+      await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`);
+      assert.equal(
+        await browser.evaluate(`${pad}.querySelector(".answer").textContent`),
+        "draw a digit first",
+      );
+      assert.equal(await browser.evaluate(`${pad}.getAttribute("data-prediction")`), "");
+    }
+    assert.equal(await state(), "empty");
+
+    const exceptions = browser.events.filter((e) => e.method === "Runtime.exceptionThrown");
+    assert.deepEqual(exceptions, []);
+    // Nothing left the machine: only the HTML file, the libraries that Debian's nbconvert
+    // template loads from /usr/share/javascript (require.js, MathJax) and inline data: URLs were
+    // requested; the pad fetched nothing, not even its model's files.
+    const requested = browser.events
+      .filter((e) => e.method === "Network.requestWillBeSent")
+      .map((e) => String((e.params.request as { url: string }).url));
+    assert.ok(requested.includes(`file://${htmlPath}`), requested.join(", "));
+    for (const url of requested) {
+      assert.ok(
+        url === `file://${htmlPath}` || url.startsWith("file:///usr/share/javascript/") ||
+          url.startsWith("data:"),
+        `the page requested ${url}`,
+      );
+    }
+
+    // A model with Batch Normalization and Dropout (the deep variant, untrained) in the same
+    // output, written to a file: the page's probabilities are Deno's too.
+    const deep = buildVariant("deep", { seed: 2 });
+    try {
+      const deepPath = join(dir, "deep.html");
+      const output = String((await drawingPadBundle(deep))["text/html"]);
+      await Deno.writeTextFile(deepPath, `<!doctype html><html><body>${output}</body></html>`);
+      const deepLoaded = browser.waitForEvent("Page.loadEventFired", 60_000);
+      await browser.send("Page.navigate", { url: `file://${deepPath}` });
+      await deepLoaded;
+      await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`, 60_000);
+      const corner = await browser.evaluate<{ x: number; y: number }>(
+        `(() => { const r = ${pad}.querySelector(".pad").getBoundingClientRect(); return { x: r.left, y: r.top }; })()`,
+      );
+      await browser.drag(DRAWINGS[7].map(([x, y]) => [corner.x + x, corner.y + y] as const));
+      await browser.waitUntil(`${pad}.getAttribute("data-state") === "predicted"`);
+      const seen = await browser.evaluate<{ probabilities: string; input: string }>(
+        `({ probabilities: ${pad}.getAttribute("data-probabilities"), input: ${pad}.getAttribute("data-input") })`,
+      );
+      const ours = predictPixels(deep, Float32Array.from(JSON.parse(seen.input)));
+      const theirs: number[] = JSON.parse(seen.probabilities);
+      const gap = Math.max(...theirs.map((p, i) => Math.abs(p - ours[i])));
+      assert.ok(gap < 1e-4, `page and Deno differ by ${gap} for the deep variant`);
+    } finally {
+      disposeModel(deep);
+    }
+  } finally {
+    await page?.close();
+    model.dispose();
+    shutdownWasmBackend();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
