@@ -188,20 +188,33 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
   await removeStalePartials(join(options.cacheDir ?? DEFAULT_CACHE_DIR, dataset));
   // When one file cannot be had, the others' downloads are cancelled: the run stops now.
   const cancel = new AbortController();
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+  const settled = await Promise.allSettled(
     FILES.map(async (file) => {
       let gzipped: Uint8Array;
       try {
         gzipped = await fetchVerified(dataset, file, { ...options, signal: cancel.signal });
       } catch (error) {
-        cancel.abort(error);
+        if (!cancel.signal.aborted) cancel.abort(error);
         throw error;
       }
-      const bytes = await gunzip(gzipped, file);
-      return file.includes("images")
-        ? parseIdxImages(bytes, file).pixels
-        : parseIdxLabels(bytes, file, { classes: info.classNames.length });
+      try {
+        const bytes = await gunzip(gzipped, file);
+        return file.includes("images")
+          ? parseIdxImages(bytes, file).pixels
+          : parseIdxLabels(bytes, file, { classes: info.classNames.length });
+      } catch (error) {
+        if (!cancel.signal.aborted) cancel.abort(error);
+        throw error;
+      }
     }),
+  );
+  // Every file has settled (no cache write is still going on) before the first failure is told.
+  // The cause is the first failure, not the downloads it cancelled.
+  if (cancel.signal.aborted) throw cancel.signal.reason;
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  const [trainImages, trainLabels, testImages, testLabels] = settled.map((s) =>
+    (s as PromiseFulfilledResult<Uint8Array>).value
   );
   return {
     dataset,

@@ -332,6 +332,8 @@ function serveFiles(
           controller.enqueue(bytes.slice(0, half));
           sent = half;
         } else if (how === "cut") {
+          // After the first half has reached the client: cut mid-body, not before the headers.
+          await new Promise((r) => setTimeout(r, 200));
           controller.error(new Error("connection cut"));
         } else {
           await new Promise(() => {}); // stall: never another byte
