@@ -6,7 +6,12 @@
  *
  * @module
  */
-import type { Augmentation } from "../training/train.ts";
+
+/**
+ * Changes a batch of images in place before it is trained on: `pixels` holds `count` images of
+ * 28x28 floats in [0, 1]; `random` is seeded by the training run.
+ */
+export type Augmentation = (pixels: Float32Array, count: number, random: () => number) => void;
 
 /** Side of an image in pixels. */
 const SIDE = 28;

@@ -7,7 +7,8 @@ import type { MnistSplit } from "../data/mnist.ts";
 import type { Mistake } from "../training/metrics.ts";
 import { normalizePixels } from "../data/preprocess.ts";
 import { createRandom } from "../random.ts";
-import type { Augmentation, EpochLogs } from "../training/train.ts";
+import type { Augmentation } from "../data/augment.ts";
+import type { EpochLogs } from "../training/train.ts";
 
 /** A Plotly figure: traces and layout, as `Plotly.newPlot` takes them. */
 export interface Figure {

@@ -10,11 +10,15 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { type AugmentOptions, createAugmentation, DEFAULT_AUGMENT } from "../data/augment.ts";
+import {
+  type Augmentation,
+  type AugmentOptions,
+  createAugmentation,
+  DEFAULT_AUGMENT,
+} from "../data/augment.ts";
 // Registers a BatchNormalization gradient without the full-size Tile that is slow on wasm.
 import "../wasm/batch_norm_grad.ts";
 import { buildModel, type BuildOptions, type LayerSpec } from "./model.ts";
-import type { TrainOptions } from "../training/train.ts";
 
 /** The names of the variants, in the order the notebook compares them. */
 export const VARIANT_NAMES = ["baseline", "tuned", "regularized", "augmented", "deep"] as const;
@@ -267,6 +271,13 @@ export function learningRateAt(
   }
 }
 
+/** The options of `trainModel` that a variant fixes. */
+export interface VariantTrainOptions {
+  learningRateSchedule?: (epoch: number) => number;
+  earlyStopping?: { patience: number };
+  augment?: Augmentation;
+}
+
 /**
  * The options of `trainModel` that a variant fixes: its schedule (stretched over `epochs`), early
  * stopping and augmentation.
@@ -282,7 +293,7 @@ export function learningRateAt(
 export function variantTrainOptions(
   variant: Variant,
   epochs: number,
-): Pick<TrainOptions, "learningRateSchedule" | "earlyStopping" | "augment"> {
+): VariantTrainOptions {
   const { learningRateSchedule, earlyStoppingPatience, augmentation } = variant.training;
   return {
     learningRateSchedule: learningRateSchedule &&

@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "../data/mnist.ts";
+import type { Augmentation } from "../data/augment.ts";
 import { gatherBatch } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
@@ -48,12 +49,6 @@ export interface BatchProgress {
   /** Estimated seconds left for the whole run. */
   etaSeconds: number;
 }
-
-/**
- * Changes a batch of images in place before it is trained on: `pixels` holds `count` images of
- * 28x28 floats in [0, 1]; `random` is seeded by the training run.
- */
-export type Augmentation = (pixels: Float32Array, count: number, random: () => number) => void;
 
 /** Options of {@linkcode trainModel}. */
 export interface TrainOptions {
