@@ -190,7 +190,8 @@ class Runner:
                 self.idle.add(parent)
             return
         if kind == "update_display_data":
-            display_id = content.get("transient", {}).get("display_id")
+            # `or {}`: Deno 2.8's kernel sends `"transient": null` on displays without an id.
+            display_id = (content.get("transient") or {}).get("display_id")
             for out in self.displays.get(display_id, []):
                 out["data"] = content.get("data", {})
                 out["metadata"] = content.get("metadata", {})
@@ -225,7 +226,7 @@ class Runner:
         state.outputs.append(out)
         if kind == "error":
             state.error = out
-        display_id = content.get("transient", {}).get("display_id")
+        display_id = (content.get("transient") or {}).get("display_id")
         if display_id and kind in ("display_data", "execute_result"):
             self.displays.setdefault(display_id, []).append(out)
 
