@@ -1,12 +1,12 @@
 // End-to-end tests of the notebook tooling: jupyter/execute_notebook.py (via run_notebook.ts)
 // in a real Deno kernel, and jupyter/check_notebook.ts. These need Debian's Jupyter
-// (/usr/bin/python3 + jupyter-client/nbconvert) and chromium; CI installs them, so their
-// absence is a test FAILURE with the install command, never a silent skip.
+// (/usr/bin/python3 + jupyter-client/nbconvert) and chromium; `deno task test` sets them up first
+// (jupyter/setup.ts), so their absence is a test FAILURE with the install command, never a skip.
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractCells, isFormatted, mapLocations } from "../../jupyter/check_notebook.ts";
-import { APT_INSTALL, jupyterAvailable } from "../../jupyter/run_notebook.ts";
+import { CHROMIUM, CHROMIUM_BROWSER, installCommand, JUPYTER } from "../../jupyter/setup.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -82,9 +82,9 @@ function texts(cell: Cell): string {
 
 async function requireJupyter(): Promise<void> {
   assert.ok(
-    await jupyterAvailable(),
+    await JUPYTER.probe(),
     `Jupyter is missing for /usr/bin/python3, so the notebook runner cannot be tested. ` +
-      `Install it with: ${APT_INSTALL}`,
+      `Install it with: ${installCommand(JUPYTER.packages)}`,
   );
 }
 
@@ -151,7 +151,7 @@ Deno.test("runner: plots render offline in the HTML, library once, progress upda
     assert.ok(str(cells[3].outputs?.[0].data?.["text/html"]).startsWith("<svg"));
 
     const htmlPath = join(dir, "out", "t.html");
-    const browser = await new Deno.Command("chromium", {
+    const browser = await new Deno.Command(CHROMIUM, {
       args: [
         "--headless",
         "--no-sandbox",
@@ -166,7 +166,7 @@ Deno.test("runner: plots render offline in the HTML, library once, progress upda
     assert.ok(
       browser?.success,
       "chromium is needed to check that plots render in the HTML: " +
-        "sudo apt-get install -y chromium",
+        installCommand(CHROMIUM_BROWSER.packages),
     );
     const dom = new TextDecoder().decode(browser.stdout);
     const rendered = dom.match(/class="plot-container plotly"/g) ?? [];
