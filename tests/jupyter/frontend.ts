@@ -41,8 +41,13 @@ export interface FrontendCell {
 export interface NotebookPage {
   /** Evaluates `expression` in the page and returns its JSON value. */
   evaluate<T>(expression: string): Promise<T>;
-  /** Clicks Cell > Run All, waits until every code cell has run, then returns the cells. */
-  runAll(options?: { timeoutMs?: number; settleMs?: number }): Promise<FrontendCell[]>;
+  /**
+   * Clicks Cell > Run All, waits until every code cell has run and `settleMs` more, then returns
+   * the cells and whether the page still shows the kernel busy.
+   */
+  runAll(
+    options?: { timeoutMs?: number; settleMs?: number },
+  ): Promise<{ cells: FrontendCell[]; kernelBusy: boolean }>;
   /** The notebook server's log so far (it logs, e.g., messages it could not accept). */
   serverLog(): string;
   /** Stops the kernel, the notebook server and Chromium, and removes the temporary folder. */
@@ -328,21 +333,27 @@ export async function openNotebookInBrowser(
         await session.evaluate(`document.querySelector("#run_all_cells > a").click()`);
         // Done when the kernel is idle and every code cell shows its execution count. Then
         // wait a little: outputs that the kernel sends late are exactly what this checks.
+        // Done when every code cell shows its execution count (the kernel replied to each).
+        // Then wait a little: outputs that the kernel sends late are exactly what this checks.
         let state = "";
         try {
           await waitFor("Run All to finish", runTimeoutMs, async () => {
             state = await session.evaluate<string>(
-              `JSON.stringify({ busy: Jupyter.notebook.kernel_busy, prompts: Jupyter.notebook
-                .get_cells().filter((c) => c.cell_type === "code").map((c) => c.input_prompt_number ?? null) })`,
+              `JSON.stringify(Jupyter.notebook.get_cells().filter((c) => c.cell_type === "code")
+                .map((c) => c.input_prompt_number ?? null))`,
             );
-            const { busy, prompts } = JSON.parse(state);
-            return !busy && prompts.every((p: unknown) => typeof p === "number") ? true : undefined;
+            return JSON.parse(state).every((p: unknown) => typeof p === "number")
+              ? true
+              : undefined;
           });
         } catch (error) {
-          throw new Error(`${(error as Error).message} Kernel busy and cell prompts: ${state}`);
+          throw new Error(`${(error as Error).message} The cells' prompts: ${state}`);
         }
         await sleep(settleMs);
-        return await session.evaluate<FrontendCell[]>(READ_CELLS);
+        return {
+          cells: await session.evaluate<FrontendCell[]>(READ_CELLS),
+          kernelBusy: await session.evaluate<boolean>(`Jupyter.notebook.kernel_busy`),
+        };
       },
       serverLog: () => serverLog.join(""),
       close,
