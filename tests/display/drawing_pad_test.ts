@@ -15,7 +15,7 @@ import { takeFirst } from "../../lib/data/preprocess.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { predictPixels } from "../../lib/models/predict_digit.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
-import { APT_INSTALL, jupyterAvailable } from "../../jupyter/run_notebook.ts";
+import { installCommand, JUPYTER } from "../../jupyter/setup.ts";
 import { ChromiumPage } from "../chromium.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -130,7 +130,10 @@ const DRAWINGS: Record<string, [number, number][]> = {
 };
 
 Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as Deno's model.predict", async () => {
-  assert.ok(await jupyterAvailable(), `Jupyter is needed to export the pad: ${APT_INSTALL}`);
+  assert.ok(
+    await JUPYTER.probe(),
+    `Jupyter is needed to export the pad: ${installCommand(JUPYTER.packages)}`,
+  );
   const mirror = Deno.env.get("DATA_MIRROR") ?? join(repo, "..", "shared");
   await setupWasmBackend();
   const dir = await Deno.makeTempDir({ dir: join(repo, "outputs"), prefix: ".drawing-pad-test-" });
