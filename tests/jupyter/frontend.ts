@@ -154,10 +154,16 @@ class DevTools {
 
   send<T = Record<string, unknown>>(method: string, params: Record<string, unknown> = {}) {
     const id = this.#nextId++;
+    // A page that stops answering must fail the test, not hang it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     return new Promise<T>((resolve, reject) => {
+      timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`CDP: Chromium did not answer ${method} within 60 s`));
+      }, 60_000);
       this.#pending.set(id, { resolve: (v) => resolve(v as T), reject });
       this.#socket.send(JSON.stringify({ id, method, params }));
-    });
+    }).finally(() => clearTimeout(timer));
   }
 
   async evaluate<T>(expression: string): Promise<T> {
