@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadMnist, type Mnist, type MnistSplit } from "../lib/data/mnist.ts";
-import { sliceSplit } from "../lib/data/preprocess.ts";
+import { type PreparedSplit, prepareSplit, sliceSplit } from "../lib/data/preprocess.ts";
 import { disposeModel } from "../lib/models/model.ts";
 import { buildBaselineModel } from "../lib/models/variants.ts";
 import {
@@ -109,7 +109,7 @@ async function main(args: readonly string[]): Promise<number> {
 function trainingSlices(
   data: Mnist,
   p: BenchParameters,
-): { warmUp: MnistSplit; timed: MnistSplit } {
+): { warmUp: PreparedSplit; timed: PreparedSplit } {
   const samples = p.trainSamples ?? data.train.count - p.batchSize;
   if (samples + p.batchSize > data.train.count) {
     throw new RangeError(
@@ -118,14 +118,15 @@ function trainingSlices(
     );
   }
   return {
-    warmUp: sliceSplit(data.train, 0, p.batchSize),
-    timed: sliceSplit(data.train, p.batchSize, p.batchSize + samples),
+    // Normalized before timing, as the notebook does before it trains.
+    warmUp: prepareSplit(sliceSplit(data.train, 0, p.batchSize)),
+    timed: prepareSplit(sliceSplit(data.train, p.batchSize, p.batchSize + samples)),
   };
 }
 
 async function timeTraining(
   p: BenchParameters,
-  run: { warmUp: MnistSplit; timed: MnistSplit; profile: boolean },
+  run: { warmUp: PreparedSplit; timed: PreparedSplit; profile: boolean },
 ): Promise<Timing> {
   const model = buildBaselineModel({ seed: p.seed });
   try {

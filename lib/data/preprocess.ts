@@ -1,11 +1,29 @@
 /**
- * Preprocessing as in the Keras tutorial: pixels scaled to [0, 1], images shaped 28x28x1, and the
- * validation split taken from the END of the training set, as Keras' `validation_split` does.
+ * Preprocessing as in the Keras tutorial: pixels scaled to [0, 1] ({@linkcode normalizePixels}),
+ * images read as [n, 28, 28, 1] ({@linkcode reshapeImages}), and the validation split taken from
+ * the END of the training set, as Keras' `validation_split` does. Training takes the result, a
+ * {@linkcode PreparedSplit}.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "./mnist.ts";
+
+/**
+ * A split as the network takes it: `count` images of 28x28x1 floats in [0, 1], row-major in one
+ * Float32Array (image `i` at `i * 784`), read as a tensor of shape [count, 28, 28, 1], and their
+ * labels. One array, not one tensor of the whole set: each training batch becomes a small tensor.
+ */
+export interface PreparedSplit {
+  /** `count` x 28 x 28 x 1 floats in [0, 1]. */
+  images: Float32Array;
+  /** Labels, one per image. */
+  labels: Uint8Array;
+  /** The number of images. */
+  count: number;
+}
+
+/** A split of bytes ({@linkcode MnistSplit}) or of floats ({@linkcode PreparedSplit}). */
+export type AnySplit = MnistSplit | PreparedSplit;
 
 /**
  * Scales bytes 0..255 to float32 0..1.
@@ -24,25 +42,85 @@ export function normalizePixels(pixels: Uint8Array): Float32Array {
 }
 
 /**
- * Turns a split's images into a float32 tensor [count, 28, 28, 1] with values in [0, 1]: the
- * normalize and reshape steps of the tutorial. The caller disposes it.
+ * Reads normalized pixels as images of [28, 28, 1], one per label: the tutorial's
+ * `x.reshape(-1, 28, 28, 1)`. Nothing is copied (the floats are already in that order); the
+ * sizes are checked.
+ *
+ * @throws {RangeError} when the pixels are not 784 per label, or not floats in [0, 1].
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { imagesToTensor } from "./preprocess.ts";
- * const x = imagesToTensor(new Uint8Array(2 * 784));
- * assert.equal(x.shape.join(), "2,28,28,1");
- * x.dispose();
+ * import { imagesShape, normalizePixels, reshapeImages } from "./preprocess.ts";
+ * const x = reshapeImages(normalizePixels(new Uint8Array(2 * 784)), new Uint8Array([7, 1]));
+ * assert.deepEqual(imagesShape(x), [2, 28, 28, 1]);
+ * assert.throws(() => reshapeImages(new Float32Array(784), new Uint8Array(2)), /784 pixels per label/);
  * ```
  */
-export function imagesToTensor(images: Uint8Array): tf.Tensor4D {
-  if (images.length % IMAGE_SIZE !== 0) {
+export function reshapeImages(pixels: Float32Array, labels: Uint8Array): PreparedSplit {
+  if (!(pixels instanceof Float32Array)) {
     throw new RangeError(
-      `Images must be whole 28x28 images, got ${images.length} bytes (not a multiple of 784).`,
+      "The images to reshape must be normalized floats (a Float32Array): call " +
+        "normalizePixels() on the bytes first.",
     );
   }
-  return tf.tensor4d(normalizePixels(images), [images.length / IMAGE_SIZE, ...IMAGE_SHAPE]);
+  if (pixels.length !== labels.length * IMAGE_SIZE) {
+    throw new RangeError(
+      `There are ${pixels.length} pixels for ${labels.length} labels; images must be ` +
+        `784 pixels per label (28x28x1), so expected ${labels.length * IMAGE_SIZE}.`,
+    );
+  }
+  return { images: pixels, labels, count: labels.length };
+}
+
+/**
+ * Normalizes and reshapes a split of bytes in one step, for programs that do not show the steps.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prepareSplit } from "./preprocess.ts";
+ * const split = { images: new Uint8Array(784).fill(255), labels: new Uint8Array([3]), count: 1 };
+ * assert.equal(prepareSplit(split).images[0], 1);
+ * ```
+ */
+export function prepareSplit(split: MnistSplit): PreparedSplit {
+  return reshapeImages(normalizePixels(split.images), split.labels.subarray(0, split.count));
+}
+
+/**
+ * The shape of a split's images as the network takes them: [count, 28, 28, 1].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { imagesShape } from "./preprocess.ts";
+ * const split = { images: new Float32Array(3 * 784), labels: new Uint8Array(3), count: 3 };
+ * assert.deepEqual(imagesShape(split), [3, 28, 28, 1]);
+ * ```
+ */
+export function imagesShape(split: AnySplit): [number, number, number, number] {
+  return [split.count, ...IMAGE_SHAPE];
+}
+
+/**
+ * The shapes of named splits as the Keras tutorial prints them, one line each:
+ * `x_train shape: (54000, 28, 28, 1)`, then the number of samples of each.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shapesText } from "./preprocess.ts";
+ * const split = { images: new Float32Array(2 * 784), labels: new Uint8Array(2), count: 2 };
+ * assert.equal(shapesText({ train: split }), "x_train shape: (2, 28, 28, 1)\n2 train samples");
+ * ```
+ */
+export function shapesText(splits: Record<string, AnySplit>): string {
+  const entries = Object.entries(splits);
+  return [
+    ...entries.map(([name, split]) => `x_${name} shape: (${imagesShape(split).join(", ")})`),
+    ...entries.map(([name, split]) => `${split.count} ${name} samples`),
+  ].join("\n");
 }
 
 /**
@@ -56,18 +134,18 @@ export function imagesToTensor(images: Uint8Array): tf.Tensor4D {
  * assert.equal(sliceSplit(split, 1, 3).labels[0], 2);
  * ```
  */
-export function sliceSplit(split: MnistSplit, start: number, end: number): MnistSplit {
+export function sliceSplit<S extends AnySplit>(split: S, start: number, end: number): S {
   return {
     images: split.images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE),
     labels: split.labels.subarray(start, end),
     count: end - start,
-  };
+  } as S;
 }
 
 /** The training and validation parts of a training set. */
-export interface ValidationSplit {
-  train: MnistSplit;
-  validation: MnistSplit;
+export interface ValidationSplit<S extends AnySplit = MnistSplit> {
+  train: S;
+  validation: S;
 }
 
 /**
@@ -100,7 +178,10 @@ export function trainingCount(count: number, fraction: number): number {
  * assert.equal(validation.count, 1);
  * ```
  */
-export function splitValidation(split: MnistSplit, fraction: number): ValidationSplit {
+export function splitValidation<S extends AnySplit>(
+  split: S,
+  fraction: number,
+): ValidationSplit<S> {
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`The validation split must be in [0, 1), got ${fraction}.`);
   }
@@ -124,7 +205,7 @@ export function splitValidation(split: MnistSplit, fraction: number): Validation
  * assert.equal(takeFirst(split, 4).count, 4);
  * ```
  */
-export function takeFirst(split: MnistSplit, count: number | undefined): MnistSplit {
+export function takeFirst<S extends AnySplit>(split: S, count: number | undefined): S {
   if (count === undefined || count >= split.count) return split;
   if (!Number.isInteger(count) || count < 1) {
     throw new RangeError(`The number of images to keep must be a positive integer, got ${count}.`);
@@ -133,20 +214,22 @@ export function takeFirst(split: MnistSplit, count: number | undefined): MnistSp
 }
 
 /**
- * Copies the images and labels at `indices` into a batch: `count` x 784 floats in [0, 1] and the
- * labels as floats, ready for `tf.tensor4d` and `tf.tensor1d`.
+ * Copies the images and labels at `indices` of a prepared split into a batch: `count` x 784
+ * floats and the labels as floats, ready for `tf.tensor4d` and `tf.tensor1d`. A copy, because
+ * augmentation changes the batch in place.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { gatherBatch } from "./preprocess.ts";
- * const split = { images: new Uint8Array(3 * 784), labels: new Uint8Array([4, 5, 6]), count: 3 };
- * const { labels } = gatherBatch(split, new Uint32Array([2, 0]));
+ * const split = { images: new Float32Array(3 * 784).fill(0.5), labels: new Uint8Array([4, 5, 6]), count: 3 };
+ * const { pixels, labels } = gatherBatch(split, new Uint32Array([2, 0]));
  * assert.equal(labels[0], 6);
+ * assert.equal(pixels.length, 2 * 784);
  * ```
  */
 export function gatherBatch(
-  split: MnistSplit,
+  split: PreparedSplit,
   indices: ArrayLike<number>,
 ): { pixels: Float32Array; labels: Float32Array } {
   const n = indices.length;
@@ -154,16 +237,14 @@ export function gatherBatch(
   const labels = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const source = indices[i] * IMAGE_SIZE;
-    const target = i * IMAGE_SIZE;
-    for (let p = 0; p < IMAGE_SIZE; p++) pixels[target + p] = split.images[source + p] / 255;
+    pixels.set(split.images.subarray(source, source + IMAGE_SIZE), i * IMAGE_SIZE);
     labels[i] = split.labels[indices[i]];
   }
   return { pixels, labels };
 }
 
-/** Shape, type and value range of a batch of images as the network sees them. */
-export interface ImagesSummary {
-  shape: string;
+/** The range of pixel values in an array, as the notebook shows it before and after scaling. */
+export interface PixelStatistics {
   dtype: string;
   min: number;
   max: number;
@@ -171,31 +252,30 @@ export interface ImagesSummary {
 }
 
 /**
- * Normalizes and reshapes `images` as the training loop does, and reports what came out.
+ * The type, minimum, maximum and mean of pixel values, bytes or floats, in one pass.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { summarizeImages } from "./preprocess.ts";
- * const summary = summarizeImages(new Uint8Array(784).fill(255));
- * assert.equal(summary.shape, "[1, 28, 28, 1]");
- * assert.equal(summary.max, 1);
+ * import { pixelStatistics } from "./preprocess.ts";
+ * assert.deepEqual(pixelStatistics(new Uint8Array([0, 255])), { dtype: "uint8", min: 0, max: 255, mean: 127.5 });
+ * assert.equal(pixelStatistics(new Float32Array([0, 0.5, 1])).dtype, "float32");
  * ```
  */
-export function summarizeImages(images: Uint8Array): ImagesSummary {
-  const x = imagesToTensor(images);
-  try {
-    const [min, max, mean] = tf.tidy(() =>
-      [x.min(), x.max(), x.mean()].map((t) => t.dataSync()[0])
-    );
-    return {
-      shape: `[${x.shape.join(", ")}]`,
-      dtype: x.dtype,
-      min,
-      max,
-      mean: Number(mean.toFixed(4)),
-    };
-  } finally {
-    x.dispose();
+export function pixelStatistics(values: Uint8Array | Float32Array): PixelStatistics {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
   }
+  return {
+    dtype: values instanceof Float32Array ? "float32" : "uint8",
+    min,
+    max,
+    mean: Number((sum / Math.max(values.length, 1)).toFixed(4)),
+  };
 }

@@ -1,12 +1,13 @@
 /**
- * Scoring a trained model: its class probabilities for images given as bytes, and the loss and
- * accuracy they give against the labels, as Keras' `evaluate` reports them.
+ * Scoring a trained model: its class probabilities for images given as bytes or as prepared
+ * floats, and the loss and accuracy they give against the labels, as Keras' `evaluate` reports
+ * them.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "../data/mnist.ts";
-import { normalizePixels } from "../data/preprocess.ts";
+import { IMAGE_SHAPE, IMAGE_SIZE } from "../data/mnist.ts";
+import { type AnySplit, normalizePixels } from "../data/preprocess.ts";
 import { argMax } from "./metrics.ts";
 
 /** The predictions of a model on a split, with the loss and accuracy they give. */
@@ -21,7 +22,8 @@ export interface Evaluation {
 }
 
 /**
- * Predicts every image of a split in batches and scores the predictions against the labels.
+ * Predicts every image of a split in batches and scores the predictions against the labels. The
+ * split holds bytes (normalized batch by batch) or floats already prepared for the network.
  *
  * @example
  * ```ts
@@ -39,7 +41,7 @@ export interface Evaluation {
  */
 export function evaluateModel(
   model: tf.LayersModel,
-  split: MnistSplit,
+  split: AnySplit,
   options: { batchSize?: number } = {},
 ): Evaluation {
   const probabilities = predictProbabilities(model, split.images, options);
@@ -62,7 +64,8 @@ export function evaluateModel(
 }
 
 /**
- * The model's class probabilities for 28x28 images given as bytes, `count` x classes, row-major.
+ * The model's class probabilities for 28x28 images given as bytes (scaled to [0, 1] here) or as
+ * floats already scaled, `count` x classes, row-major.
  *
  * @example
  * ```ts
@@ -79,7 +82,7 @@ export function evaluateModel(
  */
 export function predictProbabilities(
   model: tf.LayersModel,
-  images: Uint8Array,
+  images: Uint8Array | Float32Array,
   options: { batchSize?: number } = {},
 ): Float32Array {
   const batchSize = options.batchSize ?? 256;
@@ -87,7 +90,8 @@ export function predictProbabilities(
   const parts: Float32Array[] = [];
   for (let start = 0; start < count; start += batchSize) {
     const end = Math.min(start + batchSize, count);
-    const pixels = normalizePixels(images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE));
+    const part = images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE);
+    const pixels = part instanceof Float32Array ? part : normalizePixels(part);
     const output = tf.tidy(() =>
       model.predict(tf.tensor4d(pixels, [end - start, ...IMAGE_SHAPE])) as tf.Tensor
     );

@@ -8,7 +8,12 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { type DatasetName, loadMnist, type Mnist, type MnistSplit } from "../data/mnist.ts";
-import { splitValidation, takeFirst } from "../data/preprocess.ts";
+import {
+  type PreparedSplit,
+  prepareSplit,
+  splitValidation,
+  takeFirst,
+} from "../data/preprocess.ts";
 import { type RunMetrics, runMetrics } from "./run_metrics.ts";
 import { evaluateModel, type Evaluation } from "./evaluate.ts";
 import { trainModel, type TrainOptions, type TrainResult } from "./train.ts";
@@ -54,8 +59,9 @@ export interface ExperimentResult {
   evaluation: Evaluation;
   /** The `metrics.json` record (`saveRun` writes it). */
   metrics: RunMetrics;
-  train: MnistSplit;
-  validation: MnistSplit;
+  /** The training and validation images as trained on: normalized floats. */
+  train: PreparedSplit;
+  validation: PreparedSplit;
   test: MnistSplit;
 }
 
@@ -97,8 +103,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
   const backend = options.backend ?? await setupWasmBackend();
   const data = options.data ?? await loadMnist({ dataset });
+  // Normalized once (4 bytes a pixel), as the notebook's cells do, then split without copying.
   const { train, validation } = splitValidation(
-    takeFirst(data.train, options.trainSamples),
+    prepareSplit(takeFirst(data.train, options.trainSamples)),
     validationSplit,
   );
   const model = buildVariant(variant, { seed: options.seed, classes: data.classNames.length });

@@ -8,7 +8,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { writeJson } from "../files.ts";
 import { saveModel } from "../models/model_files.ts";
-import type { DatasetName, MnistSplit } from "../data/mnist.ts";
+import type { DatasetName } from "../data/mnist.ts";
 import type { ParameterValues } from "../parameters.ts";
 import type { Evaluation } from "./evaluate.ts";
 import type { TrainResult } from "./train.ts";
@@ -50,8 +50,9 @@ export interface RunRecord {
   params: Pick<ParameterValues, "dataset" | "seed" | "epochs" | "batchSize">;
   /** Which model: `baseline` for the tutorial's, or an improved variant's name. */
   variant: string;
-  train: MnistSplit;
-  validation: MnistSplit;
+  /** The training images (bytes or prepared floats): only their number is recorded. */
+  train: { count: number };
+  validation: { count: number };
   model: tf.LayersModel;
   training: TrainResult;
   evaluation: Pick<Evaluation, "loss" | "accuracy">;

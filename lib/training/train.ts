@@ -8,9 +8,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { IMAGE_SHAPE, IMAGE_SIZE, type MnistSplit } from "../data/mnist.ts";
+import { IMAGE_SHAPE, IMAGE_SIZE } from "../data/mnist.ts";
 import type { Augmentation } from "../data/augment.ts";
-import { gatherBatch } from "../data/preprocess.ts";
+import { gatherBatch, type PreparedSplit } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel } from "./evaluate.ts";
@@ -56,8 +56,8 @@ export interface TrainOptions {
   batchSize: number;
   /** Fixes the order of the images in every epoch (and the augmentation). */
   seed: number;
-  /** Images to report validation loss and accuracy on after each epoch. */
-  validation?: MnistSplit;
+  /** Images to report validation loss and accuracy on after each epoch, prepared as `train`. */
+  validation?: PreparedSplit;
   /** The learning rate of each 0-based epoch; default: the optimizer's own, unchanged. */
   learningRateSchedule?: (epoch: number) => number;
   /** Stop when the validation loss has not improved for `patience` epochs, keeping the best weights. */
@@ -86,22 +86,25 @@ export interface TrainResult {
 /**
  * Trains a compiled model with sparse labels: every epoch visits the training images in an order
  * fixed by `seed` and the epoch, in batches of `batchSize` (the last one smaller), then scores the
- * validation images and decides whether to stop early.
+ * validation images and decides whether to stop early. The images are trained on as given: floats
+ * in [0, 1], prepared by `normalizePixels` and `reshapeImages` (or `prepareSplit`) from
+ * `../data/preprocess.ts`.
  *
- * @throws {RangeError} before any step when a label is outside 0..classes-1 or an option is bad.
+ * @throws {RangeError} before any step when a label is outside 0..classes-1, the images are not
+ * prepared floats, or an option is bad.
  * @throws {Error} naming the epoch and batch when the loss or the weights become NaN or infinite.
  *
  * @example
  * ```ts ignore
  * import { buildBaselineModel } from "../models/variants.ts";
  * import { trainModel } from "./train.ts";
- * const result = await trainModel(buildBaselineModel({ seed: 42 }), train, { epochs: 5, batchSize: 128, seed: 42 });
+ * const result = await trainModel(buildBaselineModel({ seed: 42 }), prepareSplit(train), { epochs: 5, batchSize: 128, seed: 42 });
  * console.log(result.history.at(-1));
  * ```
  */
 export async function trainModel(
   model: tf.LayersModel,
-  train: MnistSplit,
+  train: PreparedSplit,
   options: TrainOptions,
 ): Promise<TrainResult> {
   checkTrainOptions(model, train, options);
@@ -150,7 +153,7 @@ interface EpochContext extends TrainOptions {
 /** One pass over the training images in the epoch's order; returns its logs without validation. */
 async function trainEpoch(
   model: tf.LayersModel,
-  train: MnistSplit,
+  train: PreparedSplit,
   context: EpochContext,
 ): Promise<EpochLogs> {
   const { epoch, epochs, batchSize } = context;
@@ -428,7 +431,11 @@ export class EarlyStopping {
   }
 }
 
-function checkTrainOptions(model: tf.LayersModel, train: MnistSplit, options: TrainOptions): void {
+function checkTrainOptions(
+  model: tf.LayersModel,
+  train: PreparedSplit,
+  options: TrainOptions,
+): void {
   checkPositiveInteger("epochs", options.epochs);
   checkPositiveInteger("batch size", options.batchSize);
   checkSeed(options.seed);
@@ -453,7 +460,17 @@ function checkTrainOptions(model: tf.LayersModel, train: MnistSplit, options: Tr
   if (options.validation) checkLabels(options.validation, classes, "validation");
 }
 
-function checkLabels(split: MnistSplit, classes: number, what: string): void {
+function checkLabels(split: PreparedSplit, classes: number, what: string): void {
+  // JavaScript callers (a notebook cell) can pass the bytes of an MnistSplit.
+  const images: unknown = split.images;
+  if (!(images instanceof Float32Array)) {
+    const kind = images instanceof Object ? images.constructor.name : typeof images;
+    throw new RangeError(
+      `The ${what} images are ${kind}, not ` +
+        "the normalized floats training takes: prepare them with normalizePixels() and " +
+        "reshapeImages() (or prepareSplit()) from lib/data/preprocess.ts.",
+    );
+  }
   const bad = split.labels.findIndex((label) => label >= classes);
   if (bad >= 0) {
     throw new RangeError(

@@ -6,12 +6,13 @@ import assert from "node:assert/strict";
 import { createAugmentation, randomWarp, warpImage } from "../../lib/data/augment.ts";
 import { createRandom } from "../../lib/random.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
-import { gatherBatch } from "../../lib/data/preprocess.ts";
+import { gatherBatch, prepareSplit, sliceSplit } from "../../lib/data/preprocess.ts";
 
 const mnist = await loadMnist({ downloadUrls: [] });
+const first64 = prepareSplit(sliceSplit(mnist.train, 0, 64));
 /** 64 real digits as floats in [0, 1]. */
 function realBatch(): Float32Array {
-  return gatherBatch(mnist.train, Array.from({ length: 64 }, (_, i) => i)).pixels;
+  return gatherBatch(first64, Array.from({ length: 64 }, (_, i) => i)).pixels;
 }
 
 const at = (image: Float32Array, x: number, y: number) => image[y * 28 + x];

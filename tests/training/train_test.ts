@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { disposeModel } from "../../lib/models/model.ts";
-import { loadMnist, type MnistSplit } from "../../lib/data/mnist.ts";
-import { sliceSplit } from "../../lib/data/preprocess.ts";
+import { loadMnist } from "../../lib/data/mnist.ts";
+import { type PreparedSplit, prepareSplit, sliceSplit } from "../../lib/data/preprocess.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import { maxBatchSize, trainModel } from "../../lib/training/train.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
@@ -11,8 +11,9 @@ import { rejectionOf } from "../fixtures.ts";
 
 await setupWasmBackend();
 const mnist = await loadMnist({ downloadUrls: [] });
-const train = sliceSplit(mnist.train, 0, 640);
-const validation = sliceSplit(mnist.train, 59_000, 59_400);
+const train = prepareSplit(sliceSplit(mnist.train, 0, 640));
+const validationBytes = sliceSplit(mnist.train, 59_000, 59_400);
+const validation = prepareSplit(validationBytes);
 
 function weightsOf(model: tf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => w.dataSync() as Float32Array);
@@ -45,7 +46,7 @@ Deno.test("trainModel() rejects a label outside 0-9 before any training step", a
   const before = weightsOf(model);
   const labels = train.labels.slice();
   labels[17] = 10;
-  const bad: MnistSplit = { ...train, labels };
+  const bad: PreparedSplit = { ...train, labels };
   const error = await rejectionOf(trainModel(model, bad, { epochs: 1, batchSize: 32, seed: 1 }));
   assert.match(error.message, /training labels hold 10 at index 17; labels must be 0 to 9/);
   assert.deepEqual(weightsOf(model), before);
@@ -65,6 +66,45 @@ Deno.test("trainModel() stops on a NaN or infinite loss, naming the epoch and th
   assert.match(error.message, /Training diverged: .* at epoch 2, batch 1\./);
   assert.match(error.message, /Lower the learning rate/);
   model.dispose();
+});
+
+Deno.test("trainModel() rejects images that were not normalized, before any training step", async () => {
+  const model = buildBaselineModel({ seed: 1 });
+  const before = weightsOf(model);
+  const bytes = sliceSplit(mnist.train, 0, 64) as unknown as PreparedSplit;
+  const error = await rejectionOf(trainModel(model, bytes, { epochs: 1, batchSize: 32, seed: 1 }));
+  assert.match(error.message, /training images are Uint8Array, not the normalized floats/);
+  assert.match(error.message, /normalizePixels\(\) and reshapeImages\(\)/);
+  const badValidation = { validation: validationBytes as unknown as PreparedSplit };
+  assert.match(
+    (await rejectionOf(
+      trainModel(model, train, { epochs: 1, batchSize: 32, seed: 1, ...badValidation }),
+    ))
+      .message,
+    /validation images are Uint8Array/,
+  );
+  assert.deepEqual(weightsOf(model), before);
+  model.dispose();
+});
+
+Deno.test("trainModel() trains on the floats it is given, without scaling them again", async () => {
+  // The same images at a tenth of their brightness train differently: the trainer uses the
+  // prepared values as they are (it used to divide bytes by 255 itself).
+  const few = sliceSplit(train, 0, 256);
+  const dim: PreparedSplit = { ...few, images: few.images.map((v) => v / 10) };
+  const options = { epochs: 1, batchSize: 64, seed: 1 };
+  const a = buildBaselineModel({ seed: 1 });
+  const b = buildBaselineModel({ seed: 1 });
+  const c = buildBaselineModel({ seed: 1 });
+  const [first, again, dimmed] = [
+    await trainModel(a, few, options),
+    await trainModel(b, { ...few }, options),
+    await trainModel(c, dim, options),
+  ];
+  // Two threads may sum in another order: "the same" is within 1e-4 here.
+  assert.ok(Math.abs(again.history[0].loss - first.history[0].loss) < 1e-4);
+  assert.ok(Math.abs(dimmed.history[0].loss - first.history[0].loss) > 1e-2, "dimmed images");
+  [a, b, c].forEach((m) => m.dispose());
 });
 
 Deno.test("trainModel() rejects bad options with a sentence naming the value", async () => {
@@ -98,7 +138,12 @@ Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
   await trainModel(model, train, { epochs: 1, batchSize: 64, seed: 1 });
   const ours = evaluateModel(model, validation, { batchSize: 128 });
   const [loss, accuracy] = tf.tidy(() => {
-    const x = tf.tensor4d(Float32Array.from(validation.images, (v) => v / 255), [400, 28, 28, 1]);
+    const x = tf.tensor4d(Float32Array.from(validationBytes.images, (v) => v / 255), [
+      400,
+      28,
+      28,
+      1,
+    ]);
     const y = tf.tensor1d(Float32Array.from(validation.labels));
     const out = model.evaluate(x, y, { batchSize: 128 }) as tf.Scalar[];
     return out.map((t) => t.dataSync()[0]);
@@ -107,6 +152,8 @@ Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
   assert.ok(Math.abs(ours.accuracy - accuracy) < 1e-6, `${ours.accuracy} vs ${accuracy}`);
   assert.equal(ours.predicted.length, 400);
   assert.equal(ours.probabilities.length, 4000);
+  // Bytes are scaled batch by batch to the very same floats.
+  assert.deepEqual(evaluateModel(model, validationBytes).probabilities, ours.probabilities);
   model.dispose();
 });
 
@@ -118,7 +165,7 @@ Deno.test("trainModel() refuses, before any step, a batch larger than the traini
     trainModel(model, small, { epochs: 1, batchSize: 101, seed: 1 }),
     /batch size 101 is larger than the 100 training images: lower BATCH_SIZE \(--batch-size\) to at most 100/,
   );
-  const many = { images: new Uint8Array(9000 * 784), labels: new Uint8Array(9000), count: 9000 };
+  const many = { images: new Float32Array(9000 * 784), labels: new Uint8Array(9000), count: 9000 };
   const largest = maxBatchSize(model);
   assert.ok(largest > 1000 && largest < 8192, `${largest}: 4,096 trained and 8,192 did not`);
   await assert.rejects(
