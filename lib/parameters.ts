@@ -21,6 +21,11 @@ export interface ParameterValues {
   dataset: DatasetName;
   /** `VARIANT`, `--variant`: the model and its training; `baseline` is the tutorial's CNN. */
   variant: VariantName;
+  /**
+   * `VARIANTS`, `--variants`: the variants to train now (the notebook's comparison, `deno task
+   * experiments`); the comparison shows recorded results for the others. Default: none.
+   */
+  variants: readonly VariantName[];
   /** `EPOCHS`, `--epochs`: default the variant's own (5 for `baseline`). */
   epochs: number;
   /** `BATCH_SIZE`, `--batch-size`: images per training step. */
@@ -98,6 +103,39 @@ export function parseWholeNumber(text: string, range: { min: number; max?: numbe
   return value;
 }
 
+/**
+ * Parses a list of variants: `all`, `none`, or names separated by commas (each once, in catalogue
+ * order).
+ *
+ * @throws {ParameterError} naming an unknown variant and the known ones.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseVariantList } from "./parameters.ts";
+ * assert.deepEqual(parseVariantList("deep, tuned"), ["tuned", "deep"]);
+ * assert.equal(parseVariantList("all").length, 5);
+ * assert.deepEqual(parseVariantList("none"), []);
+ * assert.throws(() => parseVariantList("tuned,huge"), /no model variant "huge"/);
+ * ```
+ */
+export function parseVariantList(text: string): VariantName[] {
+  const words = text.split(",").map((word) => word.trim()).filter((word) => word !== "");
+  if (words.length === 1 && words[0] === "all") return [...VARIANT_NAMES];
+  if (words.length === 0 || (words.length === 1 && words[0] === "none")) return [];
+  const names = new Set<VariantName>();
+  for (const word of words) {
+    try {
+      names.add(getVariant(word).name);
+    } catch (error) {
+      throw new ParameterError(
+        `${error instanceof Error ? error.message : String(error)} Or give all or none`,
+      );
+    }
+  }
+  return VARIANT_NAMES.filter((name) => names.has(name));
+}
+
 /** The table: every parameter, in the order `--help` lists them. */
 export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec<K> } = {
   dataset: {
@@ -128,6 +166,16 @@ export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec<K> } = {
         throw new ParameterError(error instanceof Error ? error.message : String(error));
       }
     },
+  },
+  variants: {
+    name: "variants",
+    env: "VARIANTS",
+    flag: "variants",
+    valueName: "LIST",
+    help: "the variants to train now: all, none, or a list such as tuned,deep",
+    defaultText: "none (the notebook shows recorded results)",
+    defaultValue: () => [],
+    parse: parseVariantList,
   },
   epochs: {
     name: "epochs",
@@ -203,6 +251,7 @@ export const PARAMETER_NAMES: readonly ParameterName[] = Object.keys(PARAMETERS)
 /** The parameters of the notebook's tutorial run. */
 export const NOTEBOOK_PARAMETERS = [
   "dataset",
+  "variants",
   "epochs",
   "batchSize",
   "validationSplit",

@@ -224,6 +224,35 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
   };
 }
 
+/**
+ * Loads a dataset like {@linkcode loadMnist}, but when no source has a good copy (offline, no
+ * mirror) returns a sentence saying so and what to do, instead of failing: for an optional part of
+ * the notebook that must not stop Run All.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadMnistOrExplain } from "./mnist.ts";
+ * const empty = await Deno.makeTempDir();
+ * const result = await loadMnistOrExplain({ dataset: "fashion-mnist", cacheDir: empty, mirror: null, downloadUrls: [] });
+ * assert.match(String(result), /^fashion-mnist is not available here/);
+ * await Deno.remove(empty, { recursive: true });
+ * ```
+ */
+export async function loadMnistOrExplain(options: LoadMnistOptions = {}): Promise<Mnist | string> {
+  const dataset = options.dataset ?? "mnist";
+  try {
+    return await loadMnist(options);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!message.startsWith("Could not get a good copy")) throw error;
+    return `${dataset} is not available here, so this part is skipped. ` +
+      `${message.split("\n")[0]} To run it, put the four ${dataset} files in ` +
+      `data/${dataset}/ or set DATA_MIRROR to a folder or URL that holds ${dataset}/, then run ` +
+      `this cell again, or the whole notebook on it: DATASET=${dataset} deno task notebook.`;
+  }
+}
+
 function pairSplit(images: Uint8Array, labels: Uint8Array, prefix: string): MnistSplit {
   const count = images.length / IMAGE_SIZE;
   if (count !== labels.length) {

@@ -22,6 +22,7 @@ import {
   buildVariant,
   getVariant,
   type Variant,
+  variantFingerprint,
   type VariantName,
   variantTrainOptions,
 } from "../models/variants.ts";
@@ -125,6 +126,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const metrics = runMetrics({
       params: { dataset, seed: options.seed, epochs, batchSize },
       variant: variant.name,
+      fingerprint: await variantFingerprint(variant),
       train,
       validation,
       model,

@@ -1,41 +1,112 @@
 /**
- * Gathers the `metrics.json` of several trainer runs (one folder each, as `deno task train --out`
- * writes them) into one table with the mean and standard deviation over seeds, and writes it as
- * `outputs/experiments.json`.
+ * The record of experiments, like a paper's results table: every run of `deno task experiments`
+ * (one folder each, with its `metrics.json` and a `provenance.json` saying when, where and from
+ * which commit it was made) is grouped by variant, dataset and settings into the mean and standard
+ * deviation over seeds, and merged into the committed file `results/experiments.json`, which the
+ * notebook's comparison shows without training anything.
  *
- * `deno task summarize-experiments` (in `programs/summarize_experiments.ts`) runs it.
+ * Each group keeps its own provenance, so that results from different sessions or machines are
+ * never mixed up: a new group replaces only the group of the same variant, dataset, settings and
+ * source.
  *
  * @module
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeJson } from "../files.ts";
 import type { RunMetrics } from "./run_metrics.ts";
+import { VARIANT_NAMES } from "../models/variants.ts";
 
-/** One run, as the table shows it. */
-export interface RunRow {
-  variant: string;
-  dataset: string;
-  seed: number;
-  test_accuracy: number;
-  test_loss: number;
-  parameters: number;
-  epochs_run: number;
-  train_seconds: number;
-  train_samples_per_s: number;
-  threads: number;
+/** The committed record that the notebook reads: `results/experiments.json`. */
+export const RECORDED_RESULTS_PATH: string = fileURLToPath(
+  new URL("../../results/experiments.json", import.meta.url),
+);
+
+/** The machine a run was made on. */
+export interface MachineInfo {
+  /** Logical cores. */
+  cores: number;
+  /** The CPU model, as `/proc/cpuinfo` names it ("unknown" elsewhere). */
+  cpu: string;
+  os: string;
 }
 
-/** The runs of one variant on one dataset, over seeds. */
-export interface GroupSummary {
+/** Where a run comes from: `provenance.json` beside its `metrics.json`. */
+export interface RunProvenance {
+  /** When the run ended, ISO 8601. */
+  date: string;
+  /** The git commit of the code (with `+changes` when the working tree differed), or "unknown". */
+  commit: string;
+  machine: MachineInfo;
+  /** `variantFingerprint()` of the variant's definition when it ran. */
+  fingerprint: string;
+  /** What made it, such as "deno task experiments". */
+  source: string;
+  /** Anything a reader must know to judge the numbers. */
+  note?: string;
+}
+
+/** A finished run: its metrics and where it comes from. */
+export interface RecordedRun {
+  metrics: RunMetrics;
+  provenance: RunProvenance;
+  /** The run's folder, when read from one. */
+  folder?: string;
+}
+
+/** The settings that change a result, besides the seed: runs are only averaged when they agree. */
+export interface RunSettings {
+  epochs: number;
+  batch_size: number;
+  train_samples: number;
+  validation_samples: number;
+}
+
+/** One seed's result within a group. */
+export interface SeedResult {
+  seed: number;
+  test_accuracy: number;
+  /** null when the source did not publish it. */
+  test_loss: number | null;
+  epochs_run: number;
+  train_seconds: number | null;
+}
+
+/** The runs of one variant on one dataset with the same settings and source, over seeds. */
+export interface RecordedGroup {
   variant: string;
   dataset: string;
-  runs: number;
+  fingerprint: string;
+  settings: RunSettings;
+  parameters: number;
   seeds: number[];
+  runs: SeedResult[];
   test_accuracy_mean: number;
   /** Sample standard deviation (n - 1); 0 for a single run. */
   test_accuracy_sd: number;
   test_loss_mean: number;
   test_loss_sd: number;
-  train_seconds_mean: number;
+  provenance: {
+    /** What made the runs: "deno task experiments", or the earlier record they were taken from. */
+    source: string;
+    /** The dates of the runs, `2026-11-25` or `2026-11-24 to 2026-11-25`. */
+    dates: string;
+    /** The commits, comma-separated when several. */
+    commit: string;
+    machine: MachineInfo;
+    deno: string;
+    tfjs: string;
+    threads: number;
+    /** Anything a reader must know to judge the numbers. */
+    note?: string;
+  };
+}
+
+/** What `results/experiments.json` holds. */
+export interface RecordedResults {
+  /** A sentence for whoever opens the file. */
+  about: string;
+  groups: RecordedGroup[];
 }
 
 /**
@@ -58,58 +129,183 @@ export function meanAndSd(values: readonly number[]): { mean: number; sd: number
   return { mean, sd: Math.sqrt(ss / (values.length - 1)) };
 }
 
+/** The key under which runs are averaged together and groups replace each other. */
+function groupKey(
+  g: { variant: string; dataset: string; fingerprint: string; settings: RunSettings },
+  source: string,
+): string {
+  const s = g.settings;
+  return [g.variant, g.dataset, g.fingerprint, s.epochs, s.batch_size, s.train_samples]
+    .concat([s.validation_samples, source]).join("|");
+}
+
 /**
- * One row per run and one summary per variant and dataset, in the order first seen.
+ * Groups runs by variant, dataset, definition, settings and source, in the order first seen, with
+ * the mean and standard deviation over seeds and the provenance of the group.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { summarizeRuns } from "./experiment_summary.ts";
- * const { groups } = summarizeRuns([]);
- * assert.equal(groups.length, 0);
+ * assert.deepEqual(summarizeRuns([]), []);
  * ```
  */
-export function summarizeRuns(
-  runs: readonly RunMetrics[],
-): { runs: RunRow[]; groups: GroupSummary[] } {
-  const rows: RunRow[] = runs.map((m) => ({
-    variant: m.variant,
-    dataset: m.dataset,
-    seed: m.seed,
-    test_accuracy: m.test_accuracy,
-    test_loss: m.test_loss,
-    parameters: m.parameters,
-    epochs_run: m.epochs_run,
-    train_seconds: m.train_seconds,
-    train_samples_per_s: m.train_samples_per_s,
-    threads: m.threads,
-  }));
-  const byKey = new Map<string, RunRow[]>();
-  for (const row of rows) {
-    const key = `${row.variant}\u0000${row.dataset}`;
-    byKey.set(key, [...(byKey.get(key) ?? []), row]);
+export function summarizeRuns(runs: readonly RecordedRun[]): RecordedGroup[] {
+  const byKey = new Map<string, RecordedRun[]>();
+  for (const run of runs) {
+    const key = groupKey({
+      variant: run.metrics.variant,
+      dataset: run.metrics.dataset,
+      fingerprint: run.provenance.fingerprint,
+      settings: settingsOf(run.metrics),
+    }, run.provenance.source);
+    byKey.set(key, [...(byKey.get(key) ?? []), run]);
   }
-  const groups = [...byKey.values()].map((group): GroupSummary => {
-    const accuracy = meanAndSd(group.map((r) => r.test_accuracy));
-    const loss = meanAndSd(group.map((r) => r.test_loss));
+  return [...byKey.values()].map((group): RecordedGroup => {
+    const sorted = [...group].sort((a, b) => a.metrics.seed - b.metrics.seed);
+    const first = sorted[0];
+    const accuracy = meanAndSd(sorted.map((r) => r.metrics.test_accuracy));
+    const loss = meanAndSd(sorted.map((r) => r.metrics.test_loss));
+    const dates = [...new Set(sorted.map((r) => r.provenance.date.slice(0, 10)))].sort();
+    const distinct = (values: string[]) => [...new Set(values)].join(", ");
+    const machines = distinct(sorted.map((r) => JSON.stringify(r.provenance.machine)));
+    const notes = [
+      ...new Set(sorted.flatMap((r) => r.provenance.note ? [r.provenance.note] : [])),
+      ...(machines.includes("}, {") ? [`made on several machines: ${machines}`] : []),
+    ];
     return {
-      variant: group[0].variant,
-      dataset: group[0].dataset,
-      runs: group.length,
-      seeds: group.map((r) => r.seed),
+      variant: first.metrics.variant,
+      dataset: first.metrics.dataset,
+      fingerprint: first.provenance.fingerprint,
+      settings: settingsOf(first.metrics),
+      parameters: first.metrics.parameters,
+      seeds: sorted.map((r) => r.metrics.seed),
+      runs: sorted.map((r) => ({
+        seed: r.metrics.seed,
+        test_accuracy: r.metrics.test_accuracy,
+        test_loss: r.metrics.test_loss,
+        epochs_run: r.metrics.epochs_run,
+        train_seconds: Math.round(r.metrics.train_seconds),
+      })),
       test_accuracy_mean: accuracy.mean,
       test_accuracy_sd: accuracy.sd,
       test_loss_mean: loss.mean,
       test_loss_sd: loss.sd,
-      train_seconds_mean: meanAndSd(group.map((r) => r.train_seconds)).mean,
+      provenance: {
+        source: first.provenance.source,
+        dates: dates.length > 1 ? `${dates[0]} to ${dates.at(-1)}` : dates[0],
+        commit: distinct(sorted.map((r) => r.provenance.commit)),
+        machine: first.provenance.machine,
+        deno: distinct(sorted.map((r) => r.metrics.deno_version)),
+        tfjs: distinct(sorted.map((r) => r.metrics.tfjs_version)),
+        threads: first.metrics.threads,
+        ...(notes.length > 0 ? { note: notes.join("; ") } : {}),
+      },
     };
   });
-  return { runs: rows, groups };
+}
+
+function settingsOf(m: RunMetrics): RunSettings {
+  return {
+    epochs: m.epochs,
+    batch_size: m.batch_size,
+    train_samples: m.train_samples,
+    validation_samples: m.validation_samples,
+  };
 }
 
 /**
- * Reads `<dir>/<run>/metrics.json` for every run folder of `dir` (sorted by name); folders without
- * one (a run still going) are skipped.
+ * Adds `fresh` groups to a record: a fresh group replaces the one of the same variant, dataset,
+ * definition, settings and source; every other group stays as it was, with its own provenance.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mergeRecorded } from "./experiment_summary.ts";
+ * const merged = mergeRecorded({ about: "x", groups: [] }, []);
+ * assert.deepEqual(merged.groups, []);
+ * ```
+ */
+export function mergeRecorded(
+  record: RecordedResults,
+  fresh: readonly RecordedGroup[],
+): RecordedResults {
+  const freshKeys = new Set(fresh.map((g) => groupKey(g, g.provenance.source)));
+  const kept = record.groups.filter((g) => !freshKeys.has(groupKey(g, g.provenance.source)));
+  return { about: record.about, groups: [...kept, ...fresh] };
+}
+
+/** The `about` line of a new record. */
+export const RECORD_ABOUT = "Results of deno task experiments (and earlier records, each with " +
+  "its provenance), shown by the notebook's variant comparison. Rerun: deno task experiments.";
+
+/**
+ * Reads a record such as `results/experiments.json`; a missing file is an empty record.
+ *
+ * @throws {Error} naming the file when it is not a record.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readRecorded } from "./experiment_summary.ts";
+ * const record = await readRecorded("/nonexistent/experiments.json");
+ * assert.equal(record.groups.length, 0);
+ * ```
+ */
+export async function readRecorded(path: string = RECORDED_RESULTS_PATH): Promise<RecordedResults> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { about: RECORD_ABOUT, groups: [] };
+    throw error;
+  }
+  let record: RecordedResults;
+  try {
+    record = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `${path} is not valid JSON (${(error as Error).message}): restore it with git ` +
+        "checkout, or delete it and rerun deno task experiments.",
+    );
+  }
+  if (!Array.isArray(record?.groups)) {
+    throw new Error(
+      `${path} has no "groups" list: it is not a record of experiments. Restore it with git ` +
+        "checkout, or delete it and rerun deno task experiments.",
+    );
+  }
+  return record;
+}
+
+/**
+ * Writes a record atomically, groups sorted by dataset (MNIST first), variant (in catalogue order)
+ * and source, so that a rerun changes as few lines as possible.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeRecorded } from "./experiment_summary.ts";
+ * await writeRecorded(record);
+ * ```
+ */
+export async function writeRecorded(
+  record: RecordedResults,
+  path: string = RECORDED_RESULTS_PATH,
+): Promise<void> {
+  const order = (g: RecordedGroup) =>
+    [
+      g.dataset === "mnist" ? "0" : `1${g.dataset}`,
+      String(VARIANT_NAMES.indexOf(g.variant as typeof VARIANT_NAMES[number])).padStart(3, "0"),
+      g.provenance.source,
+    ].join("|");
+  const groups = [...record.groups].sort((a, b) => order(a) < order(b) ? -1 : 1);
+  await writeJson(path, { ...record, groups });
+}
+
+/**
+ * Reads every finished run under `dir`: `<dir>/<run>/metrics.json` with its `provenance.json`,
+ * sorted by folder name. Folders without a `metrics.json` (a run still going) are skipped; a run
+ * without `provenance.json` is an error, since its numbers could not be labelled.
  *
  * @example
  * ```ts ignore
@@ -117,47 +313,137 @@ export function summarizeRuns(
  * const runs = await readRuns("outputs/experiments");
  * ```
  */
-export async function readRuns(dir: string): Promise<RunMetrics[]> {
+export async function readRuns(dir: string): Promise<RecordedRun[]> {
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) if (entry.isDirectory) names.push(entry.name);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     throw new Error(
-      `There is no folder ${dir}: train runs into it first, e.g. ` +
-        `deno task train --variant baseline --seed 1 --out ${join(dir, "baseline-mnist-1")}.`,
+      `There is no folder ${dir}: train runs into it first, with deno task experiments.`,
     );
   }
-  const runs: RunMetrics[] = [];
+  const runs: RecordedRun[] = [];
   for (const name of names.sort()) {
+    let metrics: RunMetrics;
     try {
-      runs.push(JSON.parse(await Deno.readTextFile(join(dir, name, "metrics.json"))));
+      metrics = JSON.parse(await Deno.readTextFile(join(dir, name, "metrics.json")));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    try {
+      const provenance = JSON.parse(await Deno.readTextFile(join(dir, name, "provenance.json")));
+      runs.push({ metrics, provenance, folder: join(dir, name) });
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new Error(
+        `${join(dir, name)} has a metrics.json but no provenance.json, so its numbers cannot be ` +
+          "labelled: write one (date, commit, machine, fingerprint, source) or delete the folder.",
+      );
     }
   }
   return runs;
 }
 
 /**
- * One line per group, as `deno task summarize-experiments` prints it.
+ * The provenance of a run that ends now on this machine, from this checkout.
+ *
+ * @example
+ * ```ts ignore
+ * import { runProvenance } from "./experiment_summary.ts";
+ * const provenance = await runProvenance({ fingerprint: "5fb3bc870f05" });
+ * ```
+ */
+export async function runProvenance(
+  options: { fingerprint: string; source?: string; note?: string },
+): Promise<RunProvenance> {
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    commit: await gitCommit(),
+    machine: machineInfo(),
+    fingerprint: options.fingerprint,
+    source: options.source ?? "deno task experiments",
+    ...(options.note ? { note: options.note } : {}),
+  };
+}
+
+/**
+ * The machine this process runs on.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { machineInfo } from "./experiment_summary.ts";
+ * assert.ok(machineInfo().cores >= 1);
+ * ```
+ */
+export function machineInfo(): MachineInfo {
+  let cpu = "unknown";
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1].trim() ?? cpu;
+  } catch {
+    // not Linux, or no read permission: the model stays unknown
+  }
+  return { cores: navigator.hardwareConcurrency, cpu, os: Deno.build.os };
+}
+
+/**
+ * The git commit of the repository, `+changes` appended when files differ from it; "unknown"
+ * outside a git checkout.
+ *
+ * @example
+ * ```ts ignore
+ * import { gitCommit } from "./experiment_summary.ts";
+ * console.log(await gitCommit()); // "5e14db3"
+ * ```
+ */
+export async function gitCommit(
+  dir: string = fileURLToPath(new URL("../..", import.meta.url)),
+): Promise<string> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", { args: ["-C", dir, ...args], stderr: "null" })
+      .output();
+    if (!out.success) throw new Error(`git ${args.join(" ")} failed`);
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  try {
+    const commit = await git("rev-parse", "--short", "HEAD");
+    const changes = await git("status", "--porcelain", "--untracked-files=no", "--", "lib");
+    return changes === "" ? commit : `${commit}+changes`;
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * One line per group, as `deno task experiments` prints it.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatGroup } from "./experiment_summary.ts";
- * const line = formatGroup({
- *   variant: "baseline", dataset: "mnist", runs: 2, seeds: [1, 2], test_accuracy_mean: 0.985,
- *   test_accuracy_sd: 0.0071, test_loss_mean: 0.03, test_loss_sd: 0.001, train_seconds_mean: 100,
- * });
- * assert.match(line, /^baseline +mnist +n=2 accuracy 98.50 ± 0.71%  loss 0.0300 ± 0.0010  100 s$/);
+ * const line = formatGroup({ variant: "baseline", dataset: "mnist", seeds: [1, 2],
+ *   test_accuracy_mean: 0.985, test_accuracy_sd: 0.0071, test_loss_mean: 0.03, test_loss_sd: 0.001 });
+ * assert.equal(line, "baseline     mnist          seeds 1,2 accuracy 98.50 ± 0.71%  loss 0.0300 ± 0.0010");
  * ```
  */
-export function formatGroup(group: GroupSummary): string {
-  const g = group;
-  return `${g.variant.padEnd(12)} ${g.dataset.padEnd(14)} n=${g.runs} accuracy ${
+export function formatGroup(
+  g: Pick<
+    RecordedGroup,
+    | "variant"
+    | "dataset"
+    | "seeds"
+    | "test_accuracy_mean"
+    | "test_accuracy_sd"
+    | "test_loss_mean"
+    | "test_loss_sd"
+  >,
+): string {
+  return `${g.variant.padEnd(12)} ${g.dataset.padEnd(14)} seeds ${g.seeds.join(",")} accuracy ${
     (100 * g.test_accuracy_mean).toFixed(2)
   } ± ${(100 * g.test_accuracy_sd).toFixed(2)}%  loss ${g.test_loss_mean.toFixed(4)} ± ${
     g.test_loss_sd.toFixed(4)
-  }  ${g.train_seconds_mean.toFixed(0)} s`;
+  }`;
 }

@@ -18,6 +18,8 @@ import type { WasmBackendInfo } from "../wasm/backend.ts";
 export interface RunMetrics {
   dataset: DatasetName;
   variant: string;
+  /** `variantFingerprint()` of the variant's definition; absent in older records. */
+  variant_fingerprint?: string;
   test_accuracy: number;
   test_loss: number;
   seed: number;
@@ -50,6 +52,8 @@ export interface RunRecord {
   params: Pick<ParameterValues, "dataset" | "seed" | "epochs" | "batchSize">;
   /** Which model: `baseline` for the tutorial's, or an improved variant's name. */
   variant: string;
+  /** `variantFingerprint()` of the variant's definition, when known. */
+  fingerprint?: string;
   /** The training images (bytes or prepared floats): only their number is recorded. */
   train: { count: number };
   validation: { count: number };
@@ -73,6 +77,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
   return {
     dataset: run.params.dataset,
     variant: run.variant,
+    ...(run.fingerprint ? { variant_fingerprint: run.fingerprint } : {}),
     test_accuracy: run.evaluation.accuracy,
     test_loss: run.evaluation.loss,
     seed: run.params.seed,

@@ -1,11 +1,19 @@
-/** lib/training/experiment_summary.ts: mean ± sd over seeds and the gathering of run folders. */
+/** lib/training/experiment_summary.ts: mean ± sd over seeds, provenance, the committed record. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { meanAndSd, readRuns, summarizeRuns } from "../../lib/training/experiment_summary.ts";
+import {
+  meanAndSd,
+  mergeRecorded,
+  readRecorded,
+  readRuns,
+  type RecordedRun,
+  summarizeRuns,
+  writeRecorded,
+} from "../../lib/training/experiment_summary.ts";
 import type { RunMetrics } from "../../lib/training/run_metrics.ts";
 
-function run(variant: string, seed: number, accuracy: number): RunMetrics {
-  return {
+function run(variant: string, seed: number, accuracy: number, more: Partial<RunMetrics> = {}) {
+  const metrics: RunMetrics = {
     dataset: "mnist",
     variant,
     test_accuracy: accuracy,
@@ -23,9 +31,18 @@ function run(variant: string, seed: number, accuracy: number): RunMetrics {
     simd: true,
     threads: 2,
     tfjs_version: "4.22.0",
-    deno_version: Deno.version.deno,
+    deno_version: "2.9.6",
     history: [],
+    ...more,
   };
+  const provenance = {
+    date: `2026-11-2${seed}T10:00:00Z`,
+    commit: `c0mm17${seed}`,
+    machine: { cores: 2, cpu: "AMD EPYC", os: "linux" },
+    fingerprint: "f1",
+    source: "deno task experiments",
+  };
+  return { metrics, provenance } satisfies RecordedRun;
 }
 
 Deno.test("meanAndSd uses the sample standard deviation", () => {
@@ -34,27 +51,81 @@ Deno.test("meanAndSd uses the sample standard deviation", () => {
   assert.deepEqual(meanAndSd([5]), { mean: 5, sd: 0 });
 });
 
-Deno.test("summarizeRuns groups by variant and dataset over seeds", () => {
-  const { runs, groups } = summarizeRuns([
-    run("seed", 1, 0.99),
+Deno.test("summarizeRuns() averages over seeds only runs of the same variant, definition and settings", () => {
+  const other = run("baseline", 3, 0.5);
+  other.provenance.fingerprint = "f2";
+  const groups = summarizeRuns([
+    run("baseline", 2, 0.992),
     run("deep", 1, 0.995),
-    run("seed", 2, 0.992),
+    run("baseline", 1, 0.99),
+    run("baseline", 1, 0.9, { batch_size: 64 }),
+    other,
   ]);
-  assert.equal(runs.length, 3);
-  assert.deepEqual(groups.map((g) => [g.variant, g.runs, g.seeds]), [
-    ["seed", 2, [1, 2]],
-    ["deep", 1, [1]],
+  assert.deepEqual(groups.map((g) => [g.variant, g.seeds, g.settings.batch_size, g.fingerprint]), [
+    ["baseline", [1, 2], 128, "f1"],
+    ["deep", [1], 128, "f1"],
+    ["baseline", [1], 64, "f1"],
+    ["baseline", [3], 128, "f2"],
   ]);
-  assert.ok(Math.abs(groups[0].test_accuracy_mean - 0.991) < 1e-12);
-  assert.equal(groups[0].train_seconds_mean, 150);
+  const [first] = groups;
+  assert.ok(Math.abs(first.test_accuracy_mean - 0.991) < 1e-12);
+  assert.deepEqual(first.runs.map((r) => r.train_seconds), [100, 200]);
+  assert.deepEqual(first.provenance.dates, "2026-11-21 to 2026-11-22");
+  assert.equal(first.provenance.commit, "c0mm171, c0mm172");
+  assert.equal(first.provenance.deno, "2.9.6");
 });
 
-Deno.test("readRuns reads finished runs, skips unfinished ones, explains a missing folder", async () => {
+Deno.test("mergeRecorded() replaces only the group of the same key and source, and the file keeps order", async () => {
+  const [old] = summarizeRuns([run("baseline", 1, 0.9)]);
+  const imported = { ...old, provenance: { ...old.provenance, source: "README" } };
+  const [deep] = summarizeRuns([run("deep", 1, 0.99)]);
+  const [fresh] = summarizeRuns([run("baseline", 1, 0.95), run("baseline", 2, 0.97)]);
+  const merged = mergeRecorded({ about: "a", groups: [deep, old, imported] }, [fresh]);
+  assert.deepEqual(merged.groups.map((g) => [g.variant, g.provenance.source, g.seeds]), [
+    ["deep", "deno task experiments", [1]],
+    ["baseline", "README", [1]],
+    ["baseline", "deno task experiments", [1, 2]],
+  ]);
   const dir = await Deno.makeTempDir();
+  const path = join(dir, "results", "experiments.json");
+  await writeRecorded(merged, path);
+  const back = await readRecorded(path);
+  assert.deepEqual(back.groups.map((g) => [g.variant, g.provenance.source]), [
+    ["baseline", "README"],
+    ["baseline", "deno task experiments"],
+    ["deep", "deno task experiments"],
+  ]);
+  await Deno.writeTextFile(path, "{}");
+  await assert.rejects(() => readRecorded(path), /has no "groups" list: it is not a record/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("readRuns reads finished runs, skips unfinished ones, refuses a run without provenance", async () => {
+  const dir = await Deno.makeTempDir();
+  const { metrics, provenance } = run("baseline", 2, 0.9);
   await Deno.mkdir(join(dir, "b-run"));
-  await Deno.writeTextFile(join(dir, "b-run", "metrics.json"), JSON.stringify(run("seed", 2, 0.9)));
+  await Deno.writeTextFile(join(dir, "b-run", "metrics.json"), JSON.stringify(metrics));
+  await Deno.writeTextFile(join(dir, "b-run", "provenance.json"), JSON.stringify(provenance));
   await Deno.mkdir(join(dir, "a-running"));
-  assert.deepEqual((await readRuns(dir)).map((m) => m.seed), [2]);
+  assert.deepEqual((await readRuns(dir)).map((r) => [r.metrics.seed, r.folder]), [
+    [2, join(dir, "b-run")],
+  ]);
+  await Deno.mkdir(join(dir, "c-bare"));
+  await Deno.writeTextFile(join(dir, "c-bare", "metrics.json"), JSON.stringify(metrics));
+  await assert.rejects(() => readRuns(dir), /c-bare has a metrics.json but no provenance.json/);
   await assert.rejects(() => readRuns(join(dir, "none")), /There is no folder .*none: train runs/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the committed record labels every group with its provenance", async () => {
+  const record = await readRecorded();
+  assert.ok(record.groups.length > 0, "results/experiments.json is committed");
+  for (const g of record.groups) {
+    const p = g.provenance;
+    assert.ok(
+      p.source && p.dates && p.commit && p.machine.cores > 0 && p.deno && p.tfjs,
+      g.variant,
+    );
+    assert.equal(g.seeds.length, g.runs.length);
+  }
 });
