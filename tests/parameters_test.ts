@@ -13,6 +13,7 @@ import { logicalCores } from "../lib/wasm/backend.ts";
 Deno.test("readParameters() gives the tutorial's defaults for an empty environment", () => {
   assert.deepEqual(readParameters({ names: NOTEBOOK_PARAMETERS, env: {} }), {
     dataset: "mnist",
+    variants: [],
     epochs: 5,
     batchSize: 128,
     validationSplit: 0.1,
@@ -29,6 +30,7 @@ Deno.test("readParameters() reads every variable", () => {
     env: {
       DATASET: "fashion-mnist",
       VARIANT: "tuned",
+      VARIANTS: "deep,augmented",
       EPOCHS: "2",
       BATCH_SIZE: "64",
       VALIDATION_SPLIT: "0.2",
@@ -40,6 +42,7 @@ Deno.test("readParameters() reads every variable", () => {
   assert.deepEqual(p, {
     dataset: "fashion-mnist",
     variant: "tuned",
+    variants: ["augmented", "deep"],
     epochs: 2,
     batchSize: 64,
     validationSplit: 0.2,
@@ -47,6 +50,30 @@ Deno.test("readParameters() reads every variable", () => {
     trainSamples: 2000,
     threads: 1,
   });
+});
+
+Deno.test("VARIANTS takes all, none or a list of known variants, and names a wrong one", () => {
+  const variants = (text: string) =>
+    readParameters({ names: ["variants"], env: { VARIANTS: text } });
+  assert.deepEqual(variants("all").variants, [
+    "baseline",
+    "tuned",
+    "regularized",
+    "augmented",
+    "deep",
+  ]);
+  assert.deepEqual(variants("none").variants, []);
+  assert.deepEqual(variants(" deep , tuned,deep ").variants, ["tuned", "deep"]);
+  assert.throws(
+    () => variants("tuned,deeper"),
+    /VARIANTS="tuned,deeper" is not valid: There is no model variant "deeper"\. .* Or give all or none\./,
+  );
+  assert.deepEqual(
+    readParameters({ names: ["variants"], env: {}, explicit: { variants: ["deep"] } }),
+    {
+      variants: ["deep"],
+    },
+  );
 });
 
 Deno.test("readParameters(): explicit values beat the environment, which beats the defaults", () => {

@@ -49,6 +49,8 @@ export interface VariantResult {
   seeds: string;
   /** Where the numbers come from: trained now, above, earlier here, or which recorded run. */
   source: string;
+  /** What else a reader must know to judge the numbers (recorded results only). */
+  note: string;
 }
 
 /** Options of {@linkcode compareVariants}. */
@@ -272,6 +274,7 @@ function runLine(m: RunMetrics, source: string): VariantResult {
     "trained on": `${count(m.train_samples)} + ${count(m.validation_samples)}`,
     seeds: String(m.seed),
     source,
+    note: "",
   };
 }
 
@@ -287,16 +290,16 @@ function range(values: readonly number[]): string {
  * @example
  * ```ts ignore
  * import { recordedLine } from "./compare.ts";
- * recordedLine(record.groups[0]).source; // "deno task experiments, 2026-11-25, commit ..., 2 cores AMD EPYC"
+ * recordedLine(record.groups[0]).source; // "recorded 2026-11-25 by deno task experiments; commit ..."
  * ```
  */
 export function recordedLine(g: RecordedGroup): VariantResult {
   const several = g.runs.length > 1;
   const seconds = g.runs.flatMap((r) => r.train_seconds === null ? [] : [r.train_seconds]);
   const p = g.provenance;
-  const source = `recorded: ${p.source}, ${p.dates}, commit ${p.commit}, ` +
-    `${p.machine.cores} cores (${p.machine.cpu}), ${p.threads} threads, Deno ${p.deno}, ` +
-    `tfjs ${p.tfjs}` + (p.note ? `. ${p.note}` : "");
+  const source = `recorded ${p.dates} by ${p.source}; commit ${p.commit}; ` +
+    `${p.machine.cores} cores (${p.machine.cpu}), ${p.threads} threads; Deno ${p.deno}, ` +
+    `tfjs ${p.tfjs}`;
   return {
     variant: g.variant,
     "test accuracy": several
@@ -311,6 +314,7 @@ export function recordedLine(g: RecordedGroup): VariantResult {
     "trained on": `${count(g.settings.train_samples)} + ${count(g.settings.validation_samples)}`,
     seeds: g.seeds.join(", "),
     source,
+    note: p.note ?? "",
   };
 }
 
@@ -333,6 +337,7 @@ function missingLine(name: VariantName, dataset: string, stale: boolean): Varian
       `deno task experiments --variants ${name}${
         dataset === "mnist" ? "" : ` --dataset ${dataset}`
       }`,
+    note: "",
   };
 }
 
