@@ -11,7 +11,7 @@ import { disposeModel } from "../../lib/models/model.ts";
 import { saveModel } from "../../lib/models/model_files.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
-import { takeFirst } from "../../lib/data/preprocess.ts";
+import { prepareSplit, takeFirst } from "../../lib/data/preprocess.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { predictPixels } from "../../lib/models/predict_digit.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
@@ -142,7 +142,8 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
   try {
     // A small model that reads digits well enough: 8,000 real MNIST images, 2 epochs.
     const data = await loadMnist({ mirror, downloadUrls: [] });
-    await trainModel(model, takeFirst(data.train, 8000), { epochs: 2, batchSize: 64, seed: 1 });
+    const train = prepareSplit(takeFirst(data.train, 8000));
+    await trainModel(model, train, { epochs: 2, batchSize: 64, seed: 1 });
     await saveModel(model, join(dir, "model"));
 
     const cell = `import { loadModel } from "${join(repo, "lib", "models", "model_files.ts")}";\n` +
