@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type IdxFileName, loadMnist } from "../../lib/data/mnist.ts";
+import { type IdxFileName, loadMnist, loadMnistOrExplain } from "../../lib/data/mnist.ts";
 import {
   checksumsOf,
   datasetFiles,
@@ -489,5 +489,41 @@ Deno.test("loadMnist() names a folder that sits where a cached file should be, a
       error.message,
       /train-labels-idx1-ubyte\.gz is a folder, but the cache keeps the file .* there: remove the folder \(rm -r /,
     );
+  });
+});
+
+Deno.test("loadMnistOrExplain() says what to run when a dataset is nowhere, and loads it when it is", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const missing = await loadMnistOrExplain({
+      dataset: "fashion-mnist",
+      cacheDir: cache,
+      mirror: null,
+      downloadUrls: [],
+    });
+    assert.equal(typeof missing, "string");
+    assert.match(
+      String(missing),
+      /^fashion-mnist is not available here, so this part is skipped\./,
+    );
+    assert.match(String(missing), /Could not get a good copy of .*fashion-mnist/);
+    assert.match(String(missing), /put the four fashion-mnist files in data\/fashion-mnist\//);
+    assert.match(String(missing), /DATASET=fashion-mnist deno task notebook\.$/);
+    // Anything else than a missing dataset is still an error.
+    await assert.rejects(
+      () => loadMnistOrExplain({ dataset: "cifar" as "mnist", cacheDir: cache, downloadUrls: [] }),
+      /Unknown dataset "cifar"/,
+    );
+    const files = await datasetFiles();
+    await Deno.mkdir(join(mirror, "mnist"));
+    for (const [name, bytes] of Object.entries(files)) {
+      await Deno.writeFile(join(mirror, "mnist", name), bytes);
+    }
+    const found = await loadMnistOrExplain({
+      cacheDir: cache,
+      mirror,
+      downloadUrls: [],
+      checksums: await checksumsOf(files),
+    });
+    assert.equal(typeof found === "string" ? found : found.train.count, 30);
   });
 });
