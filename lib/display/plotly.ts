@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+import { gzipSync } from "node:zlib";
 import { jupyterApi, type MediaBundle, scriptJson, showBundle } from "./jupyter.ts";
 
 /** A Plotly figure: `data` traces, a `layout`, and optional `config` (plotly.js schema). */
@@ -113,23 +115,32 @@ export class PlotlyRenderer {
    * as loaded.
    */
   libraryBundles(): MediaBundle[] {
-    const source = this.#librarySource();
+    // Gzipped and in base64, the 4.8 MB library takes 1.9 MB of the notebook instead of 5.4 MB
+    // as an escaped string; the page unzips it with the browser's own DecompressionStream.
+    const packed = Buffer.from(gzipSync(new TextEncoder().encode(this.#librarySource()))).toString(
+      "base64",
+    );
     const bundles: MediaBundle[] = [];
-    const count = Math.max(1, Math.ceil(source.length / this.#chunkChars));
+    const count = Math.max(1, Math.ceil(packed.length / this.#chunkChars));
     for (let i = 0; i < count; i++) {
-      const slice = source.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars);
+      const slice = packed.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars);
       bundles.push({
         "text/html": `<script type="text/javascript">(window.__plotlyChunks = ` +
-          `window.__plotlyChunks || [])[${i}] = ${scriptJson(slice)};</script>`,
+          `window.__plotlyChunks || [])[${i}] = "${slice}";</script>`,
         "text/plain": `[plotly.js part ${i + 1}/${count}]`,
       });
     }
     bundles.push({
       "text/html": `<script type="text/javascript">(function () {
-  var source = window.__plotlyChunks.slice(0, ${count}).join("");
+  var packed = atob(window.__plotlyChunks.slice(0, ${count}).join(""));
   window.__plotlyChunks = undefined;
-  new Function("define", "module", "exports", source).call(window);
-  window.dispatchEvent(new Event("plotly-ready"));
+  var bytes = new Uint8Array(packed.length);
+  for (var i = 0; i < packed.length; i++) bytes[i] = packed.charCodeAt(i);
+  var unzipped = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  new Response(unzipped).text().then(function (source) {
+    new Function("define", "module", "exports", source).call(window);
+    window.dispatchEvent(new Event("plotly-ready"));
+  });
 })();</script><div style="font-size:small;color:#777">plotly.js loaded (inlined for offline use)</div>`,
       "text/plain": "plotly.js loaded",
     });
