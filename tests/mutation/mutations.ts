@@ -1,0 +1,1048 @@
+/**
+ * The mutations of the mutation pass (`run.ts`): each one a small, realistic bug in one module,
+ * written as the exact snippet it replaces, so that the pass can be repeated and a snippet that
+ * no longer exists is reported instead of silently skipped.
+ *
+ * @module
+ */
+
+/** One deliberate bug. */
+export interface Mutation {
+  /** A short name, unique: `<module>-<what breaks>`. */
+  id: string;
+  /** The file to change, relative to the repository root. */
+  file: string;
+  /** The exact text to replace; it must occur exactly once in the file. */
+  original: string;
+  /** What to put instead. */
+  mutant: string;
+  /** The behaviour a user relies on that this breaks. */
+  breaks: string;
+  /** Test files to run; default: {@linkcode TESTS}[file]. */
+  tests?: readonly string[];
+}
+
+/** The test files that cover each module: only these run for its mutations, to keep it fast. */
+export const TESTS: Readonly<Record<string, readonly string[]>> = {
+  "lib/files.ts": ["tests/files_test.ts", "tests/data/mnist_test.ts"],
+  "lib/random.ts": ["tests/random_test.ts"],
+  "lib/parameters.ts": ["tests/parameters_test.ts", "tests/programs/train_test.ts"],
+  "lib/data/idx.ts": ["tests/data/idx_test.ts", "tests/data/mnist_test.ts"],
+  "lib/data/mnist.ts": ["tests/data/mnist_test.ts"],
+  "lib/data/preprocess.ts": ["tests/data/preprocess_test.ts"],
+  "lib/data/augment.ts": ["tests/data/augment_test.ts"],
+  "lib/wasm/kernels.ts": ["tests/wasm/kernels_test.ts"],
+  "lib/wasm/backend.ts": ["tests/wasm/backend_test.ts"],
+  "lib/wasm/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
+  "lib/models/model.ts": ["tests/models/model_test.ts"],
+  "lib/models/variants.ts": ["tests/models/variants_test.ts"],
+  "lib/models/model_files.ts": ["tests/models/model_files_test.ts"],
+  "lib/training/train.ts": ["tests/training/train_test.ts"],
+  "lib/training/evaluate.ts": ["tests/training/train_test.ts"],
+  "lib/training/metrics.ts": ["tests/training/metrics_test.ts"],
+  "lib/training/experiment.ts": ["tests/training/experiment_test.ts"],
+  "lib/training/run_metrics.ts": ["tests/training/run_metrics_test.ts"],
+  "lib/training/compare.ts": ["tests/training/compare_test.ts"],
+  "lib/training/experiment_summary.ts": ["tests/training/experiment_summary_test.ts"],
+  "lib/display/figures.ts": ["tests/display/figures_test.ts"],
+  "lib/display/jupyter.ts": ["tests/display/jupyter_test.ts"],
+  "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
+  "lib/display/progress.ts": ["tests/display/progress_test.ts"],
+  "lib/display/tables.ts": ["tests/display/tables_test.ts"],
+  "programs/train.ts": ["tests/programs/train_test.ts"],
+  "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
+};
+
+/** The test files a mutation runs. */
+export function testsFor(mutation: Mutation): readonly string[] {
+  const tests = mutation.tests ?? TESTS[mutation.file];
+  if (!tests) {
+    throw new Error(
+      `No tests are mapped to ${mutation.file}: add it to TESTS in tests/mutation/mutations.ts.`,
+    );
+  }
+  return tests;
+}
+
+/** Every mutation, module by module. */
+export const MUTATIONS: readonly Mutation[] = [
+  // lib/files.ts
+  {
+    id: "files-direct-write",
+    file: "lib/files.ts",
+    original: "    await Deno.writeFile(temporary, bytes);\n    await Deno.rename(temporary, path);",
+    mutant: "    await Deno.writeFile(path, bytes);",
+    breaks: "atomic write replaced by a direct write to the target",
+  },
+  {
+    id: "files-temporary-left",
+    file: "lib/files.ts",
+    original: "    await Deno.remove(temporary).catch(() => {});",
+    mutant: "",
+    breaks: "a failed write leaves its temporary file behind",
+  },
+  {
+    id: "files-no-parent-folder",
+    file: "lib/files.ts",
+    original: "  await Deno.mkdir(dirname(path), { recursive: true });\n  const temporary",
+    mutant: "  const temporary",
+    breaks: "writing into a folder that does not exist yet fails",
+  },
+  {
+    id: "files-json-not-indented",
+    file: "lib/files.ts",
+    original: 'JSON.stringify(value, null, 2) + "\\n"',
+    mutant: "JSON.stringify(value)",
+    breaks: "metrics.json written on one line, without its final newline",
+  },
+  {
+    id: "files-writable-check-skipped",
+    file: "lib/files.ts",
+    original: "    await Deno.writeFile(probe, new Uint8Array());\n    await Deno.remove(probe);",
+    mutant: "",
+    breaks: "an existing but read-only output folder is accepted (the run fails only at the end)",
+  },
+  // lib/random.ts
+  {
+    id: "random-unseeded-shuffle",
+    file: "lib/random.ts",
+    original: "  const random = createRandom(seed);\n  const order",
+    mutant: "  const random = Math.random;\n  const order",
+    breaks: "unseeded shuffles: the same seed gives another order",
+  },
+  {
+    id: "random-seed-ignored",
+    file: "lib/random.ts",
+    original: "let state = checkSeed(seed) >>> 0;",
+    mutant: "checkSeed(seed);\n  let state = 0;",
+    breaks: "every seed gives the same sequence",
+  },
+  {
+    id: "random-biased-shuffle",
+    file: "lib/random.ts",
+    original: "const j = Math.floor(random() * (i + 1));",
+    mutant: "const j = Math.floor(random() * i);",
+    breaks: "a biased shuffle (Sattolo's: no image ever keeps its place)",
+  },
+  {
+    id: "random-negative-seed",
+    file: "lib/random.ts",
+    original: "!Number.isSafeInteger(seed) || seed < 0",
+    mutant: "!Number.isSafeInteger(seed) || seed < -1",
+    breaks: "a negative seed is accepted",
+  },
+  // lib/parameters.ts
+  {
+    id: "parameters-precedence-reversed",
+    file: "lib/parameters.ts",
+    original: "    const value = explicit !== undefined\n" +
+      "      ? checkExplicit(name, explicit)\n" +
+      '      : text !== undefined && text !== ""\n' +
+      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+    mutant: '    const value = text !== undefined && text !== ""\n' +
+      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      "      : explicit !== undefined\n" +
+      "      ? checkExplicit(name, explicit)\n",
+    breaks: "parameter precedence reversed: the variable beats the flag",
+  },
+  {
+    id: "parameters-misspelt-warning-dropped",
+    file: "lib/parameters.ts",
+    original: "    warnings: misspeltVariables(env),",
+    mutant: "    warnings: [],",
+    breaks: "a misspelt variable (EPOCH=3) is ignored without a warning",
+  },
+  {
+    id: "parameters-near-miss-not-seen",
+    file: "lib/parameters.ts",
+    original: "editDistance(a, b) <= 1",
+    mutant: "editDistance(a, b) < 1",
+    breaks: "only exact names are matched: EPOCH=3 gets no warning",
+  },
+  {
+    id: "parameters-epochs-not-variants",
+    file: "lib/parameters.ts",
+    original:
+      'defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.epochs,',
+    mutant: "defaultValue: () => VARIANTS.baseline.training.epochs,",
+    breaks: "the default epochs ignore the variant (tuned trains 5, not 15)",
+  },
+  {
+    id: "parameters-split-of-1-accepted",
+    file: "lib/parameters.ts",
+    original: "value < 0 || value >= 1",
+    mutant: "value < 0 || value > 1",
+    breaks: "VALIDATION_SPLIT=1 accepted (nothing left to train on)",
+  },
+  {
+    id: "parameters-whole-number-min-off-by-one",
+    file: "lib/parameters.ts",
+    original: "!Number.isSafeInteger(value) || value < min ||",
+    mutant: "!Number.isSafeInteger(value) || value < min - 1 ||",
+    breaks: "EPOCHS=0 and BATCH_SIZE=0 accepted",
+  },
+  {
+    id: "parameters-default-seed",
+    file: "lib/parameters.ts",
+    original: "    defaultValue: () => 42,",
+    mutant: "    defaultValue: () => 0,",
+    breaks: "the default seed is not the documented 42",
+  },
+  {
+    id: "parameters-combination-unchecked",
+    file: "lib/parameters.ts",
+    original: "if (trainSamples - held < 1) {",
+    mutant: "if (trainSamples - held < 0) {",
+    breaks: "a split that leaves no training image is accepted",
+  },
+  {
+    id: "parameters-program-default-beats-variable",
+    file: "lib/parameters.ts",
+    original: "      : text !== undefined && text !== \"\"\n" +
+      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      "      : name in (options.defaults ?? {})\n" +
+      "      ? options.defaults?.[name]\n",
+    mutant: "      : name in (options.defaults ?? {})\n" +
+      "      ? options.defaults?.[name]\n" +
+      "      : text !== undefined && text !== \"\"\n" +
+      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+    breaks: "a program's own default (bench's 12,800 images) beats the user's variable",
+  },
+  // lib/data/idx.ts
+  {
+    id: "idx-magic-unchecked",
+    file: "lib/data/idx.ts",
+    original: "if (magic !== expectedMagic) {",
+    mutant: "if (magic >>> 16 !== expectedMagic >>> 16) {",
+    breaks: "a labels file is read as images (only the magic's zero bytes are checked)",
+  },
+  {
+    id: "idx-trailing-bytes-accepted",
+    file: "lib/data/idx.ts",
+    original: "if (actual !== expected) {",
+    mutant: "if (actual < expected) {",
+    breaks: "a file longer than its header says is accepted",
+  },
+  {
+    id: "idx-label-10-accepted",
+    file: "lib/data/idx.ts",
+    original: "label >= options.classes",
+    mutant: "label > options.classes",
+    breaks: "a label of 10 is accepted",
+  },
+  {
+    id: "idx-little-endian",
+    file: "lib/data/idx.ts",
+    original: "shape.push(view.getUint32(4 + 4 * i))",
+    mutant: "shape.push(view.getUint32(4 + 4 * i, true))",
+    breaks: "dimensions read little-endian",
+  },
+  // lib/data/mnist.ts
+  {
+    id: "mnist-source-checksum-skipped",
+    file: "lib/data/mnist.ts",
+    original: "    const actual = await sha256(bytes);\n    if (actual !== expected) {",
+    mutant: "    const actual = expected;\n    if (actual !== expected) {",
+    breaks: "checksum check skipped for a mirror or a download",
+  },
+  {
+    id: "mnist-cache-checksum-skipped",
+    file: "lib/data/mnist.ts",
+    original: "if (actual === expected) return cached;",
+    mutant: "return cached;",
+    breaks: "a bad cached file is used",
+  },
+  {
+    id: "mnist-bad-cache-kept",
+    file: "lib/data/mnist.ts",
+    original: "    await Deno.remove(cachePath).catch(() => {});",
+    mutant: "",
+    breaks: "a cached file that fails its check is not deleted",
+  },
+  {
+    id: "mnist-not-cached",
+    file: "lib/data/mnist.ts",
+    original: "    await writeFileAtomically(cachePath, bytes);",
+    mutant: "",
+    breaks: "verified files are not copied to the cache",
+  },
+  {
+    id: "mnist-count-mismatch-accepted",
+    file: "lib/data/mnist.ts",
+    original: "if (count !== labels.length) {",
+    mutant: "if (count < labels.length) {",
+    breaks: "more images than labels is accepted",
+  },
+  {
+    id: "mnist-train-test-swapped",
+    file: "lib/data/mnist.ts",
+    original: '    train: pairSplit(trainImages, trainLabels, "train"),\n' +
+      '    test: pairSplit(testImages, testLabels, "t10k"),',
+    mutant: '    train: pairSplit(testImages, testLabels, "t10k"),\n' +
+      '    test: pairSplit(trainImages, trainLabels, "train"),',
+    breaks: "the training and test sets swapped",
+  },
+  {
+    id: "mnist-data-mirror-ignored",
+    file: "lib/data/mnist.ts",
+    original: 'options.mirror === undefined ? Deno.env.get("DATA_MIRROR") : options.mirror',
+    mutant: "options.mirror",
+    breaks: "DATA_MIRROR is ignored",
+  },
+  {
+    id: "mnist-error-omits-sources",
+    file: "lib/data/mnist.ts",
+    original: '      failures.map((line) => `  - ${line}`).join("\\n") +',
+    mutant: '      "" +',
+    breaks: "the error no longer names the sources tried and what went wrong",
+  },
+  // lib/data/preprocess.ts
+  {
+    id: "preprocess-divide-by-256",
+    file: "lib/data/preprocess.ts",
+    original: "out[i] = pixels[i] / 255;",
+    mutant: "out[i] = pixels[i] / 256;",
+    breaks: "/256 instead of /255: white is not 1",
+  },
+  {
+    id: "preprocess-batch-divide-by-256",
+    file: "lib/data/preprocess.ts",
+    original: "split.images[source + p] / 255;",
+    mutant: "split.images[source + p] / 256;",
+    breaks: "training batches scaled by /256, unlike evaluation",
+  },
+  {
+    id: "preprocess-first-10-percent-held-out",
+    file: "lib/data/preprocess.ts",
+    original:
+      "return { train: sliceSplit(split, 0, at), validation: sliceSplit(split, at, split.count) };",
+    mutant: "return {\n    train: sliceSplit(split, split.count - at, split.count),\n" +
+      "    validation: sliceSplit(split, 0, split.count - at),\n  };",
+    breaks: "the first 10% held out instead of the last",
+  },
+  {
+    id: "preprocess-split-rounds-up",
+    file: "lib/data/preprocess.ts",
+    original: "Math.floor(split.count * (1 - fraction))",
+    mutant: "Math.ceil(split.count * (1 - fraction))",
+    breaks: "the split point rounds up, unlike Keras (one image fewer held out)",
+  },
+  {
+    id: "preprocess-labels-not-gathered",
+    file: "lib/data/preprocess.ts",
+    original: "labels[i] = split.labels[indices[i]];",
+    mutant: "labels[i] = split.labels[i];",
+    breaks: "shuffled images paired with unshuffled labels",
+  },
+  {
+    id: "preprocess-take-last",
+    file: "lib/data/preprocess.ts",
+    original: "  return sliceSplit(split, 0, count);",
+    mutant: "  return sliceSplit(split, split.count - count, split.count);",
+    breaks: "TRAIN_SAMPLES keeps the last N images, not the first",
+  },
+  // lib/data/augment.ts
+  {
+    id: "augment-centre-half-pixel",
+    file: "lib/data/augment.ts",
+    original: "const CENTRE = (SIDE - 1) / 2;",
+    mutant: "const CENTRE = SIDE / 2;",
+    breaks: "rotation and zoom centre moved by half a pixel",
+  },
+  {
+    id: "augment-rotation-becomes-shear",
+    file: "lib/data/augment.ts",
+    original: "const sy = -sin * dx + cos * dy + CENTRE;",
+    mutant: "const sy = sin * dx + cos * dy + CENTRE;",
+    breaks: "a sign flip turns the rotation into a shear",
+  },
+  {
+    id: "augment-rotation-clockwise",
+    file: "lib/data/augment.ts",
+    original: "const sx = cos * dx + sin * dy + CENTRE;\n" +
+      "      const sy = -sin * dx + cos * dy + CENTRE;",
+    mutant: "const sx = cos * dx - sin * dy + CENTRE;\n" +
+      "      const sy = sin * dx + cos * dy + CENTRE;",
+    breaks: "rotation in the opposite direction to the documented one",
+  },
+  {
+    id: "augment-zoom-inverted",
+    file: "lib/data/augment.ts",
+    original: "  const cos = Math.cos(radians) / warp.scale;\n" +
+      "  const sin = Math.sin(radians) / warp.scale;",
+    mutant: "  const cos = Math.cos(radians) * warp.scale;\n" +
+      "  const sin = Math.sin(radians) * warp.scale;",
+    breaks: "a scale above 1 shrinks the digit instead of enlarging it",
+  },
+  {
+    id: "augment-shift-sign",
+    file: "lib/data/augment.ts",
+    original: "const dx = x - CENTRE - warp.shiftX;",
+    mutant: "const dx = x - CENTRE + warp.shiftX;",
+    breaks: "a shift to the right moves the digit left",
+  },
+  {
+    id: "augment-degrees-as-radians",
+    file: "lib/data/augment.ts",
+    original: "const radians = (warp.degrees * Math.PI) / 180;",
+    mutant: "const radians = warp.degrees;",
+    breaks: "rotation angles taken as radians",
+  },
+  {
+    id: "augment-nearest-not-bilinear",
+    file: "lib/data/augment.ts",
+    original: "const value = top * (1 - fy) + bottom * fy;",
+    mutant: "const value = fy < 0.5 ? top : bottom;",
+    breaks: "sub-pixel moves snap to whole rows",
+  },
+  {
+    id: "augment-one-warp-per-batch",
+    file: "lib/data/augment.ts",
+    original: "    for (let i = 0; i < count; i++) {\n      const warp = randomWarp(random, ranges);",
+    mutant: "    const warp = randomWarp(random, ranges);\n    for (let i = 0; i < count; i++) {",
+    breaks: "every image of a batch gets the same warp",
+  },
+  {
+    id: "augment-one-sided-draws",
+    file: "lib/data/augment.ts",
+    original: "(2 * random() - 1) * range",
+    mutant: "random() * range",
+    breaks: "rotations, shifts and zooms only ever go one way",
+  },
+  // lib/training/train.ts
+  {
+    id: "train-same-order-every-epoch",
+    file: "lib/training/train.ts",
+    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
+    mutant: "const order = epochOrder(train.count, { seed: context.seed, epoch: 0 });",
+    breaks: "every epoch visits the images in the first epoch's order",
+  },
+  {
+    id: "train-epoch-order-ignores-epoch",
+    file: "lib/training/train.ts",
+    original: "return shuffledIndices(count, options.seed * 1000 + options.epoch);",
+    mutant: "return shuffledIndices(count, options.seed * 1000);",
+    breaks: "epochOrder gives the same order for every epoch",
+  },
+  {
+    id: "train-epoch-order-unseeded",
+    file: "lib/training/train.ts",
+    original: "return shuffledIndices(count, options.seed * 1000 + options.epoch);",
+    mutant: "return shuffledIndices(count, Math.floor(Math.random() * 1e9));",
+    breaks: "the batch order does not repeat for the same seed",
+  },
+  {
+    id: "train-not-shuffled",
+    file: "lib/training/train.ts",
+    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
+    mutant: "const order = Uint32Array.from({ length: train.count }, (_, i) => i);",
+    breaks: "images visited in file order, never shuffled",
+  },
+  {
+    id: "train-last-batch-dropped",
+    file: "lib/training/train.ts",
+    original: "const batches = Math.ceil(train.count / batchSize);",
+    mutant: "const batches = Math.floor(train.count / batchSize);",
+    breaks: "the last, smaller batch of every epoch is skipped",
+  },
+  {
+    id: "train-loss-weighted-by-full-batch",
+    file: "lib/training/train.ts",
+    original: "lossSum += loss * indices.length;",
+    mutant: "lossSum += loss * batchSize;",
+    breaks: "the epoch loss weights the last, smaller batch as a full one",
+  },
+  {
+    id: "train-augmentation-not-applied",
+    file: "lib/training/train.ts",
+    original: "    context.augment?.(pixels, indices.length, context.random);\n",
+    mutant: "",
+    breaks: "the augmented variants train on unaugmented images",
+  },
+  {
+    id: "train-best-weights-not-restored",
+    file: "lib/training/train.ts",
+    original: "    stopper?.restoreBest(model, history.length);\n",
+    mutant: "",
+    breaks: "early stopping keeps the last epoch's weights, not the best",
+  },
+  {
+    id: "train-patience-off-by-one",
+    file: "lib/training/train.ts",
+    original: "logs.epoch - this.bestEpoch >= this.patience",
+    mutant: "logs.epoch - this.bestEpoch > this.patience",
+    breaks: "early stopping waits one epoch more than its patience",
+  },
+  {
+    id: "train-weights-divergence-unchecked",
+    file: "lib/training/train.ts",
+    original: "    : !weightsAreFinite(model)\n",
+    mutant: "    : false\n",
+    breaks: "NaN weights with a finite reported loss go unnoticed",
+  },
+  {
+    id: "train-label-10-accepted",
+    file: "lib/training/train.ts",
+    original: "split.labels.findIndex((label) => label >= classes)",
+    mutant: "split.labels.findIndex((label) => label > classes)",
+    breaks: "a label of 10 reaches training",
+  },
+  {
+    id: "train-schedule-ignored",
+    file: "lib/training/train.ts",
+    original: "      setLearningRate(model, learningRate);\n",
+    mutant: "",
+    breaks: "the learning-rate schedule is reported but not applied",
+  },
+  {
+    id: "train-validates-on-training-images",
+    file: "lib/training/train.ts",
+    original: "evaluateModel(model, options.validation);",
+    mutant: "evaluateModel(model, train);",
+    breaks: "validation loss and accuracy measured on the training images",
+  },
+  {
+    id: "train-eta-one-epoch-too-many",
+    file: "lib/training/train.ts",
+    original: "const remaining = (epochs - epoch - 1) * train.count + (train.count - seen);",
+    mutant: "const remaining = (epochs - epoch) * train.count + (train.count - seen);",
+    breaks: "the progress ETA counts one epoch too many",
+  },
+  // lib/training/evaluate.ts
+  {
+    id: "evaluate-last-partial-batch-dropped",
+    file: "lib/training/evaluate.ts",
+    original: "for (let start = 0; start < count; start += batchSize) {",
+    mutant: "for (let start = 0; start + batchSize <= count; start += batchSize) {",
+    breaks: "the images after the last full batch are not predicted",
+  },
+  {
+    id: "evaluate-loss-of-predicted-class",
+    file: "lib/training/evaluate.ts",
+    original: "probabilities[i * classes + split.labels[i]]",
+    mutant: "probabilities[i * classes + predicted[i]]",
+    breaks: "the loss uses the predicted class instead of the true one",
+  },
+  // lib/training/metrics.ts
+  {
+    id: "metrics-confusion-transposed",
+    file: "lib/training/metrics.ts",
+    original: "matrix[a][p]++;",
+    mutant: "matrix[p][a]++;",
+    breaks: "transposed confusion matrix",
+  },
+  {
+    id: "metrics-precision-recall-swapped",
+    file: "lib/training/metrics.ts",
+    original: "    const precision = ratio(truePositives, predictedAs);\n" +
+      "    const recall = ratio(truePositives, support);",
+    mutant: "    const precision = ratio(truePositives, support);\n" +
+      "    const recall = ratio(truePositives, predictedAs);",
+    breaks: "precision and recall swapped",
+  },
+  {
+    id: "metrics-weighted-is-macro",
+    file: "lib/training/metrics.ts",
+    original: 'rows.push(average((row) => row.support, "weighted avg"));',
+    mutant: 'rows.push(average(() => 1, "weighted avg"));',
+    breaks: "the weighted average ignores support",
+  },
+  {
+    id: "metrics-f1-arithmetic-mean",
+    file: "lib/training/metrics.ts",
+    original: "f1: ratio(2 * precision * recall, precision + recall),",
+    mutant: "f1: (precision + recall) / 2,",
+    breaks: "F1 as the arithmetic mean, not the harmonic one",
+  },
+  {
+    id: "metrics-argmax-last-tie",
+    file: "lib/training/metrics.ts",
+    original: "if (values[start + i] > values[start + best]) best = i;",
+    mutant: "if (values[start + i] >= values[start + best]) best = i;",
+    breaks: "a tie predicts the last class, unlike tf.argMax and numpy",
+  },
+  {
+    id: "metrics-mistakes-least-confident-first",
+    file: "lib/training/metrics.ts",
+    original: "b.confidence - a.confidence",
+    mutant: "a.confidence - b.confidence",
+    breaks: "the 'most confident mistakes' are the least confident ones",
+  },
+  // lib/models/model.ts
+  {
+    id: "model-adam-epsilon",
+    file: "lib/models/model.ts",
+    original: "tf.train.adam(checkLearningRate(learningRate), 0.9, 0.999, 1e-7)",
+    mutant: "tf.train.adam(checkLearningRate(learningRate))",
+    breaks: "Adam with tfjs' epsilon, not Keras' 1e-7",
+  },
+  {
+    id: "model-unseeded-initialisation",
+    file: "lib/models/model.ts",
+    original: "return tf.initializers.glorotUniform({ seed: this.nextSeed++ });",
+    mutant: "return tf.initializers.glorotUniform({});",
+    breaks: "the initial weights are not fixed by the seed",
+  },
+  {
+    id: "model-bias-with-batch-norm",
+    file: "lib/models/model.ts",
+    original: "useBias: !batchNorm,",
+    mutant: "useBias: true,",
+    breaks: "redundant biases before Batch Normalization (parameter counts change)",
+  },
+  {
+    id: "model-dropout-same-mask",
+    file: "lib/models/model.ts",
+    original: "get: () => seed + 1_000_003 * calls++,",
+    mutant: "get: () => seed,",
+    breaks: "Dropout uses the same mask every step",
+    tests: ["tests/models/model_test.ts", "tests/models/variants_test.ts"],
+  },
+  {
+    id: "model-optimizer-leaked",
+    file: "lib/models/model.ts",
+    original: "  optimizer?.dispose();\n",
+    mutant: "",
+    breaks: "disposeModel leaks the optimizer's moments",
+  },
+  // lib/models/variants.ts
+  {
+    id: "variants-exponential-off-by-one",
+    file: "lib/models/variants.ts",
+    original: "return schedule.initial * schedule.rate ** epoch;",
+    mutant: "return schedule.initial * schedule.rate ** (epoch + 1);",
+    breaks: "the decaying schedule starts one step down",
+  },
+  {
+    id: "variants-one-cycle-floor",
+    file: "lib/models/variants.ts",
+    original: "const low = peak / 100;",
+    mutant: "const low = peak / 10;",
+    breaks: "the one-cycle schedule ends at a tenth of its peak, not a hundredth",
+  },
+  {
+    id: "variants-fingerprint-ignores-layers",
+    file: "lib/models/variants.ts",
+    original: "description: _description, ...definition } = variant;",
+    mutant: "description: _description, layers: _layers, ...definition } = variant;",
+    breaks: "a changed model keeps its old fingerprint, so stale results are shown",
+  },
+  {
+    id: "variants-no-augmentation",
+    file: "lib/models/variants.ts",
+    original: "augment: augmentation && createAugmentation(augmentation),",
+    mutant: "augment: undefined,",
+    breaks: "the augmented variants train without augmentation",
+  },
+  {
+    id: "variants-patience-plus-one",
+    file: "lib/models/variants.ts",
+    original: ": { patience: earlyStoppingPatience },",
+    mutant: ": { patience: earlyStoppingPatience + 1 },",
+    breaks: "early stopping waits longer than the variant says",
+  },
+  {
+    id: "variants-baseline-epochs",
+    file: "lib/models/variants.ts",
+    original: "training: { epochs: 5, batchSize: 128 },",
+    mutant: "training: { epochs: 6, batchSize: 128 },",
+    breaks: "the tutorial's 5 epochs changed",
+    tests: ["tests/models/variants_test.ts", "tests/parameters_test.ts"],
+  },
+  // lib/wasm/batch_norm_grad.ts
+  {
+    id: "batch-norm-grad-variance-sign",
+    file: "lib/wasm/batch_norm_grad.ts",
+    original: "tf.scalar(-0.5)",
+    mutant: "tf.scalar(0.5)",
+    breaks: "the variance gradient has the wrong sign",
+  },
+  {
+    id: "batch-norm-grad-offset-scaled",
+    file: "lib/wasm/batch_norm_grad.ts",
+    original: "offset: () => tf.reshape(reduce(dyTensor), mean.shape),",
+    mutant: "offset: () => tf.reshape(reduce(dyTimesScale), mean.shape),",
+    breaks: "the offset gradient multiplied by the scale",
+  },
+  // lib/wasm/kernels.ts
+  {
+    id: "kernels-max-pool-grad-all-ties-2x2",
+    file: "lib/wasm/kernels.ts",
+    original: "          dx[p01 + d] = g * (na & (1 - nb));\n" +
+      "          dx[p10 + d] = g * (na & nb & (1 - nc));\n",
+    mutant: "          dx[p01 + d] = g * (1 - nb);\n          dx[p10 + d] = g * (1 - nc);\n",
+    breaks: "max-pool gradient sent to every tied maximum, not the first",
+  },
+  {
+    id: "kernels-max-pool-grad-last-tie",
+    file: "lib/wasm/kernels.ts",
+    original: "                dx[i] += dyv[yBase + d];\n                break search;",
+    mutant: "                dx[i] += dyv[yBase + d];",
+    breaks: "max-pool gradient (general windows) sent to every tie",
+  },
+  {
+    id: "kernels-filter-grad-halved",
+    file: "lib/wasm/kernels.ts",
+    original: "eyeV[e * k + e] = 1;",
+    mutant: "eyeV[e * k + e] = 0.5;",
+    breaks: "filter gradient halved (first layer)",
+  },
+  {
+    id: "kernels-filter-grad-transposed",
+    file: "lib/wasm/kernels.ts",
+    original: "{ x: cut }, { perm: [1, 2, 0, 3] }",
+    mutant: "{ x: cut }, { perm: [2, 1, 0, 3] }",
+    breaks: "filter gradient transposed (rows and columns of the kernel swapped)",
+  },
+  {
+    id: "kernels-input-grad-filter-not-flipped",
+    file: "lib/wasm/kernels.ts",
+    original: "{ x: filter }, { dims: [0, 1] }",
+    mutant: "{ x: filter }, { dims: [0] }",
+    breaks: "input gradient with the filter flipped on one axis only",
+  },
+  {
+    id: "kernels-zero-insert-row-stride",
+    file: "lib/wasm/kernels.ts",
+    original: "const dstRow = (b * oh * sh + r * sh) * rowOut;",
+    mutant: "const dstRow = (b * oh * sh + r) * rowOut;",
+    breaks: "strided input gradient with rows packed together",
+  },
+  {
+    id: "kernels-sum-overwrites",
+    file: "lib/wasm/kernels.ts",
+    original: "acc[i] += xv[base + i];",
+    mutant: "acc[i] = xv[base + i];",
+    breaks: "Sum keeps only the last slice",
+  },
+  {
+    id: "kernels-matmul-double-transpose",
+    file: "lib/wasm/kernels.ts",
+    original: "transposeA: Boolean(attrs.transposeA) && a === inputs.a,",
+    mutant: "transposeA: Boolean(attrs.transposeA),",
+    breaks: "BatchMatMul transposes A twice",
+  },
+  {
+    id: "kernels-gather-ignores-indices",
+    file: "lib/wasm/kernels.ts",
+    original: "const r = ids[i] * row;",
+    mutant: "const r = i * row;",
+    breaks: "GatherV2 returns the first rows whatever the indices",
+  },
+  {
+    id: "kernels-slice-stride",
+    file: "lib/wasm/kernels.ts",
+    original: "let from = begin[k] * stride(k);",
+    mutant: "let from = begin[k];",
+    breaks: "Slice cuts from the wrong place along inner axes",
+  },
+  {
+    id: "kernels-cast-shares-across-dtypes",
+    file: "lib/wasm/kernels.ts",
+    original: 'if (x.dtype !== attrs.dtype || x.dtype === "string") {',
+    mutant: 'if (x.dtype === "string") {',
+    breaks: "Cast to another dtype reuses the bytes unconverted",
+  },
+  {
+    id: "kernels-crop-axes-swapped",
+    file: "lib/wasm/kernels.ts",
+    original: "begin: [0, cut[0], cut[2], 0],",
+    mutant: "begin: [0, cut[2], cut[0], 0],",
+    breaks: "padding cropped from the wrong sides",
+  },
+  // lib/wasm/backend.ts
+  {
+    id: "backend-one-thread-by-default",
+    file: "lib/wasm/backend.ts",
+    original: "const threads = options.threads ?? logicalCores();",
+    mutant: "const threads = options.threads ?? 1;",
+    breaks: "the default is one thread, not one per core",
+  },
+  {
+    id: "backend-too-many-threads-accepted",
+    file: "lib/wasm/backend.ts",
+    original: "threads < 1 || threads > cores",
+    mutant: "threads < 1 || threads > 2 * cores",
+    breaks: "more threads than cores accepted",
+  },
+  {
+    id: "backend-pool-not-terminated",
+    file: "lib/wasm/backend.ts",
+    original:
+      "    for (const w of [...pthread.runningWorkers, ...pthread.unusedWorkers]) w.terminate();\n",
+    mutant: "",
+    breaks: "shutdown leaves the worker threads running",
+  },
+  // lib/models/model_files.ts
+  {
+    id: "model-files-training-config-dropped",
+    file: "lib/models/model_files.ts",
+    original: "    if (artifacts.trainingConfig) modelJson.trainingConfig = artifacts.trainingConfig;\n",
+    mutant: "",
+    breaks: "a reloaded model forgets its loss and metrics",
+  },
+  {
+    id: "model-files-error-without-fix",
+    file: "lib/models/model_files.ts",
+    original: "}): train and save a model first.`,",
+    mutant: "})`,",
+    breaks: "a missing model's error no longer says what to do",
+  },
+  // lib/training/experiment.ts
+  {
+    id: "experiment-no-validation",
+    file: "lib/training/experiment.ts",
+    original: "      validation,\n      classes: data.classNames.length,",
+    mutant: "      classes: data.classNames.length,",
+    breaks: "no validation scores and no early stopping in runs",
+  },
+  {
+    id: "experiment-seed-not-used-for-weights",
+    file: "lib/training/experiment.ts",
+    original: "buildVariant(variant, { seed: options.seed,",
+    mutant: "buildVariant(variant, { seed: 42,",
+    breaks: "runs over seeds 1, 2, 3 start from the same weights",
+  },
+  {
+    id: "experiment-scored-on-validation",
+    file: "lib/training/experiment.ts",
+    original: "const evaluation = evaluateModel(model, data.test);",
+    mutant: "const evaluation = evaluateModel(model, validation);",
+    breaks: "the test accuracy is measured on the validation images",
+  },
+  // lib/training/run_metrics.ts
+  {
+    id: "run-metrics-sample-counts-swapped",
+    file: "lib/training/run_metrics.ts",
+    original: "    train_samples: run.train.count,\n    validation_samples: run.validation.count,",
+    mutant: "    train_samples: run.validation.count,\n    validation_samples: run.train.count,",
+    breaks: "metrics.json swaps the training and validation counts",
+  },
+  {
+    id: "run-metrics-epochs-run-is-epochs",
+    file: "lib/training/run_metrics.ts",
+    original: "epochs_run: run.training.history.length,",
+    mutant: "epochs_run: run.params.epochs,",
+    breaks: "metrics.json hides an early stop",
+  },
+  // lib/training/compare.ts
+  {
+    id: "compare-key-without-seed",
+    file: "lib/training/compare.ts",
+    original: "-seed${params.seed}`",
+    mutant: "`",
+    breaks: "a result for another seed is shown as this seed's",
+  },
+  {
+    id: "compare-retrain-ignored",
+    file: "lib/training/compare.ts",
+    original: "      : options.retrain\n      ? undefined\n",
+    mutant: "",
+    breaks: "retrain: true reads the old result back",
+  },
+  {
+    id: "compare-quick-run-epochs",
+    file: "lib/training/compare.ts",
+    original: "requested < VARIANTS.baseline.training.epochs",
+    mutant: "requested <= VARIANTS.baseline.training.epochs",
+    breaks: "the comparison trains tuned for 5 epochs at the default EPOCHS",
+  },
+  // lib/training/experiment_summary.ts
+  {
+    id: "summary-population-sd",
+    file: "lib/training/experiment_summary.ts",
+    original: "Math.sqrt(ss / (values.length - 1))",
+    mutant: "Math.sqrt(ss / values.length)",
+    breaks: "population instead of sample standard deviation",
+  },
+  {
+    id: "summary-groups-ignore-dataset",
+    file: "lib/training/experiment_summary.ts",
+    original: "const key = `${row.variant}\\u0000${row.dataset}`;",
+    mutant: "const key = row.variant;",
+    breaks: "MNIST and Fashion-MNIST runs averaged together",
+  },
+  {
+    id: "summary-unfinished-run-fails",
+    file: "lib/training/experiment_summary.ts",
+    original: "      if (!(error instanceof Deno.errors.NotFound)) throw error;\n    }\n  }\n  return runs;",
+    mutant: "      throw error;\n    }\n  }\n  return runs;",
+    breaks: "a folder without metrics.json (a run in progress) stops the summary",
+  },
+  // lib/display/figures.ts
+  {
+    id: "figures-confusion-transposed",
+    file: "lib/display/figures.ts",
+    original: "z: matrix.map((row) => row.map((v) => Math.log10(1 + v))),",
+    mutant: "z: matrix[0].map((_, c) => matrix.map((row) => Math.log10(1 + row[c]))),",
+    breaks: "the confusion-matrix figure is transposed",
+  },
+  {
+    id: "figures-rates-by-column",
+    file: "lib/display/figures.ts",
+    original: "return row.map((v) => (total === 0 ? 0 : v / total));",
+    mutant: "return row.map((v) => (total === 0 ? 0 : v / Math.max(...row)));",
+    breaks: "hover shares not normalised by the true class's count",
+  },
+  {
+    id: "figures-right-predictions-flagged",
+    file: "lib/display/figures.ts",
+    original: "flagged: indices.map((i) => predicted[i] !== split.labels[i]),",
+    mutant: "flagged: indices.map((i) => predicted[i] === split.labels[i]),",
+    breaks: "right predictions drawn in red",
+  },
+  {
+    id: "figures-digit-transposed",
+    file: "lib/display/figures.ts",
+    original: "z[top + r][left + c] = image[r * TILE + c];",
+    mutant: "z[top + r][left + c] = image[c * TILE + r];",
+    breaks: "digits drawn transposed",
+  },
+  {
+    id: "figures-validation-curves-swapped",
+    file: "lib/display/figures.ts",
+    original: 'line(history.map((h) => h.valLoss), "validation", 1,',
+    mutant: 'line(history.map((h) => h.valAccuracy), "validation", 1,',
+    breaks: "validation accuracy drawn on the loss plot",
+  },
+  // lib/display/tables.ts
+  {
+    id: "tables-class-counts-swapped",
+    file: "lib/display/tables.ts",
+    original: "    train: count(data.train.labels),\n    test: count(data.test.labels),",
+    mutant: "    train: count(data.test.labels),\n    test: count(data.train.labels),",
+    breaks: "class counts of train and test swapped",
+  },
+  {
+    id: "tables-missing-validation-as-0",
+    file: "lib/display/tables.ts",
+    original: '"val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),',
+    mutant: '"val loss": history.map((h) => round(h.valLoss ?? 0)),',
+    breaks: "no validation shown as a loss of 0",
+  },
+  {
+    id: "tables-report-recall-is-precision",
+    file: "lib/display/tables.ts",
+    original: "recall: rows.map((r) => round(r.recall)),",
+    mutant: "recall: rows.map((r) => round(r.precision)),",
+    breaks: "the report table shows precision as recall",
+  },
+  // lib/display/progress.ts
+  {
+    id: "progress-final-state-dropped",
+    file: "lib/display/progress.ts",
+    original: "    if (state) {\n      this.#latest = state;\n      this.#pending = true;\n    }\n",
+    mutant: "",
+    breaks: "the final state given to done() is not shown",
+  },
+  {
+    id: "progress-stopped-early-bar-partial",
+    file: "lib/display/progress.ts",
+    original: "        final.value = final.total;\n",
+    mutant: "",
+    breaks: "an early stop leaves the bar looking broken off",
+  },
+  {
+    id: "progress-bar-off-by-one-epoch",
+    file: "lib/display/progress.ts",
+    original: "value: (p.epoch - 1) * p.batches + p.batch,",
+    mutant: "value: p.epoch * p.batches + p.batch,",
+    breaks: "the bar runs one epoch ahead",
+  },
+  {
+    id: "progress-duration-unpadded",
+    file: "lib/display/progress.ts",
+    original: 'String(s % 60).padStart(2, "0")',
+    mutant: "String(s % 60)",
+    breaks: "65 s shown as 1m5s",
+  },
+  {
+    id: "progress-new-output-every-update",
+    file: "lib/display/progress.ts",
+    original: 'const type = this.#shown ? "update_display_data" : "display_data";',
+    mutant: 'const type = "display_data";',
+    breaks: "every update adds an output instead of updating in place",
+  },
+  // lib/display/jupyter.ts
+  {
+    id: "jupyter-escape-order",
+    file: "lib/display/jupyter.ts",
+    original: 'text.replaceAll("&", "&amp;").replaceAll("<", "&lt;")',
+    mutant: 'text.replaceAll("<", "&lt;").replaceAll("&", "&amp;")',
+    breaks: "< escaped twice (&amp;lt;)",
+  },
+  {
+    id: "jupyter-script-json-unescaped",
+    file: "lib/display/jupyter.ts",
+    original: 'json.replaceAll("<", "\\\\u003c")',
+    mutant: "json",
+    breaks: "a </script> in figure data ends the script early",
+  },
+  // lib/display/plotly.ts
+  {
+    id: "plotly-library-every-figure",
+    file: "lib/display/plotly.ts",
+    original: "const library = this.#loaded ? [] : this.libraryBundles();",
+    mutant: "const library = this.libraryBundles();",
+    breaks: "plotly.js (3 MB) inlined again with every figure",
+  },
+  {
+    id: "plotly-config-overridden",
+    file: "lib/display/plotly.ts",
+    original: "{ ...DEFAULT_PLOT_CONFIG, ...figure.config }",
+    mutant: "{ ...figure.config, ...DEFAULT_PLOT_CONFIG }",
+    breaks: "a figure's own config is overridden by the defaults",
+  },
+  {
+    id: "plotly-chunk-loses-a-character",
+    file: "lib/display/plotly.ts",
+    original: "source.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars)",
+    mutant: "source.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars - 1)",
+    breaks: "the inlined library loses a character at every chunk boundary",
+  },
+  // programs/train.ts
+  {
+    id: "program-train-default-out",
+    file: "programs/train.ts",
+    original: "join(\"outputs\", `${variant}-${dataset}`)",
+    mutant: 'join("outputs", variant)',
+    breaks: "Fashion-MNIST runs overwrite MNIST runs of the same variant",
+  },
+  {
+    id: "program-train-usage-exit-1",
+    file: "programs/train.ts",
+    original: "    console.error(`Error: ${error.message}`);\n    return USAGE_EXIT_CODE;",
+    mutant: "    console.error(`Error: ${error.message}`);\n    return 1;",
+    breaks: "bad flags exit 1 like a failed training, not 2",
+  },
+  {
+    id: "program-train-warnings-not-printed",
+    file: "programs/train.ts",
+    original: "    for (const warning of options.warnings) console.error(`Warning: ${warning}`);\n",
+    mutant: "",
+    breaks: "misspelt-variable warnings not printed by the trainer",
+  },
+  {
+    id: "program-train-out-checked-late",
+    file: "programs/train.ts",
+    original: "    await checkWritableDir(options.out).catch((error) => {\n" +
+      "      throw new UsageError(error.message);\n    });\n",
+    mutant: "",
+    breaks: "an unusable --out is found only after training",
+  },
+  // programs/check_doc_examples.ts
+  {
+    id: "check-doc-console-assert-allowed",
+    file: "programs/check_doc_examples.ts",
+    original: "if (/console\\.assert\\s*\\(/.test(body)) {",
+    mutant: "if (/console\\.asserts\\s*\\(/.test(body)) {",
+    breaks: "an example that only console.asserts passes the check",
+  },
+  {
+    id: "check-doc-ignore-not-skipped",
+    file: "programs/check_doc_examples.ts",
+    original: "/\\bignore\\b/.test(fence[2])",
+    mutant: "false",
+    breaks: "examples marked ignore are flagged",
+  },
+];

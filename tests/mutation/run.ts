@@ -1,0 +1,241 @@
+/**
+ * The mutation pass: breaks the code on purpose, one realistic bug at a time, and checks that a
+ * test goes red. Each mutation in `mutations.ts` replaces one exact snippet of one file in a
+ * scratch copy of the repository (never in the checkout itself), runs the test files that cover
+ * that module, records "caught" or "survived", and puts the file back before the next one.
+ *
+ *     deno run -A tests/mutation/run.ts                 # every mutation
+ *     deno run -A tests/mutation/run.ts --only augment  # mutations whose id or file contains "augment"
+ *     deno run -A tests/mutation/run.ts --list          # the list, as the table in tests/README.md
+ *
+ * Exit code 0 when every mutation was caught, 1 when one survived or no longer applies (its
+ * snippet is gone from the file: update the list), 2 on a bad command line.
+ *
+ * @module
+ */
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type Mutation, MUTATIONS, testsFor } from "./mutations.ts";
+
+/** What happened to one mutation. */
+export interface Outcome {
+  id: string;
+  file: string;
+  /** `caught`: a test failed; `survived`: all passed; `stale`: the snippet is not in the file
+   * exactly once; `invalid`: the mutant does not type-check (not a bug a user could ship). */
+  result: "caught" | "survived" | "stale" | "invalid";
+  /** The failing test names, for a caught mutation. */
+  failed: string[];
+  seconds: number;
+}
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Files to copy into the scratch copy: tracked and untracked-but-not-ignored ones. */
+async function repositoryFiles(repo: string): Promise<string[]> {
+  const out = await new Deno.Command("git", {
+    args: ["-C", repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    stdout: "piped",
+  }).output();
+  if (!out.success) throw new Error(`git ls-files failed in ${repo}: is it a git checkout?`);
+  return new TextDecoder().decode(out.stdout).split("\0").filter((f) => f !== "");
+}
+
+/** A copy of the repository in a temporary folder; node_modules is linked, data/ copied. */
+export async function scratchCopy(repo: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "mutation-" });
+  for (const file of await repositoryFiles(repo)) {
+    try {
+      await Deno.mkdir(dirname(join(dir, file)), { recursive: true });
+      await Deno.copyFile(join(repo, file), join(dir, file));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error; // deleted but not yet staged
+    }
+  }
+  await Deno.symlink(join(repo, "node_modules"), join(dir, "node_modules"));
+  // The dataset cache: copied, so that nothing a test does there touches the checkout.
+  const data = join(repo, "data");
+  try {
+    await Deno.stat(data);
+    const cp = await new Deno.Command("cp", { args: ["-r", data, join(dir, "data")] }).output();
+    if (!cp.success) throw new Error(`Cannot copy ${data} to the scratch copy.`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return dir;
+}
+
+/** Runs test files in `dir`; returns whether they passed and the names of the failures. */
+async function runTests(
+  dir: string,
+  tests: readonly string[],
+  timeoutSeconds: number,
+): Promise<{ passed: boolean; failed: string[]; typeError: boolean; output: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", ...tests],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutSeconds * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const failures = output.split("\nFAILURES")[1] ?? "";
+  const failed = [...failures.matchAll(/^(.+?) => \S+:\d+:\d+$/gm)].map((m) => m[1].trim());
+  if (out.signal === "SIGKILL") failed.push(`(timed out after ${timeoutSeconds} s)`);
+  const typeError = /error: TS\d+|TS\d+ \[ERROR\]/.test(output) && failed.length === 0;
+  return { passed: out.success, failed, typeError, output };
+}
+
+/** Applies one mutation in `dir`, runs its tests, and restores the file whatever happens. */
+export async function tryMutation(
+  dir: string,
+  mutation: Mutation,
+  timeoutSeconds: number,
+): Promise<Outcome & { output: string }> {
+  const path = join(dir, mutation.file);
+  const original = await Deno.readTextFile(path);
+  const start = performance.now();
+  const done = (result: Outcome["result"], failed: string[] = [], output = "") => ({
+    id: mutation.id,
+    file: mutation.file,
+    result,
+    failed,
+    seconds: Math.round((performance.now() - start) / 100) / 10,
+    output,
+  });
+  if (original.split(mutation.original).length !== 2) return done("stale");
+  try {
+    await Deno.writeTextFile(path, original.replace(mutation.original, () => mutation.mutant));
+    const run = await runTests(dir, testsFor(mutation), timeoutSeconds);
+    if (run.typeError) return done("invalid", [], run.output);
+    return done(run.passed ? "survived" : "caught", run.failed, run.output);
+  } finally {
+    await Deno.writeTextFile(path, original);
+  }
+}
+
+/** The mutations as a Markdown table, for tests/README.md. */
+export function markdownTable(mutations: readonly Mutation[]): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  const lines = [
+    "| id | file | the bug | tests run |",
+    "| -- | ---- | ------- | --------- |",
+    ...mutations.map((m) =>
+      `| \`${m.id}\` | \`${m.file}\` | ${cell(m.breaks)} | ${
+        testsFor(m).map((t) => `\`${t.replace(/^tests\//, "")}\``).join(", ")
+      } |`
+    ),
+  ];
+  return lines.join("\n");
+}
+
+async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        only: { type: "string" },
+        list: { type: "boolean" },
+        "no-baseline": { type: "boolean" },
+        timeout: { type: "string", default: "600" },
+        out: { type: "string" },
+        repo: { type: "string", default: REPO },
+        help: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    console.error(`Error: ${error instanceof Error ? error.message : error}. See --help.`);
+    return 2;
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(`Usage: deno run -A tests/mutation/run.ts [--only TEXT] [--list] [--no-baseline]
+       [--timeout SECONDS] [--out results.json] [--repo DIR]
+
+  --only TEXT     only the mutations whose id or file contains TEXT (comma-separated: any of them)
+  --list          print the mutations as a Markdown table and exit
+  --no-baseline   skip running the selected test files unmutated first
+  --timeout S     seconds per mutation before it counts as caught by a hang (default 600)
+  --out FILE      also write every outcome, with the failing tests' names, as JSON
+  --repo DIR      the repository to copy (default: the one holding this script)`);
+    return 0;
+  }
+  const filters = values.only?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+  const selected = MUTATIONS.filter((m) =>
+    filters.length === 0 || filters.some((f) => m.id.includes(f) || m.file.includes(f))
+  );
+  if (values.list) {
+    console.log(markdownTable(selected));
+    return 0;
+  }
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0)) {
+    console.error(`Error: --timeout must be a number of seconds, got "${values.timeout}".`);
+    return 2;
+  }
+  if (selected.length === 0) {
+    console.error(`Error: no mutation matches --only "${values.only}". See --list.`);
+    return 2;
+  }
+  const dir = await scratchCopy(values.repo);
+  console.error(`Scratch copy of ${values.repo}: ${dir}`);
+  try {
+    if (!values["no-baseline"]) {
+      const files = [...new Set(selected.flatMap(testsFor))].sort();
+      for (const file of files) {
+        const run = await runTests(dir, [file], timeout);
+        if (!run.passed) {
+          console.error(run.output.slice(-3000));
+          console.error(
+            `Error: ${file} fails without any mutation, so it cannot judge them. Fix it first ` +
+              "(or pass --no-baseline to skip this check).",
+          );
+          return 1;
+        }
+        console.error(`baseline ${file}: passes`);
+      }
+    }
+    const outcomes: Outcome[] = [];
+    for (const mutation of selected) {
+      const { output, ...outcome } = await tryMutation(dir, mutation, timeout);
+      outcomes.push(outcome);
+      const why = outcome.result === "caught"
+        ? `by ${outcome.failed.slice(0, 2).join("; ") || "a failing test file"}`
+        : outcome.result === "survived"
+        ? `<- ${mutation.breaks}`
+        : outcome.result === "invalid"
+        ? `(does not type-check)\n${output.slice(0, 600)}`
+        : "(snippet not found exactly once: update tests/mutation/mutations.ts)";
+      console.log(
+        `${outcome.result.padEnd(8)} ${mutation.id.padEnd(34)} ${outcome.seconds}s ${why}`,
+      );
+    }
+    const count = (r: Outcome["result"]) => outcomes.filter((o) => o.result === r).length;
+    console.log(
+      `\n${outcomes.length} mutations: ${count("caught")} caught, ${count("survived")} survived` +
+        `, ${count("stale")} stale, ${count("invalid")} invalid.`,
+    );
+    const byModule = new Map<string, Outcome[]>();
+    for (const o of outcomes) byModule.set(o.file, [...(byModule.get(o.file) ?? []), o]);
+    for (const [file, list] of [...byModule].sort()) {
+      const caught = list.filter((o) => o.result === "caught").length;
+      console.log(`  ${file.padEnd(36)} ${caught}/${list.length} caught`);
+    }
+    if (values.out) {
+      await Deno.writeTextFile(values.out, JSON.stringify(outcomes, null, 2) + "\n");
+      console.log(`Wrote ${relative(Deno.cwd(), values.out) || values.out}.`);
+    }
+    return outcomes.every((o) => o.result === "caught") ? 0 : 1;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}
