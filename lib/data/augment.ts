@@ -30,7 +30,10 @@ export interface AugmentOptions {
 
 /** One affine transformation of an image, about its centre. */
 export interface Warp {
-  /** Rotation, in degrees, counter-clockwise as displayed (y down). */
+  /**
+   * Rotation, in degrees, clockwise as displayed (y down): 90 turns the top of a digit to the
+   * right.
+   */
   degrees: number;
   /** Scale factor: above 1 enlarges the digit. */
   scale: number;

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { gunzip, parseIdx, parseIdxImages, parseIdxLabels } from "../../lib/data/idx.ts";
 import { createRandom } from "../../lib/random.ts";
-import { datasetFiles, gzip, idxBytes, rejectionOf } from "../fixtures.ts";
+import { assertSameArray, datasetFiles, gzip, idxBytes, rejectionOf } from "../fixtures.ts";
 
 Deno.test("parseIdxImages() reads count, size and pixels", () => {
   const pixels = Uint8Array.from({ length: 2 * 784 }, (_, i) => i % 256);
   const images = parseIdxImages(idxBytes(2051, [2, 28, 28], pixels), "x");
   assert.equal(images.count, 2);
-  assert.deepEqual(images.pixels, pixels);
+  assertSameArray(images.pixels, pixels);
 });
 
 Deno.test("parseIdx() rejects a file shorter than its header", () => {

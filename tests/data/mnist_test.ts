@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type IdxFileName, loadMnist, loadMnistOrExplain } from "../../lib/data/mnist.ts";
 import {
+  assertSameArray,
   checksumsOf,
   datasetFiles,
   gzip,
@@ -77,7 +78,7 @@ Deno.test("loadMnist() copies verified files from a mirror folder into the cache
     await Deno.remove(mirror, { recursive: true });
     await Deno.mkdir(mirror);
     const second = await loadMnist({ mirror: null, cacheDir: cache, downloadUrls: [], checksums });
-    assert.deepEqual(second.train.images, first.train.images);
+    assertSameArray(second.train.images, first.train.images);
   });
 });
 

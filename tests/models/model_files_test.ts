@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadModel, saveModel } from "../../lib/models/model_files.ts";
 import { disposeModel } from "../../lib/models/model.ts";
-import { listFiles, rejectionOf } from "../fixtures.ts";
+import { assertSameArray, listFiles, rejectionOf } from "../fixtures.ts";
 
 tf.enableProdMode(); // no "use tfjs-node" banner in the test output
 await tf.setBackend("cpu");
@@ -29,7 +29,7 @@ Deno.test("saveModel() writes model.json + weights-<hash>.bin that loadModel() r
       const x = tf.randomUniform([4, 28, 28, 1], 0, 1, "float32", 7);
       return [model, loaded].map((m) => (m.predict(x) as tf.Tensor).dataSync());
     });
-    assert.deepEqual(a, b);
+    assertSameArray(a, b);
     model.dispose();
     loaded.dispose();
   } finally {
@@ -76,7 +76,7 @@ Deno.test("a saved model loads over HTTP with tf.loadLayersModel, as a browser l
       const x = tf.randomUniform([2, 28, 28, 1], 0, 1, "float32", 3);
       return [model, loaded].map((m) => (m.predict(x) as tf.Tensor).dataSync());
     });
-    assert.deepEqual(a, b);
+    assertSameArray(a, b);
     model.dispose();
     loaded.dispose();
   } finally {

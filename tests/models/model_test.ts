@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { buildModel, compileModel, disposeModel, type ModelSpec } from "../../lib/models/model.ts";
+import { assertDifferentArrays, assertSameArray } from "../fixtures.ts";
 
 tf.enableProdMode(); // no "use tfjs-node" banner in the test output
 await tf.setBackend("cpu");
@@ -50,8 +51,10 @@ Deno.test("buildModel() starts from the same weights for the same seed, others f
     disposeModel(model);
     return weights;
   };
-  assert.deepEqual(first(7), first(7));
-  assert.notDeepEqual(first(7)[0], first(8)[0]);
+  const [a, b] = [first(7), first(7)];
+  assert.equal(a.length, b.length);
+  a.forEach((w, i) => assertSameArray(w, b[i], { message: `weight ${i}` }));
+  assertDifferentArrays(first(7)[0], first(8)[0], "another seed must start elsewhere");
 });
 
 Deno.test("compileModel() uses Adam with Keras' settings and sparse cross-entropy", () => {

@@ -70,7 +70,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "files-direct-write",
     file: "lib/files.ts",
-    original: "    await Deno.writeFile(temporary, bytes);\n    await Deno.rename(temporary, path);",
+    original:
+      "    await Deno.writeFile(temporary, bytes);\n    await Deno.rename(temporary, path);",
     mutant: "    await Deno.writeFile(path, bytes);",
     breaks: "atomic write replaced by a direct write to the target",
   },
@@ -162,8 +163,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "parameters-epochs-not-variants",
     file: "lib/parameters.ts",
-    original:
-      'defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.epochs,',
+    original: 'defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.epochs,',
     mutant: "defaultValue: () => VARIANTS.baseline.training.epochs,",
     breaks: "the default epochs ignore the variant (tuned trains 5, not 15)",
   },
@@ -198,13 +198,13 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "parameters-program-default-beats-variable",
     file: "lib/parameters.ts",
-    original: "      : text !== undefined && text !== \"\"\n" +
+    original: '      : text !== undefined && text !== ""\n' +
       '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
       "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n",
     mutant: "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n" +
-      "      : text !== undefined && text !== \"\"\n" +
+      '      : text !== undefined && text !== ""\n' +
       '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
     breaks: "a program's own default (bench's 12,800 images) beats the user's variable",
   },
@@ -398,7 +398,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "augment-one-warp-per-batch",
     file: "lib/data/augment.ts",
-    original: "    for (let i = 0; i < count; i++) {\n      const warp = randomWarp(random, ranges);",
+    original:
+      "    for (let i = 0; i < count; i++) {\n      const warp = randomWarp(random, ranges);",
     mutant: "    const warp = randomWarp(random, ranges);\n    for (let i = 0; i < count; i++) {",
     breaks: "every image of a batch gets the same warp",
   },
@@ -777,7 +778,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-files-training-config-dropped",
     file: "lib/models/model_files.ts",
-    original: "    if (artifacts.trainingConfig) modelJson.trainingConfig = artifacts.trainingConfig;\n",
+    original:
+      "    if (artifacts.trainingConfig) modelJson.trainingConfig = artifacts.trainingConfig;\n",
     mutant: "",
     breaks: "a reloaded model forgets its loss and metrics",
   },
@@ -865,7 +867,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "summary-unfinished-run-fails",
     file: "lib/training/experiment_summary.ts",
-    original: "      if (!(error instanceof Deno.errors.NotFound)) throw error;\n    }\n  }\n  return runs;",
+    original:
+      "      if (!(error instanceof Deno.errors.NotFound)) throw error;\n    }\n  }\n  return runs;",
     mutant: "      throw error;\n    }\n  }\n  return runs;",
     breaks: "a folder without metrics.json (a run in progress) stops the summary",
   },
@@ -916,7 +919,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "tables-missing-validation-as-0",
     file: "lib/display/tables.ts",
-    original: '"val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),',
+    original:
+      '"val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),',
     mutant: '"val loss": history.map((h) => round(h.valLoss ?? 0)),',
     breaks: "no validation shown as a loss of 0",
   },
@@ -1004,7 +1008,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "program-train-default-out",
     file: "programs/train.ts",
-    original: "join(\"outputs\", `${variant}-${dataset}`)",
+    original: 'join("outputs", `${variant}-${dataset}`)',
     mutant: 'join("outputs", variant)',
     breaks: "Fashion-MNIST runs overwrite MNIST runs of the same variant",
   },

@@ -83,7 +83,7 @@ async function runTests(
   const out = await child.output();
   clearTimeout(timer);
   const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  const failures = output.split("\nFAILURES")[1] ?? "";
+  const failures = output.split(/^.*\bFAILURES\b.*$/m)[1] ?? "";
   const failed = [...failures.matchAll(/^(.+?) => \S+:\d+:\d+$/gm)].map((m) => m[1].trim());
   if (out.signal === "SIGKILL") failed.push(`(timed out after ${timeoutSeconds} s)`);
   const typeError = /error: TS\d+|TS\d+ \[ERROR\]/.test(output) && failed.length === 0;
