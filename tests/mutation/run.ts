@@ -142,6 +142,7 @@ async function main(args: string[]): Promise<number> {
         only: { type: "string" },
         list: { type: "boolean" },
         "no-baseline": { type: "boolean" },
+        verbose: { type: "boolean" },
         timeout: { type: "string", default: "600" },
         out: { type: "string" },
         repo: { type: "string", default: REPO },
@@ -160,6 +161,7 @@ async function main(args: string[]): Promise<number> {
   --only TEXT     only the mutations whose id or file contains TEXT (comma-separated: any of them)
   --list          print the mutations as a Markdown table and exit
   --no-baseline   skip running the selected test files unmutated first
+  --verbose       print the output of every test run
   --timeout S     seconds per mutation before it counts as caught by a hang (default 600)
   --out FILE      also write every outcome, with the failing tests' names, as JSON
   --repo DIR      the repository to copy (default: the one holding this script)`);
@@ -204,6 +206,7 @@ async function main(args: string[]): Promise<number> {
     for (const mutation of selected) {
       const { output, ...outcome } = await tryMutation(dir, mutation, timeout);
       outcomes.push(outcome);
+      if (values.verbose) console.log(output);
       const why = outcome.result === "caught"
         ? `by ${outcome.failed.slice(0, 2).join("; ") || "a failing test file"}`
         : outcome.result === "survived"

@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
-import { disposeModel } from "../../lib/models/model.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
 import { type PreparedSplit, prepareSplit, sliceSplit } from "../../lib/data/preprocess.ts";
+import { buildModel, disposeModel } from "../../lib/models/model.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
-import { maxBatchSize, trainModel } from "../../lib/training/train.ts";
+import {
+  type BatchProgress,
+  epochOrder,
+  maxBatchSize,
+  trainModel,
+} from "../../lib/training/train.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
-import { assertSameArray, rejectionOf } from "../fixtures.ts";
+import { assertDifferentArrays, assertSameArray, rejectionOf } from "../fixtures.ts";
 
 await setupWasmBackend();
 const mnist = await loadMnist({ downloadUrls: [] });
@@ -171,6 +176,159 @@ Deno.test("trainModel() refuses, before any step, a batch larger than the traini
   );
   assert.deepEqual(weightsOf(model), before, "no step was taken");
   disposeModel(model);
+});
+
+Deno.test("epochOrder() gives a new order every epoch and the same one for the same seed and epoch", () => {
+  const orders = Array.from({ length: 10 }, (_, epoch) => epochOrder(500, { seed: 7, epoch }));
+  const sorted = Array.from({ length: 500 }, (_, i) => i);
+  orders.forEach((order, epoch) => {
+    assertSameArray([...order].sort((a, b) => a - b), sorted, { message: `epoch ${epoch}` });
+    assertSameArray(order, epochOrder(500, { seed: 7, epoch }), {
+      message: `epoch ${epoch} again`,
+    });
+    for (let other = 0; other < epoch; other++) {
+      assertDifferentArrays(order, orders[other], `epochs ${other} and ${epoch}`);
+    }
+  });
+  assertDifferentArrays(epochOrder(500, { seed: 8, epoch: 0 }), orders[0], "seeds 7 and 8");
+});
+
+/** `count` images whose first pixel holds their index, so that a batch shows which images it holds. */
+function numberedSplit(count: number): PreparedSplit {
+  const images = new Uint8Array(count * 784);
+  for (let i = 0; i < count; i++) images[i * 784] = i;
+  return prepareSplit({
+    images,
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    count,
+  });
+}
+
+/** A model small enough that a step costs nothing: the loop is what these tests watch. */
+const TINY = {
+  name: "tiny",
+  layers: [{ kind: "pool" }, { kind: "flatten" }, { kind: "dense", units: 4 }],
+  learningRate: 0.001,
+} as const;
+
+/** Trains and returns the images each epoch visited, in order, and the batches' progress. */
+async function visits(seed: number, options: { epochs: number; count: number; batchSize: number }) {
+  const model = buildModel(TINY, { seed: 1 });
+  const epochs: number[][] = [[]];
+  const progress: BatchProgress[] = [];
+  await trainModel(model, numberedSplit(options.count), {
+    ...options,
+    seed,
+    validation: numberedSplit(10),
+    // The augmentation hook sees every training batch (and only those) before its step.
+    augment: (pixels, count) => {
+      for (let i = 0; i < count; i++) epochs.at(-1)!.push(Math.round(pixels[i * 784] * 255));
+    },
+    onBatchEnd: (p) => {
+      progress.push(p);
+    },
+    onEpochEnd: () => {
+      epochs.push([]);
+    },
+  });
+  epochs.pop();
+  disposeModel(model);
+  return { epochs, progress };
+}
+
+Deno.test("trainModel() visits every image once per epoch, in a new order each epoch, repeated for the same seed", async () => {
+  const options = { epochs: 3, count: 70, batchSize: 32 };
+  const { epochs, progress } = await visits(4, options);
+  assert.equal(epochs.length, 3);
+  const all = Array.from({ length: 70 }, (_, i) => i);
+  epochs.forEach((order, epoch) => {
+    assertSameArray([...order].sort((a, b) => a - b), all, { message: `epoch ${epoch + 1}` });
+    assertSameArray(order, epochOrder(70, { seed: 4, epoch }), { message: `epoch ${epoch + 1}` });
+  });
+  assertDifferentArrays(epochs[1], epochs[0], "epoch 2 must not repeat epoch 1's order");
+  assertDifferentArrays(epochs[2], epochs[1], "epoch 3 must not repeat epoch 2's order");
+  const again = await visits(4, options);
+  epochs.forEach((order, e) =>
+    assertSameArray(again.epochs[e], order, { message: `rerun, epoch ${e + 1}` })
+  );
+  const other = await visits(5, options);
+  assertDifferentArrays(other.epochs[0], epochs[0], "another seed, another order");
+  // 70 images in batches of 32: 32, 32, then the last 6, every epoch; the ETA ends at 0.
+  assert.deepEqual(progress.map((p) => `${p.epoch}.${p.batch}/${p.batches}`), [
+    "1.1/3",
+    "1.2/3",
+    "1.3/3",
+    "2.1/3",
+    "2.2/3",
+    "2.3/3",
+    "3.1/3",
+    "3.2/3",
+    "3.3/3",
+  ]);
+  assert.equal(progress.at(-1)!.etaSeconds, 0);
+  assert.ok(progress[2].etaSeconds > 0);
+});
+
+Deno.test("trainModel() reports the mean loss and accuracy over the epoch's images, the last smaller batch by its size", async () => {
+  const model = buildBaselineModel({ seed: 6 });
+  const part = sliceSplit(train, 0, 70);
+  const before = weightsOf(model);
+  // A learning rate of 1e-30 leaves every weight as it was: each step sees the same model.
+  const result = await trainModel(model, part, {
+    epochs: 1,
+    batchSize: 32,
+    seed: 1,
+    learningRateSchedule: () => 1e-30,
+  });
+  // (Biases that start at 0 move by about 1e-30, which float32 can hold.)
+  weightsOf(model).forEach((w, i) =>
+    assertSameArray(w, before[i], { tolerance: 1e-20, message: `weight ${i}` })
+  );
+  const whole = evaluateModel(model, part);
+  assert.ok(
+    Math.abs(result.history[0].loss - whole.loss) < 1e-5,
+    `${result.history[0].loss} vs ${whole.loss}`,
+  );
+  assert.ok(Math.abs(result.history[0].accuracy - whole.accuracy) < 1e-6);
+  model.dispose();
+});
+
+Deno.test("trainModel() scores the validation images, not the training ones, after each epoch", async () => {
+  const model = buildBaselineModel({ seed: 2 });
+  const result = await trainModel(model, sliceSplit(train, 0, 128), {
+    epochs: 1,
+    batchSize: 64,
+    seed: 1,
+    validation,
+  });
+  const scored = evaluateModel(model, validation);
+  assert.ok(
+    Math.abs(result.history[0].valLoss! - scored.loss) < 1e-6,
+    `${result.history[0].valLoss} vs ${scored.loss}`,
+  );
+  assert.equal(result.history[0].valAccuracy, scored.accuracy);
+  model.dispose();
+});
+
+Deno.test("trainModel() stops early after `patience` epochs without progress and puts the best weights back", async () => {
+  const model = buildBaselineModel({ seed: 3 });
+  // One good epoch, then a learning rate that wrecks the model: the validation loss rises.
+  const result = await trainModel(model, train, {
+    epochs: 4,
+    batchSize: 64,
+    seed: 1,
+    validation,
+    learningRateSchedule: (epoch) => (epoch === 0 ? 0.002 : 0.2),
+    earlyStopping: { patience: 2 },
+  });
+  const losses = result.history.map((h) => h.valLoss!);
+  assert.ok(losses[1] > losses[0] && losses[2] > losses[0], JSON.stringify(losses));
+  assert.equal(result.history.length, 3, "epochs 2 and 3 without progress, then stop");
+  assert.equal(result.stoppedEarly, true);
+  assert.equal(result.bestEpoch, 1);
+  const now = evaluateModel(model, validation);
+  assert.ok(Math.abs(now.loss - losses[0]) < 1e-6, `${now.loss} vs epoch 1's ${losses[0]}`);
+  model.dispose();
 });
 
 Deno.test("the wasm thread pool shuts down so this file can exit", () => {
