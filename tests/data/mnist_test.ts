@@ -82,6 +82,23 @@ Deno.test("loadMnist() copies verified files from a mirror folder into the cache
   });
 });
 
+Deno.test("loadMnist() reads the folder named by the DATA_MIRROR variable when no mirror is given", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    await writeMirror(mirror, "mnist", files);
+    const checksums = await checksumsOf(files);
+    const before = Deno.env.get("DATA_MIRROR");
+    Deno.env.set("DATA_MIRROR", mirror);
+    try {
+      const data = await loadMnist({ cacheDir: cache, downloadUrls: [], checksums });
+      assert.deepEqual([data.train.count, data.test.count], [30, 10]);
+    } finally {
+      if (before === undefined) Deno.env.delete("DATA_MIRROR");
+      else Deno.env.set("DATA_MIRROR", before);
+    }
+  });
+});
+
 Deno.test("loadMnist() serves Fashion-MNIST from the same mirror with its class names", async () => {
   await withTempDirs(async (mirror, cache) => {
     const files = await datasetFiles();

@@ -85,8 +85,12 @@ Deno.test("splitValidation() rejects a fraction outside [0, 1) and a split that 
   assert.throws(() => splitValidation(split(1), 0.5), /leaves no training image out of 1/);
 });
 
-Deno.test("takeFirst() keeps a prefix and rejects a bad count", () => {
-  assert.equal(takeFirst(split(10), 4).count, 4);
+Deno.test("takeFirst() keeps the first images, not any others, and rejects a bad count", () => {
+  const data = split(10);
+  const first = takeFirst(data, 4);
+  assert.equal(first.count, 4);
+  assert.deepEqual([...first.labels], [...data.labels.subarray(0, 4)]);
+  assertSameArray(first.images, data.images.subarray(0, 4 * 784));
   assert.equal(takeFirst(split(10), undefined).count, 10);
   assert.equal(takeFirst(split(10), 50).count, 10);
   assert.throws(() => takeFirst(split(10), 0), /positive integer, got 0/);

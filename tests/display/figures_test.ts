@@ -27,6 +27,9 @@ Deno.test("digitGridFigure() places each image in its tile, with null gaps and o
   const top = z.findIndex((row) => row[0] !== null);
   assert.equal(z[top][0], digits.images[2 * 784]);
   assert.equal(z[top + 27][27], digits.images[2 * 784 + 27 * 28 + 27]);
+  // Row 0, column 5 and row 5, column 0: the digit is not drawn transposed.
+  assert.equal(z[top][5], digits.images[2 * 784 + 5]);
+  assert.equal(z[top + 5][0], digits.images[2 * 784 + 5 * 28]);
   assert.equal(z[top][28], null);
   assert.deepEqual((figure.layout.annotations as { text: string }[]).map((a) => a.text), [
     "a",
@@ -71,6 +74,10 @@ Deno.test("confusionMatrixFigure() shows counts and row-normalised rates on hove
   const trace = figure.data[0];
   assert.deepEqual(trace.text, [["8", "2"], ["0", "5"]]);
   assert.deepEqual(trace.customdata, [[0.8, 0.2], [0, 1]]);
+  // Colour follows the counts, true class down, predicted across, as the text does.
+  assert.deepEqual(trace.z, [[Math.log10(9), Math.log10(3)], [0, Math.log10(6)]]);
+  assert.deepEqual([trace.y, trace.x], [["cat", "dog"], ["cat", "dog"]]);
+  assert.equal((figure.layout.yaxis as { title: { text: string } }).title.text, "true");
   assert.match(String(trace.hovertemplate), /customdata/);
 });
 

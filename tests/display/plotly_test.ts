@@ -44,7 +44,7 @@ Deno.test("plotly.js is inlined once per session, in outputs under the size limi
   assert.equal(renderer.bundlesFor({ data: [] }).length, slices + 2);
 });
 
-Deno.test("a figure is a div plus a newPlot script with escaped data", () => {
+Deno.test("a figure is a div plus a newPlot script with escaped data and its own config over the defaults", () => {
   let n = 0;
   const renderer = new PlotlyRenderer({
     librarySource: () => FAKE_LIBRARY,
@@ -53,12 +53,14 @@ Deno.test("a figure is a div plus a newPlot script with escaped data", () => {
   const bundle = renderer.figureBundle({
     data: [{ type: "bar", x: ["<b>"], y: [1] }],
     layout: { title: { text: "Loss </script>" } },
-    config: { displayModeBar: false },
+    config: { displayModeBar: false, responsive: false },
   });
   const text = html(bundle);
   assert.match(text, /^<div id="plotly-id1" class="plotly-figure"/);
   assert.match(text, /window\.Plotly\.newPlot\(el, /);
   assert.ok(text.includes('"displayModeBar":false') && text.includes('"displaylogo":false'));
+  // The figure's own config beats the defaults (responsive is true by default).
+  assert.ok(text.includes('"responsive":false') && !text.includes('"responsive":true'));
   assert.equal(text.split("</script>").length, 2, "only the closing tag of its own script");
   assert.ok(text.includes("\\u003cb\\u003e"));
   assert.equal(bundle["text/plain"], "[Plotly figure: Loss </script>, 1 trace(s)]");

@@ -60,6 +60,7 @@ Deno.test("trainingProgress() drives one display and always shows the final stat
     stoppedEarly: false,
   });
   assert.equal(sent[0].type, "display_data");
+  assert.match(sent[0].text, /\] {2}16% \| epoch 1\/2 \| batch 1\/3/, "1 of 6 batches done");
   assert.ok(sent.slice(1).every((m) => m.type === "update_display_data"));
   assert.ok(sent.length < 6, `throttled to a few messages, got ${sent.length}`);
   assert.equal(new Set(sent.map((m) => m.id)).size, 1);
@@ -70,6 +71,39 @@ Deno.test("trainingProgress() drives one display and always shows the final stat
     /epoch 2\/2 \| batch 3\/3 \| loss 0\.5 \| accuracy 0\.8 \| images\/s 1000 \| ETA 3s/,
   );
   assert.match(last, /last val accuracy 0\.9/);
+});
+
+Deno.test("trainingProgress() fills the bar and says why when training stops early", async () => {
+  const texts: string[] = [];
+  const display = new ProgressDisplay({
+    now: () => 0,
+    broadcast: (_type, content) => {
+      texts.push((content.data as Record<string, string>)["text/plain"]);
+      return Promise.resolve();
+    },
+  });
+  const callbacks = trainingProgress({ display });
+  const batch = { epochs: 5, batches: 2, loss: 0.5, accuracy: 0.8, samplesPerSecond: 10 };
+  await callbacks.onBatchEnd!({ ...batch, epoch: 1, batch: 1, etaSeconds: 9 });
+  await callbacks.onBatchEnd!({ ...batch, epoch: 3, batch: 2, etaSeconds: 4 });
+  const history = [1, 2, 3].map((epoch) => ({
+    epoch,
+    loss: 0.5,
+    accuracy: 0.8,
+    learningRate: 0.001,
+    seconds: 1,
+    samplesPerSecond: 10,
+  }));
+  await callbacks.onTrainEnd!({
+    history,
+    seconds: 3,
+    samplesPerSecond: 10,
+    bestEpoch: 1,
+    stoppedEarly: true,
+  });
+  const last = texts.at(-1)!;
+  assert.match(last, /100%/);
+  assert.match(last, /stopped early at epoch 3: best validation loss at epoch 1/);
 });
 
 function html(bundle: MediaBundle): string {

@@ -75,6 +75,10 @@ Deno.test("classificationReportTable() keeps the report's rows and rounds to 4 d
     "weighted avg",
   ]);
   assert.deepEqual(table.getColumn("precision").toArray()[1], 0.75);
+  // x: 2 of its 3 images found, all 2 "x" predictions right; y: 3 of 3 found, 3 of 4 right.
+  assert.deepEqual(table.getColumn("recall").toArray().slice(0, 2), [0.6667, 1]);
+  assert.deepEqual(table.getColumn("f1-score").toArray().slice(0, 2), [0.8, 0.8571]);
+  assert.deepEqual(table.getColumn("support").toArray(), [3, 3, 6, 6, 6]);
 });
 
 Deno.test("recordsTable() keeps column order and fills missing cells with null", () => {

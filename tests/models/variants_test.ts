@@ -103,6 +103,18 @@ Deno.test("the BatchNormalization gradient equals the same formula in elementary
     return x.sub(mean).div(variance.add(epsilon).sqrt()).mul(s).add(offset).mul(w).sum();
   });
   viaFused.forEach((v, i) => assert.ok(Math.abs(v - viaPlain[i]) < 1e-3, `${v} ${viaPlain[i]}`));
+  const offsetGrad = (f: (o: tf.Tensor) => tf.Scalar) => tf.grad(f)(offset).dataSync();
+  const offsetFused = offsetGrad((o) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm(x, mean, variance, o as tf.Tensor1D, scale, epsilon).mul(w).sum();
+  });
+  const offsetPlain = offsetGrad((o) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return x.sub(mean).div(variance.add(epsilon).sqrt()).mul(scale).add(o).mul(w).sum();
+  });
+  offsetFused.forEach((v, i) =>
+    assert.ok(Math.abs(v - offsetPlain[i]) < 1e-3, `offset: ${v} ${offsetPlain[i]}`)
+  );
   tf.dispose([x, scale, offset, w]);
 });
 

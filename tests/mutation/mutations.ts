@@ -20,6 +20,11 @@ export interface Mutation {
   breaks: string;
   /** Test files to run; default: {@linkcode TESTS}[file]. */
   tests?: readonly string[];
+  /**
+   * Why no test can tell this mutant from the original (an equivalent mutant): it is still run,
+   * and its survival is expected instead of a failure.
+   */
+  equivalent?: string;
 }
 
 /** The test files that cover each module: only these run for its mutations, to keep it fast. */
@@ -51,6 +56,8 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/display/tables.ts": ["tests/display/tables_test.ts"],
   "programs/train.ts": ["tests/programs/train_test.ts"],
   "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
+  "programs/bench.ts": ["tests/programs/bench_test.ts"],
+  "programs/summarize_experiments.ts": ["tests/programs/summarize_experiments_test.ts"],
 };
 
 /** The test files a mutation runs. */
@@ -576,6 +583,9 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "tf.train.adam(checkLearningRate(learningRate), 0.9, 0.999, 1e-7)",
     mutant: "tf.train.adam(checkLearningRate(learningRate))",
     breaks: "Adam with tfjs' epsilon, not Keras' 1e-7",
+    equivalent:
+      "tfjs' Adam defaults its epsilon to the backend's, which is 1e-7 on wasm and cpu: " +
+      "the same value",
   },
   {
     id: "model-unseeded-initialisation",
@@ -773,6 +783,9 @@ export const MUTATIONS: readonly Mutation[] = [
       "    for (const w of [...pthread.runningWorkers, ...pthread.unusedWorkers]) w.terminate();\n",
     mutant: "",
     breaks: "shutdown leaves the worker threads running",
+    equivalent:
+      "Emscripten's terminateAllThreads already terminates every worker and empties both " +
+      "lists, so the loop after it finds none",
   },
   // lib/models/model_files.ts
   {
@@ -782,6 +795,9 @@ export const MUTATIONS: readonly Mutation[] = [
       "    if (artifacts.trainingConfig) modelJson.trainingConfig = artifacts.trainingConfig;\n",
     mutant: "",
     breaks: "a reloaded model forgets its loss and metrics",
+    equivalent:
+      "saveModel does not ask tfjs for the optimizer (includeOptimizer), so the artifacts " +
+      "never hold a training config: the line is dead",
   },
   {
     id: "model-files-error-without-fix",
@@ -1033,6 +1049,37 @@ export const MUTATIONS: readonly Mutation[] = [
       "      throw new UsageError(error.message);\n    });\n",
     mutant: "",
     breaks: "an unusable --out is found only after training",
+  },
+  // programs/bench.ts
+  {
+    id: "bench-warm-up-counted",
+    file: "programs/bench.ts",
+    original: "train_samples_per_s: round(samples / training.seconds, 1),",
+    mutant: "train_samples_per_s: round((samples + p.batchSize) / training.seconds, 1),",
+    breaks: "the warm-up batch counted in the timed images/s",
+  },
+  {
+    id: "bench-predict-0-accepted",
+    file: "programs/bench.ts",
+    original: "if (!Number.isSafeInteger(predict) || predict < 1) {",
+    mutant: "if (!Number.isSafeInteger(predict)) {",
+    breaks: "--predict 0 accepted (a division by zero in the report)",
+  },
+  // programs/summarize_experiments.ts
+  {
+    id: "summarize-out-argument-ignored",
+    file: "programs/summarize_experiments.ts",
+    original: 'const [dir = "outputs/experiments", out = "outputs/experiments.json"] = args;',
+    mutant:
+      'const [dir = "outputs/experiments"] = args;\n  const out = "outputs/experiments.json";',
+    breaks: "OUT_JSON is ignored",
+  },
+  {
+    id: "summarize-flags-accepted",
+    file: "programs/summarize_experiments.ts",
+    original: 'args.some((arg) => arg.startsWith("-"))',
+    mutant: "false",
+    breaks: "an unknown flag is taken as a folder name",
   },
   // programs/check_doc_examples.ts
   {

@@ -23,8 +23,9 @@ export interface Outcome {
   id: string;
   file: string;
   /** `caught`: a test failed; `survived`: all passed; `stale`: the snippet is not in the file
-   * exactly once; `invalid`: the mutant does not type-check (not a bug a user could ship). */
-  result: "caught" | "survived" | "stale" | "invalid";
+   * exactly once; `invalid`: the mutant does not type-check (not a bug a user could ship);
+   * `equivalent`: it survived, as expected of a mutant listed as equivalent. */
+  result: "caught" | "survived" | "equivalent" | "stale" | "invalid";
   /** The failing test names, for a caught mutation. */
   failed: string[];
   seconds: number;
@@ -112,7 +113,8 @@ export async function tryMutation(
     await Deno.writeTextFile(path, original.replace(mutation.original, () => mutation.mutant));
     const run = await runTests(dir, testsFor(mutation), timeoutSeconds);
     if (run.typeError) return done("invalid", [], run.output);
-    return done(run.passed ? "survived" : "caught", run.failed, run.output);
+    const survived = mutation.equivalent ? "equivalent" : "survived";
+    return done(run.passed ? survived : "caught", run.failed, run.output);
   } finally {
     await Deno.writeTextFile(path, original);
   }
@@ -125,9 +127,9 @@ export function markdownTable(mutations: readonly Mutation[]): string {
     "| id | file | the bug | tests run |",
     "| -- | ---- | ------- | --------- |",
     ...mutations.map((m) =>
-      `| \`${m.id}\` | \`${m.file}\` | ${cell(m.breaks)} | ${
-        testsFor(m).map((t) => `\`${t.replace(/^tests\//, "")}\``).join(", ")
-      } |`
+      `| \`${m.id}\` | \`${m.file}\` | ${cell(m.breaks)}${
+        m.equivalent ? ` (equivalent: ${cell(m.equivalent)})` : ""
+      } | ${testsFor(m).map((t) => `\`${t.replace(/^tests\//, "")}\``).join(", ")} |`
     ),
   ];
   return lines.join("\n");
@@ -211,6 +213,8 @@ async function main(args: string[]): Promise<number> {
         ? `by ${outcome.failed.slice(0, 2).join("; ") || "a failing test file"}`
         : outcome.result === "survived"
         ? `<- ${mutation.breaks}`
+        : outcome.result === "equivalent"
+        ? `(equivalent: ${mutation.equivalent})`
         : outcome.result === "invalid"
         ? `(does not type-check)\n${output.slice(0, 600)}`
         : "(snippet not found exactly once: update tests/mutation/mutations.ts)";
@@ -221,7 +225,8 @@ async function main(args: string[]): Promise<number> {
     const count = (r: Outcome["result"]) => outcomes.filter((o) => o.result === r).length;
     console.log(
       `\n${outcomes.length} mutations: ${count("caught")} caught, ${count("survived")} survived` +
-        `, ${count("stale")} stale, ${count("invalid")} invalid.`,
+        `, ${count("equivalent")} equivalent (survived as expected), ${count("stale")} stale, ` +
+        `${count("invalid")} invalid.`,
     );
     const byModule = new Map<string, Outcome[]>();
     for (const o of outcomes) byModule.set(o.file, [...(byModule.get(o.file) ?? []), o]);
@@ -233,7 +238,7 @@ async function main(args: string[]): Promise<number> {
       await Deno.writeTextFile(values.out, JSON.stringify(outcomes, null, 2) + "\n");
       console.log(`Wrote ${relative(Deno.cwd(), values.out) || values.out}.`);
     }
-    return outcomes.every((o) => o.result === "caught") ? 0 : 1;
+    return outcomes.every((o) => o.result === "caught" || o.result === "equivalent") ? 0 : 1;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

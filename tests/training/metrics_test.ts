@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  argMax,
   classificationReport,
   confusionMatrix,
   mostConfidentMistakes,
@@ -70,4 +71,10 @@ Deno.test("mostConfidentMistakes() lists wrong predictions, surest first", () =>
   const mistakes = mostConfidentMistakes({ probabilities, actual: [1, 1, 0], limit: 5 });
   assert.deepEqual(mistakes.map((m) => [m.index, m.actual, m.predicted]), [[2, 0, 1], [0, 1, 0]]);
   close(mistakes[0].confidence, Math.fround(0.95));
+});
+
+Deno.test("argMax() predicts the first of tied classes, as tf.argMax and numpy do", () => {
+  assert.equal(argMax([0.2, 0.4, 0.4]), 1);
+  assert.equal(argMax([0.5, 0.5]), 0);
+  assert.equal(argMax([9, 0.1, 0.3, 0.3, 0.3], { start: 1, length: 4 }), 1);
 });

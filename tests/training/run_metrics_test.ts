@@ -13,7 +13,7 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
   const train = { ...syntheticSplit(90), count: 90 };
   const validation = { ...syntheticSplit(10), count: 10 };
   const metrics = runMetrics({
-    params: { dataset: "mnist", seed: 3, epochs: 2, batchSize: 32 },
+    params: { dataset: "mnist", seed: 3, epochs: 5, batchSize: 32 },
     variant: "baseline",
     train,
     validation,
@@ -41,8 +41,9 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
       ],
       seconds: 4,
       samplesPerSecond: 45,
-      bestEpoch: 2,
-      stoppedEarly: false,
+      // Asked for 5 epochs, it stopped early after 2.
+      bestEpoch: 1,
+      stoppedEarly: true,
     },
     evaluation: { loss: 0.4, accuracy: 0.9 },
     backend: { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" },
@@ -68,6 +69,8 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
     }
     assert.equal(written.test_accuracy, 0.9);
     assert.equal(written.train_samples, 90);
+    assert.equal(written.validation_samples, 10);
+    assert.deepEqual([written.epochs, written.epochs_run], [5, 2], "an early stop shows");
     assert.equal(written.parameters, 121_930);
     assert.deepEqual(written.history[1], {
       epoch: 2,

@@ -146,6 +146,9 @@ Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput agree with cpu for batch
     strides: [2, 2],
   }, 14);
   await checkConvGrads({ ...base, h: 4, w: 5, kh: 4, kw: 5, cin: 3, cout: 3 }, 15);
+  // Padding wider than the kernel on one side only: the input gradient crops dy there.
+  await checkConvGrads({ ...base, cin: 2, cout: 3, pad: [[0, 0], [4, 0], [1, 0], [0, 0]] }, 16);
+  await checkConvGrads({ ...base, cin: 2, cout: 3, pad: [[0, 0], [0, 1], [4, 0], [0, 0]] }, 17);
 });
 
 Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput agree with cpu on 12 seeded random shapes", async () => {
