@@ -37,6 +37,31 @@ Deno.test("saveModel() writes model.json + weights-<hash>.bin that loadModel() r
   }
 });
 
+Deno.test("saveModel() interrupted before its rename leaves the previous model whole and loadable", async () => {
+  const dir = await Deno.makeTempDir();
+  const [old, next] = [buildBaselineModel({ seed: 5 }), buildBaselineModel({ seed: 6 })];
+  const predict = (m: tf.LayersModel) =>
+    tf.tidy(() =>
+      (m.predict(tf.randomUniform([2, 28, 28, 1], 0, 1, "float32", 9)) as tf.Tensor).dataSync()
+    );
+  const rename = Deno.rename;
+  try {
+    await saveModel(old, dir);
+    Deno.rename = () => Promise.reject(new Error("interrupted before rename"));
+    await rejectionOf(saveModel(next, dir));
+    Deno.rename = rename;
+    assert.deepEqual(await listFiles(dir), ["model.json", "weights.bin"]);
+    const loaded = await loadModel(dir);
+    assertSameArray(predict(loaded), predict(old));
+    loaded.dispose();
+  } finally {
+    Deno.rename = rename;
+    old.dispose();
+    next.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("loadModel() names the missing file and says what to do", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -800,6 +800,14 @@ export const MUTATIONS: readonly Mutation[] = [
       "never hold a training config: the line is dead",
   },
   {
+    id: "model-files-direct-write",
+    file: "lib/models/model_files.ts",
+    original: "    await writeFileAtomically(join(dir, WEIGHTS_FILE), weights);\n",
+    mutant: "    await Deno.mkdir(dir, { recursive: true });\n" +
+      "    await Deno.writeFile(join(dir, WEIGHTS_FILE), weights);\n",
+    breaks: "weights.bin written in place: an interrupted save corrupts the saved model",
+  },
+  {
     id: "model-files-error-without-fix",
     file: "lib/models/model_files.ts",
     original: "}): train and save a model first.`,",
