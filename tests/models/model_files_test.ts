@@ -37,30 +37,40 @@ Deno.test("saveModel() writes model.json + weights-<hash>.bin that loadModel() r
   }
 });
 
-Deno.test("saveModel() interrupted before its rename leaves the previous model whole and loadable", async () => {
-  const dir = await Deno.makeTempDir();
-  const [old, next] = [buildBaselineModel({ seed: 5 }), buildBaselineModel({ seed: 6 })];
-  const predict = (m: tf.LayersModel) =>
-    tf.tidy(() =>
-      (m.predict(tf.randomUniform([2, 28, 28, 1], 0, 1, "float32", 9)) as tf.Tensor).dataSync()
-    );
-  const rename = Deno.rename;
-  try {
-    await saveModel(old, dir);
-    Deno.rename = () => Promise.reject(new Error("interrupted before rename"));
-    await rejectionOf(saveModel(next, dir));
-    Deno.rename = rename;
-    assert.deepEqual(await listFiles(dir), ["model.json", "weights.bin"]);
-    const loaded = await loadModel(dir);
-    assertSameArray(predict(loaded), predict(old));
-    loaded.dispose();
-  } finally {
-    Deno.rename = rename;
-    old.dispose();
-    next.dispose();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (
+  const [which, fails] of [
+    ["its first rename", () => true],
+    ["the rename of model.json", (to: string) => to.endsWith("model.json")],
+  ] as const
+) {
+  Deno.test(`saveModel() interrupted before ${which} leaves the previous model whole and loadable`, async () => {
+    const dir = await Deno.makeTempDir();
+    const [old, next] = [buildBaselineModel({ seed: 5 }), buildBaselineModel({ seed: 6 })];
+    const predict = (m: tf.LayersModel) =>
+      tf.tidy(() =>
+        (m.predict(tf.randomUniform([2, 28, 28, 1], 0, 1, "float32", 9)) as tf.Tensor).dataSync()
+      );
+    const rename = Deno.rename;
+    try {
+      await saveModel(old, dir);
+      Deno.rename = (from, to) =>
+        fails(String(to)) ? Promise.reject(new Error("interrupted")) : rename(from, to);
+      await rejectionOf(saveModel(next, dir));
+      Deno.rename = rename;
+      const files = await listFiles(dir);
+      assert.ok(files.includes("model.json"), files.join());
+      assert.ok(!files.some((f) => f.endsWith(".partial") || f.endsWith(".lock")), files.join());
+      const loaded = await loadModel(dir);
+      assertSameArray(predict(loaded), predict(old));
+      loaded.dispose();
+    } finally {
+      Deno.rename = rename;
+      old.dispose();
+      next.dispose();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("loadModel() names the missing file and says what to do", async () => {
   const dir = await Deno.makeTempDir();

@@ -57,6 +57,12 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "programs/train.ts": ["tests/programs/train_test.ts"],
   "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
   "programs/bench.ts": ["tests/programs/bench_test.ts"],
+  "programs/predict.ts": ["tests/programs/predict_test.ts"],
+  "lib/data/digit_image.ts": ["tests/data/digit_image_test.ts"],
+  "lib/data/image_file.ts": ["tests/data/image_file_test.ts"],
+  "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
+  "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
+  "lib/display/drawing_pad.ts": ["tests/display/drawing_pad_test.ts"],
   "programs/summarize_experiments.ts": ["tests/programs/summarize_experiments_test.ts"],
 };
 
@@ -198,8 +204,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "parameters-combination-unchecked",
     file: "lib/parameters.ts",
-    original: "if (trainSamples - held < 1) {",
-    mutant: "if (trainSamples - held < 0) {",
+    original: "if (training < 1) {",
+    mutant: "if (training < 0) {",
     breaks: "a split that leaves no training image is accepted",
   },
   {
@@ -330,8 +336,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "preprocess-split-rounds-up",
     file: "lib/data/preprocess.ts",
-    original: "Math.floor(split.count * (1 - fraction))",
-    mutant: "Math.ceil(split.count * (1 - fraction))",
+    original: "return Math.floor(count * (1 - fraction));",
+    mutant: "return Math.ceil(count * (1 - fraction));",
     breaks: "the split point rounds up, unlike Keras (one image fewer held out)",
   },
   {
@@ -802,15 +808,14 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-files-direct-write",
     file: "lib/models/model_files.ts",
-    original: "    await writeFileAtomically(join(dir, WEIGHTS_FILE), weights);\n",
-    mutant: "    await Deno.mkdir(dir, { recursive: true });\n" +
-      "    await Deno.writeFile(join(dir, WEIGHTS_FILE), weights);\n",
-    breaks: "weights.bin written in place: an interrupted save corrupts the saved model",
+    original: '      await writeFileAtomically(\n        join(dir, "model.json"),',
+    mutant: '      await Deno.writeFile(\n        join(dir, "model.json"),',
+    breaks: "model.json written in place: an interrupted save leaves a broken model",
   },
   {
     id: "model-files-error-without-fix",
     file: "lib/models/model_files.ts",
-    original: "}): train and save a model first.`,",
+    original: "}): train and save a model first (deno task train, or the notebook).`,",
     mutant: "})`,",
     breaks: "a missing model's error no longer says what to do",
   },
@@ -1058,6 +1063,174 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "",
     breaks: "an unusable --out is found only after training",
   },
+  {
+    id: "parameters-batch-checked-against-all-samples",
+    file: "lib/parameters.ts",
+    original: "} else if (batchSize > training) {",
+    mutant: "} else if (batchSize > images) {",
+    breaks: "a batch larger than the images left after the split is accepted",
+  },
+  {
+    id: "model-files-weights-hash-unchecked",
+    file: "lib/models/model_files.ts",
+    original: "if (hash !== undefined && !(await sha256(bytes)).startsWith(hash)) {",
+    mutant: "if (false) {",
+    breaks: "damaged weights whose name promises another SHA-256 are loaded",
+  },
+  {
+    id: "model-files-old-weights-kept",
+    file: "lib/models/model_files.ts",
+    original: "      await removeOtherWeights(dir, weightsFile);\n",
+    mutant: "",
+    breaks: "every save leaves the previous weights file behind",
+  },
+  {
+    id: "model-files-lock-not-exclusive",
+    file: "lib/models/model_files.ts",
+    original: "await Deno.writeFile(lock, owner, { createNew: true });",
+    mutant: "await Deno.writeFile(lock, owner);",
+    breaks: "two runs saving into one folder at once are not stopped",
+  },
+  {
+    id: "model-files-weights-outside-folder",
+    file: "lib/models/model_files.ts",
+    original: ' || normalize(path).startsWith("..")',
+    mutant: "",
+    breaks: "a model.json can make loadModel read a file outside its folder",
+  },
+  {
+    id: "model-files-size-unchecked",
+    file: "lib/models/model_files.ts",
+    original: "if (total !== expected) {",
+    mutant: "if (total < expected) {",
+    breaks: "weights longer than the shapes need are loaded without a word",
+  },
+  {
+    id: "train-batch-larger-than-set",
+    file: "lib/training/train.ts",
+    original: "if (options.batchSize > train.count) {",
+    mutant: "if (options.batchSize > train.count + 1) {",
+    breaks: "a batch larger than the training set is accepted",
+  },
+  // lib/data/digit_image.ts
+  {
+    id: "digit-image-not-inverted",
+    file: "lib/data/digit_image.ts",
+    original: "const inverted = background > 0.5;",
+    mutant: "const inverted = background > 1;",
+    breaks: "dark ink on white paper is not inverted to MNIST's light-on-dark",
+  },
+  {
+    id: "digit-image-box-not-20",
+    file: "lib/data/digit_image.ts",
+    original: "const scale = DIGIT_BOX / Math.max(box.width, box.height);",
+    mutant: "const scale = DIGIT_SIZE / Math.max(box.width, box.height);",
+    breaks: "the digit fills 28x28 instead of MNIST's 20x20 box",
+  },
+  {
+    id: "digit-image-aspect-lost",
+    file: "lib/data/digit_image.ts",
+    original: "Math.round(box.height * scale)));",
+    mutant: "Math.round(DIGIT_BOX)));",
+    breaks: "a wide digit is stretched to a square",
+  },
+  {
+    id: "digit-image-centred-by-box",
+    file: "lib/data/digit_image.ts",
+    original: "const left = clamp(Math.round(half - mx / mass), 0, DIGIT_SIZE - outWidth);",
+    mutant: "const left = clamp(Math.round(half - outWidth / 2), 0, DIGIT_SIZE - outWidth);",
+    breaks: "centred by the bounding box, not the centre of mass as MNIST",
+  },
+  {
+    id: "digit-image-rgb-weights",
+    file: "lib/data/digit_image.ts",
+    original: "(0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255",
+    mutant: "data[p] / 255",
+    breaks: "colour images read from the red channel only",
+  },
+  {
+    id: "digit-image-noise-kept",
+    file: "lib/data/digit_image.ts",
+    original: "const floor = base + threshold * contrast;",
+    mutant: "const floor = base;",
+    breaks: "paper noise counted as ink: the box grows to the noise",
+  },
+  {
+    id: "digit-image-blank-accepted",
+    file: "lib/data/digit_image.ts",
+    original: "if (!(contrast >= minContrast)) return undefined;",
+    mutant: "if (!(contrast > 0)) return undefined;",
+    breaks: "a nearly uniform image is taken for a digit",
+  },
+  // lib/data/image_file.ts
+  {
+    id: "image-file-size-limit-off",
+    file: "lib/data/image_file.ts",
+    original: "if (megapixels > MAX_MEGAPIXELS) {",
+    mutant: "if (megapixels > 100 * MAX_MEGAPIXELS) {",
+    breaks: "a huge PNG is decoded instead of refused",
+  },
+  {
+    id: "image-file-error-unnamed",
+    file: "lib/data/image_file.ts",
+    original: "`${name} is not a PNG or JPEG image",
+    mutant: "`This is not a PNG or JPEG image",
+    breaks: "the error does not name the file",
+  },
+  {
+    id: "image-file-png-colour-type",
+    file: "lib/data/image_file.ts",
+    original: "const PNG_COLOR_TYPES = { 1: 0, 2: 4, 3: 2, 4: 6 } as const;",
+    mutant: "const PNG_COLOR_TYPES = { 1: 0, 2: 4, 3: 6, 4: 2 } as const;",
+    breaks: "RGB and RGBA images encoded with each other's colour type",
+  },
+  // lib/models/predict_digit.ts
+  {
+    id: "predict-digit-ranking-ascending",
+    file: "lib/models/predict_digit.ts",
+    original: ".sort((a, b) => b.probability - a.probability || a.index - b.index);",
+    mutant: ".sort((a, b) => a.probability - b.probability || a.index - b.index);",
+    breaks: "the least probable class is printed as the answer",
+  },
+  {
+    id: "predict-digit-shape-unchecked",
+    file: "lib/models/predict_digit.ts",
+    original:
+      "if (model.inputs.length !== 1 || shape?.join() !== [DIGIT_SIZE, DIGIT_SIZE, 1].join()) {",
+    mutant: "if (model.inputs.length !== 1) {",
+    breaks: "a model for other images is used on digits",
+  },
+  {
+    id: "predict-digit-raw-image",
+    file: "lib/models/predict_digit.ts",
+    original: "const probabilities = predictPixels(model, digit.pixels);",
+    mutant: "const probabilities = predictPixels(model, digit.pixels.map((v) => 1 - v));",
+    breaks: "the model is shown the digit with its colours inverted",
+  },
+  // lib/display/digit_prediction.ts
+  {
+    id: "digit-prediction-bars-by-rank",
+    file: "lib/display/digit_prediction.ts",
+    original: "const names = ranking.toSorted((a, b) => a.index - b.index);",
+    mutant: "const names = ranking;",
+    breaks: "the bars are in order of probability, not 0 to 9",
+  },
+  {
+    id: "digit-prediction-source-unescaped",
+    file: "lib/display/digit_prediction.ts",
+    original: "const source = escapeHtml(options.source);",
+    mutant: "const source = options.source;",
+    breaks: "a file name with < or & breaks the page",
+  },
+  // lib/display/drawing_pad.ts
+  {
+    id: "drawing-pad-weights-dropped",
+    file: "lib/display/drawing_pad.ts",
+    original:
+      "const weights = new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData ?? []));",
+    mutant: "const weights = new Uint8Array(0);",
+    breaks: "the page gets the model without its weights",
+  },
   // programs/bench.ts
   {
     id: "bench-warm-up-counted",
@@ -1088,6 +1261,28 @@ export const MUTATIONS: readonly Mutation[] = [
     original: 'args.some((arg) => arg.startsWith("-"))',
     mutant: "false",
     breaks: "an unknown flag is taken as a folder name",
+  },
+  // programs/predict.ts
+  {
+    id: "program-predict-no-digit-exit-0",
+    file: "programs/predict.ts",
+    original: "export const NO_DIGIT_EXIT_CODE = 1;",
+    mutant: "export const NO_DIGIT_EXIT_CODE = 0;",
+    breaks: "a blank image exits 0 as if predicted",
+  },
+  {
+    id: "program-predict-dataset-record-ignored",
+    file: "programs/predict.ts",
+    original: "if (isDatasetName(String(metrics?.dataset))) dataset = metrics.dataset;",
+    mutant: "",
+    breaks: "a Fashion-MNIST model's predictions named as digits",
+  },
+  {
+    id: "program-predict-default-model",
+    file: "programs/predict.ts",
+    original: 'join("outputs", "model")',
+    mutant: 'join("outputs", "models")',
+    breaks: "the default model folder is not where the notebook writes it",
   },
   // programs/check_doc_examples.ts
   {
