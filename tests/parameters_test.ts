@@ -139,6 +139,11 @@ Deno.test("readParameters() rejects a split that leaves no image to train on", (
     () => readParameters({ env: { BATCH_SIZE: "128", TRAIN_SAMPLES: "100" } }),
     /larger than the 90 images left to train on \(100 training samples, 0.1 held out\)/,
   );
+  // 95 fits the 100 samples but not the 90 left after the split.
+  assert.throws(
+    () => readParameters({ env: { BATCH_SIZE: "95", TRAIN_SAMPLES: "100" } }),
+    /batch size of 95 .* larger than the 90 images left to train on/,
+  );
   assert.equal(readParameters({ env: { BATCH_SIZE: "90", TRAIN_SAMPLES: "100" } }).batchSize, 90);
   // Not set, the batch size shrinks to a training set smaller than the default 128.
   assert.equal(readParameters({ env: { TRAIN_SAMPLES: "100" } }).batchSize, 90);

@@ -106,6 +106,9 @@ Deno.test("toDigitImage() reads RGB, RGBA and transparent images as grey ones", 
   // Red on white (a red pen), black strokes and white strokes on a transparent canvas.
   const cases: [string, RasterImage][] = [
     ["red on white", rgba((x, y) => square(x, y) ? [220, 0, 0, 255] : [255, 255, 255, 255])],
+    // Full red is as bright as white in the red channel alone: only its luma shows the ink.
+    ["bright red on white", rgba((x, y) => square(x, y) ? [255, 0, 0, 255] : [255, 255, 255, 255])],
+    ["green on black", rgba((x, y) => square(x, y) ? [0, 200, 0, 255] : [0, 0, 0, 255])],
     ["black on transparent", rgba((x, y) => square(x, y) ? [0, 0, 0, 255] : [0, 0, 0, 0])],
     ["white on transparent", rgba((x, y) => square(x, y) ? [255, 255, 255, 255] : [0, 0, 0, 0])],
   ];
