@@ -59,6 +59,7 @@ Deno.test("runExperiment() starts from the initial weights its seed gives", asyn
     seed: 11,
     epochs: 1,
     trainSamples: 100,
+    batchSize: 30,
     data: small,
     backend,
   });
