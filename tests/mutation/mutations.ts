@@ -63,7 +63,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
   "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
   "lib/display/drawing_pad.ts": ["tests/display/drawing_pad_test.ts"],
-  "programs/summarize_experiments.ts": ["tests/programs/summarize_experiments_test.ts"],
+  "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
 };
 
 /** The test files a mutation runs. */
@@ -316,13 +316,6 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "out[i] = pixels[i] / 255;",
     mutant: "out[i] = pixels[i] / 256;",
     breaks: "/256 instead of /255: white is not 1",
-  },
-  {
-    id: "preprocess-batch-divide-by-256",
-    file: "lib/data/preprocess.ts",
-    original: "split.images[source + p] / 255;",
-    mutant: "split.images[source + p] / 256;",
-    breaks: "training batches scaled by /256, unlike evaluation",
   },
   {
     id: "preprocess-first-10-percent-held-out",
@@ -867,8 +860,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "compare-retrain-ignored",
     file: "lib/training/compare.ts",
-    original: "      : options.retrain\n      ? undefined\n",
-    mutant: "",
+    original: "const kept = options.retrain ? undefined : await readMetrics(path);",
+    mutant: "const kept = await readMetrics(path);",
     breaks: "retrain: true reads the old result back",
   },
   {
@@ -889,16 +882,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "summary-groups-ignore-dataset",
     file: "lib/training/experiment_summary.ts",
-    original: "const key = `${row.variant}\\u0000${row.dataset}`;",
-    mutant: "const key = row.variant;",
+    original: "      dataset: run.metrics.dataset,\n      fingerprint",
+    mutant: '      dataset: "mnist",\n      fingerprint',
     breaks: "MNIST and Fashion-MNIST runs averaged together",
   },
   {
     id: "summary-unfinished-run-fails",
     file: "lib/training/experiment_summary.ts",
-    original:
-      "      if (!(error instanceof Deno.errors.NotFound)) throw error;\n    }\n  }\n  return runs;",
-    mutant: "      throw error;\n    }\n  }\n  return runs;",
+    original: "      if (error instanceof Deno.errors.NotFound) continue;\n",
+    mutant: "",
     breaks: "a folder without metrics.json (a run in progress) stops the summary",
   },
   // lib/display/figures.ts
@@ -1029,8 +1021,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "plotly-chunk-loses-a-character",
     file: "lib/display/plotly.ts",
-    original: "source.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars)",
-    mutant: "source.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars - 1)",
+    original: "packed.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars)",
+    mutant: "packed.slice(i * this.#chunkChars, (i + 1) * this.#chunkChars - 1)",
     breaks: "the inlined library loses a character at every chunk boundary",
   },
   // programs/train.ts
@@ -1246,22 +1238,6 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "if (!Number.isSafeInteger(predict)) {",
     breaks: "--predict 0 accepted (a division by zero in the report)",
   },
-  // programs/summarize_experiments.ts
-  {
-    id: "summarize-out-argument-ignored",
-    file: "programs/summarize_experiments.ts",
-    original: 'const [dir = "outputs/experiments", out = "outputs/experiments.json"] = args;',
-    mutant:
-      'const [dir = "outputs/experiments"] = args;\n  const out = "outputs/experiments.json";',
-    breaks: "OUT_JSON is ignored",
-  },
-  {
-    id: "summarize-flags-accepted",
-    file: "programs/summarize_experiments.ts",
-    original: 'args.some((arg) => arg.startsWith("-"))',
-    mutant: "false",
-    breaks: "an unknown flag is taken as a folder name",
-  },
   // programs/predict.ts
   {
     id: "program-predict-no-digit-exit-0",
@@ -1283,6 +1259,21 @@ export const MUTATIONS: readonly Mutation[] = [
     original: 'join("outputs", "model")',
     mutant: 'join("outputs", "models")',
     breaks: "the default model folder is not where the notebook writes it",
+  },
+  // programs/experiments.ts
+  {
+    id: "experiments-finished-run-retrained",
+    file: "programs/experiments.ts",
+    original: 'if (await exists(join(folder, "provenance.json"))) {',
+    mutant: 'if (await exists(join(folder, "provenance.json")) && false) {',
+    breaks: "a finished run is trained again on every call",
+  },
+  {
+    id: "experiments-quick-run-folder",
+    file: "programs/experiments.ts",
+    original: '(trainSamples ? `-n${trainSamples}` : "")',
+    mutant: '""',
+    breaks: "a quick run (TRAIN_SAMPLES) shares the folder of a full run and stands in for it",
   },
   // programs/check_doc_examples.ts
   {
