@@ -9,6 +9,7 @@ import { normalizePixels } from "../data/preprocess.ts";
 import { createRandom } from "../random.ts";
 import type { Augmentation } from "../data/augment.ts";
 import type { EpochLogs } from "../training/train.ts";
+import type { ConvFilters, FeatureMaps } from "../models/inspect.ts";
 
 /** A Plotly figure: traces and layout, as `Plotly.newPlot` takes them. */
 export interface Figure {
@@ -355,6 +356,154 @@ export function augmentationFigure(options: {
     captions,
     columns: copies + 1,
     title: options.title,
+  });
+}
+
+/** Options of {@linkcode heatmapGridFigure}. */
+export interface HeatmapGridOptions {
+  /** The tiles, each `height * width` values, row-major. */
+  tiles: readonly Float32Array[];
+  height: number;
+  width: number;
+  /** Tiles per row. */
+  columns: number;
+  /** The colour range, `[zmin, zmax]`. */
+  range: readonly [number, number];
+  /** Plotly colour scale, from `zmin` to `zmax`. */
+  colorscale: readonly (readonly [number, string])[];
+  /** Screen pixels per tile side. Default 48. */
+  tilePixels?: number;
+  /** A colour bar with this title; none by default. */
+  colorbarTitle?: string;
+  title?: string;
+}
+
+/**
+ * Small images of numbers (filters, feature maps) side by side: one heatmap of all the tiles with
+ * one empty pixel between them, so that it stays light to draw even with hundreds of tiles.
+ *
+ * @throws {RangeError} when a tile does not have `height * width` values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heatmapGridFigure } from "./figures.ts";
+ * const figure = heatmapGridFigure({
+ *   tiles: [new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8])],
+ *   height: 2, width: 2, columns: 2, range: [0, 8], colorscale: [[0, "white"], [1, "black"]],
+ * });
+ * const z = (figure.data[0] as { z: (number | null)[][] }).z;
+ * assert.deepEqual(z, [[1, 2, null, 5, 6], [3, 4, null, 7, 8]]);
+ * ```
+ */
+export function heatmapGridFigure(options: HeatmapGridOptions): Figure {
+  const { tiles, height, width } = options;
+  const columns = Math.max(1, Math.min(options.columns, tiles.length));
+  const rows = Math.ceil(tiles.length / columns);
+  const z: (number | null)[][] = Array.from(
+    { length: rows * (height + 1) - 1 },
+    () => new Array<number | null>(columns * (width + 1) - 1).fill(null),
+  );
+  tiles.forEach((tile, k) => {
+    if (tile.length !== height * width) {
+      throw new RangeError(
+        `Tile ${k} has ${tile.length} values; a ${height}x${width} tile needs ${height * width}.`,
+      );
+    }
+    const top = Math.floor(k / columns) * (height + 1);
+    const left = (k % columns) * (width + 1);
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) z[top + r][left + c] = tile[r * width + c];
+    }
+  });
+  const scale = (options.tilePixels ?? 48) / width;
+  const top = options.title ? 50 : 10;
+  const right = options.colorbarTitle ? 90 : 10;
+  return {
+    data: [{
+      type: "heatmap",
+      z,
+      zmin: options.range[0],
+      zmax: options.range[1],
+      colorscale: options.colorscale,
+      showscale: options.colorbarTitle !== undefined,
+      ...(options.colorbarTitle ? { colorbar: { title: { text: options.colorbarTitle } } } : {}),
+      hovertemplate: "%{z:.3f}<extra></extra>",
+    }],
+    layout: {
+      title: options.title ? { text: options.title } : undefined,
+      width: Math.round(z[0].length * scale) + 10 + right,
+      height: Math.round(z.length * scale) + top + 10,
+      margin: { l: 10, r: right, t: top, b: 10 },
+      xaxis: { visible: false, constrain: "domain" },
+      yaxis: { visible: false, autorange: "reversed", scaleanchor: "x" },
+      plot_bgcolor: "white",
+    },
+  };
+}
+
+/**
+ * The filters of a convolution layer as small images: red weights add, blue weights subtract, so
+ * a filter with red above blue answers to a horizontal edge, dark above light.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { filtersFigure } from "./figures.ts";
+ * const weights = [new Float32Array(9).fill(0.5), new Float32Array(9).fill(-0.25)];
+ * const figure = filtersFigure({ layer: "conv2d", height: 3, width: 3, weights });
+ * const trace = figure.data[0] as { zmin: number; zmax: number };
+ * assert.deepEqual([trace.zmin, trace.zmax], [-0.5, 0.5], "a colour range symmetric around 0");
+ * ```
+ */
+export function filtersFigure(filters: ConvFilters, options: { columns?: number } = {}): Figure {
+  const largest = Math.max(1e-9, ...filters.weights.map((w) => Math.max(...w.map(Math.abs))));
+  return heatmapGridFigure({
+    tiles: filters.weights,
+    height: filters.height,
+    width: filters.width,
+    columns: options.columns ?? 8,
+    range: [-largest, largest],
+    colorscale: [[0, "#2166ac"], [0.5, "#f7f7f7"], [1, "#b2182b"]],
+    tilePixels: 48,
+    colorbarTitle: "weight",
+    title: `The ${filters.weights.length} filters of ${filters.layer} ` +
+      `(${filters.height}x${filters.width} weights each)`,
+  });
+}
+
+/**
+ * The feature maps of one convolution layer for one image: dark where a filter answers strongly.
+ * Each map is scaled to its own strongest answer, so that weak but telling patterns show too.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { featureMapsFigure } from "./figures.ts";
+ * const maps = [new Float32Array([0, 2, 4, 0]), new Float32Array(4)];
+ * const figure = featureMapsFigure({ layer: "conv2d", height: 2, width: 2, maps });
+ * const z = (figure.data[0] as { z: (number | null)[][] }).z;
+ * assert.deepEqual(z[0].slice(0, 2), [0, 0.5], "each map scaled to its maximum");
+ * ```
+ */
+export function featureMapsFigure(
+  layer: FeatureMaps,
+  options: { columns?: number; title?: string } = {},
+): Figure {
+  const scaled = layer.maps.map((map) => {
+    const largest = Math.max(...map);
+    return largest > 0 ? map.map((v) => v / largest) : new Float32Array(map.length);
+  });
+  return heatmapGridFigure({
+    tiles: scaled,
+    height: layer.height,
+    width: layer.width,
+    columns: options.columns ?? (layer.maps.length > 32 ? 16 : 8),
+    range: [0, 1],
+    colorscale: [[0, "#ffffff"], [1, "#08306b"]],
+    tilePixels: layer.maps.length > 32 ? 44 : 72,
+    title: options.title ??
+      `${layer.layer}: ${layer.maps.length} feature maps of ${layer.height}x${layer.width}`,
   });
 }
 

@@ -27,6 +27,12 @@ export const DEFAULT_PLOT_CONFIG: Readonly<Record<string, unknown>> = {
   showLink: false,
 };
 
+/**
+ * Plotly's MIME type for a figure object (`{data, layout, config}`), as plotly.py also emits it.
+ * Frontends without a Plotly renderer skip it and show the `text/html` beside it.
+ */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
 /** Options for {@link PlotlyRenderer}. */
 export interface PlotlyRendererOptions {
   /** Returns the plotly.js source; defaults to reading the npm package `plotly.js-dist-min`. */
@@ -188,9 +194,21 @@ export class PlotlyRenderer {
     return [...library, this.figureBundle(figure)];
   }
 
-  /** The display bundle for a figure: the HTML above plus a plain-text description. */
+  /**
+   * The display bundle for a figure: the HTML above, the figure object itself under Plotly's own
+   * MIME type {@link PLOTLY_MIME} (which `deno task publish` turns into a picture, and which
+   * frontends with a Plotly renderer may draw directly), and a plain-text description.
+   */
   figureBundle(figure: PlotlyFigure): MediaBundle {
-    return { "text/html": this.figureHtml(figure), "text/plain": describeFigure(figure) };
+    return {
+      "text/html": this.figureHtml(figure),
+      [PLOTLY_MIME]: {
+        data: figure.data,
+        layout: figure.layout ?? {},
+        config: { ...DEFAULT_PLOT_CONFIG, ...figure.config },
+      },
+      "text/plain": describeFigure(figure),
+    };
   }
 }
 

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import {
   confusionMatrixFigure,
   digitGridFigure,
+  featureMapsFigure,
+  filtersFigure,
+  heatmapGridFigure,
   historyFigure,
   mistakesFigure,
   predictionsFigure,
@@ -106,4 +109,59 @@ Deno.test("historyFigure() draws training and validation curves for loss and acc
   ]);
   assert.equal(figure.data.length, 4);
   assert.deepEqual(figure.data[2].y, [0.2, 0.1]);
+});
+
+Deno.test("heatmapGridFigure() lays tiles out in rows with one empty pixel between them", () => {
+  const tile = (v: number) => new Float32Array(4).fill(v);
+  const figure = heatmapGridFigure({
+    tiles: [tile(1), tile(2), tile(3)],
+    height: 2,
+    width: 2,
+    columns: 2,
+    range: [0, 3],
+    colorscale: [[0, "white"], [1, "black"]],
+  });
+  const z = (figure.data[0] as { z: (number | null)[][] }).z;
+  assert.deepEqual(z, [
+    [1, 1, null, 2, 2],
+    [1, 1, null, 2, 2],
+    [null, null, null, null, null],
+    [3, 3, null, null, null],
+    [3, 3, null, null, null],
+  ]);
+  assert.throws(
+    () => heatmapGridFigure({ ...figureOptions(), tiles: [new Float32Array(3)] }),
+    /Tile 0 has 3 values; a 2x2 tile needs 4/,
+  );
+});
+
+function figureOptions() {
+  return {
+    tiles: [],
+    height: 2,
+    width: 2,
+    columns: 1,
+    range: [0, 1] as const,
+    colorscale: [[0, "white"], [1, "black"]] as const,
+  };
+}
+
+Deno.test("filtersFigure() centres the colours on 0 and names the layer", () => {
+  const weights = Array.from({ length: 32 }, (_, f) => new Float32Array(9).fill((f - 8) / 8));
+  const figure = filtersFigure({ layer: "conv2d", height: 3, width: 3, weights });
+  const trace = figure.data[0] as { zmin: number; zmax: number; z: (number | null)[][] };
+  assert.deepEqual([trace.zmin, trace.zmax], [-23 / 8, 23 / 8]);
+  assert.equal(trace.z.length, 4 * 4 - 1, "32 filters in 4 rows of 8");
+  assert.match(
+    JSON.stringify(figure.layout.title),
+    /The 32 filters of conv2d \(3x3 weights each\)/,
+  );
+});
+
+Deno.test("featureMapsFigure() scales each map to its own maximum, an empty map to 0", () => {
+  const maps = [new Float32Array([0, 1, 2, 4]), new Float32Array([0, 0, 0, 0])];
+  const figure = featureMapsFigure({ layer: "conv2d_1", height: 2, width: 2, maps });
+  const z = (figure.data[0] as { z: (number | null)[][] }).z;
+  assert.deepEqual(z, [[0, 0.25, null, 0, 0], [0.5, 1, null, 0, 0]]);
+  assert.match(JSON.stringify(figure.layout.title), /conv2d_1: 2 feature maps of 2x2/);
 });

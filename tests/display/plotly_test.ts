@@ -4,7 +4,13 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import type { MediaBundle } from "../../lib/display/jupyter.ts";
-import { PlotlyRenderer, readPlotlySource, showPlot } from "../../lib/display/plotly.ts";
+import {
+  DEFAULT_PLOT_CONFIG,
+  PLOTLY_MIME,
+  PlotlyRenderer,
+  readPlotlySource,
+  showPlot,
+} from "../../lib/display/plotly.ts";
 
 const FAKE_LIBRARY = "window.Plotly = { newPlot: function () {} };";
 
@@ -64,6 +70,21 @@ Deno.test("a figure is a div plus a newPlot script with escaped data and its own
   assert.equal(text.split("</script>").length, 2, "only the closing tag of its own script");
   assert.ok(text.includes("\\u003cb\\u003e"));
   assert.equal(bundle["text/plain"], "[Plotly figure: Loss </script>, 1 trace(s)]");
+});
+
+Deno.test("a figure's bundle also carries the figure object under Plotly's MIME type", () => {
+  const renderer = new PlotlyRenderer({ librarySource: () => FAKE_LIBRARY });
+  const bundle = renderer.figureBundle({
+    data: [{ type: "bar", x: ["a"], y: [1] }],
+    layout: { width: 300 },
+    config: { displayModeBar: false },
+  });
+  // What `deno task publish` draws as a picture: the same traces, layout and merged config.
+  assert.deepEqual(bundle[PLOTLY_MIME], {
+    data: [{ type: "bar", x: ["a"], y: [1] }],
+    layout: { width: 300 },
+    config: { ...DEFAULT_PLOT_CONFIG, displayModeBar: false },
+  });
 });
 
 Deno.test("the real, minified plotly.js bundle is found and sets window.Plotly", () => {
