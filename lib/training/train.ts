@@ -14,6 +14,7 @@ import { gatherBatch, type PreparedSplit } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel } from "./evaluate.ts";
+import { defaultWorkers, type Replicas, startReplicas } from "./data_parallel.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
 export interface EpochLogs {
@@ -66,6 +67,11 @@ export interface TrainOptions {
   augment?: Augmentation;
   /** The number of classes; labels must be below it. Default 10. */
   classes?: number;
+  /**
+   * Worker replicas for synchronous data-parallel training (`data_parallel.ts`); 1 trains in this
+   * process. Default: the wasm backend's thread count when the model allows replicas, else 1.
+   */
+  workers?: number;
   onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
   onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
   /** Called once when training ends, early or not (not when it fails). */
@@ -112,11 +118,19 @@ export async function trainModel(
   const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
   // One stream for the whole run, so that every epoch's augmentation differs.
   const random = createRandom((options.seed ^ 0x5bd1e995) >>> 0);
+  const workers = options.workers ?? defaultWorkers(model);
+  let replicas: Replicas | undefined;
   try {
+    if (workers > 1) {
+      replicas = await startReplicas(model, { workers, batchCapacity: options.batchSize });
+    }
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const learningRate = options.learningRateSchedule?.(epoch) ?? getLearningRate(model);
       setLearningRate(model, learningRate);
-      const logs = await trainEpoch(model, train, { ...options, epoch, learningRate, random });
+      const context = { ...options, epoch, learningRate, random, replicas };
+      const logs = await trainEpoch(model, train, context);
+      // The replicas hold the trained weights: the model gets them for validation and callbacks.
+      await replicas?.copyWeightsTo(model);
       if (options.validation && options.validation.count > 0) {
         const { loss, accuracy } = evaluateModel(model, options.validation);
         logs.valLoss = loss;
@@ -128,6 +142,7 @@ export async function trainModel(
     }
     stopper?.restoreBest(model, history.length);
   } finally {
+    replicas?.close();
     stopper?.dispose();
   }
   const seconds = history.reduce((sum, logs) => sum + logs.seconds, 0);
@@ -148,6 +163,8 @@ interface EpochContext extends TrainOptions {
   epoch: number;
   learningRate: number;
   random: () => number;
+  /** Train on these replicas instead of in this process. */
+  replicas?: Replicas;
 }
 
 /** One pass over the training images in the epoch's order; returns its logs without validation. */
@@ -170,8 +187,10 @@ async function trainEpoch(
     );
     const { pixels, labels } = gatherBatch(train, indices);
     context.augment?.(pixels, indices.length, context.random);
-    const { loss, accuracy } = await trainBatch(model, { pixels, labels });
-    checkDivergence(model, loss, `epoch ${epoch + 1}, batch ${batch + 1}`);
+    const { loss, accuracy, finite } = context.replicas
+      ? await context.replicas.trainOnBatch(pixels, labels, indices.length, context.learningRate)
+      : await trainBatch(model, { pixels, labels });
+    checkDivergence(model, loss, `epoch ${epoch + 1}, batch ${batch + 1}`, finite);
     lossSum += loss * indices.length;
     correctSum += accuracy * indices.length;
     seen += indices.length;
@@ -295,7 +314,7 @@ export function maxBatchSize(model: tf.LayersModel): number {
 export async function trainBatch(
   model: tf.LayersModel,
   batch: Batch,
-): Promise<{ loss: number; accuracy: number }> {
+): Promise<{ loss: number; accuracy: number; finite?: boolean }> {
   const count = batch.labels.length;
   const x = tf.tensor4d(batch.pixels, [count, ...IMAGE_SHAPE]);
   const y = tf.tensor1d(
@@ -328,6 +347,9 @@ export async function trainBatch(
  * backend's clip and relu turn NaN into numbers, so a diverged model can still report a finite
  * loss: the weights are checked too (one sum, a fraction of a millisecond).
  *
+ * `weightsFinite`, when given, is what the replicas found for their weights (the model's own are
+ * only updated at the end of each epoch then).
+ *
  * @throws {Error} naming `where` (the epoch and batch) and saying what to do.
  *
  * @example
@@ -342,10 +364,15 @@ export async function trainBatch(
  * disposeModel(model);
  * ```
  */
-export function checkDivergence(model: tf.LayersModel, loss: number, where: string): void {
+export function checkDivergence(
+  model: tf.LayersModel,
+  loss: number,
+  where: string,
+  weightsFinite?: boolean,
+): void {
   const diverged = !Number.isFinite(loss)
     ? `the loss became ${loss}`
-    : !weightsAreFinite(model)
+    : !(weightsFinite ?? weightsAreFinite(model))
     ? "the weights became NaN or infinite"
     : undefined;
   if (diverged) {

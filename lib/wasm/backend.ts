@@ -207,6 +207,19 @@ function writeWorkerScript(pkgDir: string): string {
   );
 }
 
+/**
+ * The web `Worker` class, saved before {@link setupWasmBackend} runs: Emscripten's threaded glue
+ * replaces `globalThis.Worker` with the `node:worker_threads` class it was given, for good.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WebWorker } from "./backend.ts";
+ * assert.equal(typeof WebWorker, "function");
+ * ```
+ */
+export const WebWorker: typeof Worker = globalThis.Worker;
+
 /** Workers made by {@link makeWorkerClass}; set to release them once the pool has started. */
 const workers = new Set<wt.Worker>();
 let releaseWorkers = false;

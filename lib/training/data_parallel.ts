@@ -1,0 +1,326 @@
+/**
+ * Synchronous data-parallel training over worker replicas, so every core works for the whole step.
+ *
+ * Each worker ({@link ./replica_worker.ts}) holds a replica of the model on a single-threaded wasm
+ * backend. A step splits the batch into contiguous shares, one per replica; each replica computes
+ * the gradient of the mean loss over its share, scaled by its share of the batch, into its own
+ * slot of a SharedArrayBuffer. Every replica then sums the slots in replica order (0, 1, ...) and
+ * applies the same Adam step, so the replicas stay identical bit for bit and a run is repeatable.
+ * The sum is the gradient of the mean loss over the whole batch, as in one-process training; only
+ * the order of the floating-point additions differs.
+ *
+ * Rules for the layers that are not plain functions of the weights:
+ * - Batch Normalization normalizes each share with that share's statistics (as PyTorch's
+ *   DistributedDataParallel does without SyncBatchNorm); after each step every replica sets its
+ *   moving mean and variance to the mean over the replicas, in replica order.
+ * - Dropout: replica r draws its masks from the layer's seed + 7,919 r, advancing every step as the
+ *   variants do (`variants.ts`), so masks are repeatable and differ between replicas.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
+import { WebWorker } from "../wasm/backend.ts";
+import type { ReplicaInit, ReplicaReply, ReplicaRequest } from "./replica_worker.ts";
+import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
+
+/** Options of {@linkcode startReplicas}. */
+export interface ReplicaOptions {
+  /** Number of worker replicas (at least 1). */
+  workers: number;
+  /** Largest batch the replicas will be given. */
+  batchCapacity: number;
+}
+
+/** What one data-parallel step achieved. */
+export interface ReplicaStep {
+  /** Mean loss over the batch. */
+  loss: number;
+  /** Accuracy over the batch. */
+  accuracy: number;
+  /** Whether every weight is still finite after the step. */
+  finite: boolean;
+}
+
+/** Adam's settings as tfjs' `AdamOptimizer.getConfig()` gives them. */
+interface AdamConfig {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/** Why {@linkcode startReplicas} cannot train `model`, or undefined when it can. */
+export function replicaUnsupportedReason(model: tf.LayersModel): string | undefined {
+  const optimizer = model.optimizer;
+  if (optimizer === undefined) return "the model is not compiled";
+  if (optimizer.getClassName() !== "Adam") return "its optimizer is not Adam";
+  const loss = (model as unknown as { loss: unknown }).loss;
+  if (loss !== "sparseCategoricalCrossentropy") {
+    return "its loss is not sparseCategoricalCrossentropy";
+  }
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    return "it has more than one input or output";
+  }
+  return undefined;
+}
+
+/** One worker and the reply it owes. */
+interface Replica {
+  index: number;
+  worker: Worker;
+  pending?: { resolve: (reply: ReplicaReply) => void; reject: (e: Error) => void };
+}
+
+/**
+ * Replicas of a compiled model in workers, trained in lockstep. Make them with
+ * {@linkcode startReplicas}; always {@linkcode Replicas.close} them (a `try`/`finally`).
+ */
+export class Replicas {
+  readonly workers: number;
+  #replicas: Replica[];
+  #inputs: Float32Array;
+  #labels: Float32Array;
+  #inputSize: number;
+  #failure: Error | undefined;
+  #closed = false;
+
+  /** @internal Use {@linkcode startReplicas}. */
+  constructor(replicas: Replica[], inputs: SharedArrayBuffer, labels: SharedArrayBuffer) {
+    this.workers = replicas.length;
+    this.#replicas = replicas;
+    this.#inputs = new Float32Array(inputs);
+    this.#labels = new Float32Array(labels);
+    this.#inputSize = this.#inputs.length / this.#labels.length;
+    for (const r of replicas) {
+      r.worker.onmessage = (event: MessageEvent<ReplicaReply>) => {
+        const pending = r.pending;
+        r.pending = undefined;
+        if (pending === undefined) return;
+        const reply = event.data;
+        if (reply.error !== undefined) {
+          pending.reject(this.#fail(r, `failed at "${reply.type}": ${reply.error}`));
+        } else pending.resolve(reply);
+      };
+      r.worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        const error = this.#fail(r, `died: ${event.message}`);
+        for (const other of this.#replicas) {
+          other.pending?.reject(error);
+          other.pending = undefined;
+        }
+      };
+      r.worker.onmessageerror = () => {
+        r.pending?.reject(this.#fail(r, "sent a message that could not be read"));
+        r.pending = undefined;
+      };
+    }
+  }
+
+  #fail(replica: Replica, what: string): Error {
+    this.#failure ??= new Error(
+      `Training replica worker ${replica.index} of ${this.workers} ${what}. ` +
+        "Training stopped; run again, or set WASM_THREADS=1 to train in one process.",
+    );
+    this.close();
+    return this.#failure;
+  }
+
+  #request(replica: Replica, request: ReplicaRequest, transfer: Transferable[] = []) {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) {
+      return Promise.reject(new Error("The training replicas are closed; start new ones."));
+    }
+    return new Promise<ReplicaReply>((resolve, reject) => {
+      replica.pending = { resolve, reject };
+      replica.worker.postMessage(request, transfer);
+    });
+  }
+
+  /**
+   * One training step on `count` samples: `inputs` holds `count` inputs (floats, row-major),
+   * `labels` their class numbers. Every replica takes the same optimizer step.
+   */
+  async trainOnBatch(
+    inputs: Float32Array,
+    labels: ArrayLike<number>,
+    count: number,
+    learningRate: number,
+  ): Promise<ReplicaStep> {
+    if (count < 1 || count * this.#inputSize > this.#inputs.length) {
+      throw new RangeError(
+        `A batch must hold 1 to ${this.#labels.length} samples, got ${count}.`,
+      );
+    }
+    this.#inputs.set(inputs.subarray(0, count * this.#inputSize));
+    for (let i = 0; i < count; i++) this.#labels[i] = labels[i];
+    const active = Math.min(this.workers, count);
+    const shares = this.#replicas.slice(0, active).map((r) => {
+      const start = Math.floor((r.index * count) / active);
+      const end = Math.floor(((r.index + 1) * count) / active);
+      return this.#request(r, { type: "gradients", start, count: end - start, total: count });
+    });
+    const results = await Promise.all(shares);
+    const applied = await Promise.all(
+      this.#replicas.map((r) => this.#request(r, { type: "apply", active, learningRate })),
+    );
+    let loss = 0;
+    let accuracy = 0;
+    for (let r = 0; r < active; r++) {
+      const share = (Math.floor(((r + 1) * count) / active) - Math.floor((r * count) / active)) /
+        count;
+      loss += (results[r].loss ?? NaN) * share;
+      accuracy += (results[r].accuracy ?? NaN) * share;
+    }
+    return { loss, accuracy, finite: applied[0].finite ?? false };
+  }
+
+  /** The values of every replica's `model.weights` (to check that they agree). */
+  async weightsOfEach(): Promise<Float32Array[][]> {
+    const replies = await Promise.all(
+      this.#replicas.map((r) => this.#request(r, { type: "weights" })),
+    );
+    return replies.map((reply) => reply.weights ?? []);
+  }
+
+  /** Live tensors in each worker (flat over steps when nothing leaks). */
+  async tensorsOfEach(): Promise<number[]> {
+    const replies = await Promise.all(
+      this.#replicas.map((r) => this.#request(r, { type: "weights" })),
+    );
+    return replies.map((reply) => reply.tensors ?? NaN);
+  }
+
+  /**
+   * Copies replica 0's weights (trainable or not) and optimizer state into `model`, which then
+   * holds what training in one process would have left there.
+   */
+  async copyWeightsTo(model: tf.LayersModel): Promise<void> {
+    const reply = await this.#request(this.#replicas[0], { type: "weights" });
+    const values = (reply.weights ?? []).map((w, i) => tf.tensor(w, model.weights[i].read().shape));
+    try {
+      model.setWeights(values);
+    } finally {
+      tf.dispose(values);
+    }
+    if (reply.optimizerState) await setOptimizerState(model.optimizer, reply.optimizerState);
+  }
+
+  /** @internal Sends each replica its `init` request; closes every worker when one fails. */
+  async initialize(init: (index: number) => ReplicaInit): Promise<void> {
+    try {
+      await Promise.all(this.#replicas.map((r) => this.#request(r, init(r.index))));
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Ends every worker. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const r of this.#replicas) r.worker.terminate();
+  }
+}
+
+/**
+ * Starts `options.workers` replicas of a compiled model (Adam, sparse categorical cross-entropy,
+ * a fresh optimizer), each in a worker with its own single-threaded wasm backend.
+ *
+ * @throws Error naming the worker when one cannot start, and what the model lacks when
+ * {@linkcode replicaUnsupportedReason} finds a reason.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { startReplicas } from "./data_parallel.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const model = buildBaselineModel({ seed: 1 });
+ * const replicas = await startReplicas(model, { workers: 2, batchCapacity: 4 });
+ * try {
+ *   const step = await replicas.trainOnBatch(new Float32Array(4 * 784), [0, 1, 2, 3], 4, 0.001);
+ *   assert.ok(step.finite && step.loss > 0);
+ * } finally {
+ *   replicas.close();
+ *   model.dispose();
+ * }
+ * ```
+ */
+export async function startReplicas(
+  model: tf.LayersModel,
+  options: ReplicaOptions,
+): Promise<Replicas> {
+  const { workers, batchCapacity } = options;
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(`The number of replica workers must be at least 1, got ${workers}.`);
+  }
+  const reason = replicaUnsupportedReason(model);
+  if (reason !== undefined) {
+    throw new Error(`Cannot train this model on replicas: ${reason}. Train it in one process.`);
+  }
+  const inputSize = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const inputs = new SharedArrayBuffer(batchCapacity * inputSize * 4);
+  const labels = new SharedArrayBuffer(batchCapacity * 4);
+  const size = (ws: tf.LayerVariable[]) => ws.reduce((s, w) => s + w.read().size, 0);
+  const gradients = new SharedArrayBuffer(
+    workers * (size(model.trainableWeights) + size(model.nonTrainableWeights)) * 4,
+  );
+  const config = model.optimizer.getConfig() as unknown as AdamConfig;
+  const dropoutSeeds = model.layers
+    .filter((layer) => layer.getClassName() === "Dropout")
+    .map((layer) => Number((layer as unknown as { seed?: number }).seed ?? 0));
+  const topology = JSON.stringify(model.toJSON(null, false));
+  const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
+  const state = model.optimizer.iterations > 0 ? await optimizerState(model.optimizer) : undefined;
+  const replicas: Replica[] = Array.from({ length: workers }, (_, index) => ({
+    index,
+    worker: new WebWorker(new URL("./replica_worker.ts", import.meta.url).href, {
+      type: "module",
+    }),
+  }));
+  const group = new Replicas(replicas, inputs, labels);
+  const optimizer = {
+    learningRate: config.learningRate,
+    beta1: config.beta1,
+    beta2: config.beta2,
+    epsilon: config.epsilon,
+  };
+  await group.initialize((index) => ({
+    type: "init",
+    index,
+    replicas: workers,
+    topology,
+    weights,
+    optimizer,
+    optimizerState: state,
+    dropoutSeeds,
+    inputs,
+    labels,
+    gradients,
+  }));
+  return group;
+}
+
+/**
+ * The number of replica workers training uses by default: the wasm backend's thread count (set by
+ * `WASM_THREADS` or the machine's cores) when `model` can be trained on replicas, else 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { defaultWorkers } from "./data_parallel.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const model = buildBaselineModel({ seed: 42 });
+ * assert.equal(defaultWorkers(model), 1);
+ * model.dispose();
+ * ```
+ */
+export function defaultWorkers(model: tf.LayersModel): number {
+  if (tf.getBackend() !== "wasm" || replicaUnsupportedReason(model) !== undefined) return 1;
+  return Math.max(1, getThreadsCount());
+}

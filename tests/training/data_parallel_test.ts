@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { disposeModel } from "../../lib/models/model.ts";
+import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
+import { normalizePixels } from "../../lib/data/preprocess.ts";
+import { startReplicas } from "../../lib/training/data_parallel.ts";
+import { trainModel } from "../../lib/training/train.ts";
+import { setupWasmBackend } from "../../lib/wasm/backend.ts";
+import { createRandom } from "../../lib/random.ts";
+import { rejectionOf, syntheticSplit } from "../fixtures.ts";
+
+await setupWasmBackend({ threads: 1 });
+
+/** `count` images of seeded noise with a bright square whose place gives the label. */
+function noisyDigits(count: number, seed: number): { pixels: Float32Array; labels: number[] } {
+  const random = createRandom(seed);
+  const bytes = new Uint8Array(count * 784);
+  const labels: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const label = Math.floor(random() * 10);
+    labels.push(label);
+    for (let p = 0; p < 784; p++) bytes[i * 784 + p] = Math.floor(random() * 64);
+    for (let r = 0; r < 5; r++) {
+      for (let c = 0; c < 5; c++) bytes[i * 784 + (2 + r) * 28 + 2 + 2 * label + c] = 255;
+    }
+  }
+  return { pixels: normalizePixels(bytes), labels };
+}
+
+function valuesOf(model: tf.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => w.dataSync() as Float32Array);
+}
+
+function maxAbsDifference(a: Float32Array[], b: Float32Array[]): number {
+  let max = 0;
+  a.forEach((w, i) => w.forEach((v, j) => (max = Math.max(max, Math.abs(v - b[i][j])))));
+  return max;
+}
+
+Deno.test("startReplicas() keeps every replica identical, with Batch Normalization and Dropout", async () => {
+  const model = buildVariant("regularized", { seed: 3 });
+  const before = valuesOf(model);
+  const replicas = await startReplicas(model, { workers: 3, batchCapacity: 40 });
+  try {
+    let tensors: number[] = [];
+    for (const [step, count] of [40, 37, 2, 40].entries()) {
+      const { pixels, labels } = noisyDigits(count, step);
+      const result = await replicas.trainOnBatch(pixels, labels, count, 0.002);
+      assert.ok(result.finite && Number.isFinite(result.loss), JSON.stringify(result));
+      // Adam makes its moments at the first step; from then on no worker holds more tensors.
+      if (step === 0) tensors = await replicas.tensorsOfEach();
+    }
+    const [first, ...others] = await replicas.weightsOfEach();
+    for (const other of others) assert.deepEqual(other, first);
+    // The moving statistics moved too (they are averaged over the replicas every step).
+    assert.ok(maxAbsDifference(first, before) > 1e-4);
+    assert.deepEqual(await replicas.tensorsOfEach(), tensors);
+  } finally {
+    replicas.close();
+    disposeModel(model);
+  }
+});
+
+Deno.test("trainModel() on 2 workers takes the steps one process takes, to float rounding", async () => {
+  const split = { ...syntheticSplit(96), count: 96 };
+  const options = { epochs: 1, batchSize: 32, seed: 5 };
+  const inProcess = buildBaselineModel({ seed: 2 });
+  const parallel = buildBaselineModel({ seed: 2 });
+  try {
+    const a = await trainModel(inProcess, split, { ...options, workers: 1 });
+    const b = await trainModel(parallel, split, { ...options, workers: 2 });
+    assert.ok(Math.abs(a.history[0].loss - b.history[0].loss) < 1e-4 * a.history[0].loss);
+    assert.equal(a.history[0].accuracy, b.history[0].accuracy);
+    // 3 Adam steps of at most ~1e-3 each: the weights agree far below that.
+    assert.ok(maxAbsDifference(valuesOf(inProcess), valuesOf(parallel)) < 2e-5);
+    // The model got the replicas' optimizer state too, so training can continue where it was.
+    assert.equal(parallel.optimizer.iterations, 3);
+  } finally {
+    disposeModel(inProcess);
+    disposeModel(parallel);
+  }
+});
+
+Deno.test("trainModel() on 2 workers gives the same weights twice for the same seed", async () => {
+  const split = { ...syntheticSplit(80), count: 80 };
+  const runs: Float32Array[][] = [];
+  const losses: number[] = [];
+  for (let run = 0; run < 2; run++) {
+    const model = buildVariant("regularized", { seed: 4 });
+    const tensors = tf.memory().numTensors;
+    const result = await trainModel(model, split, {
+      epochs: 2,
+      batchSize: 32,
+      seed: 4,
+      workers: 2,
+    });
+    losses.push(result.history[1].loss);
+    runs.push(valuesOf(model));
+    disposeModel(model);
+    assert.ok(tf.memory().numTensors <= tensors);
+  }
+  assert.equal(losses[0], losses[1]);
+  assert.deepEqual(runs[0], runs[1]);
+});
+
+/** A layer the workers do not know: the replicas cannot rebuild a model holding it. */
+class Doubling extends tf.layers.Layer {
+  static className = "DoublingOnlyInTheMainThread";
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.mul(Array.isArray(inputs) ? inputs[0] : inputs, 2);
+  }
+}
+tf.serialization.registerClass(Doubling);
+
+Deno.test("startReplicas() names the worker that fails and ends them all", async () => {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [28, 28, 1] }),
+      new Doubling({}),
+      tf.layers.dense({ units: 10, activation: "softmax" }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(), loss: "sparseCategoricalCrossentropy" });
+  const error = await rejectionOf(startReplicas(model, { workers: 2, batchCapacity: 8 }));
+  assert.match(error.message, /Training replica worker [01] of 2 failed at "init"/);
+  assert.match(error.message, /DoublingOnlyInTheMainThread/);
+  disposeModel(model);
+});
+
+Deno.test("startReplicas() rejects a model it cannot train and a bad worker count", async () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+  model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
+  const error = await rejectionOf(startReplicas(model, { workers: 2, batchCapacity: 8 }));
+  assert.match(error.message, /Cannot train this model on replicas: its optimizer is not Adam/);
+  const seed = buildBaselineModel({ seed: 42 });
+  const zero = await rejectionOf(startReplicas(seed, { workers: 0, batchCapacity: 8 }));
+  assert.match(zero.message, /at least 1, got 0/);
+  disposeModel(model);
+  disposeModel(seed);
+});
