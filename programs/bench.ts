@@ -29,6 +29,7 @@ import {
 } from "../lib/parameters.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
+import { defaultWorkers } from "../lib/training/data_parallel.ts";
 import {
   setupWasmBackend,
   shutdownWasmBackend,
@@ -60,6 +61,8 @@ type BenchParameters = Pick<ParameterValues, typeof BENCH_PROGRAM.parameters[num
 interface Timing {
   seconds: number;
   cpuPerWall: number | null;
+  /** Replica workers trainModel trained on (1: in this process). */
+  workers: number;
   loss: number;
   tensorsBefore: number;
   tensorsAfter: number;
@@ -140,6 +143,7 @@ async function timeTraining(
     profiler?.restore();
     const steps = Math.ceil(run.timed.count / p.batchSize);
     return {
+      workers: defaultWorkers(model),
       seconds: result.seconds,
       cpuPerWall: cpu0 === undefined || cpu1 === undefined ? null : (cpu1 - cpu0) / result.seconds,
       loss: result.history[0].loss,
@@ -196,6 +200,8 @@ function report(
     backend: backend.backend,
     simd: backend.simd,
     threads: backend.threads,
+    // Data-parallel replica workers (each single-threaded) that trained; 1: trained in-process.
+    workers: training.workers,
     tfjs_version: backend.tfjsVersion,
     deno_version: Deno.version.deno,
     dataset: p.dataset,
