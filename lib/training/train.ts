@@ -14,7 +14,7 @@ import { gatherBatch, type PreparedSplit } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel } from "./evaluate.ts";
-import { defaultWorkers, type Replicas, startReplicas } from "./data_parallel.ts";
+import type { Replicas } from "./data_parallel.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
 export interface EpochLogs {
@@ -118,11 +118,17 @@ export async function trainModel(
   const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
   // One stream for the whole run, so that every epoch's augmentation differs.
   const random = createRandom((options.seed ^ 0x5bd1e995) >>> 0);
-  const workers = options.workers ?? defaultWorkers(model);
   let replicas: Replicas | undefined;
   try {
-    if (workers > 1) {
-      replicas = await startReplicas(model, { workers, batchCapacity: options.batchSize });
+    // Loaded only when needed: it loads the wasm backend, which would outrank the cpu backend of
+    // a program that never asked for wasm.
+    const parallel = options.workers !== undefined && options.workers > 1 ||
+        options.workers === undefined && tf.getBackend() === "wasm"
+      ? await import("./data_parallel.ts")
+      : undefined;
+    const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 1;
+    if (parallel && workers > 1) {
+      replicas = await parallel.startReplicas(model, { workers, batchCapacity: options.batchSize });
     }
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const learningRate = options.learningRateSchedule?.(epoch) ?? getLearningRate(model);
