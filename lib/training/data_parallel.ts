@@ -50,7 +50,22 @@ interface AdamConfig {
   epsilon: number;
 }
 
-/** Why {@linkcode startReplicas} cannot train `model`, or undefined when it can. */
+/**
+ * Why {@linkcode startReplicas} cannot train `model`, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { replicaUnsupportedReason } from "./data_parallel.ts";
+ * await tf.setBackend("cpu");
+ * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+ * assert.equal(replicaUnsupportedReason(model), "the model is not compiled");
+ * model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
+ * assert.equal(replicaUnsupportedReason(model), "its optimizer is not Adam");
+ * model.dispose();
+ * ```
+ */
 export function replicaUnsupportedReason(model: tf.LayersModel): string | undefined {
   const optimizer = model.optimizer;
   if (optimizer === undefined) return "the model is not compiled";
