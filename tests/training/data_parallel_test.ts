@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { disposeModel } from "../../lib/models/model.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
-import { normalizePixels } from "../../lib/data/preprocess.ts";
+import { normalizePixels, prepareSplit } from "../../lib/data/preprocess.ts";
 import { startReplicas } from "../../lib/training/data_parallel.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { setupWasmBackend } from "../../lib/wasm/backend.ts";
@@ -62,7 +62,7 @@ Deno.test("startReplicas() keeps every replica identical, with Batch Normalizati
 });
 
 Deno.test("trainModel() on 2 workers takes the steps one process takes, to float rounding", async () => {
-  const split = { ...syntheticSplit(96), count: 96 };
+  const split = prepareSplit({ ...syntheticSplit(96), count: 96 });
   const options = { epochs: 1, batchSize: 32, seed: 5 };
   const inProcess = buildBaselineModel({ seed: 2 });
   const parallel = buildBaselineModel({ seed: 2 });
@@ -82,7 +82,7 @@ Deno.test("trainModel() on 2 workers takes the steps one process takes, to float
 });
 
 Deno.test("trainModel() on 2 workers gives the same weights twice for the same seed", async () => {
-  const split = { ...syntheticSplit(80), count: 80 };
+  const split = prepareSplit({ ...syntheticSplit(80), count: 80 });
   const runs: Float32Array[][] = [];
   const losses: number[] = [];
   for (let run = 0; run < 2; run++) {
