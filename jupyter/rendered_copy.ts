@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { PLOTLY_MIME, type PlotlyFigure } from "../lib/display/plotly.ts";
+import { figureOf, type PlotlyFigure } from "../lib/display/plotly.ts";
 
 /** The notebook the rendered copy is made from. */
 export const SOURCE_NOTEBOOK = "mnist_handwritten_digit_recognizer.ipynb";
@@ -76,7 +76,7 @@ export function sourceText(cell: NotebookCell): string {
 export function figuresIn(notebook: Notebook): PlotlyFigure[] {
   return notebook.cells.flatMap((cell) =>
     (cell.outputs ?? []).flatMap((output) =>
-      output.data?.[PLOTLY_MIME] ? [output.data[PLOTLY_MIME] as PlotlyFigure] : []
+      output.data && figureOf(output.data) ? [figureOf(output.data) as PlotlyFigure] : []
     )
   );
 }
@@ -126,8 +126,8 @@ export async function renderedCopy(
     const outputs = cell.outputs.flatMap((output): NotebookOutput[] => {
       const data = output.data;
       if (data === undefined) return [structuredClone(output)];
-      if (data[PLOTLY_MIME] !== undefined) {
-        const figure = data[PLOTLY_MIME] as PlotlyFigure;
+      const figure = figureOf(data);
+      if (figure !== undefined) {
         const width = Number(figure.layout?.width) || 700;
         const height = Number(figure.layout?.height) || 450;
         return [{

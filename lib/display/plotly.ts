@@ -161,19 +161,21 @@ export class PlotlyRenderer {
    */
   figureHtml(figure: PlotlyFigure): string {
     const id = `plotly-${this.#newId()}`;
-    const data = scriptJson(figure.data);
-    const layout = scriptJson(figure.layout ?? {});
-    const config = scriptJson({ ...DEFAULT_PLOT_CONFIG, ...figure.config });
     const hint = "plotly.js is not loaded in this page: run a cell with " +
       "<code>await loadPlotly()</code> (or re-run the notebook) and reload.";
+    // The figure is stored once, as JSON the drawing script reads back and `figureOf` finds.
     return `<div id="${id}" class="plotly-figure" style="min-height:360px"></div>
+<script type="application/json" class="${FIGURE_JSON_CLASS}" id="${id}-figure">${
+      scriptJson(completeFigure(figure))
+    }</script>
 <script type="text/javascript">(function () {
   var id = ${scriptJson(id)}, done = false, tries = 0;
   function draw() {
     var el = document.getElementById(id);
     if (done || !el || !window.Plotly) return false;
     done = true;
-    window.Plotly.newPlot(el, ${data}, ${layout}, ${config});
+    var figure = JSON.parse(document.getElementById(id + "-figure").textContent);
+    window.Plotly.newPlot(el, figure.data, figure.layout, figure.config);
     return true;
   }
   if (draw()) return;
@@ -195,21 +197,48 @@ export class PlotlyRenderer {
   }
 
   /**
-   * The display bundle for a figure: the HTML above, the figure object itself under Plotly's own
-   * MIME type {@link PLOTLY_MIME} (which `deno task publish` turns into a picture, and which
-   * frontends with a Plotly renderer may draw directly), and a plain-text description.
+   * The display bundle for a figure: the HTML above (which holds the figure object once, for the
+   * page and for `deno task publish`, see {@link figureOf}) and a plain-text description.
    */
   figureBundle(figure: PlotlyFigure): MediaBundle {
-    return {
-      "text/html": this.figureHtml(figure),
-      [PLOTLY_MIME]: {
-        data: figure.data,
-        layout: figure.layout ?? {},
-        config: { ...DEFAULT_PLOT_CONFIG, ...figure.config },
-      },
-      "text/plain": describeFigure(figure),
-    };
+    return { "text/html": this.figureHtml(figure), "text/plain": describeFigure(figure) };
   }
+}
+
+/** The class of the `<script type="application/json">` that holds a figure in its HTML. */
+const FIGURE_JSON_CLASS = "plotly-figure-json";
+
+/** A figure with its layout and the merged config filled in, as it is drawn. */
+function completeFigure(figure: PlotlyFigure): Required<PlotlyFigure> {
+  return {
+    data: figure.data,
+    layout: figure.layout ?? {},
+    config: { ...DEFAULT_PLOT_CONFIG, ...figure.config },
+  };
+}
+
+/**
+ * The figure object an output shows: under Plotly's MIME type {@link PLOTLY_MIME}, or in the
+ * HTML that {@link PlotlyRenderer.figureBundle} makes; `undefined` for other outputs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { figureOf, PlotlyRenderer } from "./plotly.ts";
+ * const bundle = new PlotlyRenderer().figureBundle({ data: [{ y: [1, 2] }], layout: { width: 300 } });
+ * assert.deepEqual(figureOf(bundle)?.layout, { width: 300 });
+ * assert.equal(figureOf({ "text/plain": "hello" }), undefined);
+ * ```
+ */
+export function figureOf(data: Record<string, unknown>): PlotlyFigure | undefined {
+  if (data[PLOTLY_MIME] !== undefined) return data[PLOTLY_MIME] as PlotlyFigure;
+  const html = data["text/html"];
+  const text = Array.isArray(html) ? html.join("") : typeof html === "string" ? html : "";
+  const match = new RegExp(
+    `<script type="application/json" class="${FIGURE_JSON_CLASS}"[^>]*>` +
+      "([^<]*)</script>",
+  ).exec(text);
+  return match ? JSON.parse(match[1]) as Required<PlotlyFigure> : undefined;
 }
 
 /** One-line text fallback for a figure: its title and trace count. */

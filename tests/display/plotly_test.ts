@@ -6,6 +6,7 @@ import { gunzipSync } from "node:zlib";
 import type { MediaBundle } from "../../lib/display/jupyter.ts";
 import {
   DEFAULT_PLOT_CONFIG,
+  figureOf,
   PLOTLY_MIME,
   PlotlyRenderer,
   readPlotlySource,
@@ -63,28 +64,30 @@ Deno.test("a figure is a div plus a newPlot script with escaped data and its own
   });
   const text = html(bundle);
   assert.match(text, /^<div id="plotly-id1" class="plotly-figure"/);
-  assert.match(text, /window\.Plotly\.newPlot\(el, /);
+  assert.match(text, /window\.Plotly\.newPlot\(el, figure\.data, figure\.layout, figure\.config\)/);
   assert.ok(text.includes('"displayModeBar":false') && text.includes('"displaylogo":false'));
   // The figure's own config beats the defaults (responsive is true by default).
   assert.ok(text.includes('"responsive":false') && !text.includes('"responsive":true'));
-  assert.equal(text.split("</script>").length, 2, "only the closing tag of its own script");
+  assert.equal(text.split("</script>").length, 3, "only the closing tags of its two scripts");
   assert.ok(text.includes("\\u003cb\\u003e"));
   assert.equal(bundle["text/plain"], "[Plotly figure: Loss </script>, 1 trace(s)]");
 });
 
-Deno.test("a figure's bundle also carries the figure object under Plotly's MIME type", () => {
+Deno.test("a figure's HTML holds the figure object once, and figureOf() reads it back", () => {
   const renderer = new PlotlyRenderer({ librarySource: () => FAKE_LIBRARY });
-  const bundle = renderer.figureBundle({
-    data: [{ type: "bar", x: ["a"], y: [1] }],
+  const figure = {
+    data: [{ type: "bar", x: ["a</script>"], y: [1] }],
     layout: { width: 300 },
     config: { displayModeBar: false },
-  });
+  };
+  const bundle = renderer.figureBundle(figure);
   // What `deno task publish` draws as a picture: the same traces, layout and merged config.
-  assert.deepEqual(bundle[PLOTLY_MIME], {
-    data: [{ type: "bar", x: ["a"], y: [1] }],
-    layout: { width: 300 },
-    config: { ...DEFAULT_PLOT_CONFIG, displayModeBar: false },
-  });
+  const expected = { ...figure, config: { ...DEFAULT_PLOT_CONFIG, displayModeBar: false } };
+  assert.deepEqual(figureOf(bundle), expected);
+  assert.equal(html(bundle).split('"a\\u003c/script\\u003e"').length, 2, "the data appears once");
+  assert.equal(Object.keys(bundle).length, 2, "text/html and text/plain only");
+  // Outputs of earlier runs that carried Plotly's MIME type are still read.
+  assert.deepEqual(figureOf({ [PLOTLY_MIME]: figure }), figure);
 });
 
 Deno.test("the real, minified plotly.js bundle is found and sets window.Plotly", () => {
