@@ -484,7 +484,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-weights-divergence-unchecked",
     file: "lib/training/train.ts",
-    original: "    : !weightsAreFinite(model)\n",
+    original: "    : !(weightsFinite ?? weightsAreFinite(model))\n",
     mutant: "    : false\n",
     breaks: "NaN weights with a finite reported loss go unnoticed",
   },
