@@ -83,3 +83,23 @@ Deno.test("featureMaps() rejects an image that is not 28x28", () => {
   );
   model.dispose();
 });
+
+Deno.test("featureMaps() shows the network as it predicts: Dropout off, the same maps every call", () => {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 2, kernelSize: 3, activation: "relu" }),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.conv2d({ filters: 2, kernelSize: 3, activation: "relu" }),
+    ],
+  });
+  const image = Float32Array.from({ length: 784 }, (_, i) => (i % 29) / 28);
+  const [a, b] = [featureMaps(model, image), featureMaps(model, image)];
+  const expected = tf.tidy(() =>
+    (model.predict(tf.tensor4d(image, [1, 28, 28, 1])) as tf.Tensor).transpose([0, 3, 1, 2])
+      .dataSync()
+  );
+  assert.deepEqual(a[1].maps.map((m) => [...m]), b[1].maps.map((m) => [...m]));
+  const got = Float32Array.from(a[1].maps.flatMap((m) => [...m]));
+  got.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `value ${i}: ${v}`));
+  model.dispose();
+});

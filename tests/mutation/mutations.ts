@@ -58,6 +58,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
   "programs/bench.ts": ["tests/programs/bench_test.ts"],
   "programs/predict.ts": ["tests/programs/predict_test.ts"],
+  "lib/models/inspect.ts": ["tests/models/inspect_test.ts"],
   "lib/data/digit_image.ts": ["tests/data/digit_image_test.ts"],
   "lib/data/image_file.ts": ["tests/data/image_file_test.ts"],
   "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
@@ -483,7 +484,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-weights-divergence-unchecked",
     file: "lib/training/train.ts",
-    original: "    : !weightsAreFinite(model)\n",
+    original: "    : !(weightsFinite ?? weightsAreFinite(model))\n",
     mutant: "    : false\n",
     breaks: "NaN weights with a finite reported loss go unnoticed",
   },
@@ -1014,8 +1015,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "plotly-config-overridden",
     file: "lib/display/plotly.ts",
-    original: "{ ...DEFAULT_PLOT_CONFIG, ...figure.config }",
-    mutant: "{ ...figure.config, ...DEFAULT_PLOT_CONFIG }",
+    original: "const config = scriptJson({ ...DEFAULT_PLOT_CONFIG, ...figure.config });",
+    mutant: "const config = scriptJson({ ...figure.config, ...DEFAULT_PLOT_CONFIG });",
     breaks: "a figure's own config is overridden by the defaults",
   },
   {
@@ -1222,6 +1223,29 @@ export const MUTATIONS: readonly Mutation[] = [
       "const weights = new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData ?? []));",
     mutant: "const weights = new Uint8Array(0);",
     breaks: "the page gets the model without its weights",
+  },
+  // lib/models/inspect.ts
+  {
+    id: "inspect-filter-transposed",
+    file: "lib/models/inspect.ts",
+    original: "filter[p] = values[p * inChannels * count + f];",
+    mutant:
+      "filter[p] = values[((p % width) * height + Math.floor(p / width)) * inChannels * count + f];",
+    breaks: "the filters are drawn transposed",
+  },
+  {
+    id: "inspect-maps-channels-last",
+    file: "lib/models/inspect.ts",
+    original: "const values = x.transpose([0, 3, 1, 2]).dataSync() as Float32Array;",
+    mutant: "const values = x.dataSync() as Float32Array;",
+    breaks: "feature maps cut from channels-last data: each map mixes channels",
+  },
+  {
+    id: "inspect-maps-in-training-mode",
+    file: "lib/models/inspect.ts",
+    original: "x = layer.apply(x, { training: false }) as tf.Tensor;",
+    mutant: "x = layer.apply(x, { training: true }) as tf.Tensor;",
+    breaks: "feature maps computed with Dropout and batch statistics on",
   },
   // programs/bench.ts
   {

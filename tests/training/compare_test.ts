@@ -183,7 +183,7 @@ Deno.test("compareVariants() shows the notebook's baseline only when every setti
   }
 });
 
-Deno.test("compareVariants() trains the VARIANTS asked for once, then reads them back, checked", async () => {
+Deno.test("compareVariants() trains the VARIANTS asked for once, then reads them back, checked, unless asked to retrain", async () => {
   const backend = await setupWasmBackend();
   const data = await loadMnist({ downloadUrls: [] });
   const params = quick({ VARIANTS: "baseline,tuned" });
@@ -217,6 +217,12 @@ Deno.test("compareVariants() trains the VARIANTS asked for once, then reads them
       "trained now, in this run",
     ]);
     assert.equal(JSON.parse(await Deno.readTextFile(path)).batch_size, 128);
+    // Asked to retrain, it trains again instead of reading the kept result back.
+    const again = await compareVariants({ data, params, backend, resultsDir, retrain: true });
+    assert.ok(
+      again.slice(0, 2).every((l) => l.source.startsWith("trained now, in this run")),
+      JSON.stringify(again.map((l) => l.source)),
+    );
   } finally {
     await Deno.remove(resultsDir, { recursive: true });
     shutdownWasmBackend();

@@ -51,7 +51,7 @@ Deno.test("meanAndSd uses the sample standard deviation", () => {
   assert.deepEqual(meanAndSd([5]), { mean: 5, sd: 0 });
 });
 
-Deno.test("summarizeRuns() averages over seeds only runs of the same variant, definition and settings", () => {
+Deno.test("summarizeRuns() averages over seeds only runs of the same variant, dataset, definition and settings", () => {
   const other = run("baseline", 3, 0.5);
   other.provenance.fingerprint = "f2";
   const groups = summarizeRuns([
@@ -60,13 +60,18 @@ Deno.test("summarizeRuns() averages over seeds only runs of the same variant, de
     run("baseline", 1, 0.99),
     run("baseline", 1, 0.9, { batch_size: 64 }),
     other,
+    run("baseline", 1, 0.89, { dataset: "fashion-mnist" }),
   ]);
-  assert.deepEqual(groups.map((g) => [g.variant, g.seeds, g.settings.batch_size, g.fingerprint]), [
-    ["baseline", [1, 2], 128, "f1"],
-    ["deep", [1], 128, "f1"],
-    ["baseline", [1], 64, "f1"],
-    ["baseline", [3], 128, "f2"],
-  ]);
+  assert.deepEqual(
+    groups.map((g) => [g.variant, g.dataset, g.seeds, g.settings.batch_size, g.fingerprint]),
+    [
+      ["baseline", "mnist", [1, 2], 128, "f1"],
+      ["deep", "mnist", [1], 128, "f1"],
+      ["baseline", "mnist", [1], 64, "f1"],
+      ["baseline", "mnist", [3], 128, "f2"],
+      ["baseline", "fashion-mnist", [1], 128, "f1"],
+    ],
+  );
   const [first] = groups;
   assert.ok(Math.abs(first.test_accuracy_mean - 0.991) < 1e-12);
   assert.deepEqual(first.runs.map((r) => r.train_seconds), [100, 200]);
