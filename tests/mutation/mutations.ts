@@ -1015,8 +1015,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "plotly-config-overridden",
     file: "lib/display/plotly.ts",
-    original: "const config = scriptJson({ ...DEFAULT_PLOT_CONFIG, ...figure.config });",
-    mutant: "const config = scriptJson({ ...figure.config, ...DEFAULT_PLOT_CONFIG });",
+    original: "config: { ...DEFAULT_PLOT_CONFIG, ...figure.config },",
+    mutant: "config: { ...figure.config, ...DEFAULT_PLOT_CONFIG },",
     breaks: "a figure's own config is overridden by the defaults",
   },
   {
