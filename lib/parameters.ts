@@ -10,6 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { checkWritableDir } from "./files.ts";
 import { type DatasetName, DATASETS, isDatasetName } from "./data/mnist.ts";
 import { trainingCount } from "./data/preprocess.ts";
 import { getVariant, VARIANT_NAMES, type VariantName, VARIANTS } from "./models/variants.ts";
@@ -638,4 +639,43 @@ export function helpText<K extends ParameterName>(spec: ProgramSpec<K>): string 
     ...(spec.epilogue ? ["", spec.epilogue.trim()] : []),
     "",
   ].join("\n");
+}
+
+/**
+ * The start every training program shares: parse its command line, print `--help`, warn about
+ * misspelt variables, and check that its output folder can be written, all before any work.
+ * Returns the options, or the exit code to end with now (0 after `--help`, 2 for a bad command
+ * line or an unusable output folder, after printing the sentence).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startProgram, UsageError } from "./parameters.ts";
+ * const parse = () => ({ help: true, warnings: [], out: "." });
+ * assert.equal(await startProgram({ parse, help: "Usage: x", outputDir: (o) => o.out }), 0);
+ * const bad = () => {
+ *   throw new UsageError("--x is bad.");
+ * };
+ * assert.equal(await startProgram({ parse: bad, help: "", outputDir: () => "." }), 2);
+ * ```
+ */
+export async function startProgram<T extends { help: boolean; warnings: readonly string[] }>(
+  program: { parse: () => T; help: string; outputDir: (options: T) => string },
+): Promise<T | number> {
+  try {
+    const options = program.parse();
+    if (options.help) {
+      console.log(program.help);
+      return 0;
+    }
+    for (const warning of options.warnings) console.error(`Warning: ${warning}`);
+    await checkWritableDir(program.outputDir(options)).catch((error) => {
+      throw new UsageError(error.message);
+    });
+    return options;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`Error: ${error.message}`);
+    return USAGE_EXIT_CODE;
+  }
 }

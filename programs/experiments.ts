@@ -15,7 +15,7 @@
  * @module
  */
 import { join } from "node:path";
-import { checkWritableDir, writeJson } from "../lib/files.ts";
+import { writeJson } from "../lib/files.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { disposeModel } from "../lib/models/model.ts";
 import { VARIANT_NAMES, variantFingerprint } from "../lib/models/variants.ts";
@@ -26,7 +26,7 @@ import {
   parseProgramArgs,
   parseWholeNumber,
   type ProgramSpec,
-  USAGE_EXIT_CODE,
+  startProgram,
   UsageError,
 } from "../lib/parameters.ts";
 import { trainingProgress } from "../lib/display/progress.ts";
@@ -159,22 +159,12 @@ export function parseExperimentsArgs(
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
-  let options: ExperimentsOptions;
-  try {
-    options = parseExperimentsArgs(args);
-    if (options.help) {
-      console.log(HELP);
-      return 0;
-    }
-    for (const warning of options.warnings) console.error(`Warning: ${warning}`);
-    await checkWritableDir(options.runs).catch((error) => {
-      throw new UsageError(error.message);
-    });
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`Error: ${error.message}`);
-    return USAGE_EXIT_CODE;
-  }
+  const options = await startProgram({
+    parse: () => parseExperimentsArgs(args),
+    help: HELP,
+    outputDir: (o) => o.runs,
+  });
+  if (typeof options === "number") return options;
   try {
     const folders = options.summarizeOnly ? undefined : await train(options);
     const runs = (await readRuns(options.runs)).filter((run) =>

@@ -16,7 +16,6 @@
  * @module
  */
 import { join } from "node:path";
-import { checkWritableDir } from "../lib/files.ts";
 import { disposeModel } from "../lib/models/model.ts";
 import { VARIANT_NAMES, VARIANTS } from "../lib/models/variants.ts";
 import {
@@ -24,8 +23,7 @@ import {
   type ParameterValues,
   parseProgramArgs,
   type ProgramSpec,
-  USAGE_EXIT_CODE,
-  UsageError,
+  startProgram,
 } from "../lib/parameters.ts";
 import { formatDuration, trainingProgress } from "../lib/display/progress.ts";
 import { runExperiment } from "../lib/training/experiment.ts";
@@ -113,22 +111,12 @@ export function parseTrainArgs(
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
-  let options: TrainProgramOptions;
-  try {
-    options = parseTrainArgs(args);
-    if (options.help) {
-      console.log(HELP);
-      return 0;
-    }
-    for (const warning of options.warnings) console.error(`Warning: ${warning}`);
-    await checkWritableDir(options.out).catch((error) => {
-      throw new UsageError(error.message);
-    });
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`Error: ${error.message}`);
-    return USAGE_EXIT_CODE;
-  }
+  const options = await startProgram({
+    parse: () => parseTrainArgs(args),
+    help: HELP,
+    outputDir: (o) => o.out,
+  });
+  if (typeof options === "number") return options;
   try {
     const { dataset, variant, seed, threads } = options.parameters;
     const backend = await setupWasmBackend({ threads });
