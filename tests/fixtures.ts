@@ -158,3 +158,30 @@ function compareArrays(
     (tolerance > 0 ? ` by more than ${tolerance}` : "") +
     `; the first at index ${first}: ${actual[first]}, expected ${expected[first]}.`;
 }
+
+/** What a program printed and how it ended. */
+export interface ProgramResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `deno run -A <program> ...args` in a child process, with `env` added to the environment,
+ * and returns its exit code and output.
+ */
+export async function runProgram(
+  program: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<ProgramResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", program, ...args],
+    env: options.env,
+    cwd: options.cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}

@@ -10,7 +10,7 @@ import { bundlePadLibrary, drawingPadBundle, inlineModel } from "../../lib/displ
 import { disposeModel } from "../../lib/models/model.ts";
 import { saveModel } from "../../lib/models/model_files.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
-import { loadMnist } from "../../lib/data/mnist.ts";
+import { DATASETS, loadMnist } from "../../lib/data/mnist.ts";
 import { prepareSplit, takeFirst } from "../../lib/data/preprocess.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { predictPixels } from "../../lib/models/predict_digit.ts";
@@ -41,18 +41,7 @@ Deno.test("inlineModel() keeps Batch Normalization and Dropout models exact", as
 Deno.test("drawingPadBundle() is one HTML output with a text fallback and the class names", async () => {
   await tf.setBackend("cpu");
   const model = buildBaselineModel({ seed: 1 });
-  const names = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-  ];
+  const names = DATASETS["fashion-mnist"].classNames;
   const bundle = await drawingPadBundle(model, {
     classNames: names,
     newId: () => "x1",

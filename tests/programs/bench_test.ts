@@ -3,19 +3,12 @@
  * bad flags stop it before anything is loaded.
  */
 import assert from "node:assert/strict";
+import { runProgram } from "../fixtures.ts";
 
 const BENCH = new URL("../../programs/bench.ts", import.meta.url).pathname;
 
-async function bench(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", BENCH, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+const bench = (args: string[], env: Record<string, string> = {}) =>
+  runProgram(BENCH, args, { env });
 
 Deno.test("deno task bench prints one JSON line with the throughput of the images it timed", async () => {
   const r = await bench([

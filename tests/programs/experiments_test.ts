@@ -3,6 +3,7 @@
  * runs with their provenance into the record the notebook reads.
  */
 import assert from "node:assert/strict";
+import { runProgram } from "../fixtures.ts";
 import { join } from "node:path";
 import { readRecorded } from "../../lib/training/experiment_summary.ts";
 import { variantFingerprint, VARIANTS } from "../../lib/models/variants.ts";
@@ -10,16 +11,7 @@ import { HELP } from "../../programs/experiments.ts";
 
 const CLI = new URL("../../programs/experiments.ts", import.meta.url).pathname;
 
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: { TRAIN_SAMPLES: "", VARIANTS: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+const cli = (args: string[]) => runProgram(CLI, args, { env: { TRAIN_SAMPLES: "", VARIANTS: "" } });
 
 Deno.test("deno task experiments rejects bad flags before training anything", async () => {
   const dir = await Deno.makeTempDir();

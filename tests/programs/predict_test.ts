@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runProgram } from "../fixtures.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -67,16 +68,8 @@ async function fixtures(): Promise<{ dir: string; files: Record<string, string> 
   return { dir, files };
 }
 
-async function predict(args: string[]) {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(repo, "programs", "predict.ts"), ...args],
-    cwd: repo,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: result.code, stdout: decode(result.stdout), stderr: decode(result.stderr) };
-}
+const predict = (args: string[]) =>
+  runProgram(join(repo, "programs", "predict.ts"), args, { cwd: repo });
 
 Deno.test("parsePredictArgs() turns bad flags into sentences", () => {
   assert.throws(

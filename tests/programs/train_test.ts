@@ -3,6 +3,7 @@
  * and writes metrics.json and a model that loads back and scores what metrics.json says.
  */
 import assert from "node:assert/strict";
+import { runProgram } from "../fixtures.ts";
 import { join } from "node:path";
 import { loadMnist } from "../../lib/data/mnist.ts";
 import { loadModel } from "../../lib/models/model_files.ts";
@@ -15,16 +16,7 @@ await setupWasmBackend({ threads: 1 });
 const mnist = await loadMnist({ downloadUrls: [] });
 const CLI = new URL("../../programs/train.ts", import.meta.url).pathname;
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runProgram(CLI, args, { env });
 
 const BAD_FLAGS: [string[], RegExp][] = [
   [["--bogus"], /Unknown flag --bogus\. See deno task train --help/],
