@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { HEADLESS_FLAGS } from "../lib/display/chromium.ts";
 
 /** A DevTools protocol event: its method and parameters. */
 export interface CdpEvent {
@@ -12,17 +13,7 @@ export interface CdpEvent {
 }
 
 /** Chromium's flags for a quiet, isolated, offline-friendly headless run. */
-export const CHROMIUM_FLAGS: readonly string[] = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--remote-debugging-port=0",
-];
+export const CHROMIUM_FLAGS: readonly string[] = [...HEADLESS_FLAGS, "--remote-debugging-port=0"];
 
 /** One Chromium page under remote control. */
 export class ChromiumPage {

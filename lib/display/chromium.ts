@@ -13,8 +13,11 @@
 /** Where Debian's `chromium` package installs the browser. */
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
 
-/** The flags every session uses: headless, quiet, nothing fetched in the background. */
-export const CHROMIUM_FLAGS: readonly string[] = [
+/**
+ * What every headless Chromium started by the project needs: no GPU or sandbox, and nothing
+ * fetched in the background (this machine's closed network refuses it, many times at each start).
+ */
+export const HEADLESS_FLAGS: readonly string[] = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -23,8 +26,10 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   "--disable-background-networking",
   "--disable-component-update",
   "--disable-sync",
-  "--hide-scrollbars",
 ];
+
+/** The flags every session of {@link Chromium} uses: headless, quiet, no scrollbars in pictures. */
+export const CHROMIUM_FLAGS: readonly string[] = [...HEADLESS_FLAGS, "--hide-scrollbars"];
 
 /** Options of {@link Chromium.launch}. */
 export interface ChromiumOptions {

@@ -14,6 +14,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CHROMIUM, SYSTEM_PYTHON } from "../../jupyter/setup.ts";
+import { HEADLESS_FLAGS } from "../../lib/display/chromium.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -287,14 +288,7 @@ export async function openNotebookInBrowser(
 
     const browser = new Deno.Command(CHROMIUM, {
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...HEADLESS_FLAGS,
         `--user-data-dir=${join(work, "chromium")}`,
         "--remote-debugging-address=127.0.0.1",
         "--remote-debugging-port=0",
