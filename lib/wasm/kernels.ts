@@ -136,6 +136,22 @@ function filterGradIm2col(
   return out;
 }
 
+/** The forward convolution's geometry, from the shapes and a gradient kernel's attributes. */
+function convInfo(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: tf.NamedAttrMap,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    (attrs.dilations ?? 1) as [number, number] | number,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding,
+  );
+}
+
 /**
  * dW[kh,kw,ci,co] = sum_{n,oh,ow} xpad[n, oh*s + kh*d, ow*s + kw*d, ci] * dy[n,oh,ow,co].
  * Read as a convolution of x^T [ci,H,W,n] (batch = ci, channels = n) with the filter
@@ -148,14 +164,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.Te
   const dy = input(inputs, "dy", K);
   assertChannelsLast(K, attrs.dataFormat);
   const filterShape = attrs.filterShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    attrs.strides as [number, number] | number,
-    (attrs.dilations ?? 1) as [number, number] | number,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as Rounding,
-  );
+  const info = convInfo(x.shape, filterShape, attrs);
   const [kh, kw, ci, co] = filterShape;
   if (ownConvolutions(info) && filterGradientSupports(ci, co)) {
     const p = info.padInfo;
@@ -241,14 +250,7 @@ function conv2DBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): tf.Ten
   const filter = input(inputs, "filter", K);
   assertChannelsLast(K, attrs.dataFormat);
   const inShape = attrs.inputShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    inShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    (attrs.dilations ?? 1) as [number, number] | number,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as Rounding,
-  );
+  const info = convInfo(inShape, filter.shape, attrs);
   const sh = info.strideHeight, sw = info.strideWidth;
   const ekh = info.effectiveFilterHeight, ekw = info.effectiveFilterWidth;
   const p = info.padInfo;
