@@ -12,7 +12,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { setupWasmBackend } from "../wasm/backend.ts";
-import { type OptimizerState, optimizerState, setOptimizerState } from "./optimizer_state.ts";
+import type { OptimizerState } from "./optimizer_state.ts";
+import {
+  type AdamMoments,
+  adamMoments,
+  type AdamSettings,
+  adamStep,
+  momentsToState,
+  stateToMoments,
+} from "./adam.ts";
 // Registers the BatchNormalization gradient the variants train with.
 import "../wasm/batch_norm_grad.ts";
 
@@ -27,7 +35,7 @@ export interface ReplicaInit {
   /** The values of `model.weights`, in order. */
   weights: Float32Array[];
   /** Adam's settings. */
-  optimizer: { learningRate: number; beta1: number; beta2: number; epsilon: number };
+  optimizer: AdamSettings;
   /** Adam's state when the model has trained before (see {@linkcode OptimizerState}). */
   optimizerState?: OptimizerState;
   /** The first seed of each Dropout layer, in layer order. */
@@ -87,7 +95,9 @@ interface CompiledInternals {
 interface State {
   init: ReplicaInit;
   model: tf.LayersModel;
-  optimizer: tf.AdamOptimizer;
+  /** The trainable weights, flat, in `trainable`'s order: what Adam updates. */
+  flat: Float32Array;
+  moments: AdamMoments;
   loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
   inputShape: number[];
   inputSize: number;
@@ -112,14 +122,12 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
   const values = init.weights.map((w, i) => tf.tensor(w, model.weights[i].read().shape));
   model.setWeights(values);
   tf.dispose(values);
-  const o = init.optimizer;
-  const optimizer = tf.train.adam(o.learningRate, o.beta1, o.beta2, o.epsilon);
+  // Compiled for the loss function Keras resolves; Adam runs in apply(), on flat arrays.
   model.compile({
-    optimizer,
+    optimizer: tf.train.sgd(0),
     loss: "sparseCategoricalCrossentropy",
     metrics: ["accuracy"],
   });
-  if (init.optimizerState !== undefined) await setOptimizerState(optimizer, init.optimizerState);
   let d = 0;
   for (const layer of model.layers) {
     if (layer.getClassName() !== "Dropout") continue;
@@ -135,10 +143,20 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const frozen = model.nonTrainableWeights;
   const inputShape = model.inputs[0].shape.slice(1) as number[];
+  const trainableSize = trainable.reduce((s, w) => s + w.size, 0);
+  const flat = new Float32Array(trainableSize);
+  let offset = 0;
+  for (const w of trainable) {
+    flat.set(w.dataSync() as Float32Array, offset);
+    offset += w.size;
+  }
   state = {
     init,
     model,
-    optimizer,
+    flat,
+    moments: init.optimizerState === undefined
+      ? adamMoments(trainableSize)
+      : stateToMoments(init.optimizerState, trainableSize),
     // A Sequential model keeps its compiled state in an inner functional model.
     loss: ((model as unknown as { model?: CompiledInternals }).model ??
       (model as unknown as CompiledInternals)).lossFunctions[0],
@@ -146,7 +164,7 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
     inputSize: inputShape.reduce((a, b) => a * b, 1),
     trainable,
     frozen,
-    trainableSize: trainable.reduce((s, w) => s + w.size, 0),
+    trainableSize,
     frozenSize: frozen.reduce((s, w) => s + w.read().size, 0),
   };
   return { type: "init", tensors: tf.memory().numTensors };
@@ -211,19 +229,14 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
     const slot = all.trainable[r];
     for (let i = 0; i < sum.length; i++) sum[i] += slot[i];
   }
-  (s.optimizer as unknown as { learningRate: number }).learningRate = request.learningRate;
-  tf.tidy(() => {
-    const named: { name: string; tensor: tf.Tensor }[] = [];
-    let offset = 0;
-    for (const w of s.trainable) {
-      named.push({
-        name: w.name,
-        tensor: tf.tensor(sum.subarray(offset, offset + w.size), w.shape),
-      });
-      offset += w.size;
-    }
-    s.optimizer.applyGradients(named);
-  });
+  adamStep(s.flat, sum, s.moments, s.init.optimizer, request.learningRate);
+  let at = 0;
+  for (const w of s.trainable) {
+    const next = tf.tensor(s.flat.subarray(at, at + w.size), w.shape);
+    w.assign(next);
+    next.dispose();
+    at += w.size;
+  }
   if (s.frozenSize > 0) {
     // Moving statistics: the mean over the replicas that trained, in replica order.
     const mean = new Float32Array(s.frozenSize);
@@ -243,17 +256,21 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
   }
   let finite = true;
   if (s.init.index === 0) {
-    const total = tf.tidy(() => tf.addN(s.trainable.map((w) => w.sum())).dataSync()[0]);
+    let total = 0;
+    for (let i = 0; i < s.flat.length; i++) total += s.flat[i];
     finite = Number.isFinite(total);
   }
   return { type: "apply", finite };
 }
 
-async function weights(s: State): Promise<ReplicaReply> {
+function weights(s: State): ReplicaReply {
   return {
     type: "weights",
     weights: s.model.weights.map((w) => w.read().dataSync() as Float32Array),
-    optimizerState: await optimizerState(s.optimizer),
+    optimizerState: momentsToState(
+      s.moments,
+      s.trainable.map((w) => ({ name: w.name, shape: w.shape })),
+    ),
     tensors: tf.memory().numTensors,
   };
 }
@@ -263,7 +280,7 @@ async function handle(request: ReplicaRequest): Promise<ReplicaReply> {
   if (state === undefined) throw new Error("the replica was asked to work before init");
   if (request.type === "gradients") return gradients(state, request);
   if (request.type === "apply") return apply(state, request);
-  return await weights(state);
+  return weights(state);
 }
 
 // Requests are handled one at a time, in order: the main thread never sends the next before the
