@@ -29,7 +29,11 @@ import {
 } from "../lib/parameters.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
-import { defaultWorkers } from "../lib/training/data_parallel.ts";
+import {
+  defaultPredictors,
+  defaultWorkers,
+  startPredictors,
+} from "../lib/training/data_parallel.ts";
 import {
   setupWasmBackend,
   shutdownWasmBackend,
@@ -101,7 +105,7 @@ async function main(args: readonly string[]): Promise<number> {
       timed,
       profile: parsed.flags.profile === true,
     });
-    const prediction = timePrediction(data.test, predict, p.batchSize);
+    const prediction = await timePrediction(data.test, predict, p.batchSize);
     console.log(JSON.stringify(report(p, backend, training, prediction)));
     return 0;
   } finally {
@@ -156,19 +160,30 @@ async function timeTraining(
   }
 }
 
-function timePrediction(
+/**
+ * Prediction throughput on `count` test images, timed after a warm-up: on one worker replica per
+ * thread when the backend has more than one (as `evaluateModel` predicts), else in this process.
+ */
+async function timePrediction(
   test: MnistSplit,
   count: number,
   batchSize: number,
-): { seconds: number; count: number } {
+): Promise<{ seconds: number; count: number; workers: number }> {
   const n = Math.min(count, test.count);
   const model = buildBaselineModel({ seed: 1 });
+  const workers = defaultPredictors();
+  const predictors = workers > 1 ? await startPredictors(model, { workers }) : undefined;
   try {
-    predictProbabilities(model, test.images.subarray(0, batchSize * 784), { batchSize }); // warm-up
+    const predict = async (images: Uint8Array) =>
+      predictors
+        ? await predictors.predict(images, images.length / 784)
+        : predictProbabilities(model, images, { batchSize });
+    await predict(test.images.subarray(0, Math.min(n, 2 * batchSize) * 784)); // warm-up
     const start = performance.now();
-    predictProbabilities(model, test.images.subarray(0, n * 784), { batchSize });
-    return { seconds: (performance.now() - start) / 1000, count: n };
+    await predict(test.images.subarray(0, n * 784));
+    return { seconds: (performance.now() - start) / 1000, count: n, workers };
   } finally {
+    predictors?.close();
     disposeModel(model);
   }
 }
@@ -177,7 +192,7 @@ function report(
   p: BenchParameters,
   backend: WasmBackendInfo,
   training: Timing,
-  prediction: { seconds: number; count: number },
+  prediction: { seconds: number; count: number; workers: number },
 ): Record<string, unknown> {
   const samples = p.trainSamples ?? 0;
   console.error(
@@ -202,6 +217,8 @@ function report(
     threads: backend.threads,
     // Data-parallel replica workers (each single-threaded) that trained; 1: trained in-process.
     workers: training.workers,
+    // Workers (each single-threaded) that predicted; 1: predicted in-process.
+    predict_workers: prediction.workers,
     tfjs_version: backend.tfjsVersion,
     deno_version: Deno.version.deno,
     dataset: p.dataset,

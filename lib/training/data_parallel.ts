@@ -80,6 +80,15 @@ export function replicaUnsupportedReason(model: tf.LayersModel): string | undefi
   return undefined;
 }
 
+/** The memory the main thread and the replicas share. */
+interface SharedBuffers {
+  inputs: SharedArrayBuffer;
+  labels: SharedArrayBuffer;
+  outputs: SharedArrayBuffer;
+  /** Largest training batch (0: the replicas only predict). */
+  batchCapacity: number;
+}
+
 /** One worker and the reply it owes. */
 interface Replica {
   index: number;
@@ -96,17 +105,25 @@ export class Replicas {
   #replicas: Replica[];
   #inputs: Float32Array;
   #labels: Float32Array;
+  #outputs: Float32Array;
   #inputSize: number;
+  /** Samples the shared buffers hold. */
+  #capacity: number;
   #failure: Error | undefined;
   #closed = false;
+  /** Largest training batch (0: the replicas only predict). */
+  #batchCapacity: number;
 
   /** @internal Use {@linkcode startReplicas}. */
-  constructor(replicas: Replica[], inputs: SharedArrayBuffer, labels: SharedArrayBuffer) {
+  constructor(replicas: Replica[], buffers: SharedBuffers) {
     this.workers = replicas.length;
     this.#replicas = replicas;
-    this.#inputs = new Float32Array(inputs);
-    this.#labels = new Float32Array(labels);
-    this.#inputSize = this.#inputs.length / this.#labels.length;
+    this.#inputs = new Float32Array(buffers.inputs);
+    this.#labels = new Float32Array(buffers.labels);
+    this.#outputs = new Float32Array(buffers.outputs);
+    this.#capacity = this.#labels.length;
+    this.#inputSize = this.#inputs.length / this.#capacity;
+    this.#batchCapacity = buffers.batchCapacity;
     for (const r of replicas) {
       r.worker.onmessage = (event: MessageEvent<ReplicaReply>) => {
         const pending = r.pending;
@@ -134,8 +151,11 @@ export class Replicas {
 
   #fail(replica: Replica, what: string): Error {
     this.#failure ??= new Error(
-      `Training replica worker ${replica.index} of ${this.workers} ${what}. ` +
-        "Training stopped; run again, or set WASM_THREADS=1 to train in one process.",
+      this.#batchCapacity > 0
+        ? `Training replica worker ${replica.index} of ${this.workers} ${what}. ` +
+          "Training stopped; run again, or set WASM_THREADS=1 to train in one process."
+        : `Prediction replica worker ${replica.index} of ${this.workers} ${what}. ` +
+          "Prediction stopped; run again, or set WASM_THREADS=1 to predict in one process.",
     );
     this.close();
     return this.#failure;
@@ -162,10 +182,11 @@ export class Replicas {
     count: number,
     learningRate: number,
   ): Promise<ReplicaStep> {
-    if (count < 1 || count * this.#inputSize > this.#inputs.length) {
-      throw new RangeError(
-        `A batch must hold 1 to ${this.#labels.length} samples, got ${count}.`,
-      );
+    if (this.#batchCapacity === 0) {
+      throw new Error("These replicas were started to predict only; use startReplicas to train.");
+    }
+    if (count < 1 || count > this.#batchCapacity) {
+      throw new RangeError(`A batch must hold 1 to ${this.#batchCapacity} samples, got ${count}.`);
     }
     this.#inputs.set(inputs.subarray(0, count * this.#inputSize));
     for (let i = 0; i < count; i++) this.#labels[i] = labels[i];
@@ -188,6 +209,38 @@ export class Replicas {
       accuracy += (results[r].accuracy ?? NaN) * share;
     }
     return { loss, accuracy, finite: applied[0].finite ?? false };
+  }
+
+  /**
+   * The model's outputs (class probabilities) for `count` inputs, `count` x classes floats,
+   * row-major: `inputs` holds floats ready for the network, or bytes, scaled here by 1/255 (as
+   * `normalizePixels` does). Each replica predicts a contiguous share of every chunk.
+   */
+  async predict(inputs: Float32Array | Uint8Array, count: number): Promise<Float32Array> {
+    if (!Number.isInteger(count) || count < 0 || count * this.#inputSize > inputs.length) {
+      throw new RangeError(
+        `predict() needs ${count} inputs of ${this.#inputSize} values, got ${inputs.length} ` +
+          "values.",
+      );
+    }
+    const classes = this.#outputs.length / this.#capacity;
+    const out = new Float32Array(count * classes);
+    for (let first = 0; first < count; first += this.#capacity) {
+      const n = Math.min(this.#capacity, count - first);
+      const part = inputs.subarray(first * this.#inputSize, (first + n) * this.#inputSize);
+      if (part instanceof Float32Array) this.#inputs.set(part);
+      else for (let i = 0; i < part.length; i++) this.#inputs[i] = part[i] / 255;
+      const active = Math.min(this.workers, n);
+      await Promise.all(
+        this.#replicas.slice(0, active).map((r) => {
+          const start = Math.floor((r.index * n) / active);
+          const end = Math.floor(((r.index + 1) * n) / active);
+          return this.#request(r, { type: "predict", start, count: end - start });
+        }),
+      );
+      out.set(this.#outputs.subarray(0, n * classes), first * classes);
+    }
+    return out;
   }
 
   /** The values of every replica's `model.weights` (to check that they agree). */
@@ -269,52 +322,120 @@ export async function startReplicas(
   options: ReplicaOptions,
 ): Promise<Replicas> {
   const { workers, batchCapacity } = options;
-  if (!Number.isInteger(workers) || workers < 1) {
-    throw new RangeError(`The number of replica workers must be at least 1, got ${workers}.`);
-  }
+  checkWorkers(workers);
   const reason = replicaUnsupportedReason(model);
   if (reason !== undefined) {
     throw new Error(`Cannot train this model on replicas: ${reason}. Train it in one process.`);
   }
-  const inputSize = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
-  const inputs = new SharedArrayBuffer(batchCapacity * inputSize * 4);
-  const labels = new SharedArrayBuffer(batchCapacity * 4);
   const size = (ws: tf.LayerVariable[]) => ws.reduce((s, w) => s + w.read().size, 0);
   const gradients = new SharedArrayBuffer(
     workers * (size(model.trainableWeights) + size(model.nonTrainableWeights)) * 4,
   );
   const config = model.optimizer.getConfig() as unknown as AdamConfig;
+  return await start(model, workers, batchCapacity, {
+    optimizer: {
+      learningRate: config.learningRate,
+      beta1: config.beta1,
+      beta2: config.beta2,
+      epsilon: config.epsilon,
+    },
+    optimizerState: model.optimizer.iterations > 0
+      ? await optimizerState(model.optimizer)
+      : undefined,
+    gradients,
+  });
+}
+
+/**
+ * Starts `workers` replicas of `model` (compiled or not) that only predict, each in a worker with
+ * its own single-threaded wasm backend: {@linkcode Replicas.predict} spreads the images over
+ * them. Always {@linkcode Replicas.close} them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { buildBaselineModel } from "../models/variants.ts";
+ * import { startPredictors } from "./data_parallel.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const model = buildBaselineModel({ seed: 1 });
+ * const images = new Uint8Array(3 * 784).fill(200);
+ * const predictors = await startPredictors(model, { workers: 2 });
+ * try {
+ *   const ours = await predictors.predict(images, 3);
+ *   const theirs = tf.tidy(() =>
+ *     (model.predict(tf.tensor4d(images, [3, 28, 28, 1]).div(255)) as tf.Tensor).dataSync()
+ *   );
+ *   assert.ok(ours.every((p, i) => Math.abs(p - theirs[i]) < 1e-5));
+ * } finally {
+ *   predictors.close();
+ *   model.dispose();
+ * }
+ * ```
+ */
+export async function startPredictors(
+  model: tf.LayersModel,
+  options: { workers: number },
+): Promise<Replicas> {
+  checkWorkers(options.workers);
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new Error(
+      "Cannot predict on replicas with a model of more than one input or output; " +
+        "call model.predict instead.",
+    );
+  }
+  return await start(model, options.workers, 0, {});
+}
+
+/** Images a {@linkcode Replicas.predict} call hands the replicas at once. */
+const PREDICT_CHUNK = 2_048;
+
+function checkWorkers(workers: number): void {
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(`The number of replica workers must be at least 1, got ${workers}.`);
+  }
+}
+
+/** Starts the workers and sends each its `init` (training needs the optimizer fields). */
+async function start(
+  model: tf.LayersModel,
+  workers: number,
+  batchCapacity: number,
+  training: Pick<ReplicaInit, "optimizer" | "optimizerState" | "gradients">,
+): Promise<Replicas> {
+  const inputSize = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const classes = model.outputs[0].shape.at(-1) ?? 1;
+  const capacity = Math.max(batchCapacity, PREDICT_CHUNK);
+  const buffers: SharedBuffers = {
+    inputs: new SharedArrayBuffer(capacity * inputSize * 4),
+    labels: new SharedArrayBuffer(capacity * 4),
+    outputs: new SharedArrayBuffer(capacity * classes * 4),
+    batchCapacity,
+  };
   const dropoutSeeds = model.layers
     .filter((layer) => layer.getClassName() === "Dropout")
     .map((layer) => Number((layer as unknown as { seed?: number }).seed ?? 0));
   const topology = JSON.stringify(model.toJSON(null, false));
   const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
-  const state = model.optimizer.iterations > 0 ? await optimizerState(model.optimizer) : undefined;
   const replicas: Replica[] = Array.from({ length: workers }, (_, index) => ({
     index,
     worker: new WebWorker(new URL("./replica_worker.ts", import.meta.url).href, {
       type: "module",
     }),
   }));
-  const group = new Replicas(replicas, inputs, labels);
-  const optimizer = {
-    learningRate: config.learningRate,
-    beta1: config.beta1,
-    beta2: config.beta2,
-    epsilon: config.epsilon,
-  };
+  const group = new Replicas(replicas, buffers);
   await group.initialize((index) => ({
     type: "init",
     index,
     replicas: workers,
     topology,
     weights,
-    optimizer,
-    optimizerState: state,
     dropoutSeeds,
-    inputs,
-    labels,
-    gradients,
+    inputs: buffers.inputs,
+    labels: buffers.labels,
+    outputs: buffers.outputs,
+    ...training,
   }));
   return group;
 }
@@ -338,4 +459,21 @@ export async function startReplicas(
 export function defaultWorkers(model: tf.LayersModel): number {
   if (tf.getBackend() !== "wasm" || replicaUnsupportedReason(model) !== undefined) return 1;
   return Math.max(1, getThreadsCount());
+}
+
+/**
+ * The number of workers prediction uses by default: the wasm backend's thread count (set by
+ * `WASM_THREADS` or the machine's cores), 1 on any other backend.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { defaultPredictors } from "./data_parallel.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * assert.equal(defaultPredictors(), 1);
+ * ```
+ */
+export function defaultPredictors(): number {
+  return tf.getBackend() === "wasm" ? Math.max(1, getThreadsCount()) : 1;
 }

@@ -21,9 +21,21 @@ export interface Evaluation {
   probabilities: Float32Array;
 }
 
+/** Options of {@linkcode evaluateModel}. */
+export interface EvaluateOptions {
+  /** Images per `model.predict` call in this process (default 256). */
+  batchSize?: number;
+  /**
+   * Worker replicas to predict on, each on one thread (`data_parallel.ts`); 1 predicts in this
+   * process. Default: the wasm backend's thread count, 1 on any other backend.
+   */
+  workers?: number;
+}
+
 /**
- * Predicts every image of a split in batches and scores the predictions against the labels. The
- * split holds bytes (normalized batch by batch) or floats already prepared for the network.
+ * Predicts every image of a split and scores the predictions against the labels. The split
+ * holds bytes (normalized batch by batch) or floats already prepared for the network. On the
+ * wasm backend the images are spread over one worker per thread, so every core predicts.
  *
  * @example
  * ```ts
@@ -33,18 +45,51 @@ export interface Evaluation {
  * import { evaluateModel } from "./evaluate.ts";
  * const model = buildBaselineModel({ seed: 1 });
  * const split = { images: new Uint8Array(3 * 784), labels: new Uint8Array([0, 1, 2]), count: 3 };
- * const { accuracy, predicted } = evaluateModel(model, split);
+ * const { accuracy, predicted } = await evaluateModel(model, split);
  * assert.equal(predicted.length, 3);
  * assert.ok(accuracy >= 0 && accuracy <= 1);
  * disposeModel(model);
  * ```
  */
-export function evaluateModel(
+export async function evaluateModel(
   model: tf.LayersModel,
   split: AnySplit,
-  options: { batchSize?: number } = {},
+  options: EvaluateOptions = {},
+): Promise<Evaluation> {
+  const workers = options.workers ??
+    (tf.getBackend() === "wasm" ? (await import("./data_parallel.ts")).defaultPredictors() : 1);
+  if (workers <= 1 || split.count < 2) {
+    return scoreProbabilities(predictProbabilities(model, split.images, options), split);
+  }
+  // Loaded only here: it loads the wasm backend, which would outrank a program's cpu backend.
+  const { startPredictors } = await import("./data_parallel.ts");
+  const predictors = await startPredictors(model, { workers });
+  try {
+    return scoreProbabilities(await predictors.predict(split.images, split.count), split);
+  } finally {
+    predictors.close();
+  }
+}
+
+/**
+ * Scores class probabilities (`split.count` x classes, row-major) against the split's labels:
+ * Keras' loss (probabilities clipped to [1e-7, 1 - 1e-7]) and accuracy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scoreProbabilities } from "./evaluate.ts";
+ * const probabilities = Float32Array.of(0.9, 0.1, 0.2, 0.8);
+ * const scored = scoreProbabilities(probabilities, { labels: [0, 0], count: 2 });
+ * assert.deepEqual([...scored.predicted], [0, 1]);
+ * assert.equal(scored.accuracy, 0.5);
+ * assert.ok(Math.abs(scored.loss - (-Math.log(0.9) - Math.log(0.2)) / 2) < 1e-6);
+ * ```
+ */
+export function scoreProbabilities(
+  probabilities: Float32Array,
+  split: { labels: ArrayLike<number>; count: number },
 ): Evaluation {
-  const probabilities = predictProbabilities(model, split.images, options);
   const classes = split.count === 0 ? 0 : probabilities.length / split.count;
   const predicted = new Uint8Array(split.count);
   let lossSum = 0;

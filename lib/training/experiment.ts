@@ -122,7 +122,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       onEpochEnd: options.onEpochEnd,
       onTrainEnd: options.onTrainEnd,
     });
-    const evaluation = evaluateModel(model, data.test);
+    const evaluation = await evaluateModel(model, data.test);
     const metrics = runMetrics({
       params: { dataset, seed: options.seed, epochs, batchSize },
       variant: variant.name,

@@ -34,18 +34,27 @@ export interface ReplicaInit {
   topology: string;
   /** The values of `model.weights`, in order. */
   weights: Float32Array[];
-  /** Adam's settings. */
-  optimizer: AdamSettings;
+  /** Adam's settings; absent for a replica that only predicts (no gradient slots then). */
+  optimizer?: AdamSettings;
   /** Adam's state when the model has trained before (see {@linkcode OptimizerState}). */
   optimizerState?: OptimizerState;
   /** The first seed of each Dropout layer, in layer order. */
   dropoutSeeds: number[];
-  /** Input pixels of the batch, `batchCapacity` x `inputSize` floats. */
+  /** Input pixels of a batch, or of the images to predict: `capacity` x `inputSize` floats. */
   inputs: SharedArrayBuffer;
-  /** Labels of the batch, `batchCapacity` floats. */
+  /** Labels of the batch, `capacity` floats. */
   labels: SharedArrayBuffer;
+  /** Predicted probabilities, `capacity` x classes floats. */
+  outputs: SharedArrayBuffer;
   /** `replicas` slots of the trainable parameter count, then `replicas` slots of the rest. */
-  gradients: SharedArrayBuffer;
+  gradients?: SharedArrayBuffer;
+}
+
+/** Predict samples `start`..`start + count - 1` of `inputs` into the same rows of `outputs`. */
+export interface PredictRequest {
+  type: "predict";
+  start: number;
+  count: number;
 }
 
 /** A training step's first half: the gradients of samples `start`..`start + count - 1`. */
@@ -70,7 +79,12 @@ export interface WeightsRequest {
 }
 
 /** Everything a replica is asked to do. */
-export type ReplicaRequest = ReplicaInit | GradientsRequest | ApplyRequest | WeightsRequest;
+export type ReplicaRequest =
+  | ReplicaInit
+  | GradientsRequest
+  | ApplyRequest
+  | WeightsRequest
+  | PredictRequest;
 
 /** A replica's answer. `error` is set when the request failed. */
 export interface ReplicaReply {
@@ -173,6 +187,9 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
 function slots(s: State): { trainable: Float32Array[]; frozen: Float32Array[] } {
   const r = s.init.replicas;
   const buffer = s.init.gradients;
+  if (buffer === undefined || s.init.optimizer === undefined) {
+    throw new Error("this replica was started to predict only; start replicas to train");
+  }
   const trainable = Array.from(
     { length: r },
     (_, i) => new Float32Array(buffer, i * s.trainableSize * 4, s.trainableSize),
@@ -229,7 +246,7 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
     const slot = all.trainable[r];
     for (let i = 0; i < sum.length; i++) sum[i] += slot[i];
   }
-  adamStep(s.flat, sum, s.moments, s.init.optimizer, request.learningRate);
+  adamStep(s.flat, sum, s.moments, s.init.optimizer!, request.learningRate);
   let at = 0;
   for (const w of s.trainable) {
     const next = tf.tensor(s.flat.subarray(at, at + w.size), w.shape);
@@ -256,11 +273,31 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
   }
   let finite = true;
   if (s.init.index === 0) {
+    // Summed in float32, as the in-process check (a tfjs sum) does: weights near the float32
+    // limit overflow it and count as diverged there too.
     let total = 0;
-    for (let i = 0; i < s.flat.length; i++) total += s.flat[i];
+    for (let i = 0; i < s.flat.length; i++) total = Math.fround(total + s.flat[i]);
     finite = Number.isFinite(total);
   }
   return { type: "apply", finite };
+}
+
+/** Largest number of images one `model.predict` call gets (bounds the heap a replica uses). */
+const PREDICT_BATCH = 256;
+
+function predict(s: State, request: PredictRequest): ReplicaReply {
+  const { start, count } = request;
+  const outputs = new Float32Array(s.init.outputs);
+  const classes = s.model.outputs[0].shape.at(-1) as number;
+  for (let at = start; at < start + count; at += PREDICT_BATCH) {
+    const n = Math.min(PREDICT_BATCH, start + count - at);
+    const pixels = new Float32Array(s.init.inputs, at * s.inputSize * 4, n * s.inputSize);
+    tf.tidy(() => {
+      const out = s.model.predict(tf.tensor(pixels, [n, ...s.inputShape])) as tf.Tensor;
+      outputs.set(out.dataSync(), at * classes);
+    });
+  }
+  return { type: "predict" };
 }
 
 function weights(s: State): ReplicaReply {
@@ -280,6 +317,7 @@ async function handle(request: ReplicaRequest): Promise<ReplicaReply> {
   if (state === undefined) throw new Error("the replica was asked to work before init");
   if (request.type === "gradients") return gradients(state, request);
   if (request.type === "apply") return apply(state, request);
+  if (request.type === "predict") return predict(state, request);
   return weights(state);
 }
 

@@ -13,7 +13,7 @@ import type { Augmentation } from "../data/augment.ts";
 import { gatherBatch, type PreparedSplit } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
-import { evaluateModel } from "./evaluate.ts";
+import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
 import type { Replicas } from "./data_parallel.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
@@ -138,7 +138,14 @@ export async function trainModel(
       // The replicas hold the trained weights: the model gets them for validation and callbacks.
       await replicas?.copyWeightsTo(model);
       if (options.validation && options.validation.count > 0) {
-        const { loss, accuracy } = evaluateModel(model, options.validation);
+        const validation = options.validation;
+        // The replicas hold the same weights: they predict the validation images in parallel.
+        const { loss, accuracy } = replicas
+          ? scoreProbabilities(
+            await replicas.predict(validation.images, validation.count),
+            validation,
+          )
+          : await evaluateModel(model, validation);
         logs.valLoss = loss;
         logs.valAccuracy = accuracy;
       }

@@ -505,8 +505,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-validates-on-training-images",
     file: "lib/training/train.ts",
-    original: "evaluateModel(model, options.validation);",
-    mutant: "evaluateModel(model, train);",
+    original: "await replicas.predict(validation.images, validation.count)",
+    mutant: "await replicas.predict(train.images, validation.count)",
     breaks: "validation loss and accuracy measured on the training images",
   },
   {
@@ -831,8 +831,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-scored-on-validation",
     file: "lib/training/experiment.ts",
-    original: "const evaluation = evaluateModel(model, data.test);",
-    mutant: "const evaluation = evaluateModel(model, validation);",
+    original: "const evaluation = await evaluateModel(model, data.test);",
+    mutant: "const evaluation = await evaluateModel(model, validation);",
     breaks: "the test accuracy is measured on the validation images",
   },
   // lib/training/run_metrics.ts

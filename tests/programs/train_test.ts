@@ -135,7 +135,7 @@ Deno.test("a tiny trainer run writes metrics.json and a model that loads and sco
   const model = await loadModel(join(out, "model"));
   assert.equal(model.countParams(), 121_930);
   // The saved weights reproduce the test score the run recorded.
-  const evaluation = evaluateModel(model, mnist.test);
+  const evaluation = await evaluateModel(model, mnist.test);
   assert.ok(Math.abs(evaluation.accuracy - metrics.test_accuracy) < 1e-9);
   assert.ok(Math.abs(evaluation.loss - metrics.test_loss) < 1e-5);
   model.dispose();

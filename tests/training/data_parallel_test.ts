@@ -3,7 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { disposeModel } from "../../lib/models/model.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
 import { normalizePixels, prepareSplit } from "../../lib/data/preprocess.ts";
-import { startReplicas } from "../../lib/training/data_parallel.ts";
+import { startPredictors, startReplicas } from "../../lib/training/data_parallel.ts";
+import { evaluateModel, predictProbabilities } from "../../lib/training/evaluate.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { setupWasmBackend } from "../../lib/wasm/backend.ts";
 import { createRandom } from "../../lib/random.ts";
@@ -137,4 +138,68 @@ Deno.test("startReplicas() rejects a model it cannot train and a bad worker coun
   assert.match(zero.message, /at least 1, got 0/);
   disposeModel(model);
   disposeModel(seed);
+});
+
+Deno.test("startPredictors() predicts what the model predicts, across chunks, from bytes or floats", async () => {
+  const model = buildVariant("regularized", { seed: 6 });
+  const count = 2_100; // more than one chunk of 2,048
+  const bytes = new Uint8Array(count * 784);
+  const random = createRandom(9);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+  const tensors = tf.memory().numTensors;
+  const predictors = await startPredictors(model, { workers: 2 });
+  try {
+    const want = predictProbabilities(model, bytes);
+    const fromBytes = await predictors.predict(bytes, count);
+    assert.equal(fromBytes.length, count * 10);
+    let worst = 0;
+    want.forEach((w, i) => (worst = Math.max(worst, Math.abs(w - fromBytes[i]))));
+    assert.ok(worst < 1e-5, `largest difference ${worst}`);
+    assert.deepEqual(await predictors.predict(normalizePixels(bytes), count), fromBytes);
+    assert.deepEqual(await predictors.predict(bytes, 1), fromBytes.subarray(0, 10));
+    await assert.rejects(
+      () => predictors.trainOnBatch(new Float32Array(784), [1], 1, 0.001),
+      /started to predict only; use startReplicas to train/,
+    );
+    await assert.rejects(() => predictors.predict(bytes, count + 1), /needs 2101 inputs of 784/);
+    assert.equal(tf.memory().numTensors, tensors, "no tensor left in this process");
+  } finally {
+    predictors.close();
+    disposeModel(model);
+  }
+});
+
+Deno.test("evaluateModel() scores the same on 2 workers as in one process", async () => {
+  const model = buildBaselineModel({ seed: 8 });
+  const split = { ...syntheticSplit(300), count: 300 };
+  try {
+    const one = await evaluateModel(model, split, { workers: 1 });
+    const two = await evaluateModel(model, split, { workers: 2 });
+    assert.deepEqual(two.predicted, one.predicted);
+    assert.ok(Math.abs(two.loss - one.loss) < 1e-6 * one.loss);
+    assert.equal(two.accuracy, one.accuracy);
+  } finally {
+    disposeModel(model);
+  }
+});
+
+Deno.test("trainModel() on 2 workers validates on them as one process would", async () => {
+  const split = prepareSplit({ ...syntheticSplit(64), count: 64 });
+  const validation = prepareSplit({ ...syntheticSplit(50), count: 50 });
+  const options = { epochs: 1, batchSize: 32, seed: 5, validation };
+  const inProcess = buildBaselineModel({ seed: 2 });
+  const parallel = buildBaselineModel({ seed: 2 });
+  try {
+    const a = await trainModel(inProcess, split, { ...options, workers: 1 });
+    const b = await trainModel(parallel, split, { ...options, workers: 2 });
+    const [va, vb] = [a.history[0], b.history[0]];
+    assert.ok(
+      Math.abs(va.valLoss! - vb.valLoss!) < 1e-4 * va.valLoss!,
+      `${va.valLoss} ${vb.valLoss}`,
+    );
+    assert.equal(va.valAccuracy, vb.valAccuracy);
+  } finally {
+    disposeModel(inProcess);
+    disposeModel(parallel);
+  }
 });

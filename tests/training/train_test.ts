@@ -98,8 +98,9 @@ Deno.test("trainModel() trains on the floats it is given, without scaling them a
   // by 255 itself), it would have seen near-black images and another loss.
   const few = sliceSplit(train, 0, 256);
   const model = buildBaselineModel({ seed: 1 });
-  const before = evaluateModel(model, few).loss;
-  const dimmed = evaluateModel(model, { ...few, images: few.images.map((v) => v / 255) }).loss;
+  const before = (await evaluateModel(model, few)).loss;
+  const dimmed = (await evaluateModel(model, { ...few, images: few.images.map((v) => v / 255) }))
+    .loss;
   assert.ok(Math.abs(dimmed - before) > 1e-3, `${dimmed} vs ${before}: the check could not fail`);
   const result = await trainModel(model, few, { epochs: 1, batchSize: 256, seed: 1 });
   assert.ok(
@@ -138,7 +139,7 @@ Deno.test("trainModel() follows the learning-rate schedule and reports it per ep
 Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
   const model = buildBaselineModel({ seed: 4 });
   await trainModel(model, train, { epochs: 1, batchSize: 64, seed: 1 });
-  const ours = evaluateModel(model, validation, { batchSize: 128 });
+  const ours = await evaluateModel(model, validation, { batchSize: 128 });
   const [loss, accuracy] = tf.tidy(() => {
     const x = tf.tensor4d(Float32Array.from(validationBytes.images, (v) => v / 255), [
       400,
@@ -155,7 +156,7 @@ Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
   assert.equal(ours.predicted.length, 400);
   assert.equal(ours.probabilities.length, 4000);
   // Bytes are scaled batch by batch to the very same floats.
-  assert.deepEqual(evaluateModel(model, validationBytes).probabilities, ours.probabilities);
+  assert.deepEqual((await evaluateModel(model, validationBytes)).probabilities, ours.probabilities);
   model.dispose();
 });
 
@@ -286,7 +287,7 @@ Deno.test("trainModel() reports the mean loss and accuracy over the epoch's imag
   weightsOf(model).forEach((w, i) =>
     assertSameArray(w, before[i], { tolerance: 1e-20, message: `weight ${i}` })
   );
-  const whole = evaluateModel(model, part);
+  const whole = await evaluateModel(model, part);
   assert.ok(
     Math.abs(result.history[0].loss - whole.loss) < 1e-5,
     `${result.history[0].loss} vs ${whole.loss}`,
@@ -303,7 +304,7 @@ Deno.test("trainModel() scores the validation images, not the training ones, aft
     seed: 1,
     validation,
   });
-  const scored = evaluateModel(model, validation);
+  const scored = await evaluateModel(model, validation);
   assert.ok(
     Math.abs(result.history[0].valLoss! - scored.loss) < 1e-6,
     `${result.history[0].valLoss} vs ${scored.loss}`,
@@ -328,7 +329,7 @@ Deno.test("trainModel() stops early after `patience` epochs without progress and
   assert.equal(result.history.length, 3, "epochs 2 and 3 without progress, then stop");
   assert.equal(result.stoppedEarly, true);
   assert.equal(result.bestEpoch, 1);
-  const now = evaluateModel(model, validation);
+  const now = await evaluateModel(model, validation);
   assert.ok(Math.abs(now.loss - losses[0]) < 1e-6, `${now.loss} vs epoch 1's ${losses[0]}`);
   model.dispose();
 });
