@@ -29,6 +29,7 @@ import {
 } from "../lib/parameters.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
+import type { KernelStats } from "../lib/wasm/kernel_profile.ts";
 import {
   defaultPredictors,
   defaultWorkers,
@@ -65,7 +66,7 @@ type BenchParameters = Pick<ParameterValues, typeof BENCH_PROGRAM.parameters[num
 interface Timing {
   seconds: number;
   cpuPerWall: number | null;
-  /** Replica workers trainModel trained on (1: in this process). */
+  /** Replica workers trainModel trained on (0: in this process). */
   workers: number;
   loss: number;
   tensorsBefore: number;
@@ -140,11 +141,12 @@ async function timeTraining(
     const options = { epochs: 1, batchSize: p.batchSize, seed: p.seed };
     await trainModel(model, run.warmUp, options);
     const tensorsBefore = tf.memory().numTensors;
-    const profiler = run.profile ? instrumentKernels("wasm") : undefined;
     const cpu0 = processCpuSeconds();
-    const result = await trainModel(model, run.timed, options);
+    const result = await trainModel(model, run.timed, {
+      ...options,
+      profileKernels: run.profile ? { byShape: Deno.env.get("PROFILE_SHAPES") === "1" } : undefined,
+    });
     const cpu1 = processCpuSeconds();
-    profiler?.restore();
     const steps = Math.ceil(run.timed.count / p.batchSize);
     return {
       workers: defaultWorkers(model),
@@ -153,7 +155,7 @@ async function timeTraining(
       loss: result.history[0].loss,
       tensorsBefore,
       tensorsAfter: tf.memory().numTensors,
-      profile: profiler && profileTable(profiler.stats, steps, result.seconds),
+      profile: result.kernelProfile && profileTable(result.kernelProfile, steps, result.seconds),
     };
   } finally {
     disposeModel(model);
@@ -215,7 +217,7 @@ function report(
     backend: backend.backend,
     simd: backend.simd,
     threads: backend.threads,
-    // Data-parallel replica workers (each single-threaded) that trained; 1: trained in-process.
+    // Data-parallel replica workers (each single-threaded) that trained; 0: trained in-process.
     workers: training.workers,
     // Workers (each single-threaded) that predicted; 1: predicted in-process.
     predict_workers: prediction.workers,
@@ -226,57 +228,6 @@ function report(
   };
 }
 
-/** Self time (excluding nested kernels) and calls per kernel name. */
-interface KernelStats {
-  ms: number;
-  calls: number;
-}
-
-/**
- * Wraps every kernel of `backendName` with a timer. Kernels that call other kernels (the
- * gradient kernels of lib/wasm/kernels.ts do) are charged their self time only.
- * Returns the stats table and a function that restores the original kernels.
- */
-function instrumentKernels(
-  backendName: string,
-  byShape = Deno.env.get("PROFILE_SHAPES") === "1",
-): { stats: Map<string, KernelStats>; restore: () => void } {
-  const stats = new Map<string, KernelStats>();
-  const originals = tf.getKernelsForBackend(backendName);
-  const childTime: number[] = [];
-  for (const config of originals) {
-    const inner = config.kernelFunc;
-    const name = config.kernelName;
-    const timed: tf.KernelFunc = (args) => {
-      childTime.push(0);
-      const t0 = performance.now();
-      try {
-        return inner(args);
-      } finally {
-        const total = performance.now() - t0;
-        const children = childTime.pop() ?? 0;
-        if (childTime.length > 0) childTime[childTime.length - 1] += total;
-        const key = byShape
-          ? `${name} ${describe(args.inputs)} ${JSON.stringify(args.attrs ?? {})}`
-          : name;
-        const s = stats.get(key) ?? { ms: 0, calls: 0 };
-        s.ms += total - children;
-        s.calls++;
-        stats.set(key, s);
-      }
-    };
-    tf.unregisterKernel(name, backendName);
-    tf.registerKernel({ ...config, kernelFunc: timed });
-  }
-  const restore = () => {
-    for (const config of originals) {
-      tf.unregisterKernel(config.kernelName, backendName);
-      tf.registerKernel(config);
-    }
-  };
-  return { stats, restore };
-}
-
 /** User + system CPU seconds of this process (Linux /proc), or undefined elsewhere. */
 function processCpuSeconds(): number | undefined {
   try {
@@ -285,10 +236,6 @@ function processCpuSeconds(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function describe(inputs: tf.NamedTensorInfoMap): string {
-  return Object.entries(inputs).map(([k, t]) => `${k}[${t?.shape.join(",")}]`).join(" ");
 }
 
 /** Milliseconds and calls per training step for each kernel, printed to stderr as a table. */

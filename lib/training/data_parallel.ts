@@ -22,6 +22,7 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { WebWorker } from "../wasm/backend.ts";
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from "./replica_worker.ts";
+import type { KernelStats } from "../wasm/kernel_profile.ts";
 import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
 
 /** Options of {@linkcode startReplicas}. */
@@ -30,6 +31,8 @@ export interface ReplicaOptions {
   workers: number;
   /** Largest batch the replicas will be given. */
   batchCapacity: number;
+  /** Time every kernel in the replicas (read with {@linkcode Replicas.kernelProfile}). */
+  profileKernels?: { byShape?: boolean };
 }
 
 /** What one data-parallel step achieved. */
@@ -243,6 +246,15 @@ export class Replicas {
     return out;
   }
 
+  /**
+   * Replica 0's self milliseconds and calls per kernel since it started, when started with
+   * `profileKernels` (else empty). Replicas work in lockstep, so one stands for all.
+   */
+  async kernelProfile(): Promise<Map<string, KernelStats>> {
+    const reply = await this.#request(this.#replicas[0], { type: "profile" });
+    return new Map(reply.kernels ?? []);
+  }
+
   /** The values of every replica's `model.weights` (to check that they agree). */
   async weightsOfEach(): Promise<Float32Array[][]> {
     const replies = await Promise.all(
@@ -343,6 +355,7 @@ export async function startReplicas(
       ? await optimizerState(model.optimizer)
       : undefined,
     gradients,
+    profileKernels: options.profileKernels,
   });
 }
 
@@ -402,7 +415,7 @@ async function start(
   model: tf.LayersModel,
   workers: number,
   batchCapacity: number,
-  training: Pick<ReplicaInit, "optimizer" | "optimizerState" | "gradients">,
+  training: Pick<ReplicaInit, "optimizer" | "optimizerState" | "gradients" | "profileKernels">,
 ): Promise<Replicas> {
   const inputSize = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const classes = model.outputs[0].shape.at(-1) ?? 1;
@@ -442,22 +455,26 @@ async function start(
 
 /**
  * The number of replica workers training uses by default: the wasm backend's thread count (set by
- * `WASM_THREADS` or the machine's cores) when `model` can be trained on replicas, else 1.
+ * `WASM_THREADS` or the machine's cores) when `model` can be trained on replicas, else 0 (train
+ * in this process).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend } from "../wasm/backend.ts";
  * import { buildBaselineModel } from "../models/variants.ts";
  * import { defaultWorkers } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
  * const model = buildBaselineModel({ seed: 42 });
  * assert.equal(defaultWorkers(model), 1);
+ * model.compile({ optimizer: tf.train.sgd(0.1), loss: "sparseCategoricalCrossentropy" });
+ * assert.equal(defaultWorkers(model), 0);
  * model.dispose();
  * ```
  */
 export function defaultWorkers(model: tf.LayersModel): number {
-  if (tf.getBackend() !== "wasm" || replicaUnsupportedReason(model) !== undefined) return 1;
+  if (tf.getBackend() !== "wasm" || replicaUnsupportedReason(model) !== undefined) return 0;
   return Math.max(1, getThreadsCount());
 }
 

@@ -12,6 +12,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { setupWasmBackend } from "../wasm/backend.ts";
+import {
+  type KernelProfile,
+  type KernelStats,
+  startKernelProfile,
+} from "../wasm/kernel_profile.ts";
 import type { OptimizerState } from "./optimizer_state.ts";
 import {
   type AdamMoments,
@@ -48,6 +53,13 @@ export interface ReplicaInit {
   outputs: SharedArrayBuffer;
   /** `replicas` slots of the trainable parameter count, then `replicas` slots of the rest. */
   gradients?: SharedArrayBuffer;
+  /** Time every kernel from now on (see {@linkcode ProfileRequest}). */
+  profileKernels?: { byShape?: boolean };
+}
+
+/** Asks for the kernel times so far (when started with `profileKernels`). */
+export interface ProfileRequest {
+  type: "profile";
 }
 
 /** Predict samples `start`..`start + count - 1` of `inputs` into the same rows of `outputs`. */
@@ -84,7 +96,8 @@ export type ReplicaRequest =
   | GradientsRequest
   | ApplyRequest
   | WeightsRequest
-  | PredictRequest;
+  | PredictRequest
+  | ProfileRequest;
 
 /** A replica's answer. `error` is set when the request failed. */
 export interface ReplicaReply {
@@ -99,6 +112,8 @@ export interface ReplicaReply {
   optimizerState?: OptimizerState;
   /** After `init`: live tensors, to check for leaks. */
   tensors?: number;
+  /** After `profile`: self milliseconds and calls per kernel. */
+  kernels?: [string, KernelStats][];
 }
 
 /** The loss and metric functions Keras' `compile` resolved, as tfjs-layers keeps them. */
@@ -120,6 +135,7 @@ interface State {
   frozen: tf.LayerVariable[];
   trainableSize: number;
   frozenSize: number;
+  profile?: KernelProfile;
 }
 
 let state: State | undefined;
@@ -180,6 +196,7 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
     frozen,
     trainableSize,
     frozenSize: frozen.reduce((s, w) => s + w.read().size, 0),
+    profile: init.profileKernels ? startKernelProfile("wasm", init.profileKernels) : undefined,
   };
   return { type: "init", tensors: tf.memory().numTensors };
 }
@@ -318,6 +335,9 @@ async function handle(request: ReplicaRequest): Promise<ReplicaReply> {
   if (request.type === "gradients") return gradients(state, request);
   if (request.type === "apply") return apply(state, request);
   if (request.type === "predict") return predict(state, request);
+  if (request.type === "profile") {
+    return { type: "profile", kernels: [...state.profile?.stats ?? []] };
+  }
   return weights(state);
 }
 

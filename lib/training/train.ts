@@ -15,6 +15,7 @@ import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
 import type { Replicas } from "./data_parallel.ts";
+import type { KernelProfile, KernelStats } from "../wasm/kernel_profile.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
 export interface EpochLogs {
@@ -68,10 +69,16 @@ export interface TrainOptions {
   /** The number of classes; labels must be below it. Default 10. */
   classes?: number;
   /**
-   * Worker replicas for synchronous data-parallel training (`data_parallel.ts`); 1 trains in this
-   * process. Default: the wasm backend's thread count when the model allows replicas, else 1.
+   * Worker replicas for synchronous data-parallel training (`data_parallel.ts`), each on one
+   * thread; 0 trains in this process. Default: the wasm backend's thread count when the model
+   * allows replicas, else 0.
    */
   workers?: number;
+  /**
+   * Time every kernel of the training steps (keyed by kernel, or by kernel and input shapes);
+   * the result's `kernelProfile` holds the times.
+   */
+  profileKernels?: { byShape?: boolean };
   onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
   onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
   /** Called once when training ends, early or not (not when it fails). */
@@ -87,6 +94,11 @@ export interface TrainResult {
   /** The epoch whose weights the model holds at the end (the best one with early stopping). */
   bestEpoch: number;
   stoppedEarly: boolean;
+  /**
+   * With `profileKernels`: self milliseconds and calls per kernel over all epochs, of one replica
+   * (they work in lockstep) or of this process.
+   */
+  kernelProfile?: Map<string, KernelStats>;
 }
 
 /**
@@ -119,16 +131,25 @@ export async function trainModel(
   // One stream for the whole run, so that every epoch's augmentation differs.
   const random = createRandom((options.seed ^ 0x5bd1e995) >>> 0);
   let replicas: Replicas | undefined;
+  let profile: KernelProfile | undefined;
+  let kernelProfile: Map<string, KernelStats> | undefined;
   try {
     // Loaded only when needed: it loads the wasm backend, which would outrank the cpu backend of
     // a program that never asked for wasm.
-    const parallel = options.workers !== undefined && options.workers > 1 ||
+    const parallel = options.workers !== undefined && options.workers > 0 ||
         options.workers === undefined && tf.getBackend() === "wasm"
       ? await import("./data_parallel.ts")
       : undefined;
-    const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 1;
-    if (parallel && workers > 1) {
-      replicas = await parallel.startReplicas(model, { workers, batchCapacity: options.batchSize });
+    const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 0;
+    if (parallel && workers > 0) {
+      replicas = await parallel.startReplicas(model, {
+        workers,
+        batchCapacity: options.batchSize,
+        profileKernels: options.profileKernels,
+      });
+    } else if (options.profileKernels) {
+      const { startKernelProfile } = await import("../wasm/kernel_profile.ts");
+      profile = startKernelProfile(tf.getBackend(), options.profileKernels);
     }
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const learningRate = options.learningRateSchedule?.(epoch) ?? getLearningRate(model);
@@ -154,7 +175,11 @@ export async function trainModel(
       if (stopper?.update(model, logs) === "stop") break;
     }
     stopper?.restoreBest(model, history.length);
+    kernelProfile = options.profileKernels
+      ? (replicas ? await replicas.kernelProfile() : profile?.stats)
+      : undefined;
   } finally {
+    profile?.stop();
     replicas?.close();
     stopper?.dispose();
   }
@@ -165,6 +190,7 @@ export async function trainModel(
     samplesPerSecond: (history.length * train.count) / Math.max(seconds, 1e-9),
     bestEpoch: stopper?.bestEpoch ?? history.length,
     stoppedEarly: stopper?.stopped ?? false,
+    ...(kernelProfile ? { kernelProfile } : {}),
   };
   await options.onTrainEnd?.(result);
   return result;

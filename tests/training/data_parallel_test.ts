@@ -68,7 +68,7 @@ Deno.test("trainModel() on 2 workers takes the steps one process takes, to float
   const inProcess = buildBaselineModel({ seed: 2 });
   const parallel = buildBaselineModel({ seed: 2 });
   try {
-    const a = await trainModel(inProcess, split, { ...options, workers: 1 });
+    const a = await trainModel(inProcess, split, { ...options, workers: 0 });
     const b = await trainModel(parallel, split, { ...options, workers: 2 });
     assert.ok(Math.abs(a.history[0].loss - b.history[0].loss) < 1e-4 * a.history[0].loss);
     assert.equal(a.history[0].accuracy, b.history[0].accuracy);
@@ -190,7 +190,7 @@ Deno.test("trainModel() on 2 workers validates on them as one process would", as
   const inProcess = buildBaselineModel({ seed: 2 });
   const parallel = buildBaselineModel({ seed: 2 });
   try {
-    const a = await trainModel(inProcess, split, { ...options, workers: 1 });
+    const a = await trainModel(inProcess, split, { ...options, workers: 0 });
     const b = await trainModel(parallel, split, { ...options, workers: 2 });
     const [va, vb] = [a.history[0], b.history[0]];
     assert.ok(
