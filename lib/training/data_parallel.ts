@@ -23,6 +23,7 @@ import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { WebWorker } from "../wasm/backend.ts";
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from "./replica_worker.ts";
 import type { KernelStats } from "../wasm/kernel_profile.ts";
+import { isOutOfMemory } from "../wasm/heap_module.ts";
 import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
 
 /** Options of {@linkcode startReplicas}. */
@@ -134,7 +135,9 @@ export class Replicas {
         if (pending === undefined) return;
         const reply = event.data;
         if (reply.error !== undefined) {
-          pending.reject(this.#fail(r, `failed at "${reply.type}": ${reply.error}`));
+          // The sentence names the worker and the error; the worker's stack goes to `cause`.
+          const [first] = reply.error.split("\n");
+          pending.reject(this.#fail(r, `failed at "${reply.type}": ${first}`, reply.error));
         } else pending.resolve(reply);
       };
       r.worker.onerror = (event: ErrorEvent) => {
@@ -152,13 +155,17 @@ export class Replicas {
     }
   }
 
-  #fail(replica: Replica, what: string): Error {
+  #fail(replica: Replica, what: string, detail?: string): Error {
+    const task = this.#batchCapacity > 0 ? "train" : "predict";
+    const advice = isOutOfMemory(what)
+      ? "Its WebAssembly heap ran out of memory: lower BATCH_SIZE (--batch-size)."
+      : `Run again, or pass { workers: 0 } to ${
+        task === "train" ? "trainModel" : "evaluateModel"
+      } to ${task} in this process.`;
     this.#failure ??= new Error(
-      this.#batchCapacity > 0
-        ? `Training replica worker ${replica.index} of ${this.workers} ${what}. ` +
-          "Training stopped; run again, or set WASM_THREADS=1 to train in one process."
-        : `Prediction replica worker ${replica.index} of ${this.workers} ${what}. ` +
-          "Prediction stopped; run again, or set WASM_THREADS=1 to predict in one process.",
+      `${task === "train" ? "Training" : "Prediction"} replica worker ${replica.index} of ` +
+        `${this.workers} ${what}. ${advice}`,
+      detail === undefined ? undefined : { cause: detail },
     );
     this.close();
     return this.#failure;

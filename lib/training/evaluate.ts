@@ -63,7 +63,19 @@ export async function evaluateModel(
   }
   // Loaded only here: it loads the wasm backend, which would outrank a program's cpu backend.
   const { startPredictors } = await import("./data_parallel.ts");
-  const predictors = await startPredictors(model, { workers });
+  let predictors;
+  try {
+    predictors = await startPredictors(model, { workers });
+  } catch (error) {
+    // A worker could not rebuild the model (a custom layer it does not know, say).
+    if (options.workers !== undefined) throw error;
+    console.warn(
+      `Predicting in this process instead of on ${workers} workers: ${
+        error instanceof Error ? error.message.split("\n")[0] : error
+      }`,
+    );
+    return scoreProbabilities(predictProbabilities(model, split.images, options), split);
+  }
   try {
     return scoreProbabilities(await predictors.predict(split.images, split.count), split);
   } finally {

@@ -16,6 +16,7 @@ import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
 import type { Replicas } from "./data_parallel.ts";
 import type { KernelProfile, KernelStats } from "../wasm/kernel_profile.ts";
+import { isOutOfMemory } from "../wasm/heap_module.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
 export interface EpochLogs {
@@ -142,12 +143,24 @@ export async function trainModel(
       : undefined;
     const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 0;
     if (parallel && workers > 0) {
-      replicas = await parallel.startReplicas(model, {
-        workers,
-        batchCapacity: options.batchSize,
-        profileKernels: options.profileKernels,
-      });
-    } else if (options.profileKernels) {
+      try {
+        replicas = await parallel.startReplicas(model, {
+          workers,
+          batchCapacity: options.batchSize,
+          profileKernels: options.profileKernels,
+        });
+      } catch (error) {
+        // A replica could not rebuild the model (a custom layer the workers do not know, say):
+        // training in this process still works, one core slower.
+        if (options.workers !== undefined) throw error;
+        console.warn(
+          `Training in this process instead of on ${workers} worker${workers === 1 ? "" : "s"}: ${
+            error instanceof Error ? error.message.split("\n")[0] : error
+          }`,
+        );
+      }
+    }
+    if (replicas === undefined && options.profileKernels) {
       const { startKernelProfile } = await import("../wasm/kernel_profile.ts");
       profile = startKernelProfile(tf.getBackend(), options.profileKernels);
     }
@@ -365,9 +378,7 @@ export async function trainBatch(
     return { loss, accuracy };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (
-      /memory access out of bounds|Aborted\(|out of memory|Array buffer allocation/i.test(message)
-    ) {
+    if (isOutOfMemory(message)) {
       throw new Error(
         `The WebAssembly heap ran out of memory in a training step on ${count} images ` +
           `(${message}): lower BATCH_SIZE (--batch-size), for example to 128.`,

@@ -94,3 +94,21 @@ export function heapOffset(backend: BackendWasm, t: tf.TensorInfo | tf.Tensor): 
   }
   return backend.dataIdMap.get(t.dataId)!.memoryOffset;
 }
+
+/**
+ * Whether an error message says the WebAssembly heap ran out (tfjs' wasm backend reports it as a
+ * memory access out of bounds or an Emscripten abort, V8 as a failed buffer allocation).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isOutOfMemory } from "./heap_module.ts";
+ * assert.ok(isOutOfMemory("RuntimeError: memory access out of bounds"));
+ * assert.ok(!isOutOfMemory("labels must be 0 to 9"));
+ * ```
+ */
+export function isOutOfMemory(message: string): boolean {
+  return /memory access out of bounds|Aborted\(|out of memory|Array buffer allocation/i.test(
+    message,
+  );
+}

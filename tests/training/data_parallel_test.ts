@@ -203,3 +203,52 @@ Deno.test("trainModel() on 2 workers validates on them as one process would", as
     disposeModel(parallel);
   }
 });
+
+Deno.test("a replica whose heap runs out names itself, says what to lower, and ends them all", async () => {
+  const model = buildBaselineModel({ seed: 1 });
+  const count = 20_000; // 10,000 images per replica: more than a 4 GB wasm heap holds
+  const replicas = await startReplicas(model, { workers: 2, batchCapacity: count });
+  try {
+    const labels = new Array(count).fill(1);
+    const error = await rejectionOf(
+      replicas.trainOnBatch(new Float32Array(count * 784), labels, count, 0.001),
+    );
+    assert.match(error.message, /^Training replica worker [01] of 2 failed at "gradients": /);
+    assert.match(error.message, /ran out of memory: lower BATCH_SIZE \(--batch-size\)\.$/);
+    assert.ok(!error.message.includes("\n"), "one sentence; the worker's stack is the cause");
+    const again = await rejectionOf(replicas.trainOnBatch(new Float32Array(784), [1], 1, 0.001));
+    assert.equal(again, error);
+  } finally {
+    replicas.close();
+    disposeModel(model);
+  }
+});
+
+Deno.test("trainModel() trains in this process when the replicas cannot rebuild the model", async () => {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [28, 28, 1] }),
+      new Doubling({}),
+      tf.layers.dense({ units: 10, activation: "softmax" }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(), loss: "sparseCategoricalCrossentropy" });
+  const split = prepareSplit({ ...syntheticSplit(40), count: 40 });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => warnings.push(message);
+  try {
+    const result = await trainModel(model, split, { epochs: 1, batchSize: 20, seed: 1 });
+    assert.ok(Number.isFinite(result.history[0].loss));
+    assert.equal(model.optimizer.iterations, 2);
+    assert.match(warnings.join("\n"), /Training in this process instead of on 1 worker: .*init/);
+    // Asked for explicitly, workers that cannot start are an error.
+    const error = await rejectionOf(
+      trainModel(model, split, { epochs: 1, batchSize: 20, seed: 1, workers: 2 }),
+    );
+    assert.match(error.message, /DoublingOnlyInTheMainThread/);
+  } finally {
+    console.warn = warn;
+    disposeModel(model);
+  }
+});
