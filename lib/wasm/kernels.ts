@@ -3,6 +3,8 @@
  * training step, built where possible on the backend's own XNNPACK kernels (which run on the
  * thread pool):
  *
+ * - `Conv2D` and `Conv2DBackpropFilter` of the grey first layer (one input channel, 3x3, valid):
+ *   our own kernels on a one-thread backend (`single_channel_conv.ts`).
  * - `Conv2DBackpropFilter` (missing in the package): on a one-thread backend, stride 1, our own
  *   WebAssembly kernel (`conv.ts`; 2x XNNPACK's speed for the seed CNN's second layer);
  *   otherwise, for small patches (KH*KW*Ci <= 32) an im2col + one GEMM, else a convolution of
@@ -23,6 +25,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { type BackendWasm, getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { convolve, convolveSupports, filterGradient, filterGradientSupports } from "./conv.ts";
+import {
+  convolveSingleChannel,
+  filterGradientSingleChannel,
+  singleChannelSupports,
+} from "./single_channel_conv.ts";
 
 /** Arguments tfjs hands a kernel function on the wasm backend. */
 interface WasmKernelArgs {
@@ -166,6 +173,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.Te
   const filterShape = attrs.filterShape as [number, number, number, number];
   const info = convInfo(x.shape, filterShape, attrs);
   const [kh, kw, ci, co] = filterShape;
+  if (singleChannelSupports(info, backend)) return filterGradientSingleChannel(backend, x, dy);
   if (ownConvolutions(info) && filterGradientSupports(ci, co)) {
     const p = info.padInfo;
     const out = backend.makeOutput(filterShape, "float32");
@@ -202,6 +210,18 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.Te
   const out = run("Transpose", backend, { x: cut }, { perm: [1, 2, 0, 3] }); // [kh,kw,ci,co]
   dispose(backend, cut);
   return out;
+}
+
+/** Conv2D: the grey first layer on our own kernel (one thread), everything else on XNNPACK. */
+function conv2D(args: WasmKernelArgs): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = input(inputs, "x", "Conv2D");
+  const filter = input(inputs, "filter", "Conv2D");
+  if ((attrs.dataFormat ?? "NHWC") === "NHWC") {
+    const info = convInfo(x.shape, filter.shape, attrs);
+    if (singleChannelSupports(info, backend)) return convolveSingleChannel(backend, x, filter);
+  }
+  return stockCall("Conv2D", args);
 }
 
 /**
@@ -609,6 +629,7 @@ function stockCall(name: string, args: WasmKernelArgs): tf.TensorInfo {
  * ```
  */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
+  { kernelName: "Conv2D", backendName: BACKEND, kernelFunc: asKernelFunc(conv2D) },
   {
     kernelName: "Conv2DBackpropFilter",
     backendName: BACKEND,
