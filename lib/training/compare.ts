@@ -15,7 +15,7 @@ import { runExperiment } from "./experiment.ts";
 import type { DatasetName, Mnist } from "../data/mnist.ts";
 import { writeJson } from "../files.ts";
 import type { NotebookParameters } from "../parameters.ts";
-import { trainingProgress } from "../display/progress.ts";
+import type { TrainOptions } from "./train.ts";
 import type { RunMetrics } from "./run_metrics.ts";
 import { disposeModel } from "../models/model.ts";
 import {
@@ -70,6 +70,13 @@ export interface CompareOptions {
    * its settings are the comparison's ({@linkcode runMismatch}), instead of training it again.
    */
   baseline?: RunMetrics;
+  /**
+   * The callbacks that show a variant's training as it goes (the notebook passes
+   * `trainingProgress`); default: none.
+   */
+  progress?: (
+    variant: VariantName,
+  ) => Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd">;
 }
 
 /**
@@ -253,7 +260,7 @@ async function trainedLine(
     trainSamples: params.trainSamples,
     validationSplit: params.validationSplit,
     backend,
-    ...trainingProgress({ title: `Training ${name}` }),
+    ...options.progress?.(name),
   });
   disposeModel(run.model); // the model and its optimizer state
   await writeJson(path, run.metrics);
