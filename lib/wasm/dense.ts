@@ -1,0 +1,326 @@
+/**
+ * The non-convolution kernels of a training step in our own WebAssembly (`dense.wat`: relaxed
+ * SIMD), run in place on a one-thread wasm backend's heap ({@linkcode heapModule}): matrix
+ * products in every transpose combination without a Transpose ({@linkcode matMul}), sums over
+ * leading axes for the bias gradients ({@linkcode sumLeadingAxes}) and the 2x2 stride-2 max-pool
+ * gradient ({@linkcode maxPoolGrad2x2}). `kernels.ts` routes the `BatchMatMul`, `Sum` and
+ * `MaxPoolGrad` kernels here on one-thread backends; threaded backends keep their paths.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { DENSE_WASM_BASE64 } from "./dense_wasm.ts";
+import { heapModule, heapOffset } from "./heap_module.ts";
+
+interface DenseExports {
+  pack_b(src: number, dst: number, k: number, n: number, sk: number, sj: number): void;
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    si: number,
+    sk: number,
+    sp: number,
+    sr: number,
+    tmp: number,
+  ): void;
+  sum_rows(x: number, out: number, rows: number, cols: number, part: number, total: number): void;
+  max_pool_grad_2x2(
+    dx: number,
+    x: number,
+    y: number,
+    dy: number,
+    batch: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+}
+
+function dense(backend: BackendWasm): DenseExports {
+  return heapModule(DENSE_WASM_BASE64, backend) as unknown as DenseExports;
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((p, d) => p * d, 1);
+}
+
+/** Options of {@linkcode matMul}. */
+export interface MatMulOptions {
+  /** Multiply by the transpose of `a`'s last two axes. */
+  transposeA?: boolean;
+  /** Multiply by the transpose of `b`'s last two axes. */
+  transposeB?: boolean;
+}
+
+/**
+ * Whether {@linkcode matMul} takes these operands: float32, rank 2 or more, matching inner
+ * dimensions, batch sizes equal or one of them 1, and nothing empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { matMulSupports } from "./dense.ts";
+ * const f = (shape: number[]) => ({ shape, dtype: "float32" as const });
+ * assert.ok(matMulSupports(f([2, 64, 1600]), f([1, 64, 64]), { transposeA: true }));
+ * assert.ok(!matMulSupports(f([2, 3, 4]), f([3, 4, 5]), {}));
+ * ```
+ */
+export function matMulSupports(
+  a: Pick<tf.TensorInfo, "shape" | "dtype">,
+  b: Pick<tf.TensorInfo, "shape" | "dtype">,
+  options: MatMulOptions,
+): boolean {
+  if (a.dtype !== "float32" || b.dtype !== "float32") return false;
+  if (a.shape.length < 2 || b.shape.length < 2) return false;
+  const g = geometry(a.shape, b.shape, options);
+  if (g.kA !== g.kB || g.m === 0 || g.n === 0 || g.kA === 0) return false;
+  return g.batchA === g.batchB || g.batchA === 1 || g.batchB === 1;
+}
+
+function geometry(aShape: readonly number[], bShape: readonly number[], o: MatMulOptions) {
+  const ra = aShape.length, rb = bShape.length;
+  const m = o.transposeA ? aShape[ra - 1] : aShape[ra - 2];
+  const kA = o.transposeA ? aShape[ra - 2] : aShape[ra - 1];
+  const kB = o.transposeB ? bShape[rb - 1] : bShape[rb - 2];
+  const n = o.transposeB ? bShape[rb - 2] : bShape[rb - 1];
+  const outerA = aShape.slice(0, -2), outerB = bShape.slice(0, -2);
+  return { m, n, kA, kB, batchA: size(outerA), batchB: size(outerB), outerA, outerB };
+}
+
+/**
+ * `a . b` over the last two axes, batched over the leading ones (`BatchMatMul`'s semantics:
+ * a batch of 1 broadcasts), with either operand transposed in place of a Transpose kernel:
+ * B is packed into panels of 8 columns when it is transposed or its width is not a multiple
+ * of 8, and tiles of 4x8 outputs are accumulated with relaxed-SIMD multiply-adds. The result is
+ * a new float32 tensor on `backend`. Needs a one-thread backend and operands that
+ * {@linkcode matMulSupports}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { matMul } from "./dense.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * const a = tf.tensor2d([[1, 2], [3, 4], [5, 6]]); // [3,2], used as a^T: [2,3]
+ * const b = tf.tensor2d([[1, 0, 2]]); // [1,3], used as b^T: [3,1]
+ * const info = matMul(backend, a, b, { transposeA: true, transposeB: true });
+ * const c = tf.engine().makeTensorFromTensorInfo(info);
+ * assert.deepEqual(c.shape, [2, 1]);
+ * assert.deepEqual([...c.dataSync()], [11, 14]);
+ * tf.dispose([a, b, c]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function matMul(
+  backend: BackendWasm,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  options: MatMulOptions,
+): tf.TensorInfo {
+  if (!matMulSupports(a, b, options)) {
+    throw new Error(
+      `matMul() cannot multiply [${a.shape}] (${a.dtype}) by [${b.shape}] (${b.dtype}) with ` +
+        `${JSON.stringify(options)}; check matMulSupports() first and use tf.matMul otherwise.`,
+    );
+  }
+  const { m, n, kA: k, batchA, batchB, outerA, outerB } = geometry(a.shape, b.shape, options);
+  const batch = Math.max(batchA, batchB);
+  const outer = batchA >= batchB ? outerA : outerB;
+  const out = backend.makeOutput([...outer, m, n], "float32");
+  const direct = !options.transposeB && n % 8 === 0;
+  const panels = Math.ceil(n / 8);
+  const packedFloats = direct ? 0 : panels * 8 * k;
+  const scratch = backend.makeOutput([8 + packedFloats], "float32");
+  const aAt = heapOffset(backend, a), bAt = heapOffset(backend, b), cAt = heapOffset(backend, out);
+  const tmp = heapOffset(backend, scratch), packed = tmp + 32;
+  const wasm = dense(backend);
+  const si = options.transposeA ? 4 : 4 * k, sk = options.transposeA ? 4 * m : 4;
+  const aStep = batchA === 1 ? 0 : 4 * m * k, bStep = batchB === 1 ? 0 : 4 * k * n;
+  let packedFrom = -1;
+  for (let i = 0; i < batch; i++) {
+    const aPtr = aAt + i * aStep, bPtr = bAt + i * bStep, cPtr = cAt + i * 4 * m * n;
+    if (direct) {
+      wasm.gemm(aPtr, bPtr, cPtr, m, n, k, si, sk, 32, 4 * n, tmp);
+      continue;
+    }
+    if (bPtr !== packedFrom) {
+      if (options.transposeB) wasm.pack_b(bPtr, packed, k, n, 4, 4 * k);
+      else wasm.pack_b(bPtr, packed, k, n, 4 * n, 4);
+      packedFrom = bPtr;
+    }
+    wasm.gemm(aPtr, packed, cPtr, m, n, k, si, sk, 32 * k, 32, tmp);
+  }
+  backend.disposeData(scratch.dataId);
+  return out;
+}
+
+/**
+ * Whether {@linkcode sumLeadingAxes} takes `x` summed over its first `axes` axes: float32, a
+ * trailing size that is a multiple of 4, nothing empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sumLeadingAxesSupports } from "./dense.ts";
+ * assert.ok(sumLeadingAxesSupports({ shape: [64, 26, 26, 32], dtype: "float32" }, 3));
+ * assert.ok(!sumLeadingAxesSupports({ shape: [64, 10], dtype: "float32" }, 1));
+ * ```
+ */
+export function sumLeadingAxesSupports(
+  x: Pick<tf.TensorInfo, "shape" | "dtype">,
+  axes: number,
+): boolean {
+  if (x.dtype !== "float32" || axes < 1 || axes >= x.shape.length) return false;
+  const rows = size(x.shape.slice(0, axes)), cols = size(x.shape.slice(axes));
+  return rows > 0 && cols > 0 && cols % 4 === 0;
+}
+
+/**
+ * The sum of `x` over its first `axes` axes (a bias gradient: [N,H,W,C] over 3 axes gives [C]),
+ * as a new float32 tensor of shape `outShape` on `backend`: one SIMD pass over `x`, blocks of
+ * 64 rows summed in float32 and the blocks in float64. Needs a one-thread backend and a shape
+ * that {@linkcode sumLeadingAxesSupports}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { sumLeadingAxes } from "./dense.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor3d([[[1, 2, 3, 4]], [[10, 20, 30, 40]]]); // [2,1,4]
+ * const s = tf.engine().makeTensorFromTensorInfo(sumLeadingAxes(backend, x, 2, [4]));
+ * assert.deepEqual([...s.dataSync()], [11, 22, 33, 44]);
+ * tf.dispose([x, s]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function sumLeadingAxes(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  axes: number,
+  outShape: readonly number[],
+): tf.TensorInfo {
+  if (!sumLeadingAxesSupports(x, axes)) {
+    throw new Error(
+      `sumLeadingAxes() cannot sum [${x.shape}] (${x.dtype}) over its first ${axes} axes; ` +
+        "check sumLeadingAxesSupports() first and use tf.sum otherwise.",
+    );
+  }
+  const rows = size(x.shape.slice(0, axes)), cols = size(x.shape.slice(axes));
+  if (size(outShape) !== cols) {
+    throw new Error(`sumLeadingAxes(): the output shape [${outShape}] must hold ${cols} values.`);
+  }
+  const out = backend.makeOutput([...outShape], "float32");
+  const scratch = backend.makeOutput([3 * cols], "float32"); // cols floats, then cols doubles
+  const part = heapOffset(backend, scratch);
+  dense(backend).sum_rows(
+    heapOffset(backend, x),
+    heapOffset(backend, out),
+    rows,
+    cols,
+    part,
+    part + 4 * cols,
+  );
+  backend.disposeData(scratch.dataId);
+  return out;
+}
+
+/** The geometry of a 2x2, stride-2, unpadded NHWC max pool. */
+export interface MaxPool2x2Shape {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+}
+
+/**
+ * Whether {@linkcode maxPoolGrad2x2} takes this pool: at least one window, channels a
+ * multiple of 4.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxPoolGrad2x2Supports } from "./dense.ts";
+ * assert.ok(maxPoolGrad2x2Supports({ batch: 64, inHeight: 11, inWidth: 11, channels: 64 }));
+ * assert.ok(!maxPoolGrad2x2Supports({ batch: 64, inHeight: 11, inWidth: 11, channels: 3 }));
+ * ```
+ */
+export function maxPoolGrad2x2Supports(s: MaxPool2x2Shape): boolean {
+  return s.batch > 0 && s.inHeight >= 2 && s.inWidth >= 2 && s.channels > 0 &&
+    s.channels % 4 === 0;
+}
+
+/**
+ * The input gradient of a 2x2, stride-2, unpadded max pool (NHWC float32), with the `cpu`
+ * backend's semantics: each window's `dy` goes to its FIRST cell equal to the window's max `y`
+ * in row-major window order; windows whose max is -Infinity (or NaN) give none; a last row or
+ * column no window covers gets zeros. Returns a new tensor shaped like `x` on `backend`; needs
+ * a one-thread backend and a pool that {@linkcode maxPoolGrad2x2Supports}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { maxPoolGrad2x2 } from "./dense.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * // One window per channel; channel 0 ties at its first two cells, channel 1 is all -1.
+ * const x = tf.tensor4d([5, -1, 5, -1, 2, -1, 1, -1, 0, 0, 0, 0, 0, 0, 0, 0], [1, 2, 2, 4]);
+ * const y = tf.tensor4d([5, -1, 0, 0], [1, 1, 1, 4]);
+ * const dy = tf.tensor4d([7, 3, 0, 0], [1, 1, 1, 4]);
+ * const dx = tf.engine().makeTensorFromTensorInfo(maxPoolGrad2x2(backend, dy, x, y));
+ * assert.deepEqual([...dx.dataSync()].slice(0, 8), [7, 3, 0, 0, 0, 0, 0, 0]);
+ * tf.dispose([x, y, dy, dx]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function maxPoolGrad2x2(
+  backend: BackendWasm,
+  dy: tf.TensorInfo,
+  x: tf.TensorInfo,
+  y: tf.TensorInfo,
+): tf.TensorInfo {
+  const [batch, inHeight, inWidth, channels] = x.shape;
+  const oh = Math.floor(inHeight / 2), ow = Math.floor(inWidth / 2);
+  const shape = { batch, inHeight, inWidth, channels };
+  const want = [batch, oh, ow, channels];
+  if (
+    x.shape.length !== 4 || !maxPoolGrad2x2Supports(shape) ||
+    [y, dy].some((t) => t.shape.join() !== want.join() || t.dtype !== "float32") ||
+    x.dtype !== "float32"
+  ) {
+    throw new Error(
+      `maxPoolGrad2x2() needs float32 x [n,h,w,c] with c a multiple of 4 and y, dy of shape ` +
+        `[${want}]; got x [${x.shape}], y [${y.shape}], dy [${dy.shape}].`,
+    );
+  }
+  const out = backend.makeOutput(x.shape, "float32");
+  dense(backend).max_pool_grad_2x2(
+    heapOffset(backend, out),
+    heapOffset(backend, x),
+    heapOffset(backend, y),
+    heapOffset(backend, dy),
+    batch,
+    inHeight,
+    inWidth,
+    channels,
+    oh,
+    ow,
+  );
+  return out;
+}

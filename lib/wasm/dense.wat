@@ -1,0 +1,276 @@
+;; The non-convolution kernels of a training step, in relaxed SIMD, working in place on the
+;; tfjs wasm backend's heap (imported as env.memory): matrix products for the dense layers,
+;; sums over leading axes (bias gradients) and the 2x2 max-pool gradient. Built into
+;; dense_wasm.ts by `deno task build-wasm`; dense.ts calls them.
+;;
+;; Pointers and strides are in bytes; counts are in elements.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; Packs B' ([k, n], B'(kk, j) at $src + kk*$sk + j*$sj) into panels of 8 columns:
+  ;; $dst + p*k*32 + kk*32 + jj*4 holds B'(kk, 8p + jj), zero past column n. Any layout of B
+  ;; (transposed or not) becomes rows of 8 contiguous floats for the GEMM's inner loop.
+  (func (export "pack_b")
+    (param $src i32) (param $dst i32) (param $k i32) (param $n i32) (param $sk i32) (param $sj i32)
+    (local $p i32) (local $kk i32) (local $jj i32) (local $col i32) (local $from i32)
+    (local.set $p (i32.const 0))
+    (block $panelsDone
+      (loop $panels
+        (br_if $panelsDone (i32.ge_s (i32.shl (local.get $p) (i32.const 3)) (local.get $n)))
+        (local.set $jj (i32.const 0))
+        (loop $cols
+          (local.set $col (i32.add (i32.shl (local.get $p) (i32.const 3)) (local.get $jj)))
+          (local.set $from (i32.add (local.get $src) (i32.mul (local.get $col) (local.get $sj))))
+          (local.set $kk (i32.const 0))
+          (if (i32.lt_s (local.get $col) (local.get $n))
+            (then
+              (loop $rows
+                (f32.store
+                  (i32.add (local.get $dst)
+                    (i32.add (i32.shl (local.get $kk) (i32.const 5)) (i32.shl (local.get $jj) (i32.const 2))))
+                  (f32.load (local.get $from)))
+                (local.set $from (i32.add (local.get $from) (local.get $sk)))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (br_if $rows (i32.lt_s (local.get $kk) (local.get $k)))))
+            (else
+              (loop $zeros
+                (f32.store
+                  (i32.add (local.get $dst)
+                    (i32.add (i32.shl (local.get $kk) (i32.const 5)) (i32.shl (local.get $jj) (i32.const 2))))
+                  (f32.const 0))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (br_if $zeros (i32.lt_s (local.get $kk) (local.get $k))))))
+          (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $jj) (i32.const 8))))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 5))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $panels))))
+
+  ;; Stores the 8 floats of a tile row (lo, hi) at $at: all of them, or the first $valid ones
+  ;; through $tmp (32 bytes of scratch) when the row ends inside the panel.
+  (func $storeRow (param $at i32) (param $lo v128) (param $hi v128) (param $valid i32) (param $tmp i32)
+    (local $j i32)
+    (if (i32.eq (local.get $valid) (i32.const 8))
+      (then
+        (v128.store (local.get $at) (local.get $lo))
+        (v128.store offset=16 (local.get $at) (local.get $hi))
+        (return)))
+    (v128.store (local.get $tmp) (local.get $lo))
+    (v128.store offset=16 (local.get $tmp) (local.get $hi))
+    (local.set $j (i32.const 0))
+    (loop $copy
+      (f32.store
+        (i32.add (local.get $at) (i32.shl (local.get $j) (i32.const 2)))
+        (f32.load (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 2)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $copy (i32.lt_s (local.get $j) (local.get $valid)))))
+
+  ;; C[m, n] (row-major at $c) = A'[m, k] . B'[k, n], k >= 1.
+  ;; A'(i, kk) is at $a + i*$si + kk*$sk: a transposed A is only other strides.
+  ;; B' comes in panels of 8 columns: panel p at $b + p*$sp, its row kk at + kk*$sr (8 floats;
+  ;; past column n they are read but not stored). Packed B: $sp = k*32, $sr = 32; an untransposed
+  ;; B whose n is a multiple of 8 is used as it is: $sp = 32, $sr = n*4.
+  ;; Tiles of 4 rows x 8 columns (8 accumulators); leftover rows one at a time.
+  ;; $tmp: 32 bytes of scratch for the last panel's partial rows.
+  (func (export "gemm")
+    (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32) (param $k i32)
+    (param $si i32) (param $sk i32) (param $sp i32) (param $sr i32) (param $tmp i32)
+    (local $p i32) (local $i i32) (local $kk i32) (local $valid i32) (local $ldc i32)
+    (local $bp i32) (local $bPanel i32) (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $cp i32)
+    (local $b0 v128) (local $b1 v128) (local $s v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $ldc (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $p (i32.const 0))
+    (block $panelsDone
+      (loop $panels
+        (br_if $panelsDone (i32.ge_s (i32.shl (local.get $p) (i32.const 3)) (local.get $n)))
+        (local.set $valid (i32.sub (local.get $n) (i32.shl (local.get $p) (i32.const 3))))
+        (if (i32.gt_s (local.get $valid) (i32.const 8)) (then (local.set $valid (i32.const 8))))
+        (local.set $bPanel (i32.add (local.get $b) (i32.mul (local.get $p) (local.get $sp))))
+        (local.set $i (i32.const 0))
+        (block $tilesDone
+          (loop $tiles
+            (br_if $tilesDone (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+            (local.set $a0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $si))))
+            (local.set $a1 (i32.add (local.get $a0) (local.get $si)))
+            (local.set $a2 (i32.add (local.get $a1) (local.get $si)))
+            (local.set $a3 (i32.add (local.get $a2) (local.get $si)))
+            (local.set $bp (local.get $bPanel))
+            (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+            (local.set $kk (local.get $k))
+            (loop $inner
+              (local.set $b0 (v128.load (local.get $bp)))
+              (local.set $b1 (v128.load offset=16 (local.get $bp)))
+              (local.set $s (v128.load32_splat (local.get $a0)))
+              (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
+              (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))
+              (local.set $s (v128.load32_splat (local.get $a1)))
+              (local.set $c10 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c10)))
+              (local.set $c11 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c11)))
+              (local.set $s (v128.load32_splat (local.get $a2)))
+              (local.set $c20 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c20)))
+              (local.set $c21 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c21)))
+              (local.set $s (v128.load32_splat (local.get $a3)))
+              (local.set $c30 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c30)))
+              (local.set $c31 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c31)))
+              (local.set $a0 (i32.add (local.get $a0) (local.get $sk)))
+              (local.set $a1 (i32.add (local.get $a1) (local.get $sk)))
+              (local.set $a2 (i32.add (local.get $a2) (local.get $sk)))
+              (local.set $a3 (i32.add (local.get $a3) (local.get $sk)))
+              (local.set $bp (i32.add (local.get $bp) (local.get $sr)))
+              (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+              (br_if $inner (local.get $kk)))
+            (local.set $cp (i32.add (local.get $c)
+              (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $p) (i32.const 5)))))
+            (call $storeRow (local.get $cp) (local.get $c00) (local.get $c01) (local.get $valid) (local.get $tmp))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
+            (call $storeRow (local.get $cp) (local.get $c10) (local.get $c11) (local.get $valid) (local.get $tmp))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
+            (call $storeRow (local.get $cp) (local.get $c20) (local.get $c21) (local.get $valid) (local.get $tmp))
+            (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
+            (call $storeRow (local.get $cp) (local.get $c30) (local.get $c31) (local.get $valid) (local.get $tmp))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $tiles)))
+        ;; leftover rows
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_s (local.get $i) (local.get $m)))
+            (local.set $a0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $si))))
+            (local.set $bp (local.get $bPanel))
+            (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $kk (local.get $k))
+            (loop $inner1
+              (local.set $s (v128.load32_splat (local.get $a0)))
+              (local.set $c00 (f32x4.relaxed_madd (local.get $s) (v128.load (local.get $bp)) (local.get $c00)))
+              (local.set $c01
+                (f32x4.relaxed_madd (local.get $s) (v128.load offset=16 (local.get $bp)) (local.get $c01)))
+              (local.set $a0 (i32.add (local.get $a0) (local.get $sk)))
+              (local.set $bp (i32.add (local.get $bp) (local.get $sr)))
+              (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+              (br_if $inner1 (local.get $kk)))
+            (local.set $cp (i32.add (local.get $c)
+              (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $p) (i32.const 5)))))
+            (call $storeRow (local.get $cp) (local.get $c00) (local.get $c01) (local.get $valid) (local.get $tmp))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $rows)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $panels))))
+
+  ;; out[j] = sum over r < rows of x[r*cols + j], for j < cols; cols a multiple of 4.
+  ;; Blocks of 64 rows are summed in float32 into $part (cols floats of scratch), each block's
+  ;; sum is added to float64 totals in $total (cols doubles of scratch): the result is as
+  ;; accurate as a float64 sum over all rows, at the speed of float32 SIMD.
+  (func (export "sum_rows")
+    (param $x i32) (param $out i32) (param $rows i32) (param $cols i32) (param $part i32) (param $total i32)
+    (local $r i32) (local $end i32) (local $j i32) (local $bytes i32) (local $row i32) (local $v v128)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (memory.fill (local.get $total) (i32.const 0) (i32.shl (local.get $bytes) (i32.const 1)))
+    (local.set $r (i32.const 0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $end (i32.add (local.get $r) (i32.const 64)))
+        (if (i32.gt_s (local.get $end) (local.get $rows)) (then (local.set $end (local.get $rows))))
+        (memory.fill (local.get $part) (i32.const 0) (local.get $bytes))
+        (loop $rowLoop
+          (local.set $row (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $bytes))))
+          (local.set $j (i32.const 0))
+          (loop $cols
+            (v128.store (i32.add (local.get $part) (local.get $j))
+              (f32x4.add
+                (v128.load (i32.add (local.get $part) (local.get $j)))
+                (v128.load (i32.add (local.get $row) (local.get $j)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br_if $cols (i32.lt_s (local.get $j) (local.get $bytes))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $rowLoop (i32.lt_s (local.get $r) (local.get $end))))
+        (local.set $j (i32.const 0))
+        (loop $flush
+          (local.set $v (v128.load (i32.add (local.get $part) (local.get $j))))
+          (v128.store (i32.add (local.get $total) (i32.shl (local.get $j) (i32.const 1)))
+            (f64x2.add
+              (v128.load (i32.add (local.get $total) (i32.shl (local.get $j) (i32.const 1))))
+              (f64x2.promote_low_f32x4 (local.get $v))))
+          (v128.store offset=16 (i32.add (local.get $total) (i32.shl (local.get $j) (i32.const 1)))
+            (f64x2.add
+              (v128.load offset=16 (i32.add (local.get $total) (i32.shl (local.get $j) (i32.const 1))))
+              (f64x2.promote_low_f32x4
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $flush (i32.lt_s (local.get $j) (local.get $bytes))))
+        (br $blocks)))
+    (local.set $j (i32.const 0))
+    (loop $write
+      (v128.store64_lane 0 (i32.add (local.get $out) (local.get $j))
+        (f32x4.demote_f64x2_zero (v128.load (i32.add (local.get $total) (i32.shl (local.get $j) (i32.const 1))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 8)))
+      (br_if $write (i32.lt_s (local.get $j) (local.get $bytes)))))
+
+  ;; The gradient of a 2x2, stride-2, unpadded max pool on NHWC data ($c a multiple of 4):
+  ;; each window's dy goes to its FIRST cell equal to the window's max y, in row-major window
+  ;; order (the cpu backend's choice), chosen with lane masks; windows whose max is -Infinity
+  ;; get none, and a NaN max equals no cell. Rows/columns no window covers (odd $h, $w) are 0.
+  (func (export "max_pool_grad_2x2")
+    (param $dx i32) (param $x i32) (param $y i32) (param $dy i32)
+    (param $batch i32) (param $h i32) (param $w i32) (param $c i32) (param $oh i32) (param $ow i32)
+    (local $b i32) (local $r i32) (local $col i32) (local $d i32) (local $cb i32) (local $rowB i32)
+    (local $o i32) (local $p i32) (local $q i32)
+    (local $t v128) (local $g v128) (local $e0 v128) (local $e1 v128) (local $e2 v128) (local $e3 v128)
+    (local $seen v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowB (i32.mul (local.get $w) (local.get $cb)))
+    (if (i32.or (i32.ne (i32.shl (local.get $oh) (i32.const 1)) (local.get $h))
+                (i32.ne (i32.shl (local.get $ow) (i32.const 1)) (local.get $w)))
+      (then (memory.fill (local.get $dx) (i32.const 0)
+        (i32.mul (i32.mul (local.get $batch) (local.get $h)) (local.get $rowB)))))
+    (local.set $o (i32.const 0))
+    (local.set $b (i32.const 0))
+    (loop $batches
+      (local.set $r (i32.const 0))
+      (loop $rows
+        (local.set $col (i32.const 0))
+        (loop $cols
+          ;; byte offset of the window's top-left cell
+          (local.set $p (i32.add
+            (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.shl (local.get $r) (i32.const 1)))
+                     (local.get $rowB))
+            (i32.mul (i32.shl (local.get $col) (i32.const 1)) (local.get $cb))))
+          (local.set $d (i32.const 0))
+          (loop $channels
+            (local.set $q (i32.add (local.get $p) (local.get $d)))
+            (local.set $t (v128.load (i32.add (local.get $y) (local.get $o))))
+            (local.set $g (v128.andnot (v128.load (i32.add (local.get $dy) (local.get $o)))
+              (f32x4.eq (local.get $t) (v128.const f32x4 -inf -inf -inf -inf))))
+            (local.set $e0 (f32x4.eq (v128.load (i32.add (local.get $x) (local.get $q))) (local.get $t)))
+            (local.set $e1 (f32x4.eq
+              (v128.load (i32.add (local.get $x) (i32.add (local.get $q) (local.get $cb)))) (local.get $t)))
+            (local.set $e2 (f32x4.eq
+              (v128.load (i32.add (local.get $x) (i32.add (local.get $q) (local.get $rowB)))) (local.get $t)))
+            (local.set $e3 (f32x4.eq
+              (v128.load (i32.add (local.get $x)
+                (i32.add (i32.add (local.get $q) (local.get $rowB)) (local.get $cb)))) (local.get $t)))
+            (v128.store (i32.add (local.get $dx) (local.get $q)) (v128.and (local.get $g) (local.get $e0)))
+            (local.set $seen (local.get $e0))
+            (v128.store (i32.add (local.get $dx) (i32.add (local.get $q) (local.get $cb)))
+              (v128.and (local.get $g) (v128.andnot (local.get $e1) (local.get $seen))))
+            (local.set $seen (v128.or (local.get $seen) (local.get $e1)))
+            (v128.store (i32.add (local.get $dx) (i32.add (local.get $q) (local.get $rowB)))
+              (v128.and (local.get $g) (v128.andnot (local.get $e2) (local.get $seen))))
+            (local.set $seen (v128.or (local.get $seen) (local.get $e2)))
+            (v128.store (i32.add (local.get $dx) (i32.add (i32.add (local.get $q) (local.get $rowB)) (local.get $cb)))
+              (v128.and (local.get $g) (v128.andnot (local.get $e3) (local.get $seen))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (br_if $channels (i32.lt_s (local.get $d) (local.get $cb))))
+          (local.set $col (i32.add (local.get $col) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $col) (local.get $ow))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $r) (local.get $oh))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batches (i32.lt_s (local.get $b) (local.get $batch)))))
+)

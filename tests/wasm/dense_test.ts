@@ -1,0 +1,212 @@
+/**
+ * Our own dense kernels (lib/wasm/dense.ts) as the one-thread wasm backend runs them through
+ * BatchMatMul, Sum and MaxPoolGrad, against the `cpu` backend: seeded random shapes, every
+ * transpose combination, broadcast batches, odd sizes, the variants' layer shapes, exact
+ * first-max tie semantics, and no leaked tensors.
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { heapKernelsAvailable } from "../../lib/wasm/heap_module.ts";
+import { matMul, maxPoolGrad2x2, sumLeadingAxes } from "../../lib/wasm/dense.ts";
+import { createRandom } from "../../lib/random.ts";
+
+tf.enableProdMode();
+await setupWasmBackend({ threads: 1 });
+
+function randomArray(n: number, next: () => number, f = (u: number) => 2 * u - 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = f(next());
+  return a;
+}
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+interface InputSpec {
+  values: Float32Array;
+  shape: number[];
+}
+
+/** Runs one kernel on `backend`; checks that it leaves no tensor behind. */
+async function runKernel(
+  backend: "cpu" | "wasm",
+  kernel: string,
+  inputs: Record<string, InputSpec>,
+  attrs: tf.NamedAttrMap,
+): Promise<{ values: Float32Array; shape: number[] }> {
+  assert.ok(await tf.setBackend(backend), `setBackend(${backend}) failed`);
+  const before = tf.memory().numTensors;
+  const tensors: tf.NamedTensorMap = {};
+  for (const [k, v] of Object.entries(inputs)) tensors[k] = tf.tensor(v.values, v.shape);
+  const out = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor;
+  const values = out.dataSync() as Float32Array;
+  const shape = out.shape;
+  tf.dispose([out, ...Object.values(tensors)]);
+  assert.equal(tf.memory().numTensors, before, `${kernel} on ${backend} leaked tensors`);
+  if (backend === "wasm") {
+    assert.ok(heapKernelsAvailable(tf.backend() as BackendWasm), "the backend has one thread");
+  }
+  return { values, shape };
+}
+
+/** |got - want| <= 1e-4 * max|want| (+ a tiny absolute floor for all-zero references). */
+function assertClose(got: Float32Array, want: Float32Array, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  const tol = 1e-4 * scale + 1e-6;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= tol)) {
+      assert.fail(`${what}: element ${i} is ${got[i]}, cpu says ${want[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+async function checkMatMul(
+  aShape: number[],
+  bShape: number[],
+  attrs: { transposeA: boolean; transposeB: boolean },
+  next: () => number,
+): Promise<void> {
+  const a = { values: randomArray(size(aShape), next), shape: aShape };
+  const b = { values: randomArray(size(bShape), next), shape: bShape };
+  const what = `BatchMatMul [${aShape}] x [${bShape}] ${JSON.stringify(attrs)}`;
+  const want = await runKernel("cpu", "BatchMatMul", { a, b }, attrs);
+  const got = await runKernel("wasm", "BatchMatMul", { a, b }, attrs);
+  assert.deepEqual(got.shape, want.shape, what);
+  assertClose(got.values, want.values, what);
+}
+
+function shapesFor(m: number, k: number, n: number, tA: boolean, tB: boolean) {
+  return { a: tA ? [k, m] : [m, k], b: tB ? [n, k] : [k, n] };
+}
+
+Deno.test("BatchMatMul agrees with cpu for every transpose combination on 24 seeded random shapes", async () => {
+  const next = createRandom(1_000);
+  const dim = (max: number) => 1 + Math.floor(next() * max);
+  for (let i = 0; i < 24; i++) {
+    const [m, k, n] = [dim(19), dim(40), dim(27)];
+    const batch = i % 3 === 0 ? dim(3) : 1;
+    const tA = (i & 1) === 1, tB = (i & 2) === 2;
+    const s = shapesFor(m, k, n, tA, tB);
+    await checkMatMul([batch, ...s.a], [batch, ...s.b], { transposeA: tA, transposeB: tB }, next);
+  }
+});
+
+Deno.test("BatchMatMul broadcasts a batch of 1 and takes rank-2 and rank-4 operands", async () => {
+  const next = createRandom(1_100);
+  const f = { transposeA: false, transposeB: false };
+  await checkMatMul([3, 5, 9], [1, 9, 16], f, next);
+  await checkMatMul([1, 9, 5], [4, 7, 9], { transposeA: true, transposeB: true }, next);
+  await checkMatMul([6, 13], [13, 11], f, next);
+  await checkMatMul([2, 3, 4, 6], [2, 3, 6, 8], { transposeA: false, transposeB: false }, next);
+  await checkMatMul([2, 3, 6, 4], [2, 3, 5, 6], { transposeA: true, transposeB: true }, next);
+});
+
+Deno.test("BatchMatMul agrees with cpu at the variants' dense-layer shapes, batches 64 and 128", async () => {
+  const next = createRandom(1_200);
+  // Forward, input gradient and weight gradient of Dense(in -> out) over a batch; the first
+  // layer's filter gradient (im2col patches^T . dy) too.
+  const layers: [number, number][] = [[1600, 64], [64, 10], [576, 128], [128, 10]];
+  for (const batch of [64, 128]) {
+    for (const [inUnits, outUnits] of layers) {
+      const no = { transposeA: false, transposeB: false };
+      await checkMatMul([batch, inUnits], [inUnits, outUnits], no, next);
+      await checkMatMul([batch, outUnits], [inUnits, outUnits], { ...no, transposeB: true }, next);
+      await checkMatMul([batch, inUnits], [batch, outUnits], { ...no, transposeA: true }, next);
+    }
+    const rows = batch * 26 * 26;
+    await checkMatMul([rows, 9], [rows, 32], { transposeA: true, transposeB: false }, next);
+  }
+});
+
+Deno.test("Sum over leading axes agrees with cpu on bias-gradient shapes and seeded random ones", async () => {
+  const next = createRandom(1_300);
+  const shapes = [[64, 26, 26, 32], [128, 11, 11, 64], [64, 64], [128, 128], [3, 5, 4]];
+  for (let i = 0; i < 8; i++) {
+    shapes.push([
+      1 + Math.floor(next() * 90),
+      1 + Math.floor(next() * 5),
+      4 * (1 + Math.floor(next() * 9)),
+    ]);
+  }
+  for (const shape of shapes) {
+    // Values around 1, not around 0: a float32 running sum over 43,264 rows would drift.
+    const x = { values: randomArray(size(shape), next, (u) => 1 + u), shape };
+    for (const axis of [shape.length === 2 ? [0] : [0, 1], [...shape.keys()].slice(0, -1)]) {
+      for (const keepDims of [false, true]) {
+        const what = `Sum [${shape}] axis ${axis} keepDims ${keepDims}`;
+        const want = await runKernel("cpu", "Sum", { x }, { axis, keepDims });
+        const got = await runKernel("wasm", "Sum", { x }, { axis, keepDims });
+        assert.deepEqual(got.shape, want.shape, what);
+        assertClose(got.values, want.values, what);
+      }
+    }
+  }
+});
+
+async function checkMaxPoolGrad(shape: number[], xValues: Float32Array, seed: number) {
+  const next = createRandom(seed);
+  const x = { values: xValues, shape };
+  const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid" };
+  const y = await runKernel("cpu", "MaxPool", { x }, attrs);
+  const dy = { values: randomArray(y.values.length, next), shape: y.shape };
+  const inputs = { dy, input: x, output: y };
+  const want = await runKernel("cpu", "MaxPoolGrad", inputs, attrs);
+  const got = await runKernel("wasm", "MaxPoolGrad", inputs, attrs);
+  // Exactly: each gradient is one dy value moved, never summed.
+  assert.deepEqual(got.values, want.values, `MaxPoolGrad [${shape}]`);
+}
+
+Deno.test("MaxPoolGrad 2x2/2 equals cpu exactly on the variants' shapes and odd sizes", async () => {
+  const shapes = [[8, 26, 26, 32], [8, 11, 11, 64], [3, 7, 9, 4], [2, 2, 3, 8], [1, 5, 2, 12]];
+  let seed = 1_400;
+  for (const shape of shapes) {
+    await checkMaxPoolGrad(shape, randomArray(size(shape), createRandom(seed++)), seed++);
+  }
+});
+
+Deno.test("MaxPoolGrad 2x2/2 sends ties to the first max and covers all-negative and all-zero windows", async () => {
+  const shape = [4, 10, 9, 16];
+  // Values from {0, 1, 2}: most windows hold ties, in every position.
+  await checkMaxPoolGrad(
+    shape,
+    randomArray(size(shape), createRandom(1_500), (u) => Math.floor(u * 3)),
+    1_501,
+  );
+  await checkMaxPoolGrad(
+    shape,
+    randomArray(size(shape), createRandom(1_502), (u) => -1 - u),
+    1_503,
+  );
+  await checkMaxPoolGrad(shape, new Float32Array(size(shape)), 1_504);
+  // Windows of -Infinity only get no gradient, as on cpu.
+  const inf = new Float32Array(size(shape)).fill(-Infinity);
+  for (let i = 0; i < inf.length; i += 7) inf[i] = i % 3;
+  await checkMaxPoolGrad(shape, inf, 1_505);
+});
+
+Deno.test("the dense kernels refuse what they do not support, with a sentence", () => {
+  const backend = tf.backend() as BackendWasm;
+  const a = tf.tensor2d([[1, 2, 3]]);
+  const b = tf.tensor2d([[1, 2]]);
+  assert.throws(
+    () => matMul(backend, a, b, {}),
+    /matMul\(\) cannot multiply \[1,3\] \(float32\) by \[1,2\].*check matMulSupports\(\) first/,
+  );
+  assert.throws(
+    () => sumLeadingAxes(backend, a, 1, [3]),
+    /sumLeadingAxes\(\) cannot sum \[1,3\] \(float32\) over its first 1 axes/,
+  );
+  const x = tf.zeros([1, 4, 4, 3]);
+  const y = tf.zeros([1, 2, 2, 3]);
+  assert.throws(
+    () => maxPoolGrad2x2(backend, y, x, y),
+    /maxPoolGrad2x2\(\) needs float32 x \[n,h,w,c\] with c a multiple of 4/,
+  );
+  tf.dispose([a, b, x, y]);
+});
+
+globalThis.addEventListener("unload", () => shutdownWasmBackend());
