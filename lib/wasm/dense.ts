@@ -27,6 +27,21 @@ interface DenseExports {
     sp: number,
     sr: number,
     tmp: number,
+    acc: number,
+  ): void;
+  im2col(
+    x: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    oh: number,
+    ow: number,
+    pt: number,
+    pl: number,
   ): void;
   sum_rows(x: number, out: number, rows: number, cols: number, part: number, total: number): void;
   max_pool_grad_2x2(
@@ -42,6 +57,9 @@ interface DenseExports {
     ow: number,
   ): void;
 }
+
+/** Rows of B per GEMM call: 256 rows of a packed panel are 8 KB. */
+const K_BLOCK = 256;
 
 function dense(backend: BackendWasm): DenseExports {
   return heapModule(DENSE_WASM_BASE64, backend) as unknown as DenseExports;
@@ -149,18 +167,99 @@ export function matMul(
   let packedFrom = -1;
   for (let i = 0; i < batch; i++) {
     const aPtr = aAt + i * aStep, bPtr = bAt + i * bStep, cPtr = cAt + i * 4 * m * n;
-    if (direct) {
-      wasm.gemm(aPtr, bPtr, cPtr, m, n, k, si, sk, 32, 4 * n, tmp);
-      continue;
-    }
-    if (bPtr !== packedFrom) {
+    if (!direct && bPtr !== packedFrom) {
       if (options.transposeB) wasm.pack_b(bPtr, packed, k, n, 4, 4 * k);
       else wasm.pack_b(bPtr, packed, k, n, 4 * n, 4);
       packedFrom = bPtr;
     }
-    wasm.gemm(aPtr, packed, cPtr, m, n, k, si, sk, 32 * k, 32, tmp);
+    const [b0, sp, sr] = direct ? [bPtr, 32, 4 * n] : [packed, 32 * k, 32];
+    // Long sums (a filter gradient over every pixel of the batch) go in slices of K_BLOCK rows
+    // of B, so each slice stays in cache while every tile of the output reads it.
+    for (let k0 = 0; k0 < k; k0 += K_BLOCK) {
+      const kc = Math.min(K_BLOCK, k - k0);
+      wasm.gemm(aPtr + k0 * sk, b0 + k0 * sr, cPtr, m, n, kc, si, sk, sp, sr, tmp, k0 > 0 ? 1 : 0);
+    }
   }
   backend.disposeData(scratch.dataId);
+  return out;
+}
+
+/**
+ * Whether {@linkcode im2col} takes this convolution: stride 1, no dilation, padding >= 0,
+ * float32 NHWC input, at least one output pixel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { im2colSupports } from "./dense.ts";
+ * const info = (strides: number) =>
+ *   tf.backend_util.computeConv2DInfo([64, 28, 28, 1], [3, 3, 1, 32], strides, 1, "valid");
+ * assert.ok(im2colSupports(info(1)));
+ * assert.ok(!im2colSupports(info(2)));
+ * ```
+ */
+export function im2colSupports(info: tf.backend_util.Conv2DInfo): boolean {
+  const p = info.padInfo;
+  return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 &&
+    info.dilationWidth === 1 && p.top >= 0 && p.left >= 0 && info.dataFormat === "channelsLast" &&
+    info.batchSize > 0 && info.outHeight > 0 && info.outWidth > 0 && info.inChannels > 0;
+}
+
+/**
+ * The patches of the convolution `info` over `x` ([N,H,W,C] float32) as a new tensor
+ * [N*OH*OW, KH*KW*C]: row (n, oh, ow) holds the input cells under the filter at that output
+ * pixel, zeros where the filter hangs over the padding. A filter gradient is then one matrix
+ * product, patches^T . dy. Needs a one-thread backend and a convolution that
+ * {@linkcode im2colSupports}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { im2col } from "./dense.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor4d([1, 2, 3, 4, 5, 6], [1, 2, 3, 1]);
+ * const info = tf.backend_util.computeConv2DInfo([1, 2, 3, 1], [2, 2, 1, 1], 1, 1, "valid");
+ * const p = tf.engine().makeTensorFromTensorInfo(im2col(backend, x, info));
+ * assert.deepEqual(p.arraySync(), [[1, 2, 4, 5], [2, 3, 5, 6]]);
+ * tf.dispose([x, p]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function im2col(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  if (
+    !im2colSupports(info) || x.dtype !== "float32" || x.shape.join() !== [n, h, w, c].join()
+  ) {
+    throw new Error(
+      `im2col() takes float32 x [${[n, h, w, c]}] and a stride-1 undilated convolution with ` +
+        `padding >= 0; got x [${x.shape}] (${x.dtype}). Check im2colSupports() first.`,
+    );
+  }
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const out = backend.makeOutput([n * oh * ow, kh * kw * c], "float32");
+  dense(backend).im2col(
+    heapOffset(backend, x),
+    heapOffset(backend, out),
+    n,
+    h,
+    w,
+    c,
+    kh,
+    kw,
+    oh,
+    ow,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
   return out;
 }
 

@@ -46,12 +46,18 @@
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $panels))))
 
-  ;; Stores the 8 floats of a tile row (lo, hi) at $at: all of them, or the first $valid ones
-  ;; through $tmp (32 bytes of scratch) when the row ends inside the panel.
-  (func $storeRow (param $at i32) (param $lo v128) (param $hi v128) (param $valid i32) (param $tmp i32)
-    (local $j i32)
+  ;; Stores the 8 floats of a tile row (lo, hi) at $at, or adds them to what is there when
+  ;; $acc is not 0: all of them, or the first $valid ones through $tmp (32 bytes of scratch)
+  ;; when the row ends inside the panel.
+  (func $storeRow
+    (param $at i32) (param $lo v128) (param $hi v128) (param $valid i32) (param $tmp i32) (param $acc i32)
+    (local $j i32) (local $to i32)
     (if (i32.eq (local.get $valid) (i32.const 8))
       (then
+        (if (local.get $acc)
+          (then
+            (local.set $lo (f32x4.add (local.get $lo) (v128.load (local.get $at))))
+            (local.set $hi (f32x4.add (local.get $hi) (v128.load offset=16 (local.get $at))))))
         (v128.store (local.get $at) (local.get $lo))
         (v128.store offset=16 (local.get $at) (local.get $hi))
         (return)))
@@ -59,13 +65,17 @@
     (v128.store offset=16 (local.get $tmp) (local.get $hi))
     (local.set $j (i32.const 0))
     (loop $copy
-      (f32.store
-        (i32.add (local.get $at) (i32.shl (local.get $j) (i32.const 2)))
-        (f32.load (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 2)))))
+      (local.set $to (i32.add (local.get $at) (i32.shl (local.get $j) (i32.const 2))))
+      (f32.store (local.get $to)
+        (f32.add
+          (f32.load (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 2))))
+          (if (result f32) (local.get $acc)
+            (then (f32.load (local.get $to)))
+            (else (f32.const 0)))))
       (local.set $j (i32.add (local.get $j) (i32.const 1)))
       (br_if $copy (i32.lt_s (local.get $j) (local.get $valid)))))
 
-  ;; C[m, n] (row-major at $c) = A'[m, k] . B'[k, n], k >= 1.
+  ;; C[m, n] (row-major at $c) = A'[m, k] . B'[k, n], k >= 1; with $acc not 0, C += A'.B'.
   ;; A'(i, kk) is at $a + i*$si + kk*$sk: a transposed A is only other strides.
   ;; B' comes in panels of 8 columns: panel p at $b + p*$sp, its row kk at + kk*$sr (8 floats;
   ;; past column n they are read but not stored). Packed B: $sp = k*32, $sr = 32; an untransposed
@@ -74,7 +84,7 @@
   ;; $tmp: 32 bytes of scratch for the last panel's partial rows.
   (func (export "gemm")
     (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32) (param $k i32)
-    (param $si i32) (param $sk i32) (param $sp i32) (param $sr i32) (param $tmp i32)
+    (param $si i32) (param $sk i32) (param $sp i32) (param $sr i32) (param $tmp i32) (param $acc i32)
     (local $p i32) (local $i i32) (local $kk i32) (local $valid i32) (local $ldc i32)
     (local $bp i32) (local $bPanel i32) (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
     (local $cp i32)
@@ -127,13 +137,13 @@
               (br_if $inner (local.get $kk)))
             (local.set $cp (i32.add (local.get $c)
               (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $p) (i32.const 5)))))
-            (call $storeRow (local.get $cp) (local.get $c00) (local.get $c01) (local.get $valid) (local.get $tmp))
+            (call $storeRow (local.get $cp) (local.get $c00) (local.get $c01) (local.get $valid) (local.get $tmp) (local.get $acc))
             (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
-            (call $storeRow (local.get $cp) (local.get $c10) (local.get $c11) (local.get $valid) (local.get $tmp))
+            (call $storeRow (local.get $cp) (local.get $c10) (local.get $c11) (local.get $valid) (local.get $tmp) (local.get $acc))
             (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
-            (call $storeRow (local.get $cp) (local.get $c20) (local.get $c21) (local.get $valid) (local.get $tmp))
+            (call $storeRow (local.get $cp) (local.get $c20) (local.get $c21) (local.get $valid) (local.get $tmp) (local.get $acc))
             (local.set $cp (i32.add (local.get $cp) (local.get $ldc)))
-            (call $storeRow (local.get $cp) (local.get $c30) (local.get $c31) (local.get $valid) (local.get $tmp))
+            (call $storeRow (local.get $cp) (local.get $c30) (local.get $c31) (local.get $valid) (local.get $tmp) (local.get $acc))
             (local.set $i (i32.add (local.get $i) (i32.const 4)))
             (br $tiles)))
         ;; leftover rows
@@ -155,11 +165,83 @@
               (br_if $inner1 (local.get $kk)))
             (local.set $cp (i32.add (local.get $c)
               (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $p) (i32.const 5)))))
-            (call $storeRow (local.get $cp) (local.get $c00) (local.get $c01) (local.get $valid) (local.get $tmp))
+            (call $storeRow (local.get $cp) (local.get $c00) (local.get $c01) (local.get $valid) (local.get $tmp) (local.get $acc))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $rows)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $panels))))
+
+  ;; Patches of a stride-1 convolution: out[(b, r, q), (i, j, d)] = x[b, r + i - $pt, q + j - $pl, d]
+  ;; (0 outside the image) for the $oh x $ow output pixels of each of $n images [$h, $w, $c] and
+  ;; the $kh x $kw taps: the left operand of a filter gradient computed as one GEMM.
+  (func (export "im2col")
+    (param $x i32) (param $out i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $kh i32) (param $kw i32) (param $oh i32) (param $ow i32) (param $pt i32) (param $pl i32)
+    (local $b i32) (local $r i32) (local $q i32) (local $i i32) (local $j i32) (local $d i32)
+    (local $row i32) (local $col i32) (local $from i32) (local $cb i32) (local $pix i32)
+    (local $rowOut i32) (local $to i32) (local $rowIn i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $pix (i32.mul (i32.mul (local.get $kh) (local.get $kw)) (local.get $cb)))
+    (local.set $rowOut (local.get $out))
+    (local.set $b (i32.const 0))
+    (loop $images
+      (local.set $r (i32.const 0))
+      (loop $rows
+        ;; For one tap (i, j) of one output row, the inputs are one input row read left to
+        ;; right, written down a column of the patch matrix.
+        (local.set $i (i32.const 0))
+        (loop $tapRows
+          (local.set $row (i32.sub (i32.add (local.get $r) (local.get $i)) (local.get $pt)))
+          (local.set $rowIn (i32.add (local.get $x)
+            (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $row))
+                     (i32.mul (local.get $w) (local.get $cb)))))
+          (local.set $j (i32.const 0))
+          (loop $tapCols
+            (local.set $to (i32.add (local.get $rowOut)
+              (i32.mul (i32.add (i32.mul (local.get $i) (local.get $kw)) (local.get $j)) (local.get $cb))))
+            (local.set $col (i32.sub (local.get $j) (local.get $pl)))
+            (local.set $q (i32.const 0))
+            (if (i32.and (i32.lt_u (local.get $row) (local.get $h)) (i32.eq (local.get $c) (i32.const 1)))
+              (then
+                ;; One channel, a row inside the image: a strided copy, zeros at both ends.
+                (local.set $from (i32.add (local.get $rowIn) (i32.shl (local.get $col) (i32.const 2))))
+                (loop $cols1
+                  (f32.store (local.get $to)
+                    (if (result f32) (i32.lt_u (local.get $col) (local.get $w))
+                      (then (f32.load (local.get $from)))
+                      (else (f32.const 0))))
+                  (local.set $to (i32.add (local.get $to) (local.get $pix)))
+                  (local.set $from (i32.add (local.get $from) (i32.const 4)))
+                  (local.set $col (i32.add (local.get $col) (i32.const 1)))
+                  (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                  (br_if $cols1 (i32.lt_s (local.get $q) (local.get $ow)))))
+              (else
+                (loop $cols
+                  (if (i32.and
+                        (i32.lt_u (local.get $row) (local.get $h))
+                        (i32.lt_u (local.get $col) (local.get $w)))
+                    (then
+                      (local.set $from (i32.add (local.get $rowIn) (i32.mul (local.get $col) (local.get $cb))))
+                      (local.set $d (i32.const 0))
+                      (loop $channels
+                        (f32.store (i32.add (local.get $to) (local.get $d))
+                          (f32.load (i32.add (local.get $from) (local.get $d))))
+                        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+                        (br_if $channels (i32.lt_s (local.get $d) (local.get $cb)))))
+                    (else (memory.fill (local.get $to) (i32.const 0) (local.get $cb))))
+                  (local.set $to (i32.add (local.get $to) (local.get $pix)))
+                  (local.set $col (i32.add (local.get $col) (i32.const 1)))
+                  (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                  (br_if $cols (i32.lt_s (local.get $q) (local.get $ow))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $tapCols (i32.lt_s (local.get $j) (local.get $kw))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $tapRows (i32.lt_s (local.get $i) (local.get $kh))))
+        (local.set $rowOut (i32.add (local.get $rowOut) (i32.mul (local.get $ow) (local.get $pix))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $r) (local.get $oh))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $images (i32.lt_s (local.get $b) (local.get $n)))))
 
   ;; out[j] = sum over r < rows of x[r*cols + j], for j < cols; cols a multiple of 4.
   ;; Blocks of 64 rows are summed in float32 into $part (cols floats of scratch), each block's

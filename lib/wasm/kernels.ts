@@ -31,6 +31,8 @@ import {
   singleChannelSupports,
 } from "./single_channel_conv.ts";
 import {
+  im2col,
+  im2colSupports,
   matMul,
   matMulSupports,
   maxPoolGrad2x2,
@@ -122,6 +124,16 @@ function filterGradIm2col(
 ): tf.TensorInfo {
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
   const k = kh * kw * ci;
+  if (heapKernelsAvailable(backend) && im2colSupports(info) && x.dtype === "float32") {
+    // Our own patches and GEMM, which reads P^T in place: dW = P^T dy, with no transposes.
+    const p2 = im2col(backend, x, info); // [M, k]
+    const dy2 = run("Reshape", backend, { x: dy }, { shape: [p2.shape[0], co] });
+    const g = matMul(backend, p2, dy2, { transposeA: true });
+    dispose(backend, dy2, p2);
+    const out = run("Reshape", backend, { x: g }, { shape: [kh, kw, ci, co] });
+    dispose(backend, g);
+    return out;
+  }
   const eye = backend.makeOutput([kh, kw, ci, k], "float32");
   const eyeV = backend.typedArrayFromHeap(eye) as Float32Array;
   eyeV.fill(0);
@@ -137,15 +149,6 @@ function filterGradIm2col(
   const m = patches.shape[0] * patches.shape[1] * patches.shape[2];
   const p2 = run("Reshape", backend, { x: patches }, { shape: [m, k] });
   dispose(backend, patches);
-  if (heapKernelsAvailable(backend)) {
-    // Our GEMM reads P^T in place: dW = P^T dy, with no transposes at all.
-    const dy2 = run("Reshape", backend, { x: dy }, { shape: [m, co] });
-    const g = matMul(backend, p2, dy2, { transposeA: true });
-    dispose(backend, dy2, p2);
-    const out = run("Reshape", backend, { x: g }, { shape: [kh, kw, ci, co] });
-    dispose(backend, g);
-    return out;
-  }
   // XNNPACK's fully-connected op packs its right operand on every call: make that the small P
   // [M,k] and transpose dy instead (dW^T = dy^T P; 7 ms vs 22 ms for P^T dy at the seed CNN).
   const dy2 = run("Reshape", backend, { x: dy }, { shape: [m, co] });

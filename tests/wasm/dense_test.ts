@@ -87,7 +87,8 @@ Deno.test("BatchMatMul agrees with cpu for every transpose combination on 24 see
   const next = createRandom(1_000);
   const dim = (max: number) => 1 + Math.floor(next() * max);
   for (let i = 0; i < 24; i++) {
-    const [m, k, n] = [dim(19), dim(40), dim(27)];
+    // Every fourth case sums over more rows than one GEMM call takes (K_BLOCK).
+    const [m, k, n] = [dim(19), i % 4 === 3 ? 256 + dim(400) : dim(40), dim(27)];
     const batch = i % 3 === 0 ? dim(3) : 1;
     const tA = (i & 1) === 1, tB = (i & 2) === 2;
     const s = shapesFor(m, k, n, tA, tB);
@@ -144,6 +145,34 @@ Deno.test("Sum over leading axes agrees with cpu on bias-gradient shapes and see
         assertClose(got.values, want.values, what);
       }
     }
+  }
+});
+
+Deno.test("Conv2DBackpropFilter with small patches (im2col + GEMM) agrees with cpu", async () => {
+  const next = createRandom(1_350);
+  const cases: { x: number[]; f: number[]; strides: number; pad: tf.NamedAttrMap["pad"] }[] = [
+    { x: [64, 28, 28, 1], f: [3, 3, 1, 32], strides: 1, pad: "valid" }, // every variant's first layer
+    { x: [3, 9, 7, 2], f: [3, 3, 2, 5], strides: 1, pad: "same" },
+    { x: [2, 7, 6, 1], f: [3, 3, 1, 4], strides: 1, pad: "same" },
+    { x: [2, 6, 8, 3], f: [2, 3, 3, 4], strides: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] },
+    { x: [2, 9, 9, 1], f: [3, 3, 1, 8], strides: 2, pad: "valid" }, // stride 2: XNNPACK's patches
+  ];
+  for (const c of cases) {
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", filterShape: c.f };
+    const outShape = tf.backend_util.computeConv2DInfo(
+      c.x as [number, number, number, number],
+      c.f as [number, number, number, number],
+      c.strides,
+      1,
+      c.pad as "valid",
+    ).outShape;
+    const x = { values: randomArray(size(c.x), next), shape: c.x };
+    const dy = { values: randomArray(size(outShape), next), shape: outShape };
+    const what = `Conv2DBackpropFilter ${JSON.stringify(c)}`;
+    const want = await runKernel("cpu", "Conv2DBackpropFilter", { x, dy }, attrs);
+    const got = await runKernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+    assert.deepEqual(got.shape, want.shape, what);
+    assertClose(got.values, want.values, what);
   }
 });
 
