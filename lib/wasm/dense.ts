@@ -43,6 +43,18 @@ interface DenseExports {
     pt: number,
     pl: number,
   ): void;
+  max_pool_2x2(
+    y: number,
+    x: number,
+    batch: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+  relu_grad(out: number, dy: number, x: number, n: number): void;
+  bias_add(out: number, x: number, bias: number, rows: number, cols: number): void;
   sum_rows(x: number, out: number, rows: number, cols: number, part: number, total: number): void;
   max_pool_grad_2x2(
     dx: number,
@@ -420,6 +432,161 @@ export function maxPoolGrad2x2(
     channels,
     oh,
     ow,
+  );
+  return out;
+}
+
+/**
+ * A 2x2, stride-2, unpadded max pool of `x` (NHWC float32) as the `cpu` backend computes it:
+ * each window's max in row-major order from -Infinity, a cell replacing it only when greater
+ * (NaN cells are skipped, the first of equal cells is kept). Returns a new tensor
+ * [N, floor(H/2), floor(W/2), C] on `backend`; needs a one-thread backend and a pool that
+ * {@linkcode maxPoolGrad2x2Supports}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { maxPool2x2 } from "./dense.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor4d([1, -5, 0, NaN, 2, -3, 0, NaN, 3, -4, 0, NaN, 0, -2, 0, NaN], [1, 2, 2, 4]);
+ * const y = tf.engine().makeTensorFromTensorInfo(maxPool2x2(backend, x));
+ * assert.deepEqual([...y.dataSync()], [3, -2, 0, -Infinity]);
+ * tf.dispose([x, y]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function maxPool2x2(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
+  const [batch, inHeight, inWidth, channels] = x.shape;
+  if (
+    x.shape.length !== 4 || x.dtype !== "float32" ||
+    !maxPoolGrad2x2Supports({ batch, inHeight, inWidth, channels })
+  ) {
+    throw new Error(
+      `maxPool2x2() needs float32 x [n,h,w,c] with h, w >= 2 and c a multiple of 4; got ` +
+        `[${x.shape}] (${x.dtype}).`,
+    );
+  }
+  const oh = Math.floor(inHeight / 2), ow = Math.floor(inWidth / 2);
+  const out = backend.makeOutput([batch, oh, ow, channels], "float32");
+  dense(backend).max_pool_2x2(
+    heapOffset(backend, out),
+    heapOffset(backend, x),
+    batch,
+    inHeight,
+    inWidth,
+    channels,
+    oh,
+    ow,
+  );
+  return out;
+}
+
+/**
+ * The ReLU gradient `dy * step(x)` (step: 1 where x > 0, 0 elsewhere, NaN where x is NaN),
+ * exactly as tfjs computes it, in one pass: a new float32 tensor shaped like `x` on `backend`.
+ * Needs a one-thread backend and float32 `dy` and `x` of one shape.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { reluGrad } from "./dense.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor1d([2, -1, 0, 5, NaN]);
+ * const dy = tf.tensor1d([10, 20, 30, 40, 50]);
+ * const g = tf.engine().makeTensorFromTensorInfo(reluGrad(backend, dy, x));
+ * assert.deepEqual([...g.dataSync()], [10, 0, 0, 40, NaN]);
+ * tf.dispose([x, dy, g]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function reluGrad(backend: BackendWasm, dy: tf.TensorInfo, x: tf.TensorInfo): tf.TensorInfo {
+  if (x.dtype !== "float32" || dy.dtype !== "float32" || x.shape.join() !== dy.shape.join()) {
+    throw new Error(
+      `reluGrad() needs float32 dy and x of one shape; got dy [${dy.shape}] (${dy.dtype}) ` +
+        `and x [${x.shape}] (${x.dtype}).`,
+    );
+  }
+  const out = backend.makeOutput(x.shape, "float32");
+  dense(backend).relu_grad(
+    heapOffset(backend, out),
+    heapOffset(backend, dy),
+    heapOffset(backend, x),
+    size(x.shape),
+  );
+  return out;
+}
+
+/**
+ * Whether {@linkcode biasAdd} takes `x + bias`: float32, `bias` of rank 1 as long as `x`'s
+ * last axis, that a multiple of 4.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { biasAddSupports } from "./dense.ts";
+ * const f = (shape: number[]) => ({ shape, dtype: "float32" as const });
+ * assert.ok(biasAddSupports(f([64, 26, 26, 32]), f([32])));
+ * assert.ok(!biasAddSupports(f([64, 10]), f([10])));
+ * ```
+ */
+export function biasAddSupports(
+  x: Pick<tf.TensorInfo, "shape" | "dtype">,
+  bias: Pick<tf.TensorInfo, "shape" | "dtype">,
+): boolean {
+  const c = x.shape[x.shape.length - 1];
+  return x.dtype === "float32" && bias.dtype === "float32" && x.shape.length >= 1 &&
+    bias.shape.length === 1 && bias.shape[0] === c && c % 4 === 0 && size(x.shape) > 0;
+}
+
+/**
+ * `x + bias` with `bias` added along `x`'s last axis (the bias of a convolution or dense
+ * layer): a new float32 tensor shaped like `x` on `backend`. Needs a one-thread backend and
+ * operands that {@linkcode biasAddSupports}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { biasAdd } from "./dense.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
+ * const b = tf.tensor1d([10, 20, 30, 40]);
+ * const y = tf.engine().makeTensorFromTensorInfo(biasAdd(backend, x, b));
+ * assert.deepEqual([...y.dataSync()], [11, 22, 33, 44, 15, 26, 37, 48]);
+ * tf.dispose([x, b, y]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function biasAdd(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  bias: tf.TensorInfo,
+): tf.TensorInfo {
+  if (!biasAddSupports(x, bias)) {
+    throw new Error(
+      `biasAdd() cannot add [${bias.shape}] (${bias.dtype}) along the last axis of ` +
+        `[${x.shape}] (${x.dtype}); check biasAddSupports() first and use tf.add otherwise.`,
+    );
+  }
+  const cols = bias.shape[0];
+  const out = backend.makeOutput(x.shape, "float32");
+  dense(backend).bias_add(
+    heapOffset(backend, out),
+    heapOffset(backend, x),
+    heapOffset(backend, bias),
+    size(x.shape) / cols,
+    cols,
   );
   return out;
 }

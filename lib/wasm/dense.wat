@@ -355,4 +355,103 @@
         (br_if $rows (i32.lt_s (local.get $r) (local.get $oh))))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $batches (i32.lt_s (local.get $b) (local.get $batch)))))
+
+  ;; A 2x2, stride-2, unpadded max pool on NHWC data ($c a multiple of 4), as the cpu backend
+  ;; computes it: each window's cells in row-major order, a cell replacing the running max
+  ;; (from -Infinity) only when greater (pmax), so NaN is skipped and the first of equal cells
+  ;; is kept. A last row/column no window covers (odd $h, $w) is ignored.
+  (func (export "max_pool_2x2")
+    (param $y i32) (param $x i32)
+    (param $batch i32) (param $h i32) (param $w i32) (param $c i32) (param $oh i32) (param $ow i32)
+    (local $b i32) (local $r i32) (local $col i32) (local $d i32) (local $cb i32) (local $rowB i32)
+    (local $p i32) (local $q i32) (local $m v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowB (i32.mul (local.get $w) (local.get $cb)))
+    (local.set $b (i32.const 0))
+    (loop $batches
+      (local.set $r (i32.const 0))
+      (loop $rows
+        (local.set $col (i32.const 0))
+        (loop $cols
+          (local.set $p (i32.add (local.get $x) (i32.add
+            (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.shl (local.get $r) (i32.const 1)))
+                     (local.get $rowB))
+            (i32.mul (i32.shl (local.get $col) (i32.const 1)) (local.get $cb)))))
+          (local.set $d (i32.const 0))
+          (loop $channels
+            (local.set $q (i32.add (local.get $p) (local.get $d)))
+            (local.set $m (f32x4.pmax (v128.const f32x4 -inf -inf -inf -inf) (v128.load (local.get $q))))
+            (local.set $m (f32x4.pmax (local.get $m)
+              (v128.load (i32.add (local.get $q) (local.get $cb)))))
+            (local.set $m (f32x4.pmax (local.get $m)
+              (v128.load (i32.add (local.get $q) (local.get $rowB)))))
+            (local.set $m (f32x4.pmax (local.get $m)
+              (v128.load (i32.add (i32.add (local.get $q) (local.get $rowB)) (local.get $cb)))))
+            (v128.store (local.get $y) (local.get $m))
+            (local.set $y (i32.add (local.get $y) (i32.const 16)))
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (br_if $channels (i32.lt_s (local.get $d) (local.get $cb))))
+          (local.set $col (i32.add (local.get $col) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $col) (local.get $ow))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $r) (local.get $oh))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batches (i32.lt_s (local.get $b) (local.get $batch)))))
+
+  ;; out[i] = dy[i] * step(x[i]) for $n floats, exactly as tfjs computes the ReLU gradient
+  ;; (step: 1 where x > 0, 0 elsewhere, NaN where x is NaN), in one pass instead of a Step, a
+  ;; temporary and a Multiply. A tail of $n % 4 floats is done one at a time.
+  (func (export "relu_grad")
+    (param $out i32) (param $dy i32) (param $x i32) (param $n i32)
+    (local $end i32) (local $vend i32) (local $v v128) (local $f f32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $vend (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $vdone
+      (loop $vec
+        (br_if $vdone (i32.ge_u (local.get $out) (local.get $vend)))
+        (local.set $v (v128.load (local.get $x)))
+        (v128.store (local.get $out)
+          (f32x4.mul (v128.load (local.get $dy))
+            (v128.bitselect
+              (local.get $v)
+              (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+              (f32x4.ne (local.get $v) (local.get $v)))))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (br $vec)))
+    (block $done
+      (loop $tail
+        (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+        (local.set $f (f32.load (local.get $x)))
+        (f32.store (local.get $out)
+          (f32.mul (f32.load (local.get $dy))
+            (select (local.get $f)
+              (select (f32.const 1) (f32.const 0) (f32.gt (local.get $f) (f32.const 0)))
+              (f32.ne (local.get $f) (local.get $f)))))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 4)))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (br $tail))))
+
+  ;; out[r, j] = x[r, j] + bias[j] for $rows rows of $cols floats ($cols a multiple of 4): a
+  ;; bias added over the channels of NHWC data.
+  (func (export "bias_add")
+    (param $out i32) (param $x i32) (param $bias i32) (param $rows i32) (param $cols i32)
+    (local $j i32) (local $bytes i32)
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.eqz (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (loop $colLoop
+          (v128.store (i32.add (local.get $out) (local.get $j))
+            (f32x4.add (v128.load (i32.add (local.get $x) (local.get $j)))
+                       (v128.load (i32.add (local.get $bias) (local.get $j)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $colLoop (i32.lt_u (local.get $j) (local.get $bytes))))
+        (local.set $out (i32.add (local.get $out) (local.get $bytes)))
+        (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $rowLoop))))
 )

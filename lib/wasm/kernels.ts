@@ -31,12 +31,16 @@ import {
   singleChannelSupports,
 } from "./single_channel_conv.ts";
 import {
+  biasAdd,
+  biasAddSupports,
   im2col,
   im2colSupports,
   matMul,
   matMulSupports,
+  maxPool2x2,
   maxPoolGrad2x2,
   maxPoolGrad2x2Supports,
+  reluGrad,
   sumLeadingAxes,
   sumLeadingAxesSupports,
 } from "./dense.ts";
@@ -647,6 +651,82 @@ function slice({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   return out;
 }
 
+/** The attributes of a 2x2, stride-2 pool whose windows all lie inside the image. */
+function isPool2x2(x: tf.TensorInfo, attrs: tf.NamedAttrMap): boolean {
+  if (x.shape.length !== 4) return false;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding,
+  );
+  return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 &&
+    info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+    info.outHeight === Math.floor(info.inHeight / 2) &&
+    info.outWidth === Math.floor(info.inWidth / 2);
+}
+
+/**
+ * MaxPool 2x2 stride 2 on a one-thread backend: our own kernel, the `cpu` backend's result
+ * (XNNPACK's takes 2.5x as long on the seed CNN's first pool). Other pools go to the stock
+ * kernel.
+ */
+function maxPool({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", "MaxPool");
+  const [batch, inHeight, inWidth, channels] = x.shape;
+  if (
+    heapKernelsAvailable(backend) && x.dtype === "float32" && isPool2x2(x, attrs) &&
+    maxPoolGrad2x2Supports({ batch, inHeight, inWidth, channels })
+  ) {
+    return maxPool2x2(backend, x);
+  }
+  return stockCall("MaxPool", { inputs, backend, attrs });
+}
+
+/** Add of a bias along the last axis on a one-thread backend: our own kernel; else stock. */
+function add({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const a = input(inputs, "a", "Add");
+  const b = input(inputs, "b", "Add");
+  if (heapKernelsAvailable(backend) && a.shape.length >= 2 && biasAddSupports(a, b)) {
+    return biasAdd(backend, a, b);
+  }
+  return stockCall("Add", { inputs, backend, attrs });
+}
+
+/** The kernel our ReLU gradient runs on a one-thread wasm backend: dy * step(x) in one pass. */
+const RELU_GRAD = "DenseReluGrad";
+
+function reluGradKernel({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
+  return reluGrad(backend, input(inputs, "dy", RELU_GRAD), input(inputs, "x", RELU_GRAD));
+}
+
+/**
+ * The gradient of Relu: tfjs' own (dy * step(x): a Step, a Cast and a Multiply) except on a
+ * one-thread wasm backend, where {@link RELU_GRAD} computes the same values in one pass.
+ */
+const reluGradient: tf.GradConfig = {
+  kernelName: "Relu",
+  inputsToSave: ["x"],
+  gradFunc: (dy, saved) => {
+    const [x] = saved;
+    const g = dy as tf.Tensor;
+    return {
+      x: () => {
+        const backend = tf.backend();
+        if (
+          tf.getBackend() === BACKEND && heapKernelsAvailable(backend as BackendWasm) &&
+          g.dtype === "float32" && x.dtype === "float32" && tf.util.arraysEqual(g.shape, x.shape)
+        ) {
+          return tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor;
+        }
+        return tf.mul(g, tf.cast(tf.step(x), "float32"));
+      },
+    };
+  },
+};
+
 /** Stock wasm kernels replaced by this module, kept so the replacements can delegate. */
 const stockKernels = new Map<string, tf.KernelConfig>();
 
@@ -687,6 +767,9 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   { kernelName: "Sum", backendName: BACKEND, kernelFunc: asKernelFunc(sum) },
   { kernelName: "GatherV2", backendName: BACKEND, kernelFunc: asKernelFunc(gatherV2) },
   { kernelName: "Slice", backendName: BACKEND, kernelFunc: asKernelFunc(slice) },
+  { kernelName: "MaxPool", backendName: BACKEND, kernelFunc: asKernelFunc(maxPool) },
+  { kernelName: "Add", backendName: BACKEND, kernelFunc: asKernelFunc(add) },
+  { kernelName: RELU_GRAD, backendName: BACKEND, kernelFunc: asKernelFunc(reluGradKernel) },
 ];
 
 const ours = new Set<tf.KernelFunc>(wasmTrainingKernels.map((k) => k.kernelFunc));
@@ -712,6 +795,7 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
  * ```
  */
 export function registerWasmTrainingKernels(): void {
+  tf.registerGradient(reluGradient);
   for (const config of wasmTrainingKernels) {
     const existing = tf.getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;

@@ -64,6 +64,16 @@ function assertClose(got: Float32Array, want: Float32Array, what: string): void 
   }
 }
 
+/** Element for element equal (NaN equals NaN); names the first element that is not. */
+function assertSame(got: Float32Array, want: Float32Array, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    if (!(got[i] === want[i] || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) {
+      assert.fail(`${what}: element ${i} is ${got[i]}, cpu says ${want[i]}`);
+    }
+  }
+}
+
 async function checkMatMul(
   aShape: number[],
   bShape: number[],
@@ -186,7 +196,7 @@ async function checkMaxPoolGrad(shape: number[], xValues: Float32Array, seed: nu
   const want = await runKernel("cpu", "MaxPoolGrad", inputs, attrs);
   const got = await runKernel("wasm", "MaxPoolGrad", inputs, attrs);
   // Exactly: each gradient is one dy value moved, never summed.
-  assert.deepEqual(got.values, want.values, `MaxPoolGrad [${shape}]`);
+  assertSame(got.values, want.values, `MaxPoolGrad [${shape}]`);
 }
 
 Deno.test("MaxPoolGrad 2x2/2 equals cpu exactly on the variants' shapes and odd sizes", async () => {
@@ -215,6 +225,84 @@ Deno.test("MaxPoolGrad 2x2/2 sends ties to the first max and covers all-negative
   const inf = new Float32Array(size(shape)).fill(-Infinity);
   for (let i = 0; i < inf.length; i += 7) inf[i] = i % 3;
   await checkMaxPoolGrad(shape, inf, 1_505);
+});
+
+Deno.test("MaxPool 2x2/2 equals cpu exactly, with ties, NaN, -Infinity and odd sizes", async () => {
+  const next = createRandom(1_600);
+  const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid" };
+  const shapes = [[8, 26, 26, 32], [8, 11, 11, 64], [3, 7, 9, 4], [2, 2, 3, 8]];
+  for (const shape of shapes) {
+    const values = randomArray(size(shape), next, (u) => Math.floor(u * 5) - 2);
+    for (let i = 0; i < values.length; i += 13) values[i] = NaN;
+    for (let i = 5; i < values.length; i += 17) values[i] = -Infinity;
+    const x = { values, shape };
+    const want = await runKernel("cpu", "MaxPool", { x }, attrs);
+    const got = await runKernel("wasm", "MaxPool", { x }, attrs);
+    assert.deepEqual(got.shape, want.shape, `MaxPool [${shape}]`);
+    assertSame(got.values, want.values, `MaxPool [${shape}]`);
+  }
+  // A 3x3 pool is not ours: the stock kernel still runs it.
+  const x = { values: randomArray(2 * 7 * 7 * 4, next), shape: [2, 7, 7, 4] };
+  const other = { filterSize: [3, 3], strides: [2, 2], pad: "valid" };
+  const want = await runKernel("cpu", "MaxPool", { x }, other);
+  assertClose(
+    (await runKernel("wasm", "MaxPool", { x }, other)).values,
+    want.values,
+    "MaxPool 3x3",
+  );
+});
+
+Deno.test("Add of a bias along the last axis equals cpu exactly; other adds still broadcast", async () => {
+  const next = createRandom(1_700);
+  const cases = [[[64, 26, 26, 32], [32]], [[8, 11, 11, 64], [64]], [[5, 12], [12]], [[3, 4], [4]]];
+  for (const [aShape, bShape] of cases) {
+    const a = { values: randomArray(size(aShape), next), shape: aShape };
+    const b = { values: randomArray(size(bShape), next), shape: bShape };
+    const want = await runKernel("cpu", "Add", { a, b }, {});
+    const got = await runKernel("wasm", "Add", { a, b }, {});
+    assert.deepEqual(got.shape, want.shape, `Add [${aShape}] + [${bShape}]`);
+    assertSame(got.values, want.values, `Add [${aShape}] + [${bShape}]`);
+  }
+  for (const [aShape, bShape] of [[[4], [4]], [[6, 10], [10]], [[4], [3, 4]], [[3, 1], [1, 8]]]) {
+    const a = { values: randomArray(size(aShape), next), shape: aShape };
+    const b = { values: randomArray(size(bShape), next), shape: bShape };
+    const want = await runKernel("cpu", "Add", { a, b }, {});
+    const got = await runKernel("wasm", "Add", { a, b }, {});
+    assert.deepEqual(got.shape, want.shape, `Add [${aShape}] + [${bShape}]`);
+    assertSame(got.values, want.values, `Add [${aShape}] + [${bShape}]`);
+  }
+});
+
+/** The gradient of sum(relu(x) * w) on `backend`, and the kernels it ran. */
+async function reluGradient(backend: "cpu" | "wasm", x: InputSpec, w: InputSpec) {
+  assert.ok(await tf.setBackend(backend));
+  const before = tf.memory().numTensors;
+  const xt = tf.tensor(x.values, x.shape), wt = tf.tensor(w.values, w.shape);
+  let values: Float32Array = new Float32Array();
+  const profile = await tf.profile(() => {
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), wt)))(xt);
+    values = g.dataSync() as Float32Array;
+    g.dispose();
+  });
+  tf.dispose([xt, wt]);
+  assert.equal(tf.memory().numTensors, before, `the ReLU gradient on ${backend} leaked tensors`);
+  return { values, kernels: profile.kernelNames };
+}
+
+Deno.test("the ReLU gradient runs in one pass on one thread and equals cpu's dy * step(x)", async () => {
+  const next = createRandom(1_800);
+  for (const shape of [[8, 26, 26, 32], [3, 5, 7], [13]]) {
+    const xs = randomArray(size(shape), next, (u) => Math.floor(u * 5) - 2); // many zeros
+    for (let i = 0; i < xs.length; i += 11) xs[i] = NaN;
+    const x = { values: xs, shape };
+    const w = { values: randomArray(size(shape), next), shape };
+    const want = await reluGradient("cpu", x, w);
+    const got = await reluGradient("wasm", x, w);
+    assertSame(got.values, want.values, `ReLU gradient [${shape}]`);
+    assert.ok(got.kernels.includes("DenseReluGrad"), `wasm ran ${got.kernels}`);
+    assert.ok(!got.kernels.includes("Step"), `wasm ran ${got.kernels}`);
+    assert.ok(want.kernels.includes("Step"), "cpu keeps tfjs' own gradient");
+  }
 });
 
 Deno.test("the dense kernels refuse what they do not support, with a sentence", () => {
