@@ -20,6 +20,12 @@
  *   same-dtype `Cast` (stock kernels copy), `GatherV2` on axis 0 and `Slice` (stock kernels
  *   copy element by element; these cut every batch in `fit` and `predict`).
  *
+ * On a one-thread backend, the non-convolution part of a step runs in our own relaxed-SIMD
+ * kernels on the backend's heap (`dense.ts`): `BatchMatMul` in every transpose combination
+ * without a Transpose, `Sum` over leading axes, `MaxPoolGrad` and `MaxPool` 2x2/2, a bias
+ * `Add`, the small-patch filter gradient (im2col + GEMM), and the ReLU gradient in one pass
+ * (`DenseReluGrad`, which the Relu gradient this module registers runs there).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -782,7 +788,9 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
 
 /**
  * Registers the training kernels for the `wasm` backend, replacing stock ones of the same
- * name. Idempotent: kernels already installed by this module are left alone.
+ * name, and the Relu gradient (tfjs' own formula, computed in one pass by `DenseReluGrad` on a
+ * one-thread wasm backend). Idempotent: kernels already installed by this module are left
+ * alone.
  *
  * @example
  * ```ts
@@ -792,6 +800,7 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
  * import { registerWasmTrainingKernels } from "./kernels.ts";
  * registerWasmTrainingKernels();
  * assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
+ * assert.ok(tf.getKernel("DenseReluGrad", "wasm") !== undefined);
  * ```
  */
 export function registerWasmTrainingKernels(): void {
