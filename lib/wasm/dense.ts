@@ -55,7 +55,15 @@ interface DenseExports {
   ): void;
   relu_grad(out: number, dy: number, x: number, n: number): void;
   bias_add(out: number, x: number, bias: number, rows: number, cols: number): void;
-  sum_rows(x: number, out: number, rows: number, cols: number, part: number, total: number): void;
+  sum_rows(
+    x: number,
+    out: number,
+    rows: number,
+    cols: number,
+    part: number,
+    total: number,
+    div: number,
+  ): void;
   max_pool_grad_2x2(
     dx: number,
     x: number,
@@ -296,11 +304,17 @@ export function sumLeadingAxesSupports(
   return rows > 0 && cols > 0 && cols % 4 === 0;
 }
 
+/** Options of {@linkcode sumLeadingAxes}. */
+export interface SumLeadingAxesOptions {
+  /** Divide the sums by the number of values summed: a mean (Batch Normalization's moments). */
+  mean?: boolean;
+}
+
 /**
  * The sum of `x` over its first `axes` axes (a bias gradient: [N,H,W,C] over 3 axes gives [C]),
- * as a new float32 tensor of shape `outShape` on `backend`: one SIMD pass over `x`, blocks of
- * 64 rows summed in float32 and the blocks in float64. Needs a one-thread backend and a shape
- * that {@linkcode sumLeadingAxesSupports}.
+ * or with `mean` their mean, as a new float32 tensor of shape `outShape` on `backend`: one SIMD
+ * pass over `x`, blocks of 64 rows summed in float32 and the blocks in float64. Needs a
+ * one-thread backend and a shape that {@linkcode sumLeadingAxesSupports}.
  *
  * @example
  * ```ts
@@ -314,7 +328,9 @@ export function sumLeadingAxesSupports(
  * const x = tf.tensor3d([[[1, 2, 3, 4]], [[10, 20, 30, 40]]]); // [2,1,4]
  * const s = tf.engine().makeTensorFromTensorInfo(sumLeadingAxes(backend, x, 2, [4]));
  * assert.deepEqual([...s.dataSync()], [11, 22, 33, 44]);
- * tf.dispose([x, s]);
+ * const m = tf.engine().makeTensorFromTensorInfo(sumLeadingAxes(backend, x, 2, [4], { mean: true }));
+ * assert.deepEqual([...m.dataSync()], [5.5, 11, 16.5, 22]);
+ * tf.dispose([x, s, m]);
  * shutdownWasmBackend();
  * ```
  */
@@ -323,6 +339,7 @@ export function sumLeadingAxes(
   x: tf.TensorInfo,
   axes: number,
   outShape: readonly number[],
+  options: SumLeadingAxesOptions = {},
 ): tf.TensorInfo {
   if (!sumLeadingAxesSupports(x, axes)) {
     throw new Error(
@@ -344,6 +361,7 @@ export function sumLeadingAxes(
     cols,
     part,
     part + 4 * cols,
+    options.mean ? rows : 1,
   );
   backend.disposeData(scratch.dataId);
   return out;

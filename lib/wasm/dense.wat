@@ -243,12 +243,14 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $images (i32.lt_s (local.get $b) (local.get $n)))))
 
-  ;; out[j] = sum over r < rows of x[r*cols + j], for j < cols; cols a multiple of 4.
+  ;; out[j] = (sum over r < rows of x[r*cols + j]) / $div, for j < cols; cols a multiple of 4
+  ;; ($div: 1 for a sum, rows for a mean, the division done in float64).
   ;; Blocks of 64 rows are summed in float32 into $part (cols floats of scratch), each block's
   ;; sum is added to float64 totals in $total (cols doubles of scratch): the result is as
   ;; accurate as a float64 sum over all rows, at the speed of float32 SIMD.
   (func (export "sum_rows")
     (param $x i32) (param $out i32) (param $rows i32) (param $cols i32) (param $part i32) (param $total i32)
+    (param $div f64)
     (local $r i32) (local $end i32) (local $j i32) (local $bytes i32) (local $row i32) (local $v v128)
     (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
     (memory.fill (local.get $total) (i32.const 0) (i32.shl (local.get $bytes) (i32.const 1)))
@@ -289,7 +291,9 @@
     (local.set $j (i32.const 0))
     (loop $write
       (v128.store64_lane 0 (i32.add (local.get $out) (local.get $j))
-        (f32x4.demote_f64x2_zero (v128.load (i32.add (local.get $total) (i32.shl (local.get $j) (i32.const 1))))))
+        (f32x4.demote_f64x2_zero
+          (f64x2.div (v128.load (i32.add (local.get $total) (i32.shl (local.get $j) (i32.const 1))))
+                     (f64x2.splat (local.get $div)))))
       (local.set $j (i32.add (local.get $j) (i32.const 8)))
       (br_if $write (i32.lt_s (local.get $j) (local.get $bytes)))))
 

@@ -22,7 +22,7 @@
  *
  * On a one-thread backend, the non-convolution part of a step runs in our own relaxed-SIMD
  * kernels on the backend's heap (`dense.ts`): `BatchMatMul` in every transpose combination
- * without a Transpose, `Sum` over leading axes, `MaxPoolGrad` and `MaxPool` 2x2/2, a bias
+ * without a Transpose, `Sum` and `Mean` over leading axes, `MaxPoolGrad` and `MaxPool` 2x2/2, a bias
  * `Add`, the small-patch filter gradient (im2col + GEMM), and the ReLU gradient in one pass
  * (`DenseReluGrad`, which the Relu gradient this module registers runs there).
  *
@@ -590,6 +590,27 @@ function sum({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
 }
 
 /**
+ * Mean over the leading axes of a float32 tensor on a one-thread backend (Batch
+ * Normalization's moments: [N,H,W,C] -> [C]) in our own kernel, one pass; the stock kernel
+ * transposes first (1.2 ms against 0.1 ms for [64,11,11,64]). Other means go to the stock kernel.
+ */
+function mean({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", "Mean");
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) =>
+    p - q
+  );
+  const leading = axes.length > 0 && axes.length < rank && axes.every((v, i) => v === i);
+  if (leading && heapKernelsAvailable(backend) && sumLeadingAxesSupports(x, axes.length)) {
+    const outShape = attrs.keepDims
+      ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
+      : x.shape.slice(axes.length);
+    return sumLeadingAxes(backend, x, axes.length, outShape, { mean: true });
+  }
+  return stockCall("Mean", { inputs, backend, attrs });
+}
+
+/**
  * GatherV2 along axis 0 (how `fit` cuts each shuffled batch out of the training tensor) as one
  * block copy per index; the stock kernel copies element by element (3.7 ms for a 128-image
  * batch vs 0.1 ms). Other axes, batchDims and out-of-range indices go to the stock kernel,
@@ -771,6 +792,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   { kernelName: "Identity", backendName: BACKEND, kernelFunc: asKernelFunc(identity) },
   { kernelName: "Cast", backendName: BACKEND, kernelFunc: asKernelFunc(cast) },
   { kernelName: "Sum", backendName: BACKEND, kernelFunc: asKernelFunc(sum) },
+  { kernelName: "Mean", backendName: BACKEND, kernelFunc: asKernelFunc(mean) },
   { kernelName: "GatherV2", backendName: BACKEND, kernelFunc: asKernelFunc(gatherV2) },
   { kernelName: "Slice", backendName: BACKEND, kernelFunc: asKernelFunc(slice) },
   { kernelName: "MaxPool", backendName: BACKEND, kernelFunc: asKernelFunc(maxPool) },

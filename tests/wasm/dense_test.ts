@@ -120,7 +120,7 @@ Deno.test("BatchMatMul agrees with cpu at the variants' dense-layer shapes, batc
   const next = createRandom(1_200);
   // Forward, input gradient and weight gradient of Dense(in -> out) over a batch; the first
   // layer's filter gradient (im2col patches^T . dy) too.
-  const layers: [number, number][] = [[1600, 64], [64, 10], [576, 128], [128, 10]];
+  const layers: [number, number][] = [[1600, 64], [64, 10], [1024, 128], [128, 10]]; // baseline, deep
   for (const batch of [64, 128]) {
     for (const [inUnits, outUnits] of layers) {
       const no = { transposeA: false, transposeB: false };
@@ -133,9 +133,13 @@ Deno.test("BatchMatMul agrees with cpu at the variants' dense-layer shapes, batc
   }
 });
 
-Deno.test("Sum over leading axes agrees with cpu on bias-gradient shapes and seeded random ones", async () => {
+Deno.test("Sum and Mean over leading axes agree with cpu on bias-gradient shapes and seeded random ones", async () => {
   const next = createRandom(1_300);
-  const shapes = [[64, 26, 26, 32], [128, 11, 11, 64], [64, 64], [128, 128], [3, 5, 4]];
+  const shapes = [[64, 26, 26, 32], [128, 11, 11, 64], [64, 9, 9, 64], [64, 64], [128, 128], [
+    3,
+    5,
+    4,
+  ]];
   for (let i = 0; i < 8; i++) {
     shapes.push([
       1 + Math.floor(next() * 90),
@@ -148,11 +152,13 @@ Deno.test("Sum over leading axes agrees with cpu on bias-gradient shapes and see
     const x = { values: randomArray(size(shape), next, (u) => 1 + u), shape };
     for (const axis of [shape.length === 2 ? [0] : [0, 1], [...shape.keys()].slice(0, -1)]) {
       for (const keepDims of [false, true]) {
-        const what = `Sum [${shape}] axis ${axis} keepDims ${keepDims}`;
-        const want = await runKernel("cpu", "Sum", { x }, { axis, keepDims });
-        const got = await runKernel("wasm", "Sum", { x }, { axis, keepDims });
-        assert.deepEqual(got.shape, want.shape, what);
-        assertClose(got.values, want.values, what);
+        const what = `[${shape}] axis ${axis} keepDims ${keepDims}`;
+        for (const kernel of ["Sum", "Mean"]) {
+          const want = await runKernel("cpu", kernel, { x }, { axis, keepDims });
+          const got = await runKernel("wasm", kernel, { x }, { axis, keepDims });
+          assert.deepEqual(got.shape, want.shape, `${kernel} ${what}`);
+          assertClose(got.values, want.values, `${kernel} ${what}`);
+        }
       }
     }
   }
@@ -200,7 +206,12 @@ async function checkMaxPoolGrad(shape: number[], xValues: Float32Array, seed: nu
 }
 
 Deno.test("MaxPoolGrad 2x2/2 equals cpu exactly on the variants' shapes and odd sizes", async () => {
-  const shapes = [[8, 26, 26, 32], [8, 11, 11, 64], [3, 7, 9, 4], [2, 2, 3, 8], [1, 5, 2, 12]];
+  const shapes = [[8, 26, 26, 32], [8, 11, 11, 64], [8, 9, 9, 64], [3, 7, 9, 4], [2, 2, 3, 8], [
+    1,
+    5,
+    2,
+    12,
+  ]];
   let seed = 1_400;
   for (const shape of shapes) {
     await checkMaxPoolGrad(shape, randomArray(size(shape), createRandom(seed++)), seed++);
@@ -230,7 +241,7 @@ Deno.test("MaxPoolGrad 2x2/2 sends ties to the first max and covers all-negative
 Deno.test("MaxPool 2x2/2 equals cpu exactly, with ties, NaN, -Infinity and odd sizes", async () => {
   const next = createRandom(1_600);
   const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid" };
-  const shapes = [[8, 26, 26, 32], [8, 11, 11, 64], [3, 7, 9, 4], [2, 2, 3, 8]];
+  const shapes = [[8, 26, 26, 32], [8, 11, 11, 64], [8, 9, 9, 64], [3, 7, 9, 4], [2, 2, 3, 8]];
   for (const shape of shapes) {
     const values = randomArray(size(shape), next, (u) => Math.floor(u * 5) - 2);
     for (let i = 0; i < values.length; i += 13) values[i] = NaN;
