@@ -54,7 +54,7 @@ interface DenseExports {
     ow: number,
   ): void;
   relu_grad(out: number, dy: number, x: number, n: number): void;
-  bias_add(out: number, x: number, bias: number, rows: number, cols: number): void;
+  channel_op(out: number, x: number, v: number, rows: number, cols: number, op: number): void;
   sum_rows(
     x: number,
     out: number,
@@ -542,32 +542,47 @@ export function reluGrad(backend: BackendWasm, dy: tf.TensorInfo, x: tf.TensorIn
   return out;
 }
 
+/** What {@linkcode channelwise} computes: x + v, x * v, x - v or v - x. */
+export type ChannelOp = "add" | "multiply" | "subtract" | "subtractFrom";
+
+const CHANNEL_OPS: Record<ChannelOp, number> = {
+  add: 0,
+  multiply: 1,
+  subtract: 2,
+  subtractFrom: 3,
+};
+
 /**
- * Whether {@linkcode biasAdd} takes `x + bias`: float32, `bias` of rank 1 as long as `x`'s
- * last axis, that a multiple of 4.
+ * Whether {@linkcode channelwise} takes `x` and the per-channel `v`: float32, `x` of rank 2 or
+ * more, `v` of shape [C] or [1, ..., 1, C] (no longer than `x`'s) with C `x`'s last axis, a
+ * multiple of 4.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { biasAddSupports } from "./dense.ts";
+ * import { channelwiseSupports } from "./dense.ts";
  * const f = (shape: number[]) => ({ shape, dtype: "float32" as const });
- * assert.ok(biasAddSupports(f([64, 26, 26, 32]), f([32])));
- * assert.ok(!biasAddSupports(f([64, 10]), f([10])));
+ * assert.ok(channelwiseSupports(f([64, 26, 26, 32]), f([32])));
+ * assert.ok(channelwiseSupports(f([64, 11, 11, 64]), f([1, 1, 1, 64])));
+ * assert.ok(!channelwiseSupports(f([64, 10]), f([10])));
+ * assert.ok(!channelwiseSupports(f([64]), f([64])));
  * ```
  */
-export function biasAddSupports(
+export function channelwiseSupports(
   x: Pick<tf.TensorInfo, "shape" | "dtype">,
-  bias: Pick<tf.TensorInfo, "shape" | "dtype">,
+  v: Pick<tf.TensorInfo, "shape" | "dtype">,
 ): boolean {
-  const c = x.shape[x.shape.length - 1];
-  return x.dtype === "float32" && bias.dtype === "float32" && x.shape.length >= 1 &&
-    bias.shape.length === 1 && bias.shape[0] === c && c % 4 === 0 && size(x.shape) > 0;
+  const rx = x.shape.length, rv = v.shape.length;
+  const c = x.shape[rx - 1];
+  return x.dtype === "float32" && v.dtype === "float32" && rx >= 2 && rv >= 1 && rv <= rx &&
+    v.shape[rv - 1] === c && v.shape.slice(0, -1).every((d) => d === 1) && c % 4 === 0 &&
+    size(x.shape) > 0;
 }
 
 /**
- * `x + bias` with `bias` added along `x`'s last axis (the bias of a convolution or dense
- * layer): a new float32 tensor shaped like `x` on `backend`. Needs a one-thread backend and
- * operands that {@linkcode biasAddSupports}.
+ * `x` combined with a per-channel vector `v` along its last axis, as broadcasting would:
+ * `x + v` (a bias), `x * v` (a scale), `x - v` or `v - x`, as a new float32 tensor shaped like
+ * `x` on `backend`. Needs a one-thread backend and operands that {@linkcode channelwiseSupports}.
  *
  * @example
  * ```ts
@@ -575,36 +590,40 @@ export function biasAddSupports(
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
  * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
- * import { biasAdd } from "./dense.ts";
+ * import { channelwise } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
  * const x = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
  * const b = tf.tensor1d([10, 20, 30, 40]);
- * const y = tf.engine().makeTensorFromTensorInfo(biasAdd(backend, x, b));
+ * const y = tf.engine().makeTensorFromTensorInfo(channelwise(backend, "add", x, b));
  * assert.deepEqual([...y.dataSync()], [11, 22, 33, 44, 15, 26, 37, 48]);
- * tf.dispose([x, b, y]);
+ * const z = tf.engine().makeTensorFromTensorInfo(channelwise(backend, "subtractFrom", x, b));
+ * assert.deepEqual([...z.dataSync()], [9, 18, 27, 36, 5, 14, 23, 32]);
+ * tf.dispose([x, b, y, z]);
  * shutdownWasmBackend();
  * ```
  */
-export function biasAdd(
+export function channelwise(
   backend: BackendWasm,
+  op: ChannelOp,
   x: tf.TensorInfo,
-  bias: tf.TensorInfo,
+  v: tf.TensorInfo,
 ): tf.TensorInfo {
-  if (!biasAddSupports(x, bias)) {
+  if (!channelwiseSupports(x, v) || !(op in CHANNEL_OPS)) {
     throw new Error(
-      `biasAdd() cannot add [${bias.shape}] (${bias.dtype}) along the last axis of ` +
-        `[${x.shape}] (${x.dtype}); check biasAddSupports() first and use tf.add otherwise.`,
+      `channelwise() cannot ${op} [${v.shape}] (${v.dtype}) along the last axis of ` +
+        `[${x.shape}] (${x.dtype}); check channelwiseSupports() first and use tfjs' ops otherwise.`,
     );
   }
-  const cols = bias.shape[0];
+  const cols = x.shape[x.shape.length - 1];
   const out = backend.makeOutput(x.shape, "float32");
-  dense(backend).bias_add(
+  dense(backend).channel_op(
     heapOffset(backend, out),
     heapOffset(backend, x),
-    heapOffset(backend, bias),
+    heapOffset(backend, v),
     size(x.shape) / cols,
     cols,
+    CHANNEL_OPS[op],
   );
   return out;
 }

@@ -438,20 +438,28 @@
         (local.set $x (i32.add (local.get $x) (i32.const 4)))
         (br $tail))))
 
-  ;; out[r, j] = x[r, j] + bias[j] for $rows rows of $cols floats ($cols a multiple of 4): a
-  ;; bias added over the channels of NHWC data.
-  (func (export "bias_add")
-    (param $out i32) (param $x i32) (param $bias i32) (param $rows i32) (param $cols i32)
-    (local $j i32) (local $bytes i32)
+  ;; out[r, j] = x[r, j] OP v[j] for $rows rows of $cols floats ($cols a multiple of 4): a
+  ;; per-channel vector (a bias, Batch Normalization's scale or mean) applied along the channels
+  ;; of NHWC data. $op: 0 x + v, 1 x * v, 2 x - v, 3 v - x.
+  (func (export "channel_op")
+    (param $out i32) (param $x i32) (param $v i32) (param $rows i32) (param $cols i32) (param $op i32)
+    (local $j i32) (local $bytes i32) (local $a v128) (local $b v128)
     (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
     (block $done
       (loop $rowLoop
         (br_if $done (i32.eqz (local.get $rows)))
         (local.set $j (i32.const 0))
         (loop $colLoop
+          (local.set $a (v128.load (i32.add (local.get $x) (local.get $j))))
+          (local.set $b (v128.load (i32.add (local.get $v) (local.get $j))))
           (v128.store (i32.add (local.get $out) (local.get $j))
-            (f32x4.add (v128.load (i32.add (local.get $x) (local.get $j)))
-                       (v128.load (i32.add (local.get $bias) (local.get $j)))))
+            (if (result v128) (i32.eqz (local.get $op))
+              (then (f32x4.add (local.get $a) (local.get $b)))
+              (else (if (result v128) (i32.eq (local.get $op) (i32.const 1))
+                (then (f32x4.mul (local.get $a) (local.get $b)))
+                (else (if (result v128) (i32.eq (local.get $op) (i32.const 2))
+                  (then (f32x4.sub (local.get $a) (local.get $b)))
+                  (else (f32x4.sub (local.get $b) (local.get $a)))))))))
           (local.set $j (i32.add (local.get $j) (i32.const 16)))
           (br_if $colLoop (i32.lt_u (local.get $j) (local.get $bytes))))
         (local.set $out (i32.add (local.get $out) (local.get $bytes)))

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { heapKernelsAvailable } from "../../lib/wasm/heap_module.ts";
-import { matMul, maxPoolGrad2x2, sumLeadingAxes } from "../../lib/wasm/dense.ts";
+import { channelwise, matMul, maxPoolGrad2x2, sumLeadingAxes } from "../../lib/wasm/dense.ts";
 import { createRandom } from "../../lib/random.ts";
 
 tf.enableProdMode();
@@ -263,24 +263,32 @@ Deno.test("MaxPool 2x2/2 equals cpu exactly, with ties, NaN, -Infinity and odd s
   );
 });
 
-Deno.test("Add of a bias along the last axis equals cpu exactly; other adds still broadcast", async () => {
+Deno.test("Add, Multiply and Sub of a per-channel vector equal cpu exactly; other shapes still broadcast", async () => {
   const next = createRandom(1_700);
-  const cases = [[[64, 26, 26, 32], [32]], [[8, 11, 11, 64], [64]], [[5, 12], [12]], [[3, 4], [4]]];
-  for (const [aShape, bShape] of cases) {
-    const a = { values: randomArray(size(aShape), next), shape: aShape };
-    const b = { values: randomArray(size(bShape), next), shape: bShape };
-    const want = await runKernel("cpu", "Add", { a, b }, {});
-    const got = await runKernel("wasm", "Add", { a, b }, {});
-    assert.deepEqual(got.shape, want.shape, `Add [${aShape}] + [${bShape}]`);
-    assertSame(got.values, want.values, `Add [${aShape}] + [${bShape}]`);
-  }
-  for (const [aShape, bShape] of [[[4], [4]], [[6, 10], [10]], [[4], [3, 4]], [[3, 1], [1, 8]]]) {
-    const a = { values: randomArray(size(aShape), next), shape: aShape };
-    const b = { values: randomArray(size(bShape), next), shape: bShape };
-    const want = await runKernel("cpu", "Add", { a, b }, {});
-    const got = await runKernel("wasm", "Add", { a, b }, {});
-    assert.deepEqual(got.shape, want.shape, `Add [${aShape}] + [${bShape}]`);
-    assertSame(got.values, want.values, `Add [${aShape}] + [${bShape}]`);
+  const cases = [
+    [[64, 26, 26, 32], [32]],
+    [[8, 11, 11, 64], [64]],
+    [[8, 9, 9, 64], [1, 1, 1, 64]],
+    [[5, 12], [12]],
+    [[3, 4], [1, 4]],
+    // not ours: the stock kernels run these
+    [[4], [4]],
+    [[6, 10], [10]],
+    [[3, 1], [1, 8]],
+    [[2, 3, 8], [3, 8]],
+  ];
+  for (const kernel of ["Add", "Multiply", "Sub"]) {
+    for (const [xShape, vShape] of cases) {
+      const x = { values: randomArray(size(xShape), next), shape: xShape };
+      const v = { values: randomArray(size(vShape), next), shape: vShape };
+      for (const [a, b] of [[x, v], [v, x]]) {
+        const what = `${kernel} [${a.shape}] and [${b.shape}]`;
+        const want = await runKernel("cpu", kernel, { a, b }, {});
+        const got = await runKernel("wasm", kernel, { a, b }, {});
+        assert.deepEqual(got.shape, want.shape, what);
+        assertSame(got.values, want.values, what);
+      }
+    }
   }
 });
 
@@ -324,6 +332,11 @@ Deno.test("the dense kernels refuse what they do not support, with a sentence", 
     () => matMul(backend, a, b, {}),
     /matMul\(\) cannot multiply \[1,3\] \(float32\) by \[1,2\].*check matMulSupports\(\) first/,
   );
+  const v = tf.tensor1d([1, 2, 3, 4]);
+  assert.throws(
+    () => channelwise(backend, "add", a, v),
+    /channelwise\(\) cannot add \[4\] \(float32\) along the last axis of \[1,3\]/,
+  );
   assert.throws(
     () => sumLeadingAxes(backend, a, 1, [3]),
     /sumLeadingAxes\(\) cannot sum \[1,3\] \(float32\) over its first 1 axes/,
@@ -334,7 +347,7 @@ Deno.test("the dense kernels refuse what they do not support, with a sentence", 
     () => maxPoolGrad2x2(backend, y, x, y),
     /maxPoolGrad2x2\(\) needs float32 x \[n,h,w,c\] with c a multiple of 4/,
   );
-  tf.dispose([a, b, x, y]);
+  tf.dispose([a, b, v, x, y]);
 });
 
 globalThis.addEventListener("unload", () => shutdownWasmBackend());
