@@ -10,8 +10,13 @@
  *   otherwise, for small patches (KH*KW*Ci <= 32) an im2col + one GEMM, else a convolution of
  *   x^T with dy^T on XNNPACK.
  * - `Conv2DBackpropInput` (stock kernel is a naive single-threaded loop): a stride-1
- *   convolution of the zero-inserted dy with the rotated, channel-swapped filter; our own kernel
- *   on a one-thread backend at stride 1 (a little faster than XNNPACK, no Reverse/Transpose).
+ *   convolution of the zero-inserted dy with the rotated, channel-swapped filter; on a
+ *   one-thread backend at stride 1, Winograd (`winograd.ts`) for 3x3 filters, else our direct
+ *   kernel (`conv.ts`; a little faster than XNNPACK, no Reverse/Transpose).
+ * - `Conv2D` and `FusedConv2D` (bias, ReLU or none): on a one-thread backend, 3x3 stride-1
+ *   convolutions with channel counts {@linkcode winogradSupports} takes run Winograd F(2x2, 3x3)
+ *   in our own WebAssembly (`winograd.ts`), bias and ReLU fused into its output transform;
+ *   everything else goes to the stock XNNPACK kernels.
  * - `MaxPoolGrad` (stock kernel gives no gradient to all-negative/all-zero windows and sends
  *   ties to the last max): the gradient goes to the FIRST max in row-major window order, as
  *   the `cpu` backend does.
@@ -52,6 +57,7 @@ import {
   sumLeadingAxesSupports,
 } from "./dense.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
+import { winogradConv2D, winogradSupports } from "./winograd.ts";
 
 /** Arguments tfjs hands a kernel function on the wasm backend. */
 interface WasmKernelArgs {
@@ -244,18 +250,6 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.Te
   return out;
 }
 
-/** Conv2D: the grey first layer on our own kernel (one thread), everything else on XNNPACK. */
-function conv2D(args: WasmKernelArgs): tf.TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const x = input(inputs, "x", "Conv2D");
-  const filter = input(inputs, "filter", "Conv2D");
-  if ((attrs.dataFormat ?? "NHWC") === "NHWC") {
-    const info = convInfo(x.shape, filter.shape, attrs);
-    if (singleChannelSupports(info, backend)) return convolveSingleChannel(backend, x, filter);
-  }
-  return stockCall("Conv2D", args);
-}
-
 /**
  * Inserts (s-1) zeros after every row/column of dy ([N,OH,OW,C] -> [N,OH*sh,OW*sw,C]), so a
  * strided conv's input gradient becomes a stride-1 convolution XNNPACK can run.
@@ -311,6 +305,15 @@ function conv2DBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): tf.Ten
   const bottom = inShape[1] + ekh - 1 - dyz.shape[1] - top;
   const right = inShape[2] + ekw - 1 - dyz.shape[2] - left;
   const pads = [top, bottom, left, right];
+  if (winogradTakes(backend, info, true) && pads.every((v) => v >= 0)) {
+    return winogradConv2D(backend, dy, filter, {
+      padTop: top,
+      padLeft: left,
+      outHeight: inShape[1],
+      outWidth: inShape[2],
+      rotated: true,
+    });
+  }
   if (ownConvolutions(info) && convolveSupports(inShape[3]) && pads.every((v) => v >= 0)) {
     return ownInputGradient(backend, dy, filter, inShape, pads);
   }
@@ -376,6 +379,115 @@ function ownConvolutions(info: tf.backend_util.Conv2DInfo): boolean {
   return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 &&
     info.dilationWidth === 1 && p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0 &&
     info.dataFormat === "channelsLast" && getThreadsCount() === 1;
+}
+
+let winogradEnabled = true;
+
+/**
+ * Turns the Winograd convolutions off (`false`: Conv2D, FusedConv2D and Conv2DBackpropInput
+ * take their previous paths) or on again; returns the previous setting. For measuring one
+ * against the other in one process, and as a way out should a problem show.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setWinogradEnabled } from "./kernels.ts";
+ * assert.equal(setWinogradEnabled(false), true);
+ * assert.equal(setWinogradEnabled(true), false);
+ * ```
+ */
+export function setWinogradEnabled(enabled: boolean): boolean {
+  const previous = winogradEnabled;
+  winogradEnabled = enabled;
+  return previous;
+}
+
+/**
+ * Whether {@linkcode winogradConv2D} takes this convolution on this backend, forward or (with
+ * `inputGradient`, whose convolution swaps the channel counts) backward.
+ */
+function winogradTakes(
+  backend: BackendWasm,
+  info: tf.backend_util.Conv2DInfo,
+  inputGradient = false,
+): boolean {
+  const [c, co] = inputGradient
+    ? [info.outChannels, info.inChannels]
+    : [info.inChannels, info.outChannels];
+  return winogradEnabled && ownConvolutions(info) && info.filterHeight === 3 &&
+    info.filterWidth === 3 && winogradSupports(c, co) && heapKernelsAvailable(backend);
+}
+
+/** The forward convolution's geometry from Conv2D's or FusedConv2D's inputs and attributes. */
+function forwardInfo(
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+): tf.backend_util.Conv2DInfo {
+  const format = tf.backend_util.convertConv2DDataFormat(
+    (attrs.dataFormat ?? "NHWC") as "NHWC" | "NCHW",
+  );
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    (attrs.dilations ?? 1) as [number, number] | number,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding,
+    false,
+    format,
+  );
+}
+
+/**
+ * Conv2D: the grey first layer on its own kernel and Winograd where {@linkcode winogradTakes}
+ * says so (one thread), everything else on the stock XNNPACK kernel.
+ */
+function conv2D({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", "Conv2D");
+  const filter = input(inputs, "filter", "Conv2D");
+  const info = forwardInfo(x, filter, attrs);
+  if (info.dataFormat === "channelsLast" && singleChannelSupports(info, backend)) {
+    return convolveSingleChannel(backend, x, filter);
+  }
+  if (!winogradTakes(backend, info) || x.dtype !== "float32") {
+    return stockCall("Conv2D", { inputs, backend, attrs });
+  }
+  return winogradConv2D(backend, x, filter, {
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+  });
+}
+
+/**
+ * FusedConv2D (what `model.predict` and Batch Normalization's linear convolutions run):
+ * Winograd with the bias and a ReLU in its output transform; other activations, PReLU weights
+ * and broadcast biases go to the stock kernel.
+ */
+function fusedConv2D({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", "FusedConv2D");
+  const filter = input(inputs, "filter", "FusedConv2D");
+  const bias = inputs.bias ?? undefined;
+  const activation = (attrs.activation ?? "linear") as string;
+  const info = forwardInfo(x, filter, attrs);
+  const plainBias = bias === undefined ||
+    (bias.dtype === "float32" && bias.shape.length === 1 && bias.shape[0] === info.outChannels);
+  if (
+    !winogradTakes(backend, info) || x.dtype !== "float32" || !plainBias ||
+    (activation !== "linear" && activation !== "relu") || inputs.preluActivationWeights
+  ) {
+    return stockCall("FusedConv2D", { inputs, backend, attrs });
+  }
+  return winogradConv2D(backend, x, filter, {
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    bias,
+    relu: activation === "relu",
+  });
 }
 
 /**
@@ -793,6 +905,7 @@ function stockCall(name: string, args: WasmKernelArgs): tf.TensorInfo {
  */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   { kernelName: "Conv2D", backendName: BACKEND, kernelFunc: asKernelFunc(conv2D) },
+  { kernelName: "FusedConv2D", backendName: BACKEND, kernelFunc: asKernelFunc(fusedConv2D) },
   {
     kernelName: "Conv2DBackpropFilter",
     backendName: BACKEND,

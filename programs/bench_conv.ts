@@ -1,0 +1,149 @@
+/**
+ * Times the second layer of the tutorial's CNN (3x3, 32 -> 64 channels, 13x13 -> 11x11) per
+ * kernel call on a one-thread wasm backend, the Winograd kernels against the paths they
+ * replaced (XNNPACK for `Conv2D`/`FusedConv2D`, our direct kernel for `Conv2DBackpropInput`),
+ * alternating the two call by call in one run. Prints one JSON line per kernel and batch size:
+ * the median CPU milliseconds per call of each, and their ratio.
+ *
+ * @example
+ * ```sh
+ * deno run -A programs/bench_conv.ts               # batches 64 and 128, 40 calls each
+ * deno run -A programs/bench_conv.ts --reps 100 --batches 64
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
+import { setWinogradEnabled } from "../lib/wasm/kernels.ts";
+import { createRandom } from "../lib/random.ts";
+
+/** One kernel's timing at one batch size. */
+export interface ConvTiming {
+  kernel: string;
+  batch: number;
+  /** Median CPU ms per call, the previous path. */
+  old_ms: number;
+  /** Median CPU ms per call, Winograd. */
+  winograd_ms: number;
+  /** old_ms / winograd_ms. */
+  speedup: number;
+  reps: number;
+}
+
+/**
+ * The median of `values` (which it sorts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { median } from "./bench_conv.ts";
+ * assert.equal(median([3, 1, 2]), 2);
+ * assert.equal(median([4, 1, 2, 3]), 2.5);
+ * ```
+ */
+export function median(values: number[]): number {
+  if (values.length === 0) throw new RangeError("median() needs at least one value.");
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+/** CPU milliseconds (user + system) that `f` takes. */
+function cpuMs(f: () => void): number {
+  const start = process.cpuUsage();
+  f();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+/**
+ * Times `kernel` on the tutorial's second layer at batch `batch`, `reps` calls of each path,
+ * alternating them. Needs the wasm backend set up on one thread.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
+ * import { timeLayer2 } from "./bench_conv.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const t = timeLayer2("Conv2D", 2, 3);
+ * assert.equal(t.reps, 3);
+ * assert.ok(t.old_ms >= 0 && t.winograd_ms >= 0);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function timeLayer2(
+  kernel: "Conv2D" | "FusedConv2D" | "Conv2DBackpropInput",
+  batch: number,
+  reps: number,
+): ConvTiming {
+  const next = createRandom(batch);
+  const random = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => next() - 0.5),
+      shape,
+    );
+  const x = random([batch, 13, 13, 32]);
+  const filter = random([3, 3, 32, 64]);
+  const bias = random([64]);
+  const dy = random([batch, 11, 11, 64]);
+  const common = { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] };
+  const call = () => {
+    const out = kernel === "Conv2DBackpropInput"
+      ? tf.engine().runKernel(kernel, { dy, filter }, { ...common, inputShape: x.shape })
+      : kernel === "FusedConv2D"
+      ? tf.engine().runKernel(kernel, { x, filter, bias }, { ...common, activation: "relu" })
+      : tf.engine().runKernel(kernel, { x, filter }, common);
+    (out as tf.Tensor).dispose();
+  };
+  const old: number[] = [], winograd: number[] = [];
+  const previous = setWinogradEnabled(true);
+  try {
+    for (let i = -2; i < reps; i++) { // two warm-up rounds
+      setWinogradEnabled(false);
+      const o = cpuMs(call);
+      setWinogradEnabled(true);
+      const w = cpuMs(call);
+      if (i >= 0) old.push(o), winograd.push(w);
+    }
+  } finally {
+    setWinogradEnabled(previous);
+    tf.dispose([x, filter, bias, dy]);
+  }
+  const oldMs = median(old), winogradMs = median(winograd);
+  return {
+    kernel,
+    batch,
+    old_ms: Number(oldMs.toFixed(2)),
+    winograd_ms: Number(winogradMs.toFixed(2)),
+    speedup: Number((oldMs / winogradMs).toFixed(2)),
+    reps,
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      reps: { type: "string", default: "40" },
+      batches: { type: "string", default: "64,128" },
+    },
+  });
+  const reps = Number(values.reps);
+  const batches = values.batches.split(",").map(Number);
+  if (!Number.isInteger(reps) || reps < 1 || batches.some((b) => !Number.isInteger(b) || b < 1)) {
+    console.error("--reps takes a positive integer and --batches a comma-separated list of them.");
+    Deno.exit(2);
+  }
+  tf.enableProdMode();
+  await setupWasmBackend({ threads: 1 });
+  for (const batch of batches) {
+    for (const kernel of ["Conv2D", "FusedConv2D", "Conv2DBackpropInput"] as const) {
+      console.log(JSON.stringify(timeLayer2(kernel, batch, reps)));
+    }
+  }
+  shutdownWasmBackend();
+}
