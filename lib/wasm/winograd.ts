@@ -23,7 +23,7 @@ import { heapModule, heapOffset } from "./heap_module.ts";
 import { WINOGRAD_WASM_BASE64 } from "./winograd_wasm.ts";
 
 /** Tiles (2x2 output blocks) per block of the kernel's pipeline; a multiple of 6. */
-export const WINOGRAD_TILE_BLOCK = 48;
+export const WINOGRAD_TILE_BLOCK = 36;
 
 /** How {@linkcode winogradConv2D} lays the convolution out. */
 export interface WinogradOptions {
@@ -188,7 +188,7 @@ export function winogradConv2D(
     );
   }
   const tb = WINOGRAD_TILE_BLOCK;
-  const uSize = 16 * c * co, vSize = 16 * tb * c, mSize = 16 * tb * co;
+  const uSize = 16 * c * co, vSize = 16 * (tb * c + 16), mSize = 16 * (tb * co + 16);
   const out = backend.makeOutput([n, oh, ow, co], "float32");
   const scratch = backend.makeOutput([uSize + c + vSize + mSize], "float32");
   try {
