@@ -124,25 +124,40 @@ export function timeLayer2(
   };
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      reps: { type: "string", default: "40" },
-      batches: { type: "string", default: "64,128" },
-    },
-  });
+/** The options of the command line; a sentence naming the problem when one is wrong. */
+function parseOptions(args: string[]): { reps: number; batches: number[] } | string {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        reps: { type: "string", default: "40" },
+        batches: { type: "string", default: "64,128" },
+      },
+    }));
+  } catch (e) {
+    return `${(e as Error).message} The options are --reps N and --batches N,N,...`;
+  }
   const reps = Number(values.reps);
   const batches = values.batches.split(",").map(Number);
   if (!Number.isInteger(reps) || reps < 1 || batches.some((b) => !Number.isInteger(b) || b < 1)) {
-    console.error("--reps takes a positive integer and --batches a comma-separated list of them.");
+    return `--reps takes a positive whole number and --batches a comma-separated list of them; ` +
+      `got --reps ${values.reps} --batches ${values.batches}.`;
+  }
+  return { reps, batches };
+}
+
+if (import.meta.main) {
+  const options = parseOptions(Deno.args);
+  if (typeof options === "string") {
+    console.error(options);
     Deno.exit(2);
   }
   tf.enableProdMode();
   await setupWasmBackend({ threads: 1 });
-  for (const batch of batches) {
+  for (const batch of options.batches) {
     for (const kernel of ["Conv2D", "FusedConv2D", "Conv2DBackpropInput"] as const) {
-      console.log(JSON.stringify(timeLayer2(kernel, batch, reps)));
+      console.log(JSON.stringify(timeLayer2(kernel, batch, options.reps)));
     }
   }
   shutdownWasmBackend();

@@ -1,6 +1,7 @@
 /**
  * Our own WebAssembly convolutions (lib/wasm/conv.ts, used by Conv2DBackpropInput and
- * Conv2DBackpropFilter on a one-thread backend; Conv2D, on XNNPACK, is checked alongside) against
+ * Conv2DBackpropFilter on a one-thread backend; Conv2D is checked alongside, 3x3 filters going to
+ * Winograd, which tests/wasm/winograd_test.ts checks in depth) against
  * the `cpu` backend, to 1e-4 of the largest
  * value: the seed CNN's and the variants' layers, then seeded random shapes with odd sizes,
  * batch sizes 1-5, same/valid/explicit padding, and strides the kernels hand back to XNNPACK.
