@@ -1,9 +1,9 @@
 /**
  * Times the second layer of the tutorial's CNN (3x3, 32 -> 64 channels, 13x13 -> 11x11) per
  * kernel call on a one-thread wasm backend, the Winograd kernels against the paths they
- * replaced (XNNPACK for `Conv2D`/`FusedConv2D`, our direct kernel for `Conv2DBackpropInput`),
- * alternating the two call by call in one run. Prints one JSON line per kernel and batch size:
- * the median CPU milliseconds per call of each, and their ratio.
+ * replaced (XNNPACK for `Conv2D`/`FusedConv2D`, our direct kernels for `Conv2DBackpropInput` and
+ * `Conv2DBackpropFilter`), alternating the two call by call in one run. Prints one JSON line per
+ * kernel and batch size: the median CPU milliseconds per call of each, and their ratio.
  *
  * @example
  * ```sh
@@ -19,6 +19,14 @@ import { parseArgs } from "node:util";
 import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
 import { setWinogradEnabled } from "../lib/wasm/kernels.ts";
 import { createRandom } from "../lib/random.ts";
+
+/** The kernels timed, in the order of the output lines. */
+export const KERNELS = [
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropInput",
+  "Conv2DBackpropFilter",
+] as const;
 
 /** One kernel's timing at one batch size. */
 export interface ConvTiming {
@@ -76,7 +84,7 @@ function cpuMs(f: () => void): number {
  * ```
  */
 export function timeLayer2(
-  kernel: "Conv2D" | "FusedConv2D" | "Conv2DBackpropInput",
+  kernel: "Conv2D" | "FusedConv2D" | "Conv2DBackpropInput" | "Conv2DBackpropFilter",
   batch: number,
   reps: number,
 ): ConvTiming {
@@ -94,6 +102,8 @@ export function timeLayer2(
   const call = () => {
     const out = kernel === "Conv2DBackpropInput"
       ? tf.engine().runKernel(kernel, { dy, filter }, { ...common, inputShape: x.shape })
+      : kernel === "Conv2DBackpropFilter"
+      ? tf.engine().runKernel(kernel, { x, dy }, { ...common, filterShape: filter.shape })
       : kernel === "FusedConv2D"
       ? tf.engine().runKernel(kernel, { x, filter, bias }, { ...common, activation: "relu" })
       : tf.engine().runKernel(kernel, { x, filter }, common);
@@ -156,7 +166,7 @@ if (import.meta.main) {
   tf.enableProdMode();
   await setupWasmBackend({ threads: 1 });
   for (const batch of options.batches) {
-    for (const kernel of ["Conv2D", "FusedConv2D", "Conv2DBackpropInput"] as const) {
+    for (const kernel of KERNELS) {
       console.log(JSON.stringify(timeLayer2(kernel, batch, options.reps)));
     }
   }

@@ -2,10 +2,10 @@
  * Stride-1 convolutions on NHWC float32 data in our own WebAssembly (`conv.wat`: relaxed-SIMD
  * multiply-adds, tiles of 4 pixels x 8 channels), for one thread. For the seed CNN's second
  * layer on one thread (CPU time, this project's machine): the filter gradient
- * ({@linkcode filterGradient}) takes 16 ms where XNNPACK's convolution form takes 31 ms. The
- * input gradient ({@linkcode convolve} of the padded dy: 26 ms against XNNPACK's 28 ms) and the
- * forward pass of 3x3 filters now run Winograd (`winograd.ts`, 2.5x faster); {@linkcode convolve}
- * remains the input gradient of other filter sizes.
+ * ({@linkcode filterGradient}) takes 16 ms where XNNPACK's convolution form takes 31 ms, the input
+ * gradient ({@linkcode convolve} of the padded dy) 26 ms against XNNPACK's 28 ms. For 3x3 filters
+ * all three now run Winograd (`winograd.ts`, 1.7-2.6x faster); these kernels remain for other
+ * filter sizes.
  *
  * The module keeps its own memory: inputs are copied in (with their zero padding) and results
  * copied out, which costs a few percent of the arithmetic.

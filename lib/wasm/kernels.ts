@@ -6,7 +6,8 @@
  * - `Conv2D` and `Conv2DBackpropFilter` of the grey first layer (one input channel, 3x3, valid):
  *   our own kernels on a one-thread backend (`single_channel_conv.ts`).
  * - `Conv2DBackpropFilter` (missing in the package): on a one-thread backend, stride 1, our own
- *   WebAssembly kernel (`conv.ts`; 2x XNNPACK's speed for the seed CNN's second layer);
+ *   WebAssembly kernels (Winograd, `winograd.ts`, for 3x3 filters; else `conv.ts`, 2x XNNPACK's
+ *   speed for the seed CNN's second layer);
  *   otherwise, for small patches (KH*KW*Ci <= 32) an im2col + one GEMM, else a convolution of
  *   x^T with dy^T on XNNPACK.
  * - `Conv2DBackpropInput` (stock kernel is a naive single-threaded loop): a stride-1
@@ -57,7 +58,7 @@ import {
   sumLeadingAxesSupports,
 } from "./dense.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
-import { winogradConv2D, winogradSupports } from "./winograd.ts";
+import { winogradConv2D, winogradFilterGradient, winogradSupports } from "./winograd.ts";
 
 /** Arguments tfjs hands a kernel function on the wasm backend. */
 interface WasmKernelArgs {
@@ -212,6 +213,12 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.Te
   const info = convInfo(x.shape, filterShape, attrs);
   const [kh, kw, ci, co] = filterShape;
   if (singleChannelSupports(info, backend)) return filterGradientSingleChannel(backend, x, dy);
+  if (winogradTakes(backend, info) && x.dtype === "float32") {
+    return winogradFilterGradient(backend, x, dy, {
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+    });
+  }
   if (ownConvolutions(info) && filterGradientSupports(ci, co)) {
     const p = info.padInfo;
     const out = backend.makeOutput(filterShape, "float32");

@@ -17,9 +17,11 @@ Deno.test("deno task bench-conv prints old and Winograd medians per kernel and b
       ["Conv2D", 2, 2],
       ["FusedConv2D", 2, 2],
       ["Conv2DBackpropInput", 2, 2],
+      ["Conv2DBackpropFilter", 2, 2],
       ["Conv2D", 3, 2],
       ["FusedConv2D", 3, 2],
       ["Conv2DBackpropInput", 3, 2],
+      ["Conv2DBackpropFilter", 3, 2],
     ],
   );
   for (const l of lines) {

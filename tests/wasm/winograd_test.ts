@@ -1,7 +1,7 @@
 /**
  * Winograd F(2x2, 3x3) (lib/wasm/winograd.ts) against the `cpu` backend, to 1e-4 of the largest
  * value: directly, and through the kernels that use it on a one-thread backend (Conv2D,
- * FusedConv2D, Conv2DBackpropInput) on the variants' layers and seeded random shapes (odd sizes,
+ * FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter) on the variants' layers and seeded random shapes (odd sizes,
  * batch 1-5, same/valid/explicit padding, and shapes that go to the stock kernels), then the
  * gradient of a whole model, leaks, and bad input.
  */
@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { setWinogradEnabled } from "../../lib/wasm/kernels.ts";
-import { winogradConv2D } from "../../lib/wasm/winograd.ts";
+import { winogradConv2D, winogradFilterGradient } from "../../lib/wasm/winograd.ts";
 import { createRandom } from "../../lib/random.ts";
 
 tf.enableProdMode();
@@ -63,7 +63,7 @@ interface Case {
   strides?: [number, number];
 }
 
-/** Conv2D, FusedConv2D (bias + ReLU, and linear without bias) and the input gradient. */
+/** Conv2D, FusedConv2D (bias + ReLU, and linear without bias) and both gradients. */
 function checkCase(c: Case, seed: number): void {
   const next = createRandom(seed);
   const strides = c.strides ?? [1, 1];
@@ -86,6 +86,7 @@ function checkCase(c: Case, seed: number): void {
       ["FusedConv2D", { x, filter, bias }, { ...common, activation: "relu" }],
       ["FusedConv2D", { x, filter }, { ...common, activation: "linear" }],
       ["Conv2DBackpropInput", { dy, filter }, { ...common, inputShape: xShape }],
+      ["Conv2DBackpropFilter", { x, dy }, { ...common, filterShape: wShape }],
     ] as const
   ) {
     const want = run("cpu", kernel, inputs, attrs);
@@ -135,10 +136,11 @@ Deno.test("winogradConv2D() agrees with cpu on the tutorial's second layer, forw
   });
 });
 
-Deno.test("Winograd kernels agree with cpu on the variants' layers (batch 64 too)", () => {
+Deno.test("Winograd kernels agree with cpu on the variants' layers (batch 20 too)", () => {
   // baseline, tuned, regularized, augmented: conv 32 -> 64 on 13x13; deep: 64 -> 64 on 11x11.
   checkCase({ batch: 3, h: 13, w: 13, cin: 32, cout: 64, pad: "valid" }, 1);
-  checkCase({ batch: 64, h: 13, w: 13, cin: 32, cout: 64, pad: "valid" }, 2);
+  // 720 tiles: 20 blocks of the forward pass, 10 of the filter gradient.
+  checkCase({ batch: 20, h: 13, w: 13, cin: 32, cout: 64, pad: "valid" }, 2);
   checkCase({ batch: 2, h: 11, w: 11, cin: 64, cout: 64, pad: "valid" }, 3);
   // The first layer (1 input channel) goes to XNNPACK.
   checkCase({ batch: 2, h: 28, w: 28, cin: 1, cout: 32, pad: "valid" }, 4);
@@ -237,7 +239,7 @@ Deno.test("a model's gradients and predictions on wasm agree with cpu, without l
   got.forEach((g, i) => assertClose(g, want[i], `gradient/prediction ${i}`));
 });
 
-Deno.test("winogradConv2D() rejects a filter it does not take, naming the shapes", () => {
+Deno.test("winogradConv2D() and winogradFilterGradient() reject shapes they do not take, naming them", () => {
   tf.setBackend("wasm");
   const backend = tf.backend() as BackendWasm;
   tf.tidy(() => {
@@ -250,6 +252,10 @@ Deno.test("winogradConv2D() rejects a filter it does not take, naming the shapes
     assert.throws(
       () => winogradConv2D(backend, x, tf.zeros([5, 5, 4, 8]), options),
       /needs a 3x3 filter whose input channels match x \[1,5,5,4\]/,
+    );
+    assert.throws(
+      () => winogradFilterGradient(backend, x, tf.zeros([1, 3, 3, 12]), { padTop: 0, padLeft: 0 }),
+      /co of 8; got x \[1,5,5,4\] and dy \[1,3,3,12\]/,
     );
     assert.throws(
       () => winogradConv2D(backend, x, tf.zeros([3, 3, 4, 8]), { ...options, bias: tf.zeros([4]) }),
