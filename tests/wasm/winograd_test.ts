@@ -170,20 +170,30 @@ Deno.test("Winograd kernels agree with cpu on 24 seeded random shapes, some for 
   }
 });
 
-Deno.test("Conv2D runs Winograd on one thread: its rounding differs from XNNPACK's", () => {
+Deno.test("all four kernels run Winograd on one thread: their rounding differs from the old paths", () => {
   const next = createRandom(21);
-  const inputs = { x: random([2, 13, 13, 32], next), filter: random([3, 3, 32, 64], next) };
-  const attrs = { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] };
-  const winograd = run("wasm", "Conv2D", inputs, attrs);
-  assert.equal(setWinogradEnabled(false), true);
-  let xnnpack: Values;
-  try {
-    xnnpack = run("wasm", "Conv2D", inputs, attrs);
-  } finally {
-    setWinogradEnabled(true);
+  const x = random([2, 13, 13, 32], next), filter = random([3, 3, 32, 64], next);
+  const bias = random([64], next), dy = random([2, 11, 11, 64], next);
+  const common = { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] };
+  for (
+    const [kernel, inputs, attrs] of [
+      ["Conv2D", { x, filter }, common],
+      ["FusedConv2D", { x, filter, bias }, { ...common, activation: "relu" }],
+      ["Conv2DBackpropInput", { dy, filter }, { ...common, inputShape: x.shape }],
+      ["Conv2DBackpropFilter", { x, dy }, { ...common, filterShape: filter.shape }],
+    ] as const
+  ) {
+    const winograd = run("wasm", kernel, inputs, attrs);
+    assert.equal(setWinogradEnabled(false), true);
+    let old: Values;
+    try {
+      old = run("wasm", kernel, inputs, attrs);
+    } finally {
+      setWinogradEnabled(true);
+    }
+    assertClose(winograd.values, old.values, `${kernel}: Winograd vs the old path`);
+    assert.notDeepEqual(winograd.values, old.values, `${kernel}: the two paths are the same code`);
   }
-  assertClose(winograd.values, xnnpack.values, "Winograd vs XNNPACK");
-  assert.notDeepEqual(winograd.values, xnnpack.values, "the two paths are not the same code");
 });
 
 /** The tutorial's layers, on `backend`, with the same weights on either backend. */
