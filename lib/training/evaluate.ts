@@ -150,7 +150,10 @@ export function predictProbabilities(
     const part = images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE);
     const pixels = part instanceof Float32Array ? part : normalizePixels(part);
     const output = tf.tidy(() =>
-      model.predict(tf.tensor4d(pixels, [end - start, ...IMAGE_SHAPE])) as tf.Tensor
+      // One call per batch: model.predict would otherwise cut it into batches of 32.
+      model.predict(tf.tensor4d(pixels, [end - start, ...IMAGE_SHAPE]), {
+        batchSize: end - start,
+      }) as tf.Tensor
     );
     parts.push(output.dataSync() as Float32Array);
     output.dispose();

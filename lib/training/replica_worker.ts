@@ -310,7 +310,10 @@ function predict(s: State, request: PredictRequest): ReplicaReply {
     const n = Math.min(PREDICT_BATCH, start + count - at);
     const pixels = new Float32Array(s.init.inputs, at * s.inputSize * 4, n * s.inputSize);
     tf.tidy(() => {
-      const out = s.model.predict(tf.tensor(pixels, [n, ...s.inputShape])) as tf.Tensor;
+      // One call per batch: model.predict would otherwise cut it into batches of 32.
+      const out = s.model.predict(tf.tensor(pixels, [n, ...s.inputShape]), {
+        batchSize: n,
+      }) as tf.Tensor;
       outputs.set(out.dataSync(), at * classes);
     });
   }

@@ -482,6 +482,12 @@ function fusedConv2D({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo 
   const plainBias = bias === undefined ||
     (bias.dtype === "float32" && bias.shape.length === 1 && bias.shape[0] === info.outChannels);
   if (
+    singleChannelSupports(info, backend) && x.dtype === "float32" && plainBias &&
+    (activation === "linear" || activation === "relu") && !inputs.preluActivationWeights
+  ) {
+    return convolveSingleChannel(backend, x, filter, { bias, relu: activation === "relu" });
+  }
+  if (
     !winogradTakes(backend, info) || x.dtype !== "float32" || !plainBias ||
     (activation !== "linear" && activation !== "relu") || inputs.preluActivationWeights
   ) {

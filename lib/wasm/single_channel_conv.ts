@@ -17,7 +17,18 @@ import { heapKernelsAvailable, heapModule, heapOffset } from "./heap_module.ts";
 import { SINGLE_CHANNEL_CONV_WASM_BASE64 } from "./single_channel_conv_wasm.ts";
 
 interface SingleChannelExports {
-  forward3x3(x: number, f: number, out: number, n: number, h: number, w: number, co: number): void;
+  forward3x3(
+    x: number,
+    f: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    co: number,
+    bias: number,
+    hasBias: number,
+    relu: number,
+  ): void;
   filterGradient3x3(
     x: number,
     dy: number,
@@ -65,9 +76,17 @@ export function singleChannelSupports(
     info.inHeight >= 3 && info.inWidth >= 3 && heapKernelsAvailable(backend);
 }
 
+/** What {@linkcode convolveSingleChannel} adds after the convolution (FusedConv2D's). */
+export interface FusedOutput {
+  /** Added to every pixel, one value per output channel ([co]). */
+  bias?: tf.TensorInfo;
+  /** max(0, .) after the bias. */
+  relu?: boolean;
+}
+
 /**
  * out [n, h-2, w-2, co] = the valid 3x3 convolution of x [n, h, w, 1] with filter [3, 3, 1, co]
- * (co a multiple of 4), as a new tensor on the backend.
+ * (co a multiple of 4), plus `bias` and then ReLU when asked, as a new tensor on the backend.
  *
  * @example
  * ```ts
@@ -91,9 +110,15 @@ export function convolveSingleChannel(
   backend: BackendWasm,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
+  fused: FusedOutput = {},
 ): tf.TensorInfo {
   const [n, h, w] = x.shape;
   const co = filter.shape[3];
+  if (fused.bias !== undefined && (fused.bias.shape.length !== 1 || fused.bias.shape[0] !== co)) {
+    throw new RangeError(
+      `The bias must hold one value per channel, [${co}]; got [${fused.bias.shape}].`,
+    );
+  }
   const out = backend.makeOutput([n, h - 2, w - 2, co], "float32");
   kernels(backend).forward3x3(
     heapOffset(backend, x),
@@ -103,6 +128,9 @@ export function convolveSingleChannel(
     h,
     w,
     co,
+    fused.bias === undefined ? 0 : heapOffset(backend, fused.bias),
+    fused.bias === undefined ? 0 : 1,
+    fused.relu ? 1 : 0,
   );
   return out;
 }

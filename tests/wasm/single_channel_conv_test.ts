@@ -109,3 +109,28 @@ Deno.test("the first layer's kernels leave no tensor behind", () => {
   tf.setBackend("wasm");
   assert.equal(tf.memory().numTensors, before);
 });
+
+Deno.test("the first layer's fused convolution (bias, ReLU) agrees with cpu, as predict runs it", () => {
+  const next = createRandom(31);
+  const random = (n: number) => Float32Array.from({ length: n }, () => 2 * next() - 1);
+  const [n, h, w, co] = [3, 12, 9, 16];
+  const x = random(n * h * w), filter = random(9 * co), bias = random(co);
+  for (
+    const [withBias, activation] of [[true, "relu"], [true, "linear"], [false, "relu"]] as const
+  ) {
+    const run = (backend: "cpu" | "wasm") => {
+      tf.setBackend(backend);
+      return tf.tidy(() =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(x, [n, h, w, 1]),
+          filter: tf.tensor4d(filter, [3, 3, 1, co]),
+          strides: 1,
+          pad: "valid",
+          bias: withBias ? tf.tensor1d(bias) : undefined,
+          activation,
+        }).dataSync() as Float32Array
+      );
+    };
+    assertClose(run("wasm"), run("cpu"), `bias ${withBias}, ${activation}`);
+  }
+});
