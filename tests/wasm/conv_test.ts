@@ -12,26 +12,10 @@ import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { convolve, filterGradient } from "../../lib/wasm/conv.ts";
 import { createRandom } from "../../lib/random.ts";
+import { assertCloseToCpu, randomArray } from "./against_cpu.ts";
 
 tf.enableProdMode();
 await setupWasmBackend({ threads: 1 });
-
-function randomArray(n: number, next: () => number): Float32Array {
-  return Float32Array.from({ length: n }, () => 2 * next() - 1);
-}
-
-/** |got - want| <= 1e-4 * max|want| (+ a tiny floor for all-zero references). */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  const tol = 1e-4 * scale + 1e-6;
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol)) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, cpu says ${want[i]} (tolerance ${tol})`);
-    }
-  }
-}
 
 type Pad = "same" | "valid" | [
   [number, number],
@@ -95,7 +79,7 @@ function checkCase(c: Case, seed: number): void {
     const want = run("cpu", kernel, inputs, attrs);
     const got = run("wasm", kernel, inputs, attrs);
     assert.deepEqual(got.shape, want.shape, `${label} ${kernel}: shape`);
-    assertClose(got.values, want.values, `${label} ${kernel}`);
+    assertCloseToCpu(got.values, want.values, `${label} ${kernel}`);
   }
 }
 

@@ -11,57 +11,25 @@ import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts
 import { heapKernelsAvailable } from "../../lib/wasm/heap_module.ts";
 import { channelwise, matMul, maxPoolGrad2x2, sumLeadingAxes } from "../../lib/wasm/dense.ts";
 import { createRandom } from "../../lib/random.ts";
+import { assertCloseToCpu, type InputSpec, randomArray, runKernelOn } from "./against_cpu.ts";
 
 tf.enableProdMode();
 await setupWasmBackend({ threads: 1 });
 
-function randomArray(n: number, next: () => number, f = (u: number) => 2 * u - 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = f(next());
-  return a;
-}
-
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-interface InputSpec {
-  values: Float32Array;
-  shape: number[];
-}
-
-/** Runs one kernel on `backend`; checks that it leaves no tensor behind. */
+/** Runs one kernel on `backend` (the wasm one on one thread, where our kernels run). */
 async function runKernel(
   backend: "cpu" | "wasm",
   kernel: string,
   inputs: Record<string, InputSpec>,
   attrs: tf.NamedAttrMap,
 ): Promise<{ values: Float32Array; shape: number[] }> {
-  assert.ok(await tf.setBackend(backend), `setBackend(${backend}) failed`);
-  const before = tf.memory().numTensors;
-  const tensors: tf.NamedTensorMap = {};
-  for (const [k, v] of Object.entries(inputs)) tensors[k] = tf.tensor(v.values, v.shape);
-  const out = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor;
-  const values = out.dataSync() as Float32Array;
-  const shape = out.shape;
-  tf.dispose([out, ...Object.values(tensors)]);
-  assert.equal(tf.memory().numTensors, before, `${kernel} on ${backend} leaked tensors`);
+  const result = await runKernelOn(backend, kernel, inputs, attrs);
   if (backend === "wasm") {
     assert.ok(heapKernelsAvailable(tf.backend() as BackendWasm), "the backend has one thread");
   }
-  return { values, shape };
-}
-
-/** |got - want| <= 1e-4 * max|want| (+ a tiny absolute floor for all-zero references). */
-function assertClose(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  const tol = 1e-4 * scale + 1e-6;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= tol)) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, cpu says ${want[i]} (tolerance ${tol})`);
-    }
-  }
+  return result;
 }
 
 /** Element for element equal (NaN equals NaN); names the first element that is not. */
@@ -86,7 +54,7 @@ async function checkMatMul(
   const want = await runKernel("cpu", "BatchMatMul", { a, b }, attrs);
   const got = await runKernel("wasm", "BatchMatMul", { a, b }, attrs);
   assert.deepEqual(got.shape, want.shape, what);
-  assertClose(got.values, want.values, what);
+  assertCloseToCpu(got.values, want.values, what);
 }
 
 function shapesFor(m: number, k: number, n: number, tA: boolean, tB: boolean) {
@@ -157,7 +125,7 @@ Deno.test("Sum and Mean over leading axes agree with cpu on bias-gradient shapes
           const want = await runKernel("cpu", kernel, { x }, { axis, keepDims });
           const got = await runKernel("wasm", kernel, { x }, { axis, keepDims });
           assert.deepEqual(got.shape, want.shape, `${kernel} ${what}`);
-          assertClose(got.values, want.values, `${kernel} ${what}`);
+          assertCloseToCpu(got.values, want.values, `${kernel} ${what}`);
         }
       }
     }
@@ -189,7 +157,7 @@ Deno.test("Conv2DBackpropFilter with small patches (im2col + GEMM) agrees with c
     const want = await runKernel("cpu", "Conv2DBackpropFilter", { x, dy }, attrs);
     const got = await runKernel("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
     assert.deepEqual(got.shape, want.shape, what);
-    assertClose(got.values, want.values, what);
+    assertCloseToCpu(got.values, want.values, what);
   }
 });
 
@@ -257,7 +225,7 @@ Deno.test("MaxPool 2x2/2 equals cpu exactly, with ties, NaN, -Infinity and odd s
   const x = { values: randomArray(2 * 7 * 7 * 4, next), shape: [2, 7, 7, 4] };
   const other = { filterSize: [3, 3], strides: [2, 2], pad: "valid" };
   const want = await runKernel("cpu", "MaxPool", { x }, other);
-  assertClose(
+  assertCloseToCpu(
     (await runKernel("wasm", "MaxPool", { x }, other)).values,
     want.values,
     "MaxPool 3x3",

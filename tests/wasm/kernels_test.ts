@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { createRandom } from "../../lib/random.ts";
+import { assertCloseToCpu, randomArray, runKernelOn } from "./against_cpu.ts";
 
 tf.enableProdMode();
 // Threads on (the default): the kernels must agree with cpu when XNNPACK splits the work.
@@ -14,48 +15,6 @@ const info = await setupWasmBackend();
 
 /** Deterministic generator so every run checks the same cases. */
 const rng = createRandom;
-
-function randomArray(n: number, next: () => number, f = (u: number) => 2 * u - 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = f(next());
-  return a;
-}
-
-interface InputSpec {
-  values: Float32Array;
-  shape: number[];
-}
-
-/** Runs one kernel on `backend` and returns its output values and shape. */
-async function runKernel(
-  backend: "cpu" | "wasm",
-  kernel: string,
-  inputs: Record<string, InputSpec>,
-  attrs: tf.NamedAttrMap,
-): Promise<{ values: Float32Array; shape: number[] }> {
-  assert.ok(await tf.setBackend(backend), `setBackend(${backend}) failed`);
-  const tensors: tf.NamedTensorMap = {};
-  for (const [k, v] of Object.entries(inputs)) tensors[k] = tf.tensor(v.values, v.shape);
-  const out = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor;
-  const values = out.dataSync() as Float32Array;
-  const shape = out.shape;
-  tf.dispose([out, ...Object.values(tensors)]);
-  return { values, shape };
-}
-
-/** |got - want| <= 1e-4 * max|want| (+ a tiny absolute floor for all-zero references). */
-function assertClose(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  const tol = 1e-4 * scale + 1e-6;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= tol)) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, cpu says ${want[i]} (tolerance ${tol})`);
-    }
-  }
-}
 
 interface ConvCase {
   batch: number;
@@ -91,15 +50,15 @@ async function checkConvGrads(c: ConvCase, seed: number): Promise<void> {
   const dy = { values: randomArray(dyShape.reduce((a, b) => a * b), next), shape: dyShape };
   const label = JSON.stringify(c);
   const fAttrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", filterShape: wShape };
-  const fWant = await runKernel("cpu", "Conv2DBackpropFilter", { x, dy }, fAttrs);
-  const fGot = await runKernel("wasm", "Conv2DBackpropFilter", { x, dy }, fAttrs);
+  const fWant = await runKernelOn("cpu", "Conv2DBackpropFilter", { x, dy }, fAttrs);
+  const fGot = await runKernelOn("wasm", "Conv2DBackpropFilter", { x, dy }, fAttrs);
   assert.deepEqual(fGot.shape, fWant.shape, `${label}: dW shape`);
-  assertClose(fGot.values, fWant.values, `${label} dW`);
+  assertCloseToCpu(fGot.values, fWant.values, `${label} dW`);
   const iAttrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", inputShape: xShape };
-  const iWant = await runKernel("cpu", "Conv2DBackpropInput", { dy, filter: w }, iAttrs);
-  const iGot = await runKernel("wasm", "Conv2DBackpropInput", { dy, filter: w }, iAttrs);
+  const iWant = await runKernelOn("cpu", "Conv2DBackpropInput", { dy, filter: w }, iAttrs);
+  const iGot = await runKernelOn("wasm", "Conv2DBackpropInput", { dy, filter: w }, iAttrs);
   assert.deepEqual(iGot.shape, iWant.shape, `${label}: dx shape`);
-  assertClose(iGot.values, iWant.values, `${label} dx`);
+  assertCloseToCpu(iGot.values, iWant.values, `${label} dx`);
 }
 
 const base: ConvCase = {
@@ -209,11 +168,11 @@ Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput support dilation 2 (chec
     const x = { values: randomArray(xShape.reduce((a, b) => a * b), next), shape: xShape };
     const dy = { values: randomArray(outShape.reduce((a, b) => a * b), next), shape: outShape };
     const common = { strides: [1, 1], pad, dataFormat: "NHWC" };
-    const fWant = await runKernel("cpu", "Conv2DBackpropFilter", { x, dy }, {
+    const fWant = await runKernelOn("cpu", "Conv2DBackpropFilter", { x, dy }, {
       ...common,
       filterShape: wd.shape,
     });
-    const fGot = await runKernel("wasm", "Conv2DBackpropFilter", { x, dy }, {
+    const fGot = await runKernelOn("wasm", "Conv2DBackpropFilter", { x, dy }, {
       ...common,
       filterShape: [kh, kw, ci, co],
       dilations: [d, d],
@@ -227,16 +186,16 @@ Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput support dilation 2 (chec
         taps.set(fWant.values.subarray(src, src + ci * co), (r * kw + c) * ci * co);
       }
     }
-    assertClose(fGot.values, taps, `dilated dW ${pad} ci ${ci}`);
-    const iWant = await runKernel("cpu", "Conv2DBackpropInput", { dy, filter: wd }, {
+    assertCloseToCpu(fGot.values, taps, `dilated dW ${pad} ci ${ci}`);
+    const iWant = await runKernelOn("cpu", "Conv2DBackpropInput", { dy, filter: wd }, {
       ...common,
       inputShape: xShape,
     });
-    const iGot = await runKernel("wasm", "Conv2DBackpropInput", {
+    const iGot = await runKernelOn("wasm", "Conv2DBackpropInput", {
       dy,
       filter: { values: w, shape: [kh, kw, ci, co] },
     }, { ...common, inputShape: xShape, dilations: [d, d] });
-    assertClose(iGot.values, iWant.values, `dilated dx ${pad} ci ${ci}`);
+    assertCloseToCpu(iGot.values, iWant.values, `dilated dx ${pad} ci ${ci}`);
   }
 });
 
@@ -251,12 +210,12 @@ async function checkMaxPoolGrad(c: PoolCase, xValues: Float32Array, seed: number
   const next = rng(seed);
   const x = { values: xValues, shape: c.shape };
   const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad };
-  const y = await runKernel("cpu", "MaxPool", { x }, attrs);
+  const y = await runKernelOn("cpu", "MaxPool", { x }, attrs);
   const dy = { values: randomArray(y.values.length, next), shape: y.shape };
   const inputs = { dy, input: x, output: y };
-  const want = await runKernel("cpu", "MaxPoolGrad", inputs, attrs);
-  const got = await runKernel("wasm", "MaxPoolGrad", inputs, attrs);
-  assertClose(got.values, want.values, `MaxPoolGrad ${JSON.stringify(c)}`);
+  const want = await runKernelOn("cpu", "MaxPoolGrad", inputs, attrs);
+  const got = await runKernelOn("wasm", "MaxPoolGrad", inputs, attrs);
+  assertCloseToCpu(got.values, want.values, `MaxPoolGrad ${JSON.stringify(c)}`);
 }
 
 const size = (s: number[]) => s.reduce((a, b) => a * b);
@@ -315,10 +274,14 @@ Deno.test("BatchMatMul agrees with cpu for every transpose combination and batch
         const a = { values: randomArray(size(aShape), next), shape: aShape };
         const b = { values: randomArray(size(bShape), next), shape: bShape };
         const attrs = { transposeA, transposeB };
-        const want = await runKernel("cpu", "BatchMatMul", { a, b }, attrs);
-        const got = await runKernel("wasm", "BatchMatMul", { a, b }, attrs);
+        const want = await runKernelOn("cpu", "BatchMatMul", { a, b }, attrs);
+        const got = await runKernelOn("wasm", "BatchMatMul", { a, b }, attrs);
         assert.deepEqual(got.shape, want.shape);
-        assertClose(got.values, want.values, `BatchMatMul ${JSON.stringify({ batch, ...attrs })}`);
+        assertCloseToCpu(
+          got.values,
+          want.values,
+          `BatchMatMul ${JSON.stringify({ batch, ...attrs })}`,
+        );
       }
     }
   }
@@ -326,9 +289,9 @@ Deno.test("BatchMatMul agrees with cpu for every transpose combination and batch
   const a = { values: randomArray(128 * 1600, next), shape: [128, 1600] };
   const b = { values: randomArray(128 * 64, next), shape: [128, 64] };
   const attrs = { transposeA: true, transposeB: false };
-  const want = await runKernel("cpu", "BatchMatMul", { a, b }, attrs);
-  const got = await runKernel("wasm", "BatchMatMul", { a, b }, attrs);
-  assertClose(got.values, want.values, "BatchMatMul a^T b [1600,128]x[128,64]");
+  const want = await runKernelOn("cpu", "BatchMatMul", { a, b }, attrs);
+  const got = await runKernelOn("wasm", "BatchMatMul", { a, b }, attrs);
+  assertCloseToCpu(got.values, want.values, "BatchMatMul a^T b [1600,128]x[128,64]");
 });
 
 Deno.test("Sum agrees with cpu over leading axes (fast path) and other axes (stock)", async () => {
@@ -337,10 +300,10 @@ Deno.test("Sum agrees with cpu over leading axes (fast path) and other axes (sto
   const axes: (number | number[])[] = [[0, 1, 2], [0], [1, 0], [0, 1, 2, 3], [1, 3], -1, [2]];
   for (const axis of axes) {
     for (const keepDims of [false, true]) {
-      const want = await runKernel("cpu", "Sum", { x }, { axis, keepDims });
-      const got = await runKernel("wasm", "Sum", { x }, { axis, keepDims });
+      const want = await runKernelOn("cpu", "Sum", { x }, { axis, keepDims });
+      const got = await runKernelOn("wasm", "Sum", { x }, { axis, keepDims });
       assert.deepEqual(got.shape, want.shape, `Sum axis ${axis} keepDims ${keepDims}`);
-      assertClose(got.values, want.values, `Sum axis ${axis} keepDims ${keepDims}`);
+      assertCloseToCpu(got.values, want.values, `Sum axis ${axis} keepDims ${keepDims}`);
     }
   }
 });
@@ -365,7 +328,7 @@ Deno.test("GatherV2, Identity and Cast agree with cpu", async () => {
       outs.push(out.dataSync() as Float32Array);
       tf.dispose([xt, it, out]);
     }
-    assertClose(outs[1], outs[0], `GatherV2 axis ${axis}`);
+    assertCloseToCpu(outs[1], outs[0], `GatherV2 axis ${axis}`);
   }
   assert.ok(await tf.setBackend("wasm"));
   const xt = tf.tensor(x.values, x.shape);
@@ -374,8 +337,8 @@ Deno.test("GatherV2, Identity and Cast agree with cpu", async () => {
   const same = tf.cast(xt, "float32");
   const toInt = tf.cast(tf.mul(xt, 10), "int32");
   xt.dispose(); // the shared buffers must outlive the input tensor
-  assertClose(id.dataSync() as Float32Array, x.values, "Identity");
-  assertClose(same.dataSync() as Float32Array, x.values, "Cast float32 -> float32");
+  assertCloseToCpu(id.dataSync() as Float32Array, x.values, "Identity");
+  assertCloseToCpu(same.dataSync() as Float32Array, x.values, "Cast float32 -> float32");
   assert.deepEqual(
     Array.from(toInt.dataSync()),
     Array.from(x.values, (v) => Math.trunc(Math.fround(v * 10)) + 0),
@@ -397,10 +360,10 @@ Deno.test("Slice agrees with cpu on contiguous and strided cuts of ranks 1 to 5"
   for (const [shape, begin, sliceSize] of cases) {
     const x = { values: randomArray(size(shape), next), shape };
     const attrs = { begin, size: sliceSize };
-    const want = await runKernel("cpu", "Slice", { x }, attrs);
-    const got = await runKernel("wasm", "Slice", { x }, attrs);
+    const want = await runKernelOn("cpu", "Slice", { x }, attrs);
+    const got = await runKernelOn("wasm", "Slice", { x }, attrs);
     assert.deepEqual(got.shape, want.shape, `Slice ${JSON.stringify({ shape, ...attrs })}`);
-    assertClose(got.values, want.values, `Slice ${JSON.stringify({ shape, ...attrs })}`);
+    assertCloseToCpu(got.values, want.values, `Slice ${JSON.stringify({ shape, ...attrs })}`);
   }
 });
 

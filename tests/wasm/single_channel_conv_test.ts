@@ -10,6 +10,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { setupWasmBackend } from "../../lib/wasm/backend.ts";
 import { singleChannelSupports } from "../../lib/wasm/single_channel_conv.ts";
 import { createRandom } from "../../lib/random.ts";
+import { assertCloseToCpu } from "./against_cpu.ts";
 
 tf.enableProdMode();
 await setupWasmBackend({ threads: 1 });
@@ -41,17 +42,6 @@ function forwardAndGradient(
   });
 }
 
-function assertClose(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  const tol = 1e-4 * scale + 1e-6;
-  want.forEach((v, i) => {
-    if (!(Math.abs(got[i] - v) <= tol)) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, cpu says ${v} (tolerance ${tol})`);
-    }
-  });
-}
-
 function check(c: Case, seed: number): void {
   const next = createRandom(seed);
   const random = (n: number) => Float32Array.from({ length: n }, () => 2 * next() - 1);
@@ -66,8 +56,8 @@ function check(c: Case, seed: number): void {
   };
   const want = forwardAndGradient("cpu", c, values);
   const got = forwardAndGradient("wasm", c, values);
-  assertClose(got.out, want.out, `${JSON.stringify(c)} forward`);
-  assertClose(got.dFilter, want.dFilter, `${JSON.stringify(c)} filter gradient`);
+  assertCloseToCpu(got.out, want.out, `${JSON.stringify(c)} forward`);
+  assertCloseToCpu(got.dFilter, want.dFilter, `${JSON.stringify(c)} filter gradient`);
 }
 
 Deno.test("the first layer's kernels agree with cpu on the tutorial's shape", () => {
@@ -131,6 +121,6 @@ Deno.test("the first layer's fused convolution (bias, ReLU) agrees with cpu, as 
         }).dataSync() as Float32Array
       );
     };
-    assertClose(run("wasm"), run("cpu"), `bias ${withBias}, ${activation}`);
+    assertCloseToCpu(run("wasm"), run("cpu"), `bias ${withBias}, ${activation}`);
   }
 });

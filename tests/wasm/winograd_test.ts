@@ -12,6 +12,7 @@ import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts
 import { setWinogradEnabled } from "../../lib/wasm/kernels.ts";
 import { winogradConv2D, winogradFilterGradient } from "../../lib/wasm/winograd.ts";
 import { createRandom } from "../../lib/random.ts";
+import { assertCloseToCpu } from "./against_cpu.ts";
 
 tf.enableProdMode();
 await setupWasmBackend({ threads: 1 });
@@ -21,19 +22,6 @@ type Values = { values: Float32Array; shape: number[] };
 function random(shape: number[], next: () => number): Values {
   const n = shape.reduce((a, b) => a * b, 1);
   return { values: Float32Array.from({ length: n }, () => 2 * next() - 1), shape };
-}
-
-/** |got - want| <= 1e-4 * max|want| (+ a tiny floor for all-zero references). */
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  const tol = 1e-4 * scale + 1e-6;
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol)) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, cpu says ${want[i]} (tolerance ${tol})`);
-    }
-  }
 }
 
 function run(
@@ -92,7 +80,7 @@ function checkCase(c: Case, seed: number): void {
     const want = run("cpu", kernel, inputs, attrs);
     const got = run("wasm", kernel, inputs, attrs);
     assert.deepEqual(got.shape, want.shape, `${label} ${kernel}: shape`);
-    assertClose(got.values, want.values, `${label} ${kernel} ${JSON.stringify(attrs)}`);
+    assertCloseToCpu(got.values, want.values, `${label} ${kernel} ${JSON.stringify(attrs)}`);
   }
 }
 
@@ -122,7 +110,7 @@ Deno.test("winogradConv2D() agrees with cpu on the tutorial's second layer, forw
     const forward = tf.engine().makeTensorFromTensorInfo(
       winogradConv2D(backend, xt, ft, { padTop: 0, padLeft: 0, outHeight: 11, outWidth: 11 }),
     );
-    assertClose(forward.dataSync(), want[0], "forward");
+    assertCloseToCpu(forward.dataSync(), want[0], "forward");
     const backward = tf.engine().makeTensorFromTensorInfo(
       winogradConv2D(backend, dyt, ft, {
         padTop: 2,
@@ -132,7 +120,7 @@ Deno.test("winogradConv2D() agrees with cpu on the tutorial's second layer, forw
         rotated: true,
       }),
     );
-    assertClose(backward.dataSync(), want[1], "input gradient");
+    assertCloseToCpu(backward.dataSync(), want[1], "input gradient");
   });
 });
 
@@ -191,7 +179,7 @@ Deno.test("all four kernels run Winograd on one thread: their rounding differs f
     } finally {
       setWinogradEnabled(true);
     }
-    assertClose(winograd.values, old.values, `${kernel}: Winograd vs the old path`);
+    assertCloseToCpu(winograd.values, old.values, `${kernel}: Winograd vs the old path`);
     assert.notDeepEqual(winograd.values, old.values, `${kernel}: the two paths are the same code`);
   }
 });
@@ -246,7 +234,7 @@ Deno.test("a model's gradients and predictions on wasm agree with cpu, without l
   assert.equal(tf.memory().numTensors, tensors, "tensors left behind");
   assert.equal(backend.numDataIds(), dataIds, "backend buffers (scratch) left behind");
   assert.equal(got.length, want.length);
-  got.forEach((g, i) => assertClose(g, want[i], `gradient/prediction ${i}`));
+  got.forEach((g, i) => assertCloseToCpu(g, want[i], `gradient/prediction ${i}`));
 });
 
 Deno.test("winogradConv2D() and winogradFilterGradient() reject shapes they do not take, naming them", () => {
