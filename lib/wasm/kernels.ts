@@ -453,25 +453,39 @@ function forwardInfo(
 function conv2D({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const x = input(inputs, "x", "Conv2D");
   const filter = input(inputs, "filter", "Conv2D");
-  const info = forwardInfo(x, filter, attrs);
+  return ownForward(backend, x, filter, forwardInfo(x, filter, attrs)) ??
+    stockCall("Conv2D", { inputs, backend, attrs });
+}
+
+/**
+ * The forward convolution (plus `fused`'s bias and ReLU) on our own kernels: the grey first
+ * layer's, or Winograd's; undefined when neither takes it.
+ */
+function ownForward(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  fused: { bias?: tf.TensorInfo; relu?: boolean } = {},
+): tf.TensorInfo | undefined {
+  if (x.dtype !== "float32") return undefined;
   if (info.dataFormat === "channelsLast" && singleChannelSupports(info, backend)) {
-    return convolveSingleChannel(backend, x, filter);
+    return convolveSingleChannel(backend, x, filter, fused);
   }
-  if (!winogradTakes(backend, info) || x.dtype !== "float32") {
-    return stockCall("Conv2D", { inputs, backend, attrs });
-  }
+  if (!winogradTakes(backend, info)) return undefined;
   return winogradConv2D(backend, x, filter, {
     padTop: info.padInfo.top,
     padLeft: info.padInfo.left,
     outHeight: info.outHeight,
     outWidth: info.outWidth,
+    ...fused,
   });
 }
 
 /**
  * FusedConv2D (what `model.predict` and Batch Normalization's linear convolutions run):
- * Winograd with the bias and a ReLU in its output transform; other activations, PReLU weights
- * and broadcast biases go to the stock kernel.
+ * our own kernels with the bias and a ReLU in their output (`ownForward`); other activations,
+ * PReLU weights and broadcast biases go to the stock kernel.
  */
 function fusedConv2D({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const x = input(inputs, "x", "FusedConv2D");
@@ -481,26 +495,11 @@ function fusedConv2D({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo 
   const info = forwardInfo(x, filter, attrs);
   const plainBias = bias === undefined ||
     (bias.dtype === "float32" && bias.shape.length === 1 && bias.shape[0] === info.outChannels);
-  if (
-    singleChannelSupports(info, backend) && x.dtype === "float32" && plainBias &&
-    (activation === "linear" || activation === "relu") && !inputs.preluActivationWeights
-  ) {
-    return convolveSingleChannel(backend, x, filter, { bias, relu: activation === "relu" });
-  }
-  if (
-    !winogradTakes(backend, info) || x.dtype !== "float32" || !plainBias ||
-    (activation !== "linear" && activation !== "relu") || inputs.preluActivationWeights
-  ) {
-    return stockCall("FusedConv2D", { inputs, backend, attrs });
-  }
-  return winogradConv2D(backend, x, filter, {
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-    outHeight: info.outHeight,
-    outWidth: info.outWidth,
-    bias,
-    relu: activation === "relu",
-  });
+  const fusable = plainBias && (activation === "linear" || activation === "relu") &&
+    !inputs.preluActivationWeights;
+  return (fusable
+    ? ownForward(backend, x, filter, info, { bias, relu: activation === "relu" })
+    : undefined) ?? stockCall("FusedConv2D", { inputs, backend, attrs });
 }
 
 /**

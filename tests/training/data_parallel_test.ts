@@ -113,7 +113,8 @@ class Doubling extends tf.layers.Layer {
 }
 tf.serialization.registerClass(Doubling);
 
-Deno.test("startReplicas() names the worker that fails and ends them all", async () => {
+/** A compiled model holding a {@linkcode Doubling} layer. */
+function doublingModel(): tf.LayersModel {
   const model = tf.sequential({
     layers: [
       tf.layers.flatten({ inputShape: [28, 28, 1] }),
@@ -122,6 +123,11 @@ Deno.test("startReplicas() names the worker that fails and ends them all", async
     ],
   });
   model.compile({ optimizer: tf.train.adam(), loss: "sparseCategoricalCrossentropy" });
+  return model;
+}
+
+Deno.test("startReplicas() names the worker that fails and ends them all", async () => {
+  const model = doublingModel();
   const error = await rejectionOf(startReplicas(model, { workers: 2, batchCapacity: 8 }));
   assert.match(error.message, /Training replica worker [01] of 2 failed at "init"/);
   assert.match(error.message, /DoublingOnlyInTheMainThread/);
@@ -225,14 +231,7 @@ Deno.test("a replica whose heap runs out names itself, says what to lower, and e
 });
 
 Deno.test("trainModel() trains in this process when the replicas cannot rebuild the model", async () => {
-  const model = tf.sequential({
-    layers: [
-      tf.layers.flatten({ inputShape: [28, 28, 1] }),
-      new Doubling({}),
-      tf.layers.dense({ units: 10, activation: "softmax" }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(), loss: "sparseCategoricalCrossentropy" });
+  const model = doublingModel();
   const split = prepareSplit({ ...syntheticSplit(40), count: 40 });
   const warnings: string[] = [];
   const warn = console.warn;
