@@ -12,76 +12,10 @@ import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
 import { convolve, filterGradient } from "../../lib/wasm/conv.ts";
 import { createRandom } from "../../lib/random.ts";
-import { assertCloseToCpu, randomArray } from "./against_cpu.ts";
+import { checkConvolutionKernels } from "./against_cpu.ts";
 
 tf.enableProdMode();
 await setupWasmBackend({ threads: 1 });
-
-type Pad = "same" | "valid" | [
-  [number, number],
-  [number, number],
-  [number, number],
-  [number, number],
-];
-
-interface Case {
-  batch: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  k: [number, number];
-  strides?: [number, number];
-  pad: Pad;
-}
-
-function run(
-  backend: "cpu" | "wasm",
-  kernel: string,
-  inputs: Record<string, { values: Float32Array; shape: number[] }>,
-  attrs: tf.NamedAttrMap,
-): { values: Float32Array; shape: number[] } {
-  tf.setBackend(backend);
-  return tf.tidy(() => {
-    const tensors: tf.NamedTensorMap = {};
-    for (const [k, v] of Object.entries(inputs)) tensors[k] = tf.tensor(v.values, v.shape);
-    const out = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor;
-    return { values: out.dataSync() as Float32Array, shape: out.shape };
-  });
-}
-
-/** Conv2D, its input gradient and its filter gradient, on wasm and on cpu. */
-function checkCase(c: Case, seed: number): void {
-  const next = createRandom(seed);
-  const strides = c.strides ?? [1, 1];
-  const xShape = [c.batch, c.h, c.w, c.cin];
-  const wShape = [c.k[0], c.k[1], c.cin, c.cout];
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    wShape as [number, number, number, number],
-    strides,
-    1,
-    c.pad,
-  );
-  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const x = { values: randomArray(size(xShape), next), shape: xShape };
-  const filter = { values: randomArray(size(wShape), next), shape: wShape };
-  const dy = { values: randomArray(size(info.outShape), next), shape: info.outShape };
-  const label = JSON.stringify(c);
-  const common = { strides, pad: c.pad, dataFormat: "NHWC" };
-  for (
-    const [kernel, inputs, attrs] of [
-      ["Conv2D", { x, filter }, { ...common, dilations: 1 }],
-      ["Conv2DBackpropInput", { dy, filter }, { ...common, inputShape: xShape }],
-      ["Conv2DBackpropFilter", { x, dy }, { ...common, filterShape: wShape }],
-    ] as const
-  ) {
-    const want = run("cpu", kernel, inputs, attrs);
-    const got = run("wasm", kernel, inputs, attrs);
-    assert.deepEqual(got.shape, want.shape, `${label} ${kernel}: shape`);
-    assertCloseToCpu(got.values, want.values, `${label} ${kernel}`);
-  }
-}
 
 Deno.test("the backend under test runs one thread, where our convolutions are used", () => {
   assert.equal(getThreadsCount(), 1);
@@ -89,16 +23,22 @@ Deno.test("the backend under test runs one thread, where our convolutions are us
 
 Deno.test("convolutions agree with cpu on the seed CNN's and the variants' layers", () => {
   // Seed and regularized: conv 32 -> 64 on 13x13 (the second layer); deep: 64 -> 64 on 11x11.
-  checkCase({ batch: 3, h: 13, w: 13, cin: 32, cout: 64, k: [3, 3], pad: "valid" }, 1);
-  checkCase({ batch: 2, h: 11, w: 11, cin: 64, cout: 64, k: [3, 3], pad: "valid" }, 2);
+  checkConvolutionKernels(
+    { batch: 3, h: 13, w: 13, cin: 32, cout: 64, k: [3, 3], pad: "valid" },
+    1,
+  );
+  checkConvolutionKernels(
+    { batch: 2, h: 11, w: 11, cin: 64, cout: 64, k: [3, 3], pad: "valid" },
+    2,
+  );
   // The first layer (1 input channel) stays on XNNPACK; checked all the same.
-  checkCase({ batch: 2, h: 28, w: 28, cin: 1, cout: 32, k: [3, 3], pad: "valid" }, 3);
+  checkConvolutionKernels({ batch: 2, h: 28, w: 28, cin: 1, cout: 32, k: [3, 3], pad: "valid" }, 3);
 });
 
 Deno.test("convolutions agree with cpu for same and explicit padding, batch 1, odd sizes", () => {
-  checkCase({ batch: 1, h: 7, w: 9, cin: 8, cout: 8, k: [3, 3], pad: "same" }, 4);
-  checkCase({ batch: 5, h: 6, w: 5, cin: 12, cout: 16, k: [2, 4], pad: "same" }, 5);
-  checkCase({
+  checkConvolutionKernels({ batch: 1, h: 7, w: 9, cin: 8, cout: 8, k: [3, 3], pad: "same" }, 4);
+  checkConvolutionKernels({ batch: 5, h: 6, w: 5, cin: 12, cout: 16, k: [2, 4], pad: "same" }, 5);
+  checkConvolutionKernels({
     batch: 2,
     h: 5,
     w: 10,
@@ -108,7 +48,7 @@ Deno.test("convolutions agree with cpu for same and explicit padding, batch 1, o
     pad: [[0, 0], [2, 1], [0, 3], [0, 0]],
   }, 6);
   // A filter as large as the image: one output pixel.
-  checkCase({ batch: 2, h: 4, w: 5, cin: 8, cout: 8, k: [4, 5], pad: "valid" }, 7);
+  checkConvolutionKernels({ batch: 2, h: 4, w: 5, cin: 8, cout: 8, k: [4, 5], pad: "valid" }, 7);
 });
 
 Deno.test("convolutions agree with cpu on 16 seeded random shapes, strides 1-2", () => {
@@ -116,7 +56,7 @@ Deno.test("convolutions agree with cpu on 16 seeded random shapes, strides 1-2",
   const pick = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   for (let i = 0; i < 16; i++) {
     const k: [number, number] = [pick(1, 4), pick(1, 4)];
-    checkCase({
+    checkConvolutionKernels({
       batch: pick(1, 5),
       h: pick(k[0], 12),
       w: pick(k[1], 12),

@@ -12,83 +12,22 @@ import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts
 import { setWinogradEnabled } from "../../lib/wasm/kernels.ts";
 import { winogradConv2D, winogradFilterGradient } from "../../lib/wasm/winograd.ts";
 import { createRandom } from "../../lib/random.ts";
-import { assertCloseToCpu } from "./against_cpu.ts";
+import {
+  assertCloseToCpu,
+  checkConvolutionKernels,
+  type InputSpec,
+  randomInput,
+  runKernelTidy,
+} from "./against_cpu.ts";
 
 tf.enableProdMode();
 await setupWasmBackend({ threads: 1 });
 
-type Values = { values: Float32Array; shape: number[] };
-
-function random(shape: number[], next: () => number): Values {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { values: Float32Array.from({ length: n }, () => 2 * next() - 1), shape };
-}
-
-function run(
-  backend: "cpu" | "wasm",
-  kernel: string,
-  inputs: Record<string, Values>,
-  attrs: tf.NamedAttrMap,
-): Values {
-  tf.setBackend(backend);
-  return tf.tidy(() => {
-    const tensors: tf.NamedTensorMap = {};
-    for (const [k, v] of Object.entries(inputs)) tensors[k] = tf.tensor(v.values, v.shape);
-    const out = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor;
-    return { values: out.dataSync() as Float32Array, shape: out.shape };
-  });
-}
-
-type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
-
-interface Case {
-  batch: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  pad: Pad;
-  strides?: [number, number];
-}
-
-/** Conv2D, FusedConv2D (bias + ReLU, and linear without bias) and both gradients. */
-function checkCase(c: Case, seed: number): void {
-  const next = createRandom(seed);
-  const strides = c.strides ?? [1, 1];
-  const xShape = [c.batch, c.h, c.w, c.cin];
-  const wShape = [3, 3, c.cin, c.cout];
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    wShape as [number, number, number, number],
-    strides,
-    1,
-    c.pad,
-  );
-  const x = random(xShape, next), filter = random(wShape, next), bias = random([c.cout], next);
-  const dy = random(info.outShape, next);
-  const common = { strides, pad: c.pad, dataFormat: "NHWC", dilations: [1, 1] };
-  const label = JSON.stringify(c);
-  for (
-    const [kernel, inputs, attrs] of [
-      ["Conv2D", { x, filter }, common],
-      ["FusedConv2D", { x, filter, bias }, { ...common, activation: "relu" }],
-      ["FusedConv2D", { x, filter }, { ...common, activation: "linear" }],
-      ["Conv2DBackpropInput", { dy, filter }, { ...common, inputShape: xShape }],
-      ["Conv2DBackpropFilter", { x, dy }, { ...common, filterShape: wShape }],
-    ] as const
-  ) {
-    const want = run("cpu", kernel, inputs, attrs);
-    const got = run("wasm", kernel, inputs, attrs);
-    assert.deepEqual(got.shape, want.shape, `${label} ${kernel}: shape`);
-    assertCloseToCpu(got.values, want.values, `${label} ${kernel} ${JSON.stringify(attrs)}`);
-  }
-}
-
 Deno.test("winogradConv2D() agrees with cpu on the tutorial's second layer, forward and rotated", () => {
   const next = createRandom(11);
   const backend = tf.backend() as BackendWasm;
-  const x = random([3, 13, 13, 32], next), filter = random([3, 3, 32, 64], next);
-  const dy = random([3, 11, 11, 64], next);
+  const x = randomInput([3, 13, 13, 32], next), filter = randomInput([3, 3, 32, 64], next);
+  const dy = randomInput([3, 11, 11, 64], next);
   const want = tf.tidy(() => {
     tf.setBackend("cpu");
     const w = tf.tensor4d(filter.values, [3, 3, 32, 64]);
@@ -126,42 +65,64 @@ Deno.test("winogradConv2D() agrees with cpu on the tutorial's second layer, forw
 
 Deno.test("Winograd kernels agree with cpu on the variants' layers (batch 20 too)", () => {
   // baseline, tuned, regularized, augmented: conv 32 -> 64 on 13x13; deep: 64 -> 64 on 11x11.
-  checkCase({ batch: 3, h: 13, w: 13, cin: 32, cout: 64, pad: "valid" }, 1);
+  checkConvolutionKernels({ batch: 3, h: 13, w: 13, cin: 32, cout: 64, pad: "valid" }, 1, {
+    fused: true,
+  });
   // 720 tiles: 20 blocks of the forward pass, 10 of the filter gradient.
-  checkCase({ batch: 20, h: 13, w: 13, cin: 32, cout: 64, pad: "valid" }, 2);
-  checkCase({ batch: 2, h: 11, w: 11, cin: 64, cout: 64, pad: "valid" }, 3);
+  checkConvolutionKernels({ batch: 20, h: 13, w: 13, cin: 32, cout: 64, pad: "valid" }, 2, {
+    fused: true,
+  });
+  checkConvolutionKernels({ batch: 2, h: 11, w: 11, cin: 64, cout: 64, pad: "valid" }, 3, {
+    fused: true,
+  });
   // The first layer (1 input channel) goes to XNNPACK.
-  checkCase({ batch: 2, h: 28, w: 28, cin: 1, cout: 32, pad: "valid" }, 4);
+  checkConvolutionKernels({ batch: 2, h: 28, w: 28, cin: 1, cout: 32, pad: "valid" }, 4, {
+    fused: true,
+  });
 });
 
 Deno.test("Winograd kernels agree with cpu for same and explicit padding, batch 1, odd sizes", () => {
-  checkCase({ batch: 1, h: 7, w: 9, cin: 8, cout: 8, pad: "same" }, 5);
-  checkCase({ batch: 5, h: 3, w: 3, cin: 4, cout: 16, pad: "valid" }, 6); // one output pixel
-  checkCase({ batch: 2, h: 1, w: 4, cin: 12, cout: 8, pad: "same" }, 7); // one row
-  checkCase({ batch: 2, h: 5, w: 10, cin: 16, cout: 24, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] }, 8);
+  checkConvolutionKernels({ batch: 1, h: 7, w: 9, cin: 8, cout: 8, pad: "same" }, 5, {
+    fused: true,
+  });
+  checkConvolutionKernels({ batch: 5, h: 3, w: 3, cin: 4, cout: 16, pad: "valid" }, 6, {
+    fused: true,
+  }); // one output pixel
+  checkConvolutionKernels({ batch: 2, h: 1, w: 4, cin: 12, cout: 8, pad: "same" }, 7, {
+    fused: true,
+  }); // one row
+  checkConvolutionKernels(
+    { batch: 2, h: 5, w: 10, cin: 16, cout: 24, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+    8,
+    { fused: true },
+  );
 });
 
 Deno.test("Winograd kernels agree with cpu on 24 seeded random shapes, some for the stock kernels", () => {
   const next = createRandom(2027);
   const pick = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   for (let i = 0; i < 24; i++) {
-    checkCase({
-      batch: pick(1, 5),
-      h: pick(3, 16),
-      w: pick(3, 16),
-      // Multiples of 4 and 8 take Winograd; the others check the hand-back to the stock kernels.
-      cin: next() < 0.75 ? 4 * pick(1, 10) : pick(1, 9),
-      cout: next() < 0.75 ? 8 * pick(1, 5) : pick(1, 9),
-      strides: next() < 0.85 ? [1, 1] : [2, pick(1, 2)],
-      pad: next() < 0.5 ? "same" : "valid",
-    }, 500 + i);
+    checkConvolutionKernels(
+      {
+        batch: pick(1, 5),
+        h: pick(3, 16),
+        w: pick(3, 16),
+        // Multiples of 4 and 8 take Winograd; the others check the hand-back to the stock kernels.
+        cin: next() < 0.75 ? 4 * pick(1, 10) : pick(1, 9),
+        cout: next() < 0.75 ? 8 * pick(1, 5) : pick(1, 9),
+        strides: next() < 0.85 ? [1, 1] : [2, pick(1, 2)],
+        pad: next() < 0.5 ? "same" : "valid",
+      },
+      500 + i,
+      { fused: true },
+    );
   }
 });
 
 Deno.test("all four kernels run Winograd on one thread: their rounding differs from the old paths", () => {
   const next = createRandom(21);
-  const x = random([2, 13, 13, 32], next), filter = random([3, 3, 32, 64], next);
-  const bias = random([64], next), dy = random([2, 11, 11, 64], next);
+  const x = randomInput([2, 13, 13, 32], next), filter = randomInput([3, 3, 32, 64], next);
+  const bias = randomInput([64], next), dy = randomInput([2, 11, 11, 64], next);
   const common = { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1] };
   for (
     const [kernel, inputs, attrs] of [
@@ -171,11 +132,11 @@ Deno.test("all four kernels run Winograd on one thread: their rounding differs f
       ["Conv2DBackpropFilter", { x, dy }, { ...common, filterShape: filter.shape }],
     ] as const
   ) {
-    const winograd = run("wasm", kernel, inputs, attrs);
+    const winograd = runKernelTidy("wasm", kernel, inputs, attrs);
     assert.equal(setWinogradEnabled(false), true);
-    let old: Values;
+    let old: InputSpec;
     try {
-      old = run("wasm", kernel, inputs, attrs);
+      old = runKernelTidy("wasm", kernel, inputs, attrs);
     } finally {
       setWinogradEnabled(true);
     }
@@ -206,9 +167,9 @@ function tutorialGradients(backend: "cpu" | "wasm", seed: number): Float32Array[
     });
     // Biases too, so that no ReLU is dead everywhere and every path carries a gradient.
     model.setWeights(
-      model.getWeights().map((w) => tf.tensor(random(w.shape, next).values, w.shape)),
+      model.getWeights().map((w) => tf.tensor(randomInput(w.shape, next).values, w.shape)),
     );
-    const x = tf.tensor(random([3, 28, 28, 1], next).values, [3, 28, 28, 1]);
+    const x = tf.tensor(randomInput([3, 28, 28, 1], next).values, [3, 28, 28, 1]);
     const labels = tf.oneHot(tf.tensor1d([1, 7, 3], "int32"), 10);
     const loss = () =>
       tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor);
