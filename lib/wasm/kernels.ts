@@ -684,25 +684,38 @@ function cast({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
 }
 
 /**
+ * When a reduction's `axis` attribute names the first axes of `x` (0, 1, ..., count-1, not all of
+ * them), their count and the reduction's output shape (with `keepDims`); else undefined.
+ */
+function leadingAxes(
+  x: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+): { count: number; outShape: number[] } | undefined {
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) =>
+    p - q
+  );
+  const count = axes.length;
+  if (count === 0 || count >= x.shape.length || !axes.every((v, i) => v === i)) return undefined;
+  const outShape = attrs.keepDims
+    ? x.shape.map((d, i) => (i < count ? 1 : d))
+    : x.shape.slice(count);
+  return { count, outShape };
+}
+
+/**
  * Sum over the leading axes of a float32 tensor (the bias gradients: [N,H,W,C] -> [C]) as one
  * pass over memory with float64 accumulators. The stock kernel first transposes the reduced
  * axes to the end, which costs 3x as much. Other reductions go to the stock kernel.
  */
 function sum({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const x = input(inputs, "x", "Sum");
-  const rank = x.shape.length;
-  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) =>
-    p - q
-  );
-  const leading = axes.length > 0 && axes.length < rank && axes.every((v, i) => v === i);
+  const leading = leadingAxes(x, attrs);
   if (!leading || x.dtype !== "float32") return stockCall("Sum", { inputs, backend, attrs });
-  const inner = tf.util.sizeFromShape(x.shape.slice(axes.length));
-  const outer = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
-  const outShape = attrs.keepDims
-    ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
-    : x.shape.slice(axes.length);
-  if (heapKernelsAvailable(backend) && sumLeadingAxesSupports(x, axes.length)) {
-    return sumLeadingAxes(backend, x, axes.length, outShape);
+  const { count, outShape } = leading;
+  const inner = tf.util.sizeFromShape(x.shape.slice(count));
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, count));
+  if (heapKernelsAvailable(backend) && sumLeadingAxesSupports(x, count)) {
+    return sumLeadingAxes(backend, x, count, outShape);
   }
   const out = backend.makeOutput(outShape, "float32");
   const xv = backend.typedArrayFromHeap(x) as Float32Array;
@@ -721,16 +734,9 @@ function sum({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
  */
 function mean({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const x = input(inputs, "x", "Mean");
-  const rank = x.shape.length;
-  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) =>
-    p - q
-  );
-  const leading = axes.length > 0 && axes.length < rank && axes.every((v, i) => v === i);
-  if (leading && heapKernelsAvailable(backend) && sumLeadingAxesSupports(x, axes.length)) {
-    const outShape = attrs.keepDims
-      ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
-      : x.shape.slice(axes.length);
-    return sumLeadingAxes(backend, x, axes.length, outShape, { mean: true });
+  const leading = leadingAxes(x, attrs);
+  if (leading && heapKernelsAvailable(backend) && sumLeadingAxesSupports(x, leading.count)) {
+    return sumLeadingAxes(backend, x, leading.count, leading.outShape, { mean: true });
   }
   return stockCall("Mean", { inputs, backend, attrs });
 }
