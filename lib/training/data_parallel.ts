@@ -24,6 +24,7 @@ import { WebWorker } from "../wasm/backend.ts";
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from "./replica_worker.ts";
 import type { KernelStats } from "../wasm/kernel_profile.ts";
 import { isOutOfMemory } from "../wasm/heap_module.ts";
+import { normalizePixels } from "../data/preprocess.ts";
 import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
 
 /** Options of {@linkcode startReplicas}. */
@@ -238,8 +239,7 @@ export class Replicas {
     for (let first = 0; first < count; first += this.#capacity) {
       const n = Math.min(this.#capacity, count - first);
       const part = inputs.subarray(first * this.#inputSize, (first + n) * this.#inputSize);
-      if (part instanceof Float32Array) this.#inputs.set(part);
-      else for (let i = 0; i < part.length; i++) this.#inputs[i] = part[i] / 255;
+      this.#inputs.set(part instanceof Float32Array ? part : normalizePixels(part));
       const active = Math.min(this.workers, n);
       await Promise.all(
         this.#replicas.slice(0, active).map((r) => {
@@ -482,7 +482,7 @@ async function start(
  */
 export function defaultWorkers(model: tf.LayersModel): number {
   if (tf.getBackend() !== "wasm" || replicaUnsupportedReason(model) !== undefined) return 0;
-  return Math.max(1, getThreadsCount());
+  return defaultPredictors();
 }
 
 /**
@@ -500,4 +500,43 @@ export function defaultWorkers(model: tf.LayersModel): number {
  */
 export function defaultPredictors(): number {
   return tf.getBackend() === "wasm" ? Math.max(1, getThreadsCount()) : 1;
+}
+
+/**
+ * Starts workers with `start`. When that fails and the caller did not ask for workers
+ * (`explicit` false), says so on the console and returns undefined, so that the caller does
+ * the work in this process: a worker cannot rebuild a model holding a custom layer it does not
+ * know, and the work still gets done, one core slower.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startOrFallBack } from "./data_parallel.ts";
+ * const failing = () => Promise.reject(new Error("Unknown layer: Mine"));
+ * const warn = console.warn;
+ * console.warn = () => {};
+ * try {
+ *   assert.equal(await startOrFallBack(failing, { workers: 2, explicit: false, work: "Training" }), undefined);
+ *   await assert.rejects(() => startOrFallBack(failing, { workers: 2, explicit: true, work: "Training" }), /Unknown layer/);
+ * } finally {
+ *   console.warn = warn;
+ * }
+ * ```
+ */
+export async function startOrFallBack(
+  start: () => Promise<Replicas>,
+  options: { workers: number; explicit: boolean; work: "Training" | "Predicting" },
+): Promise<Replicas | undefined> {
+  try {
+    return await start();
+  } catch (error) {
+    if (options.explicit) throw error;
+    const { workers } = options;
+    console.warn(
+      `${options.work} in this process instead of on ${workers} worker${
+        workers === 1 ? "" : "s"
+      }: ${error instanceof Error ? error.message.split("\n")[0] : error}`,
+    );
+    return undefined;
+  }
 }

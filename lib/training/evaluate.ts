@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SHAPE, IMAGE_SIZE } from "../data/mnist.ts";
 import { type AnySplit, normalizePixels } from "../data/preprocess.ts";
 import { argMax } from "./metrics.ts";
+import type { Replicas } from "./data_parallel.ts";
 
 /** The predictions of a model on a split, with the loss and accuracy they give. */
 export interface Evaluation {
@@ -58,22 +59,17 @@ export async function evaluateModel(
 ): Promise<Evaluation> {
   const workers = options.workers ??
     (tf.getBackend() === "wasm" ? (await import("./data_parallel.ts")).defaultPredictors() : 1);
-  if (workers <= 1 || split.count < 2) {
-    return scoreProbabilities(predictProbabilities(model, split.images, options), split);
+  let predictors: Replicas | undefined;
+  if (workers > 1 && split.count > 1) {
+    // Loaded only here: it loads the wasm backend, which would outrank a program's cpu backend.
+    const { startOrFallBack, startPredictors } = await import("./data_parallel.ts");
+    predictors = await startOrFallBack(() => startPredictors(model, { workers }), {
+      workers,
+      explicit: options.workers !== undefined,
+      work: "Predicting",
+    });
   }
-  // Loaded only here: it loads the wasm backend, which would outrank a program's cpu backend.
-  const { startPredictors } = await import("./data_parallel.ts");
-  let predictors;
-  try {
-    predictors = await startPredictors(model, { workers });
-  } catch (error) {
-    // A worker could not rebuild the model (a custom layer it does not know, say).
-    if (options.workers !== undefined) throw error;
-    console.warn(
-      `Predicting in this process instead of on ${workers} workers: ${
-        error instanceof Error ? error.message.split("\n")[0] : error
-      }`,
-    );
+  if (predictors === undefined) {
     return scoreProbabilities(predictProbabilities(model, split.images, options), split);
   }
   try {

@@ -143,22 +143,15 @@ export async function trainModel(
       : undefined;
     const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 0;
     if (parallel && workers > 0) {
-      try {
-        replicas = await parallel.startReplicas(model, {
-          workers,
-          batchCapacity: options.batchSize,
-          profileKernels: options.profileKernels,
-        });
-      } catch (error) {
-        // A replica could not rebuild the model (a custom layer the workers do not know, say):
-        // training in this process still works, one core slower.
-        if (options.workers !== undefined) throw error;
-        console.warn(
-          `Training in this process instead of on ${workers} worker${workers === 1 ? "" : "s"}: ${
-            error instanceof Error ? error.message.split("\n")[0] : error
-          }`,
-        );
-      }
+      replicas = await parallel.startOrFallBack(
+        () =>
+          parallel.startReplicas(model, {
+            workers,
+            batchCapacity: options.batchSize,
+            profileKernels: options.profileKernels,
+          }),
+        { workers, explicit: options.workers !== undefined, work: "Training" },
+      );
     }
     if (replicas === undefined && options.profileKernels) {
       const { startKernelProfile } = await import("../wasm/kernel_profile.ts");

@@ -1365,12 +1365,11 @@ export const MUTATIONS: readonly Mutation[] = [
     breaks: "the second replica's predictions overwrite the first's",
   },
   {
-    id: "train-replica-failure-hidden",
-    file: "lib/training/train.ts",
-    original: "        if (options.workers !== undefined) throw error;\n",
+    id: "data-parallel-explicit-failure-hidden",
+    file: "lib/training/data_parallel.ts",
+    original: "    if (options.explicit) throw error;\n",
     mutant: "",
-    breaks: "workers asked for explicitly fail silently into in-process training",
-    tests: ["tests/training/data_parallel_test.ts"],
+    breaks: "workers asked for explicitly fail silently into in-process work",
   },
   {
     id: "single-channel-relu-dropped",
