@@ -21,12 +21,13 @@ import { disposeModel } from "../lib/models/model.ts";
 import { buildBaselineModel } from "../lib/models/variants.ts";
 import {
   helpText,
-  type ParameterValues,
   parseProgramArgs,
   type ProgramSpec,
   USAGE_EXIT_CODE,
   UsageError,
-} from "../lib/parameters.ts";
+} from "../lib/command_line.ts";
+import type { ParameterName } from "../lib/parameters.ts";
+import { RUN_PARAMETERS, type RunParameters } from "../lib/training/run_parameters.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
 import type { KernelStats } from "../lib/wasm/kernel_profile.ts";
@@ -43,6 +44,7 @@ import {
 
 /** The bench's command line. */
 export const BENCH_PROGRAM = {
+  table: RUN_PARAMETERS,
   command: "deno task bench",
   summary: `Trains the tutorial's CNN on MNIST with trainModel (the notebook's loop) on the tfjs
 wasm backend, after a one-batch warm-up, then predicts, and prints one JSON line with
@@ -58,9 +60,9 @@ train_samples_per_s, predict_images_per_s, threads, train_cpu_per_wall and versi
     },
     { flag: "profile", help: "also report milliseconds per training step for each kernel" },
   ],
-} as const satisfies ProgramSpec<keyof ParameterValues>;
+} as const satisfies ProgramSpec<ParameterName>;
 
-type BenchParameters = Pick<ParameterValues, typeof BENCH_PROGRAM.parameters[number]>;
+type BenchParameters = Pick<RunParameters, typeof BENCH_PROGRAM.parameters[number]>;
 
 /** What one bench run measured. */
 interface Timing {

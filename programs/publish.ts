@@ -20,7 +20,8 @@ import { join } from "node:path";
 import { writeFileAtomically, writeJson } from "../lib/files.ts";
 import { renderFigureImages } from "../lib/display/static_plot.ts";
 import type { PlotlyFigure } from "../lib/display/plotly.ts";
-import { PARAMETERS, USAGE_EXIT_CODE } from "../lib/parameters.ts";
+import { USAGE_EXIT_CODE } from "../lib/command_line.ts";
+import { RUN_PARAMETERS } from "../lib/training/run_parameters.ts";
 import { runNotebook } from "../jupyter/run_notebook.ts";
 import {
   checkRenderedCopy,
@@ -55,7 +56,7 @@ commit and machine. Also writes the README's pictures to images/.
 
 /** The notebook parameters set in `env` (variable -> value): what made this run not a default one. */
 export function parametersSet(env: Record<string, string>): Record<string, string> {
-  const names = Object.values(PARAMETERS).map((spec) => spec.env)
+  const names = Object.values(RUN_PARAMETERS.rows).map((spec) => spec.env)
     .filter((name) => name !== "WASM_THREADS"); // how fast, not what: not a notebook parameter
   return Object.fromEntries(names.flatMap((name) => name in env ? [[name, env[name]]] : []));
 }

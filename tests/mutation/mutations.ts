@@ -32,6 +32,9 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/files.ts": ["tests/files_test.ts", "tests/data/mnist_test.ts"],
   "lib/random.ts": ["tests/random_test.ts"],
   "lib/parameters.ts": ["tests/parameters_test.ts", "tests/programs/train_test.ts"],
+  "lib/command_line.ts": ["tests/command_line_test.ts", "tests/programs/train_test.ts"],
+  "lib/misspelt_variables.ts": ["tests/misspelt_variables_test.ts"],
+  "lib/training/run_parameters.ts": ["tests/parameters_test.ts"],
   "lib/data/idx.ts": ["tests/data/idx_test.ts", "tests/data/mnist_test.ts"],
   "lib/data/mnist.ts": ["tests/data/mnist_test.ts"],
   "lib/data/preprocess.ts": ["tests/data/preprocess_test.ts"],
@@ -158,25 +161,57 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "parameters-precedence-reversed",
     file: "lib/parameters.ts",
     original: "    const value = explicit !== undefined\n" +
-      "      ? checkExplicit(name, explicit)\n" +
+      "      ? checkExplicit(table, name, explicit)\n" +
       '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n',
     mutant: '    const value = text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n' +
       "      : explicit !== undefined\n" +
-      "      ? checkExplicit(name, explicit)\n",
+      "      ? checkExplicit(table, name, explicit)\n",
     breaks: "parameter precedence reversed: the variable beats the flag",
   },
   {
-    id: "parameters-misspelt-warning-dropped",
+    id: "parameters-dataset-inherited-key",
     file: "lib/parameters.ts",
-    original: "    warnings: misspeltVariables(env),",
+    tests: ["tests/parameters_test.ts"],
+    original: "if (!Object.hasOwn(catalogue.datasets, text)) {",
+    mutant: "if (!(text in catalogue.datasets)) {",
+    breaks: "DATASET=constructor is taken for a dataset (an inherited key of the catalogue)",
+  },
+  {
+    id: "parameters-threads-beyond-cores",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "parse: (text) => parseWholeNumber(text, { min: 1, max: catalogue.cores }),",
+    mutant: "parse: (text) => parseWholeNumber(text, { min: 1, max: catalogue.cores + 1 }),",
+    breaks: "more threads than the catalogue's cores are accepted",
+  },
+  {
+    id: "parameters-other-variables-forgotten",
+    file: "lib/parameters.ts",
+    tests: ["tests/misspelt_variables_test.ts", "tests/parameters_test.ts"],
+    original: "    ...catalogue.otherVariables ?? [],\n",
+    mutant: "",
+    breaks: "a near miss of DATA_MIRROR (DATA_MIRORR) gets no warning",
+  },
+  {
+    id: "parameters-first-dataset-not-default",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "    defaultValue: () => datasets[0],",
+    mutant: "    defaultValue: () => datasets[datasets.length - 1],",
+    breaks: "the default dataset is not the catalogue's first (mnist)",
+  },
+  {
+    id: "parameters-misspelt-warning-dropped",
+    file: "lib/command_line.ts",
+    original: "    warnings: misspeltVariables(table.variables, env),",
     mutant: "    warnings: [],",
     breaks: "a misspelt variable (EPOCH=3) is ignored without a warning",
   },
   {
     id: "parameters-near-miss-not-seen",
-    file: "lib/parameters.ts",
+    file: "lib/misspelt_variables.ts",
     original: "editDistance(a, b) <= 1",
     mutant: "editDistance(a, b) < 1",
     breaks: "only exact names are matched: EPOCH=3 gets no warning",
@@ -184,8 +219,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "parameters-epochs-not-variants",
     file: "lib/parameters.ts",
-    original: 'defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.epochs,',
-    mutant: "defaultValue: () => VARIANTS.baseline.training.epochs,",
+    original: "defaultValue: (values) => training(values).epochs,",
+    mutant: "defaultValue: () => training({}).epochs,",
     breaks: "the default epochs ignore the variant (tuned trains 5, not 15)",
   },
   {
@@ -220,13 +255,13 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "parameters-program-default-beats-variable",
     file: "lib/parameters.ts",
     original: '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n' +
       "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n",
     mutant: "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n" +
       '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n',
     breaks: "a program's own default (bench's 12,800 images) beats the user's variable",
   },
   // lib/data/idx.ts
@@ -1043,22 +1078,25 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "program-train-usage-exit-1",
-    file: "programs/train.ts",
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
     original: "    console.error(`Error: ${error.message}`);\n    return USAGE_EXIT_CODE;",
     mutant: "    console.error(`Error: ${error.message}`);\n    return 1;",
     breaks: "bad flags exit 1 like a failed training, not 2",
   },
   {
     id: "program-train-warnings-not-printed",
-    file: "programs/train.ts",
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
     original: "    for (const warning of options.warnings) console.error(`Warning: ${warning}`);\n",
     mutant: "",
     breaks: "misspelt-variable warnings not printed by the trainer",
   },
   {
     id: "program-train-out-checked-late",
-    file: "programs/train.ts",
-    original: "    await checkWritableDir(options.out).catch((error) => {\n" +
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
+    original: "    await checkWritableDir(program.outputDir(options)).catch((error) => {\n" +
       "      throw new UsageError(error.message);\n    });\n",
     mutant: "",
     breaks: "an unusable --out is found only after training",
