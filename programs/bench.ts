@@ -30,17 +30,15 @@ import type { ParameterName } from "../lib/parameters.ts";
 import { RUN_PARAMETERS, type RunParameters } from "../lib/training/run_parameters.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
-import type { KernelStats } from "../lib/wasm/kernel_profile.ts";
 import {
   defaultPredictors,
   defaultWorkers,
-  startPredictors,
-} from "../lib/training/data_parallel.ts";
-import {
+  type KernelStats,
   setupWasmBackend,
   shutdownWasmBackend,
+  startPredictors,
   type WasmBackendInfo,
-} from "../lib/wasm/backend.ts";
+} from "../lib/engine/mod.ts";
 
 /** The bench's command line. */
 export const BENCH_PROGRAM = {

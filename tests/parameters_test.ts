@@ -5,7 +5,7 @@ import {
   readRunParameters as readParameters,
   RUN_PARAMETERS,
 } from "../lib/training/run_parameters.ts";
-import { logicalCores } from "../lib/wasm/backend.ts";
+import { logicalCores } from "../lib/engine/mod.ts";
 
 // Most tests read through the project's table (RUN_PARAMETERS); the last ones build tables over
 // other catalogues, to show that the names, defaults and core count come from the catalogue.

@@ -17,7 +17,7 @@ import {
   readParameters,
   type ReadParametersOptions,
 } from "../parameters.ts";
-import { logicalCores } from "../wasm/backend.ts";
+import { logicalCores } from "../engine/mod.ts";
 
 export { NOTEBOOK_PARAMETERS };
 
