@@ -349,16 +349,16 @@ export const PARAMETER_NAMES: readonly ParameterName[] = [
   "threads",
 ];
 
-/** The parameters of the notebook's tutorial run. */
-export const NOTEBOOK_PARAMETERS = [
-  "dataset",
-  "variants",
-  "epochs",
-  "batchSize",
-  "validationSplit",
-  "seed",
-  "trainSamples",
-] as const satisfies readonly ParameterName[];
+/** A parameter of the notebook's tutorial run: all but those read elsewhere, or not at all. */
+export type NotebookParameterName = Exclude<ParameterName, "variant" | "threads">;
+
+/**
+ * The parameters of the notebook's tutorial run, in table order: not the variant (the tutorial
+ * trains its own model) nor the threads (read where the backend starts).
+ */
+export const NOTEBOOK_PARAMETERS: readonly NotebookParameterName[] = PARAMETER_NAMES.filter(
+  (name): name is NotebookParameterName => name !== "variant" && name !== "threads",
+);
 
 /** Options of {@linkcode readParameters}. */
 export interface ReadParametersOptions<

@@ -165,7 +165,7 @@ export class Chromium {
     }
     const output = keepTail(process.stderr);
     try {
-      const socket = await connectToPage(profile, process, output, timeoutMs);
+      const socket = await connectToPage({ profile, process, output, timeoutMs });
       return new Chromium({ process, output }, socket, profile, timeoutMs);
     } catch (error) {
       process.kill("SIGKILL");
@@ -378,14 +378,17 @@ function keepTail(stream: ReadableStream<Uint8Array>): { text: string; drained: 
   return output;
 }
 
+/** A browser that is starting: its profile, its process, its output and how long it may take. */
+interface Starting {
+  profile: string;
+  process: Deno.ChildProcess;
+  output: { text: string };
+  timeoutMs: number;
+}
+
 /** Waits for the DevTools port, then opens a WebSocket to the browser's page. */
-async function connectToPage(
-  profile: string,
-  process: Deno.ChildProcess,
-  output: { text: string },
-  timeoutMs: number,
-): Promise<WebSocket> {
-  const port = await waitForPort(profile, process, output, timeoutMs);
+async function connectToPage(starting: Starting): Promise<WebSocket> {
+  const port = await waitForPort(starting);
   const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
     type: string;
     webSocketDebuggerUrl: string;
@@ -401,12 +404,7 @@ async function connectToPage(
 }
 
 /** Chromium writes its DevTools port to `DevToolsActivePort` in the profile once it listens. */
-async function waitForPort(
-  profile: string,
-  process: Deno.ChildProcess,
-  output: { text: string },
-  timeoutMs: number,
-): Promise<number> {
+async function waitForPort({ profile, process, output, timeoutMs }: Starting): Promise<number> {
   let exited: Deno.CommandStatus | undefined;
   process.status.then((status) => exited = status);
   const deadline = Date.now() + timeoutMs;

@@ -10,6 +10,7 @@ import { getVariant, type VariantName, VARIANTS } from "../models/variants.ts";
 import { misspeltVariables } from "../misspelt_variables.ts";
 import {
   NOTEBOOK_PARAMETERS,
+  type NotebookParameterName,
   type ParameterName,
   type ParameterTable,
   parameterTable,
@@ -25,7 +26,7 @@ export { NOTEBOOK_PARAMETERS };
 export type RunParameters = ParameterValues<DatasetName, VariantName>;
 
 /** The parameters the notebook reads, checked. */
-export type NotebookParameters = Pick<RunParameters, typeof NOTEBOOK_PARAMETERS[number]>;
+export type NotebookParameters = Pick<RunParameters, NotebookParameterName>;
 
 /** The table: its rows give each parameter's variable, flag, default, check and help line. */
 export const RUN_PARAMETERS: ParameterTable<DatasetName, VariantName> = parameterTable({
