@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { im2col, im2colSupports, matMul } from "./dense.ts";
+import { im2col, im2colSupports, matMul } from "./matmul.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
 import { dispose, run } from "./stock.ts";
 

@@ -27,7 +27,7 @@
  *   copy element by element; these cut every batch in `fit` and `predict`).
  *
  * On a one-thread backend, the non-convolution part of a step runs in our own relaxed-SIMD
- * kernels on the backend's heap (`dense.ts`): `BatchMatMul` in every transpose combination
+ * kernels on the backend's heap (`matmul.ts`, `channelwise.ts`, `pooling.ts`, `relu_grad.ts`): `BatchMatMul` in every transpose combination
  * without a Transpose, `Sum` and `Mean` over leading axes, `MaxPoolGrad` and `MaxPool` 2x2/2,
  * `Add`, `Multiply` and `Sub` of a per-channel vector, the small-patch filter gradient (im2col +
  * GEMM), and the ReLU gradient in one pass (`DenseReluGrad`, which the Relu gradient this module
@@ -46,15 +46,12 @@ import {
 import {
   channelwise,
   channelwiseSupports,
-  matMul,
-  matMulSupports,
-  maxPool2x2,
-  maxPoolGrad2x2,
-  maxPoolGrad2x2Supports,
-  reluGrad,
   sumLeadingAxes,
   sumLeadingAxesSupports,
-} from "./dense.ts";
+} from "./channelwise.ts";
+import { matMul, matMulSupports } from "./matmul.ts";
+import { maxPool2x2, maxPoolGrad2x2, maxPoolGrad2x2Supports } from "./pooling.ts";
+import { reluGrad } from "./relu_grad.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
 import { fusedBatchNormGrad } from "./batch_norm_grad.ts";
 import { winogradConv2D, winogradFilterGradient, winogradSupports } from "./winograd.ts";
@@ -321,14 +318,7 @@ function maxPoolGrad({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo 
   const dy = input(inputs, "dy", K);
   const x = input(inputs, "input", K);
   const y = input(inputs, "output", K);
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterSize as [number, number] | number,
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as Rounding,
-  );
+  const info = poolInfo(x, attrs);
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const sh = info.strideHeight, sw = info.strideWidth;
   const fh = info.effectiveFilterHeight, fw = info.effectiveFilterWidth;
@@ -515,10 +505,9 @@ function slice({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   return sliceRuns(backend, x, begin, size);
 }
 
-/** The attributes of a 2x2, stride-2 pool whose windows all lie inside the image. */
-function isPool2x2(x: tf.TensorInfo, attrs: tf.NamedAttrMap): boolean {
-  if (x.shape.length !== 4) return false;
-  const info = tf.backend_util.computePool2DInfo(
+/** A pooling kernel's geometry, from its input and attributes. */
+function poolInfo(x: tf.TensorInfo, attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterSize as [number, number] | number,
     attrs.strides as [number, number] | number,
@@ -526,6 +515,12 @@ function isPool2x2(x: tf.TensorInfo, attrs: tf.NamedAttrMap): boolean {
     attrs.pad as Pad,
     attrs.dimRoundingMode as Rounding,
   );
+}
+
+/** The attributes of a 2x2, stride-2 pool whose windows all lie inside the image. */
+function isPool2x2(x: tf.TensorInfo, attrs: tf.NamedAttrMap): boolean {
+  if (x.shape.length !== 4) return false;
+  const info = poolInfo(x, attrs);
   return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 &&
     info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
     info.outHeight === Math.floor(info.inHeight / 2) &&
