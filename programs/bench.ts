@@ -16,7 +16,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadMnist, type Mnist, type MnistSplit } from "../lib/data/mnist.ts";
-import { type PreparedSplit, prepareSplit, sliceSplit } from "../lib/data/preprocess.ts";
+import {
+  normalizePixels,
+  type PreparedSplit,
+  prepareSplit,
+  sliceSplit,
+} from "../lib/data/preprocess.ts";
 import { disposeModel } from "../lib/models/model.ts";
 import { buildBaselineModel } from "../lib/models/variants.ts";
 import {
@@ -39,6 +44,7 @@ import {
   startPredictors,
   type WasmBackendInfo,
 } from "../lib/engine/mod.ts";
+import { inTutorialTerms } from "../lib/training/engine_errors.ts";
 
 /** The bench's command line. */
 export const BENCH_PROGRAM = {
@@ -178,7 +184,7 @@ async function timePrediction(
   try {
     const predict = async (images: Uint8Array) =>
       predictors
-        ? await predictors.predict(images, images.length / 784)
+        ? await predictors.predict(images, images.length / 784, { toFloats: normalizePixels })
         : predictProbabilities(model, images, { batchSize });
     await predict(test.images.subarray(0, Math.min(n, 2 * batchSize) * 784)); // warm-up
     const start = performance.now();
@@ -275,7 +281,8 @@ function round(x: number, digits: number): number {
 if (import.meta.main) {
   try {
     Deno.exitCode = await main(Deno.args);
-  } catch (error) {
+  } catch (caught) {
+    const error = await inTutorialTerms(caught);
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     Deno.exitCode = 1;
   }

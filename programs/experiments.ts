@@ -42,6 +42,7 @@ import {
 } from "../lib/training/experiment_summary.ts";
 import { saveRun } from "../lib/training/run_metrics.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../lib/engine/mod.ts";
+import { inTutorialTerms } from "../lib/training/engine_errors.ts";
 
 /** The command line: the table's parameters and the program's own flags. */
 export const EXPERIMENTS_PROGRAM = {
@@ -175,7 +176,8 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const group of groups) console.log(formatGroup(group));
     console.log(`Merged ${runs.length} run(s) into ${options.record}.`);
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    const error = await inTutorialTerms(caught);
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {

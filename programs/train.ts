@@ -25,6 +25,7 @@ import { formatDuration, trainingProgress } from "../lib/display/progress.ts";
 import { runExperiment } from "../lib/training/experiment.ts";
 import { type RunMetrics, saveRun } from "../lib/training/run_metrics.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../lib/engine/mod.ts";
+import { inTutorialTerms } from "../lib/training/engine_errors.ts";
 
 /** The trainer's command line: the table's parameters and its own `--out`. */
 export const TRAIN_PROGRAM = {
@@ -133,7 +134,8 @@ export async function main(args: readonly string[]): Promise<number> {
       disposeModel(run.model);
     }
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    const error = await inTutorialTerms(caught);
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {

@@ -40,6 +40,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/data/preprocess.ts": ["tests/data/preprocess_test.ts"],
   "lib/data/augment.ts": ["tests/data/augment_test.ts"],
   "lib/engine/kernels/kernels.ts": ["tests/engine/kernels_test.ts"],
+  "lib/engine/kernels/fallbacks.ts": ["tests/engine/kernels_test.ts"],
   "lib/engine/backend.ts": ["tests/engine/backend_test.ts"],
   "lib/engine/kernels/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
   "lib/models/model.ts": ["tests/models/model_test.ts"],
@@ -53,6 +54,8 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
     "tests/training/train_test.ts",
   ],
   "lib/engine/kernels/single_channel_conv.ts": ["tests/engine/single_channel_conv_test.ts"],
+  "lib/engine/errors.ts": ["tests/training/engine_errors_test.ts"],
+  "lib/training/engine_errors.ts": ["tests/training/engine_errors_test.ts"],
   "lib/training/evaluate.ts": ["tests/training/train_test.ts"],
   "lib/training/metrics.ts": ["tests/training/metrics_test.ts"],
   "lib/training/experiment.ts": ["tests/training/experiment_test.ts"],
@@ -720,7 +723,7 @@ export const MUTATIONS: readonly Mutation[] = [
   // lib/engine/kernels/kernels.ts
   {
     id: "kernels-max-pool-grad-all-ties-2x2",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "          dx[p01 + d] = g * (na & (1 - nb));\n" +
       "          dx[p10 + d] = g * (na & nb & (1 - nc));\n",
     mutant: "          dx[p01 + d] = g * (1 - nb);\n          dx[p10 + d] = g * (1 - nc);\n",
@@ -728,35 +731,35 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-max-pool-grad-last-tie",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "                dx[i] += dyv[yBase + d];\n                break search;",
     mutant: "                dx[i] += dyv[yBase + d];",
     breaks: "max-pool gradient (general windows) sent to every tie",
   },
   {
     id: "kernels-filter-grad-halved",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "eyeV[e * k + e] = 1;",
     mutant: "eyeV[e * k + e] = 0.5;",
     breaks: "filter gradient halved (first layer)",
   },
   {
     id: "kernels-filter-grad-transposed",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "{ x: cut }, { perm: [1, 2, 0, 3] }",
     mutant: "{ x: cut }, { perm: [2, 1, 0, 3] }",
     breaks: "filter gradient transposed (rows and columns of the kernel swapped)",
   },
   {
     id: "kernels-input-grad-filter-not-flipped",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "{ x: filter }, { dims: [0, 1] }",
     mutant: "{ x: filter }, { dims: [0] }",
     breaks: "input gradient with the filter flipped on one axis only",
   },
   {
     id: "kernels-zero-insert-row-stride",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "const dstRow = (b * oh * sh + r * sh) * rowOut;",
     mutant: "const dstRow = (b * oh * sh + r) * rowOut;",
     breaks: "strided input gradient with rows packed together",
@@ -777,14 +780,14 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-gather-ignores-indices",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "const r = ids[i] * row;",
     mutant: "const r = i * row;",
     breaks: "GatherV2 returns the first rows whatever the indices",
   },
   {
     id: "kernels-slice-stride",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "let from = begin[k] * stride(k);",
     mutant: "let from = begin[k];",
     breaks: "Slice cuts from the wrong place along inner axes",
@@ -798,7 +801,7 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-crop-axes-swapped",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "begin: [0, cut[0], cut[2], 0],",
     mutant: "begin: [0, cut[2], cut[0], 0],",
     breaks: "padding cropped from the wrong sides",
@@ -1384,9 +1387,9 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "data-parallel-out-of-memory-advice-lost",
     file: "lib/engine/data_parallel.ts",
-    original: "const advice = isOutOfMemory(what)",
-    mutant: "const advice = false",
-    breaks: "a replica whose heap ran out says to run again instead of lowering BATCH_SIZE",
+    original: "const outOfMemory = isOutOfMemory(what);",
+    mutant: "const outOfMemory = false;",
+    breaks: "a replica whose heap ran out says to run again instead of lowering batchCapacity",
   },
   {
     id: "replica-divergence-summed-in-double",
@@ -1415,5 +1418,27 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "fused.relu ? 1 : 0,",
     mutant: "0,",
     breaks: "prediction's first layer skips its ReLU",
+  },
+  // lib/engine/errors.ts, lib/training/engine_errors.ts: engine errors in the tutorial's words
+  {
+    id: "engine-error-rename-ignored",
+    file: "lib/engine/errors.ts",
+    original: 'new EngineError(this.#template.replaceAll("{option}", name), this.option',
+    mutant: "new EngineError(this.#template, this.option",
+    breaks: "a re-worded engine error still names the engine's option",
+  },
+  {
+    id: "engine-errors-batch-size-as-threads",
+    file: "lib/training/engine_errors.ts",
+    original: 'batchCapacity: "batchSize",',
+    mutant: 'batchCapacity: "threads",',
+    breaks: "a replica out of memory tells users to change WASM_THREADS instead of BATCH_SIZE",
+  },
+  {
+    id: "data-parallel-bytes-without-scaling",
+    file: "lib/engine/data_parallel.ts",
+    original: "if (!(inputs instanceof Float32Array) && toFloats === undefined) {",
+    mutant: "if (false) {",
+    breaks: "bytes given without toFloats fail deep inside with no sentence saying what to pass",
   },
 ];
