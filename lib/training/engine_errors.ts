@@ -39,7 +39,7 @@ export async function inTutorialTerms(error: unknown): Promise<unknown> {
   const parameter = PARAMETER_OF[engineError.option];
   if (parameter === undefined) return error;
   // Loaded here, on the way out of a failure: the parameter table loads the dataset modules.
-  const { PARAMETERS } = await import("../parameters.ts");
-  const spec = PARAMETERS[parameter];
+  const { RUN_PARAMETERS } = await import("./run_parameters.ts");
+  const spec = RUN_PARAMETERS.rows[parameter];
   return engineError.withOptionName(`${spec.env} (--${spec.flag})`);
 }
