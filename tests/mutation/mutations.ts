@@ -597,15 +597,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-unseeded-initialisation",
     file: "lib/models/model.ts",
-    original: "return tf.initializers.glorotUniform({ seed: this.nextSeed++ });",
-    mutant: "return tf.initializers.glorotUniform({});",
+    original: "tf.initializers.glorotUniform({ seed: next++ })",
+    mutant: "tf.initializers.glorotUniform({})",
     breaks: "the initial weights are not fixed by the seed",
   },
   {
     id: "model-bias-with-batch-norm",
-    file: "lib/models/model.ts",
-    original: "useBias: !batchNorm,",
-    mutant: "useBias: true,",
+    file: "lib/models/variants.ts",
+    original: 'const plain = { activation: "linear", useBias: false } as const;',
+    mutant: 'const plain = { activation: "linear", useBias: true } as const;',
     breaks: "redundant biases before Batch Normalization (parameter counts change)",
   },
   {
@@ -641,8 +641,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "variants-fingerprint-ignores-layers",
     file: "lib/models/variants.ts",
-    original: "description: _description, ...definition } = variant;",
-    mutant: "description: _description, layers: _layers, ...definition } = variant;",
+    original: "const definition = { model: config, ...training };",
+    mutant: "const definition = { ...training };",
     breaks: "a changed model keeps its old fingerprint, so stale results are shown",
   },
   {

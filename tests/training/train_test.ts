@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
 import { type PreparedSplit, prepareSplit, sliceSplit } from "../../lib/data/preprocess.ts";
-import { buildModel, disposeModel } from "../../lib/models/model.ts";
+import { compileModel, disposeModel, seedModel } from "../../lib/models/model.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import {
   type BatchProgress,
@@ -208,15 +208,22 @@ function numberedSplit(count: number): PreparedSplit {
 }
 
 /** A model small enough that a step costs nothing: the loop is what these tests watch. */
-const TINY = {
-  name: "tiny",
-  layers: [{ kind: "pool" }, { kind: "flatten" }, { kind: "dense", units: 4 }],
-  learningRate: 0.001,
-} as const;
+function tiny(): tf.Sequential {
+  return compileModel(
+    tf.sequential({
+      layers: [
+        tf.layers.maxPooling2d({ inputShape: [28, 28, 1], poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    }),
+    0.001,
+  );
+}
 
 /** Trains and returns the images each epoch visited, in order, and the batches' progress. */
 async function visits(seed: number, options: { epochs: number; count: number; batchSize: number }) {
-  const model = buildModel(TINY, { seed: 1 });
+  const model = seedModel(tiny(), 1);
   const epochs: number[][] = [[]];
   const progress: BatchProgress[] = [];
   await trainModel(model, numberedSplit(options.count), {
