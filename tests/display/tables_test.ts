@@ -36,7 +36,7 @@ Deno.test("modelSummaryTable() lists the seed CNN's layers, shapes and 121,930 p
     121930,
   ]);
   // tfjs names the layers it is not given names for by kind and a running number.
-  assert.match(table.getColumn("layer").toArray()[0], /^conv2d_Conv2D\d+$/);
+  assert.match(String(table.getColumn("layer").toArray()[0]), /^conv2d_Conv2D\d+$/);
   assert.equal(table.getColumn("type").toArray()[0], "Conv2D");
   model.dispose();
 });
