@@ -8,6 +8,8 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Mnist } from "../data/mnist.ts";
 import type { ReportRow } from "../training/metrics.ts";
 import type { TrainHistory } from "../training/train.ts";
+import type { NotebookParameters } from "../parameters.ts";
+import type { WasmBackendInfo } from "../wasm/backend.ts";
 
 const round = (value: number, digits = 4) => Number(value.toFixed(digits));
 
@@ -105,6 +107,33 @@ export function classificationReportTable(rows: readonly ReportRow[]): pl.DataFr
 
 /** A value a table cell can hold. */
 export type Cell = string | number | boolean | null;
+
+/**
+ * The setup cell's one row: the Deno release, the backend as set up, and the run's parameters (the
+ * variants as a list, "none" meaning recorded results; all training images as "all").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setupTable } from "./tables.ts";
+ * import { NOTEBOOK_PARAMETERS, readParameters } from "../parameters.ts";
+ * const params = readParameters({ names: NOTEBOOK_PARAMETERS, env: {} });
+ * const backend = { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" };
+ * const table = setupTable(backend, params);
+ * assert.deepEqual(table.getColumn("variants").toArray(), ["none (recorded results)"]);
+ * assert.deepEqual(table.getColumn("trainSamples").toArray(), ["all"]);
+ * assert.deepEqual(table.getColumn("deno").toArray(), [Deno.version.deno]);
+ * ```
+ */
+export function setupTable(backend: WasmBackendInfo, params: NotebookParameters): pl.DataFrame {
+  return recordsTable([{
+    deno: Deno.version.deno,
+    ...backend,
+    ...params,
+    variants: params.variants.join(", ") || "none (recorded results)",
+    trainSamples: params.trainSamples ?? "all",
+  }]);
+}
 
 /**
  * A table from rows of plain records (one column per key of the first row, in its order); values
