@@ -26,7 +26,7 @@ import {
 import { IMAGE_SHAPE } from "../data/mnist.ts";
 // Registers a BatchNormalization gradient without the full-size Tile that is slow on wasm.
 import "../wasm/batch_norm_grad.ts";
-import { compileModel, disposeModel, seedModel } from "./model.ts";
+import { compileModel, seedModel } from "./model.ts";
 
 /** The names of the variants, in the order the notebook compares them. */
 export const VARIANT_NAMES = ["baseline", "tuned", "regularized", "augmented", "deep"] as const;
