@@ -8,8 +8,8 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Mnist } from "../data/mnist.ts";
 import type { ReportRow } from "../training/metrics.ts";
 import type { TrainHistory } from "../training/train.ts";
-import type { NotebookParameters } from "../parameters.ts";
-import type { WasmBackendInfo } from "../wasm/backend.ts";
+import type { NotebookParameters } from "../training/run_parameters.ts";
+import type { WasmBackendInfo } from "../engine/mod.ts";
 
 const round = (value: number, digits = 4) => Number(value.toFixed(digits));
 
@@ -116,8 +116,8 @@ export type Cell = string | number | boolean | null;
  * ```ts
  * import assert from "node:assert/strict";
  * import { setupTable } from "./tables.ts";
- * import { NOTEBOOK_PARAMETERS, readParameters } from "../parameters.ts";
- * const params = readParameters({ names: NOTEBOOK_PARAMETERS, env: {} });
+ * import { NOTEBOOK_PARAMETERS, readRunParameters } from "../training/run_parameters.ts";
+ * const params = readRunParameters({ names: NOTEBOOK_PARAMETERS, env: {} });
  * const backend = { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" };
  * const table = setupTable(backend, params);
  * assert.deepEqual(table.getColumn("variants").toArray(), ["none (recorded results)"]);

@@ -24,8 +24,6 @@ import {
   DEFAULT_AUGMENT,
 } from "../data/augment.ts";
 import { IMAGE_SHAPE } from "../data/mnist.ts";
-// Registers a BatchNormalization gradient without the full-size Tile that is slow on wasm.
-import "../wasm/batch_norm_grad.ts";
 import { compileModel, seedModel } from "./model.ts";
 
 /** The names of the variants, in the order the notebook compares them. */

@@ -3,7 +3,7 @@
  * `validationData` or `validationSplit`, `shuffle` and `callbacks` (`onEpochEnd(epoch, logs)`,
  * `onBatchEnd(batch, logs)`, `onTrainEnd`, with logs keyed `loss`, `acc`, `val_loss`, `val_acc`),
  * and returns a `history` as `model.fit` does. What it adds: it trains on every core through the
- * worker replicas (`data_parallel.ts`), gives the same result for the same seed (shuffling,
+ * worker replicas (`../engine/mod.ts`), gives the same result for the same seed (shuffling,
  * Dropout, augmentation), augments batches, follows a learning-rate schedule, stops early, guards
  * against bad labels and divergence, and re-estimates Batch Normalization's statistics before
  * each validation (`batch_norm_statistics.ts`).
@@ -21,9 +21,8 @@ import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
 import { hasBatchNormalization, reestimateBatchNormalization } from "./batch_norm_statistics.ts";
-import type { Replicas } from "./data_parallel.ts";
-import type { KernelProfile, KernelStats } from "../wasm/kernel_profile.ts";
-import { isOutOfMemory } from "../wasm/heap_module.ts";
+import { inTutorialTerms } from "./engine_errors.ts";
+import type { KernelProfile, KernelStats, Replicas } from "../engine/mod.ts";
 
 /** An epoch's logs, keyed as tfjs' `model.fit` keys them, plus the rate and the time. */
 export interface EpochLogs {
@@ -115,7 +114,7 @@ export interface TrainOptions {
   /** The number of classes; labels must be below it. Default 10. */
   classes?: number;
   /**
-   * Worker replicas for synchronous data-parallel training (`data_parallel.ts`), each on one
+   * Worker replicas for synchronous data-parallel training (the engine's `startReplicas`), each on one
    * thread; 0 trains in this process. Default: the wasm backend's thread count when the model
    * allows replicas, else 0.
    */
@@ -207,6 +206,8 @@ export async function trainModel(
     run.kernelProfile = options.profileKernels
       ? (run.replicas ? await run.replicas.kernelProfile() : run.profile?.stats)
       : undefined;
+  } catch (error) {
+    throw await inTutorialTerms(error);
   } finally {
     run.close();
   }
@@ -254,7 +255,7 @@ async function startRun(model: tf.LayersModel, options: TrainOptions): Promise<R
   // a program that never asked for wasm.
   const parallel = options.workers !== undefined && options.workers > 0 ||
       options.workers === undefined && tf.getBackend() === "wasm"
-    ? await import("./data_parallel.ts")
+    ? await import("../engine/mod.ts")
     : undefined;
   const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 0;
   const replicas = parallel && workers > 0
@@ -270,7 +271,7 @@ async function startRun(model: tf.LayersModel, options: TrainOptions): Promise<R
     : undefined;
   let profile: KernelProfile | undefined;
   if (replicas === undefined && options.profileKernels) {
-    const { startKernelProfile } = await import("../wasm/kernel_profile.ts");
+    const { startKernelProfile } = await import("../engine/mod.ts");
     profile = startKernelProfile(tf.getBackend(), options.profileKernels);
   }
   const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
@@ -491,6 +492,8 @@ export async function trainBatch(
     return { loss, accuracy };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // The engine is loaded on demand: it loads the wasm backend (see trainModel).
+    const { isOutOfMemory } = await import("../engine/mod.ts");
     if (isOutOfMemory(message)) {
       throw new Error(
         `The WebAssembly heap ran out of memory in a training step on ${count} images ` +

@@ -11,7 +11,7 @@ import { disposeModel } from "../../lib/models/model.ts";
 import { buildVariant } from "../../lib/models/variants.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import { trainModel } from "../../lib/training/train.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 
 await setupWasmBackend();
 const mnist = await loadMnist({ downloadUrls: [] });

@@ -6,7 +6,7 @@ import { type PreparedSplit, prepareSplit, sliceSplit } from "../../lib/data/pre
 import { compileModel, disposeModel, seedModel } from "../../lib/models/model.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import { epochOrder, maxBatchSize, trainModel } from "../../lib/training/train.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { assertDifferentArrays, assertSameArray, rejectionOf } from "../fixtures.ts";
 
 await setupWasmBackend();
