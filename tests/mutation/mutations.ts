@@ -48,6 +48,9 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/model_files.ts": ["tests/models/model_files_test.ts"],
   "lib/training/train.ts": ["tests/training/train_test.ts"],
   "lib/training/batch_norm_statistics.ts": ["tests/training/batch_norm_test.ts"],
+  "lib/deno_version.ts": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/kernels/deno/start.sh": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/check_notebook.ts": ["tests/jupyter/notebook_test.ts"],
   "lib/engine/adam.ts": ["tests/engine/adam_test.ts"],
   "lib/engine/data_parallel.ts": ["tests/engine/data_parallel_test.ts"],
   "lib/engine/replica_worker.ts": [
@@ -592,6 +595,27 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "tf.layers.batchNormalization({ momentum: BATCH_NORM_MOMENTUM })",
     mutant: "tf.layers.batchNormalization()",
     breaks: "moving statistics move 1% a step and lag far behind after a short run",
+  },
+  {
+    id: "deno-version-warning-silent",
+    file: "lib/deno_version.ts",
+    original: "  if (version === PINNED_DENO) return undefined;",
+    mutant: "  if (version !== undefined) return undefined;",
+    breaks: "a kernel on another Deno release runs without a word about misplaced outputs",
+  },
+  {
+    id: "kernel-launcher-any-deno",
+    file: "jupyter/kernels/deno/start.sh",
+    original: '"deno $PINNED "*) exec deno jupyter --kernel --conn "$1" ;;',
+    mutant: '*) exec deno jupyter --kernel --conn "$1" ;;',
+    breaks: "the kernelspec starts whichever deno is on PATH again",
+  },
+  {
+    id: "check-notebook-cell-limit-off-by-one",
+    file: "jupyter/check_notebook.ts",
+    original: "if (lines > MAX_CELL_LINES) {",
+    mutant: "if (lines > MAX_CELL_LINES + 1) {",
+    breaks: "a 16-line code cell passes the notebook check",
   },
   // lib/training/evaluate.ts
   {
