@@ -53,6 +53,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/variants.ts": ["tests/models/variants_test.ts"],
   "lib/models/model_files.ts": ["tests/models/model_files_test.ts"],
   "lib/training/train.ts": ["tests/training/train_test.ts"],
+  "lib/training/batch_norm_statistics.ts": ["tests/training/batch_norm_test.ts"],
+  "lib/deno_version.ts": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/kernels/deno/start.sh": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/check_notebook.ts": ["tests/jupyter/notebook_test.ts"],
   "lib/engine/adam.ts": ["tests/engine/adam_test.ts"],
   "lib/engine/flat_optimizer.ts": ["tests/engine/flat_optimizer_test.ts"],
   "lib/engine/optimizer_state.ts": [
@@ -481,8 +485,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-same-order-every-epoch",
     file: "lib/training/train.ts",
-    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
-    mutant: "const order = epochOrder(train.count, { seed: context.seed, epoch: 0 });",
+    original: ": epochOrder(train.count, { seed: context.seed, epoch });",
+    mutant: ": epochOrder(train.count, { seed: context.seed, epoch: 0 });",
     breaks: "every epoch visits the images in the first epoch's order",
   },
   {
@@ -502,8 +506,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-not-shuffled",
     file: "lib/training/train.ts",
-    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
-    mutant: "const order = Uint32Array.from({ length: train.count }, (_, i) => i);",
+    original: "const order = context.shuffle === false",
+    mutant: "const order = context.shuffle !== null",
     breaks: "images visited in file order, never shuffled",
   },
   {
@@ -530,7 +534,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-best-weights-not-restored",
     file: "lib/training/train.ts",
-    original: "    stopper?.restoreBest(model, history.length);\n",
+    original: "    run.stopper?.restoreBest(model, history.loss.length);\n",
     mutant: "",
     breaks: "early stopping keeps the last epoch's weights, not the best",
   },
@@ -558,23 +562,75 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-schedule-ignored",
     file: "lib/training/train.ts",
-    original: "      setLearningRate(model, learningRate);\n",
+    original: "  setLearningRate(model, lr);\n",
     mutant: "",
     breaks: "the learning-rate schedule is reported but not applied",
   },
   {
     id: "train-validates-on-training-images",
     file: "lib/training/train.ts",
-    original: "await replicas.predict(validation.images, validation.count)",
-    mutant: "await replicas.predict(train.images, validation.count)",
+    original: "await context.replicas.predict(validation.images, validation.count)",
+    mutant: "await context.replicas.predict(train.images, validation.count)",
     breaks: "validation loss and accuracy measured on the training images",
   },
   {
     id: "train-eta-one-epoch-too-many",
-    file: "lib/training/train.ts",
-    original: "const remaining = (epochs - epoch - 1) * train.count + (train.count - seen);",
-    mutant: "const remaining = (epochs - epoch) * train.count + (train.count - seen);",
+    file: "lib/display/progress.ts",
+    original:
+      "const remaining = (params.epochs - epoch - 1) * params.samples + params.samples - seen;",
+    mutant: "const remaining = (params.epochs - epoch) * params.samples + params.samples - seen;",
     breaks: "the progress ETA counts one epoch too many",
+  },
+  {
+    id: "train-batch-norm-not-reestimated",
+    file: "lib/training/train.ts",
+    original: "  const normalized = hasBatchNormalization(model);",
+    mutant: "  const normalized = false;",
+    breaks: "Batch Normalization variants predict on lagging moving statistics after a short run",
+    tests: ["tests/training/batch_norm_test.ts"],
+  },
+  {
+    id: "batch-norm-statistics-with-dropout",
+    file: "lib/training/batch_norm_statistics.ts",
+    original: "    dropouts.forEach((layer) => settable(layer).rate = 0);\n",
+    mutant: "",
+    breaks: "the statistics are measured with Dropout on, which predicting does not use",
+    tests: ["tests/training/batch_norm_test.ts"],
+  },
+  {
+    id: "train-validation-split-ignored",
+    file: "lib/training/train.ts",
+    original: "  return splitValidation(data, options.validationSplit);",
+    mutant: "  return { train: data, validation: undefined };",
+    breaks: "validationSplit neither holds images out nor validates",
+  },
+  {
+    id: "variants-keras-batch-norm-momentum",
+    file: "lib/models/variants.ts",
+    original: "tf.layers.batchNormalization({ momentum: BATCH_NORM_MOMENTUM })",
+    mutant: "tf.layers.batchNormalization()",
+    breaks: "moving statistics move 1% a step and lag far behind after a short run",
+  },
+  {
+    id: "deno-version-warning-silent",
+    file: "lib/deno_version.ts",
+    original: "  if (version === PINNED_DENO) return undefined;",
+    mutant: "  if (version !== undefined) return undefined;",
+    breaks: "a kernel on another Deno release runs without a word about misplaced outputs",
+  },
+  {
+    id: "kernel-launcher-any-deno",
+    file: "jupyter/kernels/deno/start.sh",
+    original: '"deno $PINNED "*) exec deno jupyter --kernel --conn "$1" ;;',
+    mutant: '*) exec deno jupyter --kernel --conn "$1" ;;',
+    breaks: "the kernelspec starts whichever deno is on PATH again",
+  },
+  {
+    id: "check-notebook-cell-limit-off-by-one",
+    file: "jupyter/check_notebook.ts",
+    original: "if (lines > MAX_CELL_LINES) {",
+    mutant: "if (lines > MAX_CELL_LINES + 1) {",
+    breaks: "a 16-line code cell passes the notebook check",
   },
   // lib/training/evaluate.ts
   {
@@ -650,15 +706,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-unseeded-initialisation",
     file: "lib/models/model.ts",
-    original: "return tf.initializers.glorotUniform({ seed: this.nextSeed++ });",
-    mutant: "return tf.initializers.glorotUniform({});",
+    original: "tf.initializers.glorotUniform({ seed: next++ })",
+    mutant: "tf.initializers.glorotUniform({})",
     breaks: "the initial weights are not fixed by the seed",
   },
   {
     id: "model-bias-with-batch-norm",
-    file: "lib/models/model.ts",
-    original: "useBias: !batchNorm,",
-    mutant: "useBias: true,",
+    file: "lib/models/variants.ts",
+    original: 'const plain = { activation: "linear", useBias: false } as const;',
+    mutant: 'const plain = { activation: "linear", useBias: true } as const;',
     breaks: "redundant biases before Batch Normalization (parameter counts change)",
   },
   {
@@ -694,8 +750,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "variants-fingerprint-ignores-layers",
     file: "lib/models/variants.ts",
-    original: "description: _description, ...definition } = variant;",
-    mutant: "description: _description, layers: _layers, ...definition } = variant;",
+    original: "const definition = { model: config, ...training };",
+    mutant: "const definition = { ...training };",
     breaks: "a changed model keeps its old fingerprint, so stale results are shown",
   },
   {
@@ -877,7 +933,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-no-validation",
     file: "lib/training/experiment.ts",
-    original: "      validation,\n      classes: data.classNames.length,",
+    original: "      validationData: validation,\n      classes: data.classNames.length,",
     mutant: "      classes: data.classNames.length,",
     breaks: "no validation scores and no early stopping in runs",
   },
@@ -906,7 +962,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "run-metrics-epochs-run-is-epochs",
     file: "lib/training/run_metrics.ts",
-    original: "epochs_run: run.training.history.length,",
+    original: "epochs_run: run.training.epoch.length,",
     mutant: "epochs_run: run.params.epochs,",
     breaks: "metrics.json hides an early stop",
   },
@@ -986,8 +1042,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "figures-validation-curves-swapped",
     file: "lib/display/figures.ts",
-    original: 'line(history.map((h) => h.valLoss), "validation", 1,',
-    mutant: 'line(history.map((h) => h.valAccuracy), "validation", 1,',
+    original: 'line(history.val_loss, "validation", 1,',
+    mutant: 'line(history.val_acc, "validation", 1,',
     breaks: "validation accuracy drawn on the loss plot",
   },
   // lib/display/tables.ts
@@ -1001,9 +1057,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "tables-missing-validation-as-0",
     file: "lib/display/tables.ts",
-    original:
-      '"val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),',
-    mutant: '"val loss": history.map((h) => round(h.valLoss ?? 0)),',
+    original: '"val loss": optional(history.val_loss),',
+    mutant: '"val loss": history.loss.map((_, i) => round(history.val_loss?.[i] ?? 0)),',
     breaks: "no validation shown as a loss of 0",
   },
   {
@@ -1024,15 +1079,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "progress-stopped-early-bar-partial",
     file: "lib/display/progress.ts",
-    original: "        final.value = final.total;\n",
+    original: "        last.value = last.total;\n",
     mutant: "",
     breaks: "an early stop leaves the bar looking broken off",
   },
   {
     id: "progress-bar-off-by-one-epoch",
     file: "lib/display/progress.ts",
-    original: "value: (p.epoch - 1) * p.batches + p.batch,",
-    mutant: "value: p.epoch * p.batches + p.batch,",
+    original: "value: epoch * params.steps + batch + 1,",
+    mutant: "value: (epoch + 1) * params.steps + batch + 1,",
     breaks: "the bar runs one epoch ahead",
   },
   {
