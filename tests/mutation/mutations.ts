@@ -82,6 +82,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/training/compare.ts": ["tests/training/compare_test.ts"],
   "lib/training/experiment_summary.ts": ["tests/training/experiment_summary_test.ts"],
   "lib/display/figures.ts": ["tests/display/figures_test.ts"],
+  "lib/display/chromium.ts": ["tests/display/chromium_test.ts"],
   "lib/display/jupyter.ts": ["tests/display/jupyter_test.ts"],
   "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
   "lib/display/progress.ts": ["tests/display/progress_test.ts"],
@@ -1317,6 +1318,29 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "const probabilities = predictPixels(model, digit.pixels);",
     mutant: "const probabilities = predictPixels(model, digit.pixels.map((v) => 1 - v));",
     breaks: "the model is shown the digit with its colours inverted",
+  },
+  // lib/display/chromium.ts: the one DevTools client
+  {
+    id: "chromium-exit-not-reported",
+    file: "lib/display/chromium.ts",
+    original: "      for (const listener of this.#exitListeners) listener(this.#exited);\n",
+    mutant: "",
+    breaks:
+      "a browser that exits leaves an event wait hanging until its timeout, without saying why",
+  },
+  {
+    id: "chromium-command-timeout-ignored",
+    file: "lib/display/chromium.ts",
+    original: "const timeoutMs = options.timeoutMs ?? this.#timeoutMs;",
+    mutant: "const timeoutMs = this.#timeoutMs;",
+    breaks: "a command's own timeout is ignored: it waits the browser's 60 s",
+  },
+  {
+    id: "chromium-event-listener-kept",
+    file: "lib/display/chromium.ts",
+    original: "    return () => this.#listeners.delete(listener);",
+    mutant: "    return () => false;",
+    breaks: "a stopped event listener keeps hearing events (and keeps growing what it holds)",
   },
   // lib/display/digit_prediction.ts
   {
