@@ -319,6 +319,7 @@ Deno.test("liveCurvesForTrainModel() draws today's trainModel run, epochs and ba
   });
   const final = sent.at(-1)!;
   assert.deepEqual(final.data[0].x, [0, 1].flatMap((e) => [1, 2, 3].map((b) => e + b / 3)));
+  assert.deepEqual(final.data[1].x, [1, 2], "each epoch at its end");
   assert.deepEqual(final.data[1].y, result.history.map((h) => h.loss));
   assert.deepEqual(final.data[2].y, result.history.map((h) => h.valLoss));
   assert.deepEqual(final.data[5].y, result.history.map((h) => h.valAccuracy));
