@@ -213,7 +213,9 @@ export function trainingCurvesFigure(state: CurvesState): PlotlyFigure {
     epoch: { mode: "lines+markers", line: { color: blue } },
     validation: { mode: "lines+markers", line: { color: "#ff7f0e", dash: "dash" } },
   };
-  const withValidation = state.epochs.some((p) => finite(p.valLoss ?? p.valAcc) !== null);
+  const withValidation = state.epochs.some((p) =>
+    finite(p.valLoss) !== null || finite(p.valAcc) !== null
+  );
   const panel = (axis: 1 | 2, key: "loss" | "acc") => {
     const valKey = key === "loss" ? "valLoss" : "valAcc";
     const trace = (name: string, x: number[], y: (number | null)[], style: object) => ({
