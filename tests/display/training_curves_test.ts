@@ -186,6 +186,13 @@ Deno.test("without validation the figure has no validation traces", () => {
     "training, epoch mean y2",
   ]);
   assert.equal((figure.layout!.xaxis as { rangemode: string }).rangemode, "tozero");
+  const accuracyOnly = trainingCurvesFigure({
+    batches: [],
+    epochs: [{ epoch: 0, loss: 1, acc: 0.5, valLoss: Number.NaN, valAcc: 0.4 }],
+    batchesPerEpoch: 1,
+    title: "Training",
+  });
+  assert.deepEqual(accuracyOnly.data.map((t) => t.y), [[], [1], [null], [], [0.5], [0.4]]);
 });
 
 Deno.test("a long run keeps a bounded number of points, each the mean of its batches", () => {
