@@ -244,7 +244,13 @@ export function trainingCurvesFigure(state: CurvesState): PlotlyFigure {
         : []),
     ];
   };
-  return { data: [...panel(1, "loss"), ...panel(2, "acc")], layout: curvesLayout(state) };
+  return {
+    data: [...panel(1, "loss"), ...panel(2, "acc")],
+    layout: curvesLayout(state),
+    // A responsive plot registers a window resize listener that keeps it alive after the next
+    // update replaced it; the layout's fixed size makes the option moot here anyway.
+    config: { responsive: false },
+  };
 }
 
 /** Two panels side by side, as `historyFigure` in `./figures.ts` draws them after training. */

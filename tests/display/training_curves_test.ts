@@ -170,6 +170,8 @@ Deno.test("the figure draws every trace: loss and accuracy, per batch, per epoch
   assert.deepEqual((layout.xaxis as { range: number[] }).range, [0, 2], "the axis holds still");
   assert.deepEqual((layout.xaxis2 as { range: number[] }).range, [0, 2]);
   assert.deepEqual([layout.width, layout.height], [900, 400], "the rendered copy's picture size");
+  // Each update replaces the plot: a responsive one would stay alive through its resize listener.
+  assert.equal(figure.config?.responsive, false);
 });
 
 Deno.test("without validation the figure has no validation traces", () => {
