@@ -1,8 +1,9 @@
 /**
  * Curves that grow while a model trains: {@link liveTrainingCurves} returns callbacks with the
  * names and arguments of tfjs' `model.fit` (`onBatchEnd(batch, logs)`, `onEpochEnd(epoch, logs)`,
- * `onTrainEnd()`, logs keyed `loss`, `acc`, `val_loss`, `val_acc`) that keep ONE Plotly figure of
- * loss and accuracy, training and validation, up to date in the notebook.
+ * `onTrainEnd()`, logs keyed `loss`, `acc`, `val_loss`, `val_acc`; `setParams({ epochs, steps })`
+ * when the training call gives it) that keep ONE Plotly figure of loss and accuracy, training and
+ * validation, up to date in the notebook.
  *
  * The figure is one output: `display_data` once, then `update_display_data` with the same display
  * id, at most every `minIntervalMs`, so the cell never gains outputs while it trains. The last
@@ -21,19 +22,38 @@ import { type Broadcast, jupyterApi, type MediaBundle } from "./jupyter.ts";
 import { plotly, type PlotlyFigure, type PlotlyRenderer } from "./plotly.ts";
 import type { TrainOptions } from "../training/train.ts";
 
-/** Logs as tfjs' `model.fit` passes them to callbacks: `loss`, `acc`, `val_loss`, `val_acc`. */
-export type FitLogs = Readonly<Record<string, number | undefined>>;
+/**
+ * Logs as tfjs' `model.fit` passes them to callbacks. Only these keys are read; the type lists
+ * them (rather than any string) so that a training call's own log interfaces fit it too.
+ */
+export interface FitLogs {
+  readonly loss?: number;
+  /** tfjs names accuracy `acc`; Keras `accuracy`. */
+  readonly acc?: number;
+  readonly accuracy?: number;
+  readonly val_loss?: number;
+  readonly val_acc?: number;
+  readonly val_accuracy?: number;
+}
+
+/** What a run is, as tfjs' `callback.setParams` gets it: epochs, and batches (`steps`) each. */
+export interface FitParams {
+  readonly epochs?: number;
+  readonly steps?: number;
+}
 
 /** The callbacks of {@link liveTrainingCurves}, with tfjs' `CustomCallbackArgs` signatures. */
 export interface FitCallbacks {
+  /** Takes the epochs and batches per epoch, unless the options gave them. */
+  setParams: (params: FitParams) => void;
   /** Marks the start of an epoch (0-based); optional, since `onEpochEnd` also counts epochs. */
-  onEpochBegin: (epoch: number, logs?: FitLogs) => Promise<void>;
+  onEpochBegin: (epoch: number, logs?: unknown) => Promise<void>;
   /** Adds the point of a 0-based batch of the current epoch. */
   onBatchEnd: (batch: number, logs?: FitLogs) => Promise<void>;
   /** Adds the training and validation points of a 0-based epoch. */
   onEpochEnd: (epoch: number, logs?: FitLogs) => Promise<void>;
   /** Sends the complete figure, whatever the throttle. */
-  onTrainEnd: (logs?: FitLogs) => Promise<void>;
+  onTrainEnd: (logs?: unknown) => Promise<void>;
 }
 
 /** Options of {@link TrainingCurves} and {@link liveTrainingCurves}. */
@@ -94,7 +114,7 @@ export interface CurvesState {
 }
 
 /** A log value, or NaN (drawn as a gap) when absent; tfjs names accuracy `acc`. */
-function logValue(logs: FitLogs | undefined, ...keys: string[]): number {
+function logValue(logs: FitLogs | undefined, ...keys: (keyof FitLogs)[]): number {
   for (const key of keys) {
     const value = logs?.[key];
     if (typeof value === "number") return value;
@@ -345,6 +365,12 @@ export class TrainingCurves {
     this.#series = new BatchSeries(options.maxBatchPoints ?? 400);
   }
 
+  /** Takes the run's epochs and batches per epoch (tfjs' `steps`) unless the options gave them. */
+  setParams(params: FitParams): void {
+    this.#totalEpochs ??= params.epochs;
+    this.#batchesPerEpoch ??= params.steps;
+  }
+
   /** Starts a 0-based epoch (optional: {@link epochEnd} moves to the next one too). */
   epochBegin(epoch: number): Promise<void> {
     this.#epoch = epoch;
@@ -479,6 +505,7 @@ export class TrainingCurves {
 export function liveTrainingCurves(options: TrainingCurvesOptions = {}): FitCallbacks {
   const curves = new TrainingCurves(options);
   return {
+    setParams: (params) => curves.setParams(params),
     onEpochBegin: (epoch) => curves.epochBegin(epoch),
     onBatchEnd: (batch, logs) => curves.batchEnd(batch, logs),
     onEpochEnd: (epoch, logs) => curves.epochEnd(epoch, logs),

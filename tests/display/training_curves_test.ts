@@ -232,6 +232,73 @@ Deno.test("the live figure follows the batches of later epochs from the first on
   assert.match(figures.at(-1)!.text, /Training: done, 2 epochs, accuracy 0\.5/);
 });
 
+// Logs typed as a `model.fit`-like training call declares them: as interfaces, which (unlike type
+// literals) do not fit a `Record<string, number>` parameter.
+interface BatchLogsLike {
+  batch: number;
+  size: number;
+  loss: number;
+  acc: number;
+}
+interface EpochLogsLike {
+  loss: number;
+  acc: number;
+  val_loss?: number;
+  val_acc?: number;
+  lr: number;
+}
+interface TrainEndLike {
+  epochs: number;
+  best_epoch: number;
+}
+interface ParamsLike {
+  epochs: number;
+  steps: number;
+  samples: number;
+}
+interface FitLikeCallbacks {
+  setParams?: (params: ParamsLike) => void;
+  onEpochBegin?: (epoch: number) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: BatchLogsLike) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: EpochLogsLike) => void | Promise<void>;
+  onTrainEnd?: (logs: TrainEndLike) => void | Promise<void>;
+}
+
+Deno.test("liveTrainingCurves() fits a fit-like call's typed callbacks; setParams places batches from the start", async () => {
+  const { sent, clock } = recorded();
+  const callbacks: FitLikeCallbacks = liveTrainingCurves({
+    minIntervalMs: 0,
+    now: () => clock.now,
+    renderer: new PlotlyRenderer({ librarySource: () => "" }),
+    broadcast: (type, content) => {
+      const figure = figureOf(content.data as Record<string, unknown>);
+      sent.push({ type, at: 0, text: "", figure, displayId: figure && "x" });
+      return Promise.resolve();
+    },
+  });
+  callbacks.setParams?.({ epochs: 2, steps: 4, samples: 30 });
+  for (let epoch = 0; epoch < 2; epoch++) {
+    await callbacks.onEpochBegin?.(epoch);
+    for (let batch = 0; batch < 4; batch++) {
+      await callbacks.onBatchEnd?.(batch, { batch, size: 8, loss: 1, acc: 0.5 });
+    }
+    await callbacks.onEpochEnd?.(epoch, { loss: 1, acc: 0.5, val_loss: 1, val_acc: 0.5, lr: 1e-3 });
+  }
+  await callbacks.onTrainEnd?.({ epochs: 2, best_epoch: 2 });
+  const figures = figureMessages(sent);
+  assert.deepEqual(figures[0].figure!.data[0].x, [0.25], "the first batch at a quarter epoch");
+  assert.deepEqual(figures.at(-1)!.figure!.data[0].x, [1, 2, 3, 4, 5, 6, 7, 8].map((b) => b / 4));
+  assert.deepEqual(
+    (figures[0].figure!.layout!.xaxis as { range: number[] }).range,
+    [0, 2],
+    "the axis spans the run from the start",
+  );
+  assert.match(
+    String((figures[0].figure!.layout!.title as { text: string }).text),
+    /epoch 1\/2, batch 1\/4/,
+  );
+});
+
 Deno.test("liveTrainingCurves() takes tfjs' own model.fit callbacks and logs", async () => {
   await tf.setBackend("cpu");
   const model = tf.sequential({
