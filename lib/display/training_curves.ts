@@ -20,7 +20,6 @@
  */
 import { type Broadcast, jupyterApi, type MediaBundle } from "./jupyter.ts";
 import { plotly, type PlotlyFigure, type PlotlyRenderer } from "./plotly.ts";
-import type { TrainOptions } from "../training/train.ts";
 
 /**
  * Logs as tfjs' `model.fit` passes them to callbacks. Only these keys are read; the type lists
@@ -510,40 +509,5 @@ export function liveTrainingCurves(options: TrainingCurvesOptions = {}): FitCall
     onBatchEnd: (batch, logs) => curves.batchEnd(batch, logs),
     onEpochEnd: (epoch, logs) => curves.epochEnd(epoch, logs),
     onTrainEnd: () => curves.trainEnd(),
-  };
-}
-
-/**
- * The same live figure for today's `trainModel` (`../training/train.ts`), whose callbacks take
- * 1-based progress objects instead of tfjs' arguments; the epochs and batches per epoch come
- * from its progress reports.
- *
- * @example
- * ```ts ignore
- * import { liveCurvesForTrainModel } from "./training_curves.ts";
- * await trainModel(model, train, { epochs: 5, batchSize: 128, seed: 42, ...liveCurvesForTrainModel() });
- * ```
- */
-export function liveCurvesForTrainModel(
-  options: Omit<TrainingCurvesOptions, "epochs" | "batchesPerEpoch"> = {},
-): Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd"> {
-  let curves: TrainingCurves | undefined;
-  return {
-    onBatchEnd: async (p) => {
-      curves ??= new TrainingCurves({ ...options, epochs: p.epochs, batchesPerEpoch: p.batches });
-      if (p.batch === 1) await curves.epochBegin(p.epoch - 1);
-      await curves.batchEnd(p.batch - 1, { loss: p.loss, acc: p.accuracy });
-    },
-    onEpochEnd: async (logs) => {
-      await curves?.epochEnd(logs.epoch - 1, {
-        loss: logs.loss,
-        acc: logs.accuracy,
-        val_loss: logs.valLoss,
-        val_acc: logs.valAccuracy,
-      });
-    },
-    onTrainEnd: async () => {
-      await curves?.trainEnd();
-    },
   };
 }

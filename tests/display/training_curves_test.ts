@@ -1,20 +1,16 @@
 // lib/display/training_curves.ts without a Jupyter kernel: the messages a live figure sends (one
 // display, then throttled updates of it, the last one complete), every trace of the figure, the
-// bounded per-batch series, and the callbacks driven by tfjs' own model.fit and by trainModel.
+// bounded per-batch series, and the callbacks driven by tfjs' own model.fit.
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { figureOf, type PlotlyFigure, PlotlyRenderer } from "../../lib/display/plotly.ts";
 import {
   BatchSeries,
-  liveCurvesForTrainModel,
   liveTrainingCurves,
   TrainingCurves,
   trainingCurvesFigure,
   type TrainingCurvesOptions,
 } from "../../lib/display/training_curves.ts";
-import { prepareSplit } from "../../lib/data/preprocess.ts";
-import { trainModel } from "../../lib/training/train.ts";
-import { syntheticSplit } from "../fixtures.ts";
 
 /** One IOPub message as the kernel would send it. */
 interface Sent {
@@ -354,52 +350,5 @@ Deno.test("liveTrainingCurves() takes tfjs' own model.fit callbacks and logs", a
   assert.deepEqual(final.data[5].y, history.history.val_acc);
   assert.equal(tf.memory().numTensors, before, "no tensor kept by the callbacks");
   tf.dispose([x, y]);
-  model.dispose();
-});
-
-Deno.test("liveCurvesForTrainModel() draws today's trainModel run, epochs and batches placed", async () => {
-  await tf.setBackend("cpu");
-  const model = tf.sequential({
-    layers: [
-      tf.layers.flatten({ inputShape: [28, 28, 1] }),
-      tf.layers.dense({
-        units: 10,
-        activation: "softmax",
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
-      }),
-    ],
-  });
-  model.compile({
-    optimizer: "adam",
-    loss: "sparseCategoricalCrossentropy",
-    metrics: ["accuracy"],
-  });
-  const train = prepareSplit({ ...syntheticSplit(48), count: 48 });
-  const validation = prepareSplit({ ...syntheticSplit(16), count: 16 });
-  const sent: PlotlyFigure[] = [];
-  const result = await trainModel(model, train, {
-    epochs: 2,
-    batchSize: 16,
-    seed: 1,
-    validation,
-    workers: 0,
-    ...liveCurvesForTrainModel({
-      minIntervalMs: 0,
-      renderer: new PlotlyRenderer({ librarySource: () => "" }),
-      broadcast: (_type, content) => {
-        const figure = figureOf(content.data as Record<string, unknown>);
-        if (figure) sent.push(figure);
-        return Promise.resolve();
-      },
-    }),
-  });
-  const final = sent.at(-1)!;
-  assert.deepEqual(final.data[0].x, [0, 1].flatMap((e) => [1, 2, 3].map((b) => e + b / 3)));
-  assert.deepEqual(final.data[1].x, [1, 2], "each epoch at its end");
-  assert.deepEqual(final.data[1].y, result.history.map((h) => h.loss));
-  assert.deepEqual(final.data[2].y, result.history.map((h) => h.valLoss));
-  assert.deepEqual(final.data[5].y, result.history.map((h) => h.valAccuracy));
-  assert.deepEqual((final.layout!.xaxis as { range: number[] }).range, [0, 2]);
-  assert.match(String((final.layout!.title as { text: string }).text), /^Training: done, 2 epochs/);
   model.dispose();
 });

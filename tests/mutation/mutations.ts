@@ -61,6 +61,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
   "lib/display/progress.ts": ["tests/display/progress_test.ts"],
   "lib/display/training_curves.ts": ["tests/display/training_curves_test.ts"],
+  "lib/display/train_model_curves.ts": ["tests/display/train_model_curves_test.ts"],
   "lib/display/tables.ts": ["tests/display/tables_test.ts"],
   "programs/train.ts": ["tests/programs/train_test.ts"],
   "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
@@ -1063,7 +1064,7 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "curves-train-model-epoch-shifted",
-    file: "lib/display/training_curves.ts",
+    file: "lib/display/train_model_curves.ts",
     original: "await curves?.epochEnd(logs.epoch - 1, {",
     mutant: "await curves?.epochEnd(logs.epoch, {",
     breaks: "trainModel's epochs are drawn one epoch to the right",
