@@ -15,7 +15,7 @@ import { runExperiment } from "./experiment.ts";
 import type { DatasetName, Mnist } from "../data/mnist.ts";
 import { writeJson } from "../files.ts";
 import type { NotebookParameters } from "./run_parameters.ts";
-import type { TrainOptions } from "./train.ts";
+import type { TrainCallbacks } from "./train.ts";
 import type { RunMetrics } from "./run_metrics.ts";
 import { disposeModel } from "../models/model.ts";
 import {
@@ -76,7 +76,7 @@ export interface CompareOptions {
    */
   progress?: (
     variant: VariantName,
-  ) => Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd">;
+  ) => TrainCallbacks;
 }
 
 /**
@@ -260,7 +260,7 @@ async function trainedLine(
     trainSamples: params.trainSamples,
     validationSplit: params.validationSplit,
     backend,
-    ...options.progress?.(name),
+    callbacks: options.progress?.(name),
   });
   disposeModel(run.model); // the model and its optimizer state
   await writeJson(path, run.metrics);
