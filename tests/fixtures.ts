@@ -7,6 +7,7 @@
 import { AssertionError } from "node:assert/strict";
 import { join } from "node:path";
 import type { IdxFileName } from "../lib/data/mnist.ts";
+import type { RunMetrics } from "../lib/training/run_metrics.ts";
 import { sha256 } from "../lib/files.ts";
 import { crc32, deflateSync } from "node:zlib";
 
@@ -239,4 +240,38 @@ export function greyPng(
   const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
   return out;
+}
+
+/** A whole `metrics.json` record of a small run, with `more` fields changed. */
+export function sampleRunMetrics(more: Partial<RunMetrics> = {}): RunMetrics {
+  return {
+    dataset: "mnist",
+    variant: "baseline",
+    test_accuracy: 0.9,
+    test_loss: 0.3,
+    seed: 1,
+    epochs: 1,
+    epochs_run: 1,
+    batch_size: 128,
+    train_samples: 1800,
+    validation_samples: 200,
+    parameters: 121_930,
+    train_seconds: 3,
+    train_samples_per_s: 600,
+    backend: "wasm",
+    simd: true,
+    threads: 2,
+    tfjs_version: "4.22.0",
+    deno_version: "2.8.1",
+    history: [{
+      epoch: 1,
+      loss: 0.5,
+      accuracy: 0.8,
+      val_loss: null,
+      val_accuracy: null,
+      learning_rate: 0.001,
+      seconds: 3,
+    }],
+    ...more,
+  };
 }

@@ -12,7 +12,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { isAbsolute, join, normalize } from "node:path";
-import { sha256, writeFileAtomically } from "../files.ts";
+import { readRegularFile, sha256, writeFileAtomically } from "../files.ts";
+import { checkShape, MAX_JSON_BYTES, type Shape } from "../json_file.ts";
 
 /** Weights files this module writes: `weights-` and the first 16 hex digits of their SHA-256. */
 const WEIGHTS_NAME = /^weights-([0-9a-f]{16})\.bin$/;
@@ -198,10 +199,29 @@ export async function loadModel(
   return model;
 }
 
+/** The parts of `model.json` this loader reads, checked before anything is built. */
+const MODEL_JSON_SHAPE: Shape = {
+  fields: {
+    modelTopology: { fields: { class_name: "string", config: "any" } },
+    format: "string",
+    weightsManifest: {
+      list: {
+        fields: {
+          paths: { list: "string" },
+          weights: {
+            list: { fields: { name: "string", shape: { list: "integer" }, dtype: "string" } },
+          },
+        },
+      },
+    },
+  },
+  optional: ["format"],
+};
+
 async function readModelJson(jsonPath: string): Promise<tf.io.ModelJSON> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(jsonPath);
+    bytes = await readRegularFile(jsonPath, { maxBytes: MAX_JSON_BYTES, what: "a model" });
   } catch (error) {
     throw new Error(
       `Cannot read the model at ${jsonPath} (${
@@ -211,24 +231,19 @@ async function readModelJson(jsonPath: string): Promise<tf.io.ModelJSON> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
     throw new Error(
       `${jsonPath} is not valid JSON (${(error as Error).message}): save the model again.`,
     );
   }
-  const candidate = json as Partial<tf.io.ModelJSON> | null;
-  if (
-    candidate === null || typeof candidate !== "object" || !candidate.modelTopology ||
-    !Array.isArray(candidate.weightsManifest) ||
-    !candidate.weightsManifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))
-  ) {
-    throw new Error(
-      `${jsonPath} is not a TensorFlow.js layers model (no topology or weights manifest): ` +
-        "save the model again.",
-    );
-  }
-  return candidate as tf.io.ModelJSON;
+  checkShape<tf.io.ModelJSON>(
+    json,
+    MODEL_JSON_SHAPE,
+    jsonPath,
+    "It is not a TensorFlow.js layers model as saveModel writes: save the model again.",
+  );
+  return json;
 }
 
 async function readWeightsFile(dir: string, jsonPath: string, path: string): Promise<Uint8Array> {

@@ -83,7 +83,22 @@ Deno.test("loadModel() names the missing file and says what to do", async () => 
     await Deno.writeTextFile(join(dir, "model.json"), "{}");
     assert.match(
       (await rejectionOf(loadModel(dir))).message,
-      /is not a TensorFlow\.js layers model/,
+      /model\.json: the field "modelTopology" is missing .* not a TensorFlow\.js layers model/,
+    );
+    const manifest = [{
+      paths: ["w.bin"],
+      weights: [{ name: "k", shape: [3, "3"], dtype: "float32" }],
+    }];
+    await Deno.writeTextFile(
+      join(dir, "model.json"),
+      JSON.stringify({
+        modelTopology: { class_name: "Sequential", config: {} },
+        weightsManifest: manifest,
+      }),
+    );
+    assert.match(
+      (await rejectionOf(loadModel(dir))).message,
+      /model\.json: the field "weightsManifest\[0\]\.weights\[0\]\.shape\[1\]" should be a whole number, but it is "3"/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

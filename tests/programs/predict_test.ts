@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { greyPng, runProgram } from "../fixtures.ts";
+import { greyPng, runProgram, sampleRunMetrics } from "../fixtures.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -36,7 +36,10 @@ async function fixtures(): Promise<{ dir: string; files: Record<string, string> 
   const other = tf.sequential({ layers: [tf.layers.dense({ inputShape: [32, 32, 3], units: 2 })] });
   await saveModel(other, join(dir, "other"));
   other.dispose();
-  await Deno.writeTextFile(join(dir, "fashion.json"), JSON.stringify({ dataset: "fashion-mnist" }));
+  await Deno.writeTextFile(
+    join(dir, "fashion.json"),
+    JSON.stringify(sampleRunMetrics({ dataset: "fashion-mnist", notSureBelow: 0.5 })),
+  );
 
   const files: Record<string, string> = {};
   const write = async (name: string, bytes: Uint8Array) => {
@@ -235,6 +238,32 @@ Deno.test("deno task predict uses the class names of the run's dataset", async (
       files["grey.png"],
     ]);
     assert.match(flagged.stdout, /grey\.png: \d /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task predict names a damaged metrics.json beside the model and its field, exit code 2", async () => {
+  const { dir, files } = await fixtures();
+  try {
+    const metrics = join(dir, "run", "metrics.json");
+    const run = (m: unknown) => Deno.writeTextFile(metrics, JSON.stringify(m));
+    await run({ ...sampleRunMetrics(), notSureBelow: 1.5 });
+    const args = ["--model", join(dir, "run", "model"), files["grey.png"]];
+    const wrong = await predict(args);
+    assert.equal(wrong.code, 2);
+    assert.match(
+      wrong.stderr,
+      new RegExp(
+        `^Error: ${metrics}: the field "notSureBelow" should be a number from 0 to 1, but it is 1\\.5\\.`,
+      ),
+    );
+    const { history: _, ...missing } = sampleRunMetrics();
+    await run(missing);
+    assert.match(
+      (await predict(args)).stderr,
+      /the field "history" is missing \(it should be a list\)/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
