@@ -52,8 +52,9 @@ function fits(value: unknown, shape: Shape): boolean {
     case "number":
       return typeof value === "number" && Number.isFinite(value);
     case "string":
+      return typeof value === "string";
     case "boolean":
-      return typeof value === shape;
+      return typeof value === "boolean";
   }
   if ("range" in shape) {
     return typeof value === "number" && value >= shape.range[0] && value <= shape.range[1];
