@@ -73,6 +73,14 @@ export async function checkWritableDir(dir: string): Promise<void> {
     await Deno.writeFile(probe, new Uint8Array());
     await Deno.remove(probe);
   } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      // Deno refused, not the file system: the task was not given this folder (deno.json).
+      throw new Error(
+        `Cannot write to ${dir}: this task may write only the folders deno.json gives it ` +
+          "(data/ and outputs/, see the README's permissions table). Choose a folder under " +
+          `outputs/, or run the program with deno run and --allow-write=${dir}.`,
+      );
+    }
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
       `Cannot write to ${dir} (${reason}): choose a folder you can write to, or fix its ` +

@@ -264,7 +264,7 @@ export const NOTEBOOK_PARAMETERS = [
 export type NotebookParameters = Pick<ParameterValues, typeof NOTEBOOK_PARAMETERS[number]>;
 
 /** Other variables the project reads, so that a near miss of them is not reported. */
-const OTHER_VARIABLES = ["DATA_MIRROR", "NOTEBOOK_CELL_TIMEOUT", "PROFILE_SHAPES"];
+const OTHER_VARIABLES = ["DATA_MIRROR", "NOTEBOOK_CELL_TIMEOUT", "PROFILE_SHAPES", "CHROMIUM"];
 
 /** Options of {@linkcode readParameters}. */
 export interface ReadParametersOptions<K extends ParameterName> {
@@ -330,12 +330,41 @@ function assign<K extends ParameterName>(
   target[name] = value;
 }
 
-function readEnvironment(): Record<string, string | undefined> {
-  try {
-    return Deno.env.toObject();
-  } catch {
-    return {}; // no --allow-env: the defaults apply
+/**
+ * Every environment variable the project reads: the table's, then the others. A task is given
+ * `--allow-env` for these only (`deno.json`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PROJECT_VARIABLES } from "./parameters.ts";
+ * assert.ok(PROJECT_VARIABLES.includes("EPOCHS") && PROJECT_VARIABLES.includes("DATA_MIRROR"));
+ * ```
+ */
+export const PROJECT_VARIABLES: readonly string[] = [
+  ...PARAMETER_NAMES.map((name) => PARAMETERS[name].env),
+  ...OTHER_VARIABLES,
+];
+
+/**
+ * The process environment: all of it when the process may read all of it (so that a misspelt
+ * variable is seen), else the project's variables that it may read (a task is given only those).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readEnvironment } from "./parameters.ts";
+ * assert.equal(typeof readEnvironment(), "object");
+ * ```
+ */
+export function readEnvironment(): Record<string, string | undefined> {
+  if (Deno.permissions.querySync({ name: "env" }).state === "granted") return Deno.env.toObject();
+  const env: Record<string, string | undefined> = {};
+  for (const name of PROJECT_VARIABLES) {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") continue;
+    env[name] = Deno.env.get(name);
   }
+  return env;
 }
 
 function parseFrom<K extends ParameterName>(
@@ -402,7 +431,7 @@ function checkCombinations(values: ParameterValues, defaulted: ReadonlySet<Param
 export function misspeltVariables(
   env: Record<string, string | undefined> = readEnvironment(),
 ): string[] {
-  const known = [...PARAMETER_NAMES.map((name) => PARAMETERS[name].env), ...OTHER_VARIABLES];
+  const known = PROJECT_VARIABLES;
   const warnings: string[] = [];
   for (const [variable, value] of Object.entries(env)) {
     if (known.includes(variable)) continue;

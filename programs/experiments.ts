@@ -16,6 +16,7 @@
  */
 import { join } from "node:path";
 import { writeJson } from "../lib/files.ts";
+import { lockOutputDir } from "../lib/run_lock.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { disposeModel } from "../lib/models/model.ts";
 import { VARIANT_NAMES, variantFingerprint } from "../lib/models/variants.ts";
@@ -27,6 +28,7 @@ import {
   parseWholeNumber,
   type ProgramSpec,
   startProgram,
+  USAGE_EXIT_CODE,
   UsageError,
 } from "../lib/parameters.ts";
 import { trainingProgress } from "../lib/display/progress.ts";
@@ -165,6 +167,14 @@ export async function main(args: readonly string[]): Promise<number> {
     outputDir: (o) => o.runs,
   });
   if (typeof options === "number") return options;
+  // A second run into the same folder stops here, before any work, instead of mixing files.
+  const lock = await lockOutputDir(options.runs, "deno task experiments").catch((error) =>
+    error as Error
+  );
+  if (lock instanceof Error) {
+    console.error(`Error: ${lock.message}`);
+    return USAGE_EXIT_CODE;
+  }
   try {
     const folders = options.summarizeOnly ? undefined : await train(options);
     const runs = (await readRuns(options.runs)).filter((run) =>
@@ -179,6 +189,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
+    await lock.release();
     shutdownWasmBackend();
   }
 }

@@ -30,6 +30,7 @@ import {
   PARAMETERS,
   parseProgramArgs,
   type ProgramSpec,
+  readEnvironment,
   USAGE_EXIT_CODE,
   UsageError,
 } from "../lib/parameters.ts";
@@ -96,7 +97,7 @@ export function parsePredictArgs(
   args: readonly string[],
   options: { env?: Record<string, string | undefined> } = {},
 ): PredictCliOptions {
-  const env = options.env ?? Deno.env.toObject();
+  const env = options.env ?? readEnvironment();
   const parsed = parseProgramArgs(PREDICT_PROGRAM, args, { env });
   if (!parsed.help && parsed.positionals.length === 0) {
     throw new UsageError(

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { writeFileAtomically, writeJson } from "../lib/files.ts";
 import { renderFigureImages } from "../lib/display/static_plot.ts";
 import type { PlotlyFigure } from "../lib/display/plotly.ts";
-import { PARAMETERS, USAGE_EXIT_CODE } from "../lib/parameters.ts";
+import { PARAMETERS, readEnvironment, USAGE_EXIT_CODE } from "../lib/parameters.ts";
 import { runNotebook } from "../jupyter/run_notebook.ts";
 import {
   checkRenderedCopy,
@@ -54,10 +54,15 @@ commit and machine. Also writes the README's pictures to images/.
 `;
 
 /** The notebook parameters set in `env` (variable -> value): what made this run not a default one. */
-export function parametersSet(env: Record<string, string>): Record<string, string> {
+export function parametersSet(
+  env: Record<string, string | undefined>,
+): Record<string, string> {
   const names = Object.values(PARAMETERS).map((spec) => spec.env)
     .filter((name) => name !== "WASM_THREADS"); // how fast, not what: not a notebook parameter
-  return Object.fromEntries(names.flatMap((name) => name in env ? [[name, env[name]]] : []));
+  return Object.fromEntries(names.flatMap((name) => {
+    const value = env[name];
+    return value === undefined ? [] : [[name, value]];
+  }));
 }
 
 /** The commit checked out, with ` + uncommitted changes` when tracked files differ from it. */
@@ -126,7 +131,7 @@ export async function main(args: readonly string[]): Promise<number> {
       commit,
       machine: describeMachine(),
       date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      parameters: parametersSet(Deno.env.toObject()),
+      parameters: parametersSet(readEnvironment()),
       runSeconds: (performance.now() - started) / 1000,
     };
     await writeJson(provenancePath, provenance);

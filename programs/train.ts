@@ -24,7 +24,9 @@ import {
   parseProgramArgs,
   type ProgramSpec,
   startProgram,
+  USAGE_EXIT_CODE,
 } from "../lib/parameters.ts";
+import { lockOutputDir } from "../lib/run_lock.ts";
 import { formatDuration, trainingProgress } from "../lib/display/progress.ts";
 import { runExperiment } from "../lib/training/experiment.ts";
 import { type RunMetrics, saveRun } from "../lib/training/run_metrics.ts";
@@ -117,6 +119,12 @@ export async function main(args: readonly string[]): Promise<number> {
     outputDir: (o) => o.out,
   });
   if (typeof options === "number") return options;
+  // A second run into the same folder stops here, before any work, instead of mixing files.
+  const lock = await lockOutputDir(options.out, "deno task train").catch((error) => error as Error);
+  if (lock instanceof Error) {
+    console.error(`Error: ${lock.message}`);
+    return USAGE_EXIT_CODE;
+  }
   try {
     const { dataset, variant, seed, threads } = options.parameters;
     const backend = await setupWasmBackend({ threads });
@@ -140,6 +148,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
+    await lock.release();
     shutdownWasmBackend();
   }
 }
