@@ -150,7 +150,11 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const started = performance.now();
   // Twice the figure's size in pixels, shown at its size: sharp on high-density screens.
-  const draw = (figures: readonly PlotlyFigure[]) => renderFigureImages(figures, { scale: 2 });
+  const draw = (figures: readonly PlotlyFigure[]) =>
+    renderFigureImages(figures, {
+      scale: 2,
+      profileParent: PUBLISH_DIR, // publish may write only its own folders (deno.json)
+    });
   const copy = await renderedCopy(executed, { draw, provenance });
   const text = JSON.stringify(copy, null, 1) + "\n";
   const problems = checkRenderedCopy(
@@ -162,7 +166,10 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const problem of problems) console.error(`Error: ${problem}`);
     return 1;
   }
-  await writeFileAtomically(RENDERED_NOTEBOOK, new TextEncoder().encode(text));
+  // Written in outputs/ and renamed into place: publish may write only that file at the top.
+  const partial = join(PUBLISH_DIR, `${RENDERED_NOTEBOOK}.partial`);
+  await writeFileAtomically(partial, new TextEncoder().encode(text));
+  await Deno.rename(partial, RENDERED_NOTEBOOK);
   const images = await writeReadmeImages(copy);
   const figures = copy.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.["image/png"]);
   console.log(
