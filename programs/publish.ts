@@ -106,6 +106,26 @@ export async function writeReadmeImages(copy: Notebook, root = "."): Promise<str
   return written;
 }
 
+/** Runs the notebook into PUBLISH_DIR and records where the run comes from; the exit code. */
+async function runAndRecord(provenancePath: string): Promise<number> {
+  const commit = await currentCommit();
+  const started = performance.now();
+  const code = await runNotebook([SOURCE_NOTEBOOK, "--output-dir", PUBLISH_DIR]);
+  if (code !== 0) {
+    console.error(`Error: the notebook run failed (exit ${code}); nothing was published.`);
+    return 1;
+  }
+  const provenance: Provenance = {
+    commit,
+    machine: describeMachine(),
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    parameters: parametersSet(readEnvironment()),
+    runSeconds: (performance.now() - started) / 1000,
+  };
+  await writeJson(provenancePath, provenance);
+  return 0;
+}
+
 /** Runs the publish steps with `args`; returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   if (args.includes("--help")) {
@@ -120,21 +140,8 @@ export async function main(args: readonly string[]): Promise<number> {
   const executedPath = join(PUBLISH_DIR, SOURCE_NOTEBOOK);
   const provenancePath = join(PUBLISH_DIR, "provenance.json");
   if (!args.includes("--skip-run")) {
-    const commit = await currentCommit();
-    const started = performance.now();
-    const code = await runNotebook([SOURCE_NOTEBOOK, "--output-dir", PUBLISH_DIR]);
-    if (code !== 0) {
-      console.error(`Error: the notebook run failed (exit ${code}); nothing was published.`);
-      return 1;
-    }
-    const provenance: Provenance = {
-      commit,
-      machine: describeMachine(),
-      date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      parameters: parametersSet(readEnvironment()),
-      runSeconds: (performance.now() - started) / 1000,
-    };
-    await writeJson(provenancePath, provenance);
+    const code = await runAndRecord(provenancePath);
+    if (code !== 0) return code;
   }
   let executed: Notebook;
   let provenance: Provenance;
