@@ -49,19 +49,45 @@ export class FolderBusyError extends Error {
 export async function lockOutputDir(dir: string, what: string): Promise<RunLock> {
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, RUN_LOCK_FILE);
+  const lock = await tryLockFile(path, what);
+  if ("heldBy" in lock) {
+    throw new FolderBusyError(
+      `${resolve(dir)} is being written by another run right now (${lock.heldBy}; it holds ` +
+        `${path}). Wait for it to finish, or write to another folder (--out for the trainer, ` +
+        "--output-dir for the notebook runner).",
+    );
+  }
+  return lock;
+}
+
+/**
+ * Takes the exclusive lock of the file `path` (creating it) and writes the holder's line in it, or
+ * says who holds it. A file left by a dead process is not locked: it is taken over.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tryLockFile } from "./run_lock.ts";
+ * const dir = await Deno.makeTempDir();
+ * const lock = await tryLockFile(`${dir}/x.lock`, "a save");
+ * assert.ok("release" in lock);
+ * const second = await tryLockFile(`${dir}/x.lock`, "another save");
+ * assert.ok("heldBy" in second && /^pid \d+, a save, since/.test(second.heldBy));
+ * await lock.release();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function tryLockFile(
+  path: string,
+  what: string,
+): Promise<RunLock | { heldBy: string }> {
   // A lock file released and removed between our open and our lock is not the lock any more:
   // try again on the new one (a few times at most: each retry means another run just finished).
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = await Deno.open(path, { read: true, write: true, create: true });
     let held = false;
     try {
-      if (!(await file.tryLock(true))) {
-        throw new FolderBusyError(
-          `${resolve(dir)} is being written by another run right now (${await holder(file)}; ` +
-            `it holds ${path}). Wait for it to finish, or write to another folder (--out for the ` +
-            "trainer, --output-dir for the notebook runner).",
-        );
-      }
+      if (!(await file.tryLock(true))) return { heldBy: await holder(file) };
       if ((await Deno.stat(path).catch(() => undefined))?.ino !== (await file.stat()).ino) continue;
       await file.truncate(0);
       await file.write(
@@ -73,10 +99,7 @@ export async function lockOutputDir(dir: string, what: string): Promise<RunLock>
       if (!held) file.close();
     }
   }
-  throw new FolderBusyError(
-    `${resolve(dir)} changed hands five times while this run tried to lock it: wait for the ` +
-      "other runs to finish.",
-  );
+  return { heldBy: "runs that keep taking and releasing it" };
 }
 
 async function holder(file: Deno.FsFile): Promise<string> {

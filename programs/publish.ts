@@ -16,6 +16,7 @@
  *
  * @module
  */
+import os from "node:os";
 import { join } from "node:path";
 import { writeFileAtomically, writeJson } from "../lib/files.ts";
 import { renderFigureImages } from "../lib/display/static_plot.ts";
@@ -78,12 +79,8 @@ async function currentCommit(): Promise<string> {
 
 /** The machine in a few words: CPU, cores, memory, OS and Deno. */
 function describeMachine(): string {
-  let cpu = "unknown CPU";
-  try {
-    cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.+)$/m)?.[1] ?? cpu;
-  } catch {
-    // not Linux
-  }
+  // os.cpus() needs only --allow-sys=cpus; Deno refuses /proc/cpuinfo to all but -A.
+  const cpu = os.cpus()[0]?.model.trim() || "unknown CPU";
   const memory = (Deno.systemMemoryInfo().total / 2 ** 30).toFixed(0);
   return `${navigator.hardwareConcurrency} cores of ${cpu}, ${memory} GiB, ${Deno.build.os}, ` +
     `Deno ${Deno.version.deno}`;

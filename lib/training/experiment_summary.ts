@@ -11,6 +11,7 @@
  *
  * @module
  */
+import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readRegularFile, writeJson } from "../files.ts";
@@ -460,10 +461,10 @@ export async function runProvenance(
 export function machineInfo(): MachineInfo {
   let cpu = "unknown";
   try {
-    const info = Deno.readTextFileSync("/proc/cpuinfo");
-    cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1].trim() ?? cpu;
+    // os.cpus() needs only --allow-sys=cpus; Deno refuses /proc/cpuinfo to all but -A.
+    cpu = os.cpus()[0]?.model.trim() || cpu;
   } catch {
-    // not Linux, or no read permission: the model stays unknown
+    // no permission: the model stays unknown
   }
   return { cores: navigator.hardwareConcurrency, cpu, os: Deno.build.os };
 }

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadModel, saveModel } from "../../lib/models/model_files.ts";
+import { tryLockFile } from "../../lib/run_lock.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { assertSameArray, listFiles, rejectionOf } from "../fixtures.ts";
 
@@ -170,12 +171,10 @@ Deno.test("saveModel(): a save into a folder another live run is saving into sto
   try {
     const first = await saved(dir, 3);
     const before = firstWeight(await loadModel(dir));
-    // A live process (this one) holds the lock, as a run saving at the same moment does.
-    // (Two saves started together in one process raced: sometimes the first had finished.)
-    await Deno.writeTextFile(
-      join(dir, ".saving.lock"),
-      `${Deno.pid} ${new Date().toISOString()}\n`,
-    );
+    // A live run holds the lock, as a run saving at the same moment does. (Two saves started
+    // together in one process raced: sometimes the first had finished.)
+    const held = await tryLockFile(join(dir, ".saving.lock"), "another save");
+    assert.ok("release" in held);
     const second = buildBaselineModel({ seed: 4 });
     await assert.rejects(
       saveModel(second, dir),
@@ -186,6 +185,7 @@ Deno.test("saveModel(): a save into a folder another live run is saving into sto
     assert.deepEqual(await listFiles(dir), [".saving.lock", "model.json", first].sort());
     loaded.dispose();
     disposeModel(second);
+    await held.release();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1094,8 +1094,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-files-lock-not-exclusive",
     file: "lib/models/model_files.ts",
-    original: "await Deno.writeFile(lock, owner, { createNew: true });",
-    mutant: "await Deno.writeFile(lock, owner);",
+    original: 'if ("heldBy" in held) {',
+    mutant: "if (false) {",
     breaks: "two runs saving into one folder at once are not stopped",
   },
   {
@@ -1439,8 +1439,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "run-lock-not-exclusive",
     file: "lib/run_lock.ts",
-    original: "if (!(await file.tryLock(true))) {",
-    mutant: "if (!(await file.tryLock(false))) {",
+    original: "if (!(await file.tryLock(true))) return",
+    mutant: "if (!(await file.tryLock(false))) return",
     breaks: "two runs write one output folder at once and mix their files",
   },
   {
