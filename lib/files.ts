@@ -1,5 +1,5 @@
 /**
- * Writing files so that no reader ever sees half of one.
+ * Writing files so that no reader ever sees half of one, and the bytes they hold.
  *
  * @module
  */
@@ -177,4 +177,24 @@ function refuseIrregular(path: string, stat: Deno.FileInfo, what: string): void 
   throw new Error(
     `${path} is not a regular file (${kind}), so it is not read as ${what}: give the path of a file.`,
   );
+}
+
+/**
+ * Joins the chunks read from a stream into one array.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concatBytes } from "./files.ts";
+ * assert.deepEqual(concatBytes([Uint8Array.of(1, 2), Uint8Array.of(), Uint8Array.of(3)]), Uint8Array.of(1, 2, 3));
+ * ```
+ */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
 }

@@ -21,7 +21,9 @@ import { join } from "node:path";
 import { writeFileAtomically, writeJson } from "../lib/files.ts";
 import { renderFigureImages } from "../lib/display/static_plot.ts";
 import type { PlotlyFigure } from "../lib/display/plotly.ts";
-import { PARAMETERS, readEnvironment, USAGE_EXIT_CODE } from "../lib/parameters.ts";
+import { USAGE_EXIT_CODE } from "../lib/command_line.ts";
+import { readEnvironment } from "../lib/parameters.ts";
+import { RUN_PARAMETERS } from "../lib/training/run_parameters.ts";
 import { runNotebook } from "../jupyter/run_notebook.ts";
 import {
   checkRenderedCopy,
@@ -58,7 +60,7 @@ commit and machine. Also writes the README's pictures to images/.
 export function parametersSet(
   env: Record<string, string | undefined>,
 ): Record<string, string> {
-  const names = Object.values(PARAMETERS).map((spec) => spec.env)
+  const names = Object.values(RUN_PARAMETERS.rows).map((spec) => spec.env)
     .filter((name) => name !== "WASM_THREADS"); // how fast, not what: not a notebook parameter
   return Object.fromEntries(names.flatMap((name) => {
     const value = env[name];
@@ -103,7 +105,41 @@ export async function writeReadmeImages(copy: Notebook, root = "."): Promise<str
   return written;
 }
 
-/** Runs the notebook into PUBLISH_DIR and records where the run comes from; the exit code. */
+/** Runs the publish steps with `args`; returns the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  if (args.includes("--help")) {
+    console.log(HELP);
+    return 0;
+  }
+  const unknown = args.filter((arg) => arg !== "--skip-run");
+  if (unknown.length > 0) {
+    console.error(`Error: unknown argument ${unknown.join(" ")}. See deno task publish --help.`);
+    return USAGE_EXIT_CODE;
+  }
+  const paths = {
+    executed: join(PUBLISH_DIR, SOURCE_NOTEBOOK),
+    provenance: join(PUBLISH_DIR, "provenance.json"),
+  };
+  if (!args.includes("--skip-run")) {
+    const code = await runAndRecord(paths.provenance);
+    if (code !== 0) return code;
+  }
+  let executed: Notebook;
+  let provenance: Provenance;
+  try {
+    executed = JSON.parse(await Deno.readTextFile(paths.executed)) as Notebook;
+    provenance = JSON.parse(await Deno.readTextFile(paths.provenance)) as Provenance;
+  } catch (error) {
+    console.error(
+      `Error: cannot read the last publish run in ${PUBLISH_DIR}/ (${error}). ` +
+        "Run `deno task publish` without --skip-run.",
+    );
+    return 1;
+  }
+  return await publishCopy(executed, provenance);
+}
+
+/** Runs the notebook into {@link PUBLISH_DIR} and records the run's provenance; the exit code. */
 async function runAndRecord(provenancePath: string): Promise<number> {
   const commit = await currentCommit();
   const started = performance.now();
@@ -116,42 +152,15 @@ async function runAndRecord(provenancePath: string): Promise<number> {
     commit,
     machine: describeMachine(),
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-    parameters: parametersSet(readEnvironment()),
+    parameters: parametersSet(readEnvironment(RUN_PARAMETERS.variables)),
     runSeconds: (performance.now() - started) / 1000,
   };
   await writeJson(provenancePath, provenance);
   return 0;
 }
 
-/** Runs the publish steps with `args`; returns the exit code. */
-export async function main(args: readonly string[]): Promise<number> {
-  if (args.includes("--help")) {
-    console.log(HELP);
-    return 0;
-  }
-  const unknown = args.filter((arg) => arg !== "--skip-run");
-  if (unknown.length > 0) {
-    console.error(`Error: unknown argument ${unknown.join(" ")}. See deno task publish --help.`);
-    return USAGE_EXIT_CODE;
-  }
-  const executedPath = join(PUBLISH_DIR, SOURCE_NOTEBOOK);
-  const provenancePath = join(PUBLISH_DIR, "provenance.json");
-  if (!args.includes("--skip-run")) {
-    const code = await runAndRecord(provenancePath);
-    if (code !== 0) return code;
-  }
-  let executed: Notebook;
-  let provenance: Provenance;
-  try {
-    executed = JSON.parse(await Deno.readTextFile(executedPath)) as Notebook;
-    provenance = JSON.parse(await Deno.readTextFile(provenancePath)) as Provenance;
-  } catch (error) {
-    console.error(
-      `Error: cannot read the last publish run in ${PUBLISH_DIR}/ (${error}). ` +
-        "Run `deno task publish` without --skip-run.",
-    );
-    return 1;
-  }
+/** Draws the figures, checks the rendered copy and writes it and the README's pictures. */
+async function publishCopy(executed: Notebook, provenance: Provenance): Promise<number> {
   const started = performance.now();
   // Twice the figure's size in pixels, shown at its size: sharp on high-density screens.
   const draw = (figures: readonly PlotlyFigure[]) =>

@@ -16,7 +16,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { DATASETS } from "../lib/data/mnist.ts";
-import { misspeltVariables } from "../lib/parameters.ts";
+import { runVariableWarnings } from "../lib/training/run_parameters.ts";
 
 /**
  * The permission flags for a task run with `env`, and sentences to print as warnings.
@@ -39,7 +39,7 @@ export function taskPermissions(
   const hosts = new Set(
     Object.values(DATASETS).flatMap((d) => d.downloadUrls.map((url) => new URL(url).host)),
   );
-  const warnings = misspeltVariables(env);
+  const warnings = runVariableWarnings(env);
   const mirror = env.DATA_MIRROR?.trim();
   if (mirror && /^https?:\/\//i.test(mirror)) {
     hosts.add(new URL(mirror).host);

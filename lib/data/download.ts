@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../files.ts";
 
 /** Options of {@linkcode downloadBounded}. */
 export interface DownloadOptions {
@@ -179,13 +180,7 @@ async function readBounded(
     options.progress.received = received + value.byteLength;
     options.restartTimer();
   }
-  const bytes = new Uint8Array(options.progress.received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }
 
 /** A size in bytes for a message: bytes below 1 MB, else MB with one decimal. */

@@ -24,7 +24,7 @@ import { WebWorker } from "./backend.ts";
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from "./replica_worker.ts";
 import type { KernelStats } from "./kernel_profile.ts";
 import { isOutOfMemory } from "./kernels/heap_module.ts";
-import { normalizePixels } from "../data/preprocess.ts";
+import { EngineError } from "./errors.ts";
 import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
 
 /** Options of {@linkcode startReplicas}. */
@@ -35,6 +35,15 @@ export interface ReplicaOptions {
   batchCapacity: number;
   /** Time every kernel in the replicas (read with {@linkcode Replicas.kernelProfile}). */
   profileKernels?: { byShape?: boolean };
+}
+
+/** Options of {@linkcode Replicas.predict}. */
+export interface PredictOptions {
+  /**
+   * Turns a chunk of byte inputs into the floats the network takes, as many values as it was
+   * given (e.g. each value / 255). Needed when the inputs are bytes.
+   */
+  toFloats?: (bytes: Uint8Array) => Float32Array;
 }
 
 /** What one data-parallel step achieved. */
@@ -158,14 +167,14 @@ export class Replicas {
 
   #fail(replica: Replica, what: string, detail?: string): Error {
     const task = this.#batchCapacity > 0 ? "train" : "predict";
-    const advice = isOutOfMemory(what)
-      ? "Its WebAssembly heap ran out of memory: lower BATCH_SIZE (--batch-size)."
-      : `Run again, or pass { workers: 0 } to ${
-        task === "train" ? "trainModel" : "evaluateModel"
-      } to ${task} in this process.`;
-    this.#failure ??= new Error(
+    const outOfMemory = isOutOfMemory(what);
+    const advice = outOfMemory
+      ? "Its WebAssembly heap ran out of memory: lower {option}."
+      : `Run again, or set {option} to 0 to ${task} in this process.`;
+    this.#failure ??= new EngineError(
       `${task === "train" ? "Training" : "Prediction"} replica worker ${replica.index} of ` +
         `${this.workers} ${what}. ${advice}`,
+      outOfMemory ? "batchCapacity" : "workers",
       detail === undefined ? undefined : { cause: detail },
     );
     this.close();
@@ -224,14 +233,26 @@ export class Replicas {
 
   /**
    * The model's outputs (class probabilities) for `count` inputs, `count` x classes floats,
-   * row-major: `inputs` holds floats ready for the network, or bytes, scaled here by 1/255 (as
-   * `normalizePixels` does). Each replica predicts a contiguous share of every chunk.
+   * row-major: `inputs` holds floats ready for the network, or bytes that `options.toFloats`
+   * turns into them one chunk at a time (so the floats of every input never exist at once).
+   * Each replica predicts a contiguous share of every chunk.
    */
-  async predict(inputs: Float32Array | Uint8Array, count: number): Promise<Float32Array> {
+  async predict(
+    inputs: Float32Array | Uint8Array,
+    count: number,
+    options: PredictOptions = {},
+  ): Promise<Float32Array> {
     if (!Number.isInteger(count) || count < 0 || count * this.#inputSize > inputs.length) {
       throw new RangeError(
         `predict() needs ${count} inputs of ${this.#inputSize} values, got ${inputs.length} ` +
           "values.",
+      );
+    }
+    const toFloats = inputs instanceof Float32Array ? undefined : options.toFloats;
+    if (!(inputs instanceof Float32Array) && toFloats === undefined) {
+      throw new TypeError(
+        "predict() was given bytes (a Uint8Array) without options.toFloats: pass a function " +
+          "that scales bytes to the network's inputs (e.g. value / 255), or pass a Float32Array.",
       );
     }
     const classes = this.#outputs.length / this.#capacity;
@@ -239,7 +260,7 @@ export class Replicas {
     for (let first = 0; first < count; first += this.#capacity) {
       const n = Math.min(this.#capacity, count - first);
       const part = inputs.subarray(first * this.#inputSize, (first + n) * this.#inputSize);
-      this.#inputs.set(part instanceof Float32Array ? part : normalizePixels(part));
+      this.#inputs.set(toFloats === undefined ? part : toFloats(part as Uint8Array));
       const active = Math.min(this.workers, n);
       await Promise.all(
         this.#replicas.slice(0, active).map((r) => {
@@ -383,7 +404,8 @@ export async function startReplicas(
  * const images = new Uint8Array(3 * 784).fill(200);
  * const predictors = await startPredictors(model, { workers: 2 });
  * try {
- *   const ours = await predictors.predict(images, 3);
+ *   const toFloats = (bytes: Uint8Array) => Float32Array.from(bytes, (v) => v / 255);
+ *   const ours = await predictors.predict(images, 3, { toFloats });
  *   const theirs = tf.tidy(() =>
  *     (model.predict(tf.tensor4d(images, [3, 28, 28, 1]).div(255)) as tf.Tensor).dataSync()
  *   );

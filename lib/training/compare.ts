@@ -15,7 +15,7 @@ import { runExperiment } from "./experiment.ts";
 import type { DatasetName, Mnist } from "../data/mnist.ts";
 import { writeJson } from "../files.ts";
 import { JsonFileError } from "../json_file.ts";
-import type { NotebookParameters } from "../parameters.ts";
+import type { NotebookParameters } from "./run_parameters.ts";
 import type { TrainOptions } from "./train.ts";
 import { readRunMetrics, type RunMetrics } from "./run_metrics.ts";
 import { disposeModel } from "../models/model.ts";
@@ -119,8 +119,8 @@ export interface ExpectedRun {
  * ```ts
  * import assert from "node:assert/strict";
  * import { expectedRun } from "./compare.ts";
- * import { readParameters, NOTEBOOK_PARAMETERS } from "../parameters.ts";
- * const params = readParameters({ names: NOTEBOOK_PARAMETERS, env: { TRAIN_SAMPLES: "1000" } });
+ * import { NOTEBOOK_PARAMETERS, readRunParameters } from "./run_parameters.ts";
+ * const params = readRunParameters({ names: NOTEBOOK_PARAMETERS, env: { TRAIN_SAMPLES: "1000" } });
  * const expected = await expectedRun("tuned", { params, dataset: "mnist", trainCount: 60_000 });
  * assert.deepEqual([expected.epochs, expected.train_samples, expected.validation_samples], [15, 900, 100]);
  * ```

@@ -10,7 +10,7 @@ import { writeJson } from "../files.ts";
 import { readJsonFile, type Shape } from "../json_file.ts";
 import { saveModel } from "../models/model_files.ts";
 import type { DatasetName } from "../data/mnist.ts";
-import type { ParameterValues } from "../parameters.ts";
+import type { RunParameters } from "./run_parameters.ts";
 import type { Evaluation } from "./evaluate.ts";
 import type { TrainResult } from "./train.ts";
 import type { WasmBackendInfo } from "../engine/mod.ts";
@@ -118,7 +118,7 @@ export async function readRunMetrics(path: string): Promise<RunMetrics> {
 
 /** What a run is made of, for {@linkcode runMetrics}: the names the notebook's cells use. */
 export interface RunRecord {
-  params: Pick<ParameterValues, "dataset" | "seed" | "epochs" | "batchSize">;
+  params: Pick<RunParameters, "dataset" | "seed" | "epochs" | "batchSize">;
   /** Which model: `baseline` for the tutorial's, or an improved variant's name. */
   variant: string;
   /** `variantFingerprint()` of the variant's definition, when known. */

@@ -14,6 +14,7 @@ import { gatherBatch, type PreparedSplit } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
+import { inTutorialTerms } from "./engine_errors.ts";
 import type { KernelProfile, KernelStats, Replicas } from "../engine/mod.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
@@ -182,6 +183,8 @@ export async function trainModel(
     kernelProfile = options.profileKernels
       ? (replicas ? await replicas.kernelProfile() : profile?.stats)
       : undefined;
+  } catch (error) {
+    throw await inTutorialTerms(error);
   } finally {
     profile?.stop();
     replicas?.close();

@@ -6,6 +6,8 @@ import { normalizePixels, prepareSplit } from "../../lib/data/preprocess.ts";
 import { startPredictors, startReplicas } from "../../lib/engine/data_parallel.ts";
 import { evaluateModel, predictProbabilities } from "../../lib/training/evaluate.ts";
 import { trainModel } from "../../lib/training/train.ts";
+import { inTutorialTerms } from "../../lib/training/engine_errors.ts";
+import { EngineError } from "../../lib/engine/errors.ts";
 import { setupWasmBackend } from "../../lib/engine/backend.ts";
 import { createRandom } from "../../lib/random.ts";
 import { rejectionOf, syntheticSplit } from "../fixtures.ts";
@@ -156,13 +158,18 @@ Deno.test("startPredictors() predicts what the model predicts, across chunks, fr
   const predictors = await startPredictors(model, { workers: 2 });
   try {
     const want = predictProbabilities(model, bytes);
-    const fromBytes = await predictors.predict(bytes, count);
+    const toFloats = normalizePixels;
+    const fromBytes = await predictors.predict(bytes, count, { toFloats });
     assert.equal(fromBytes.length, count * 10);
     let worst = 0;
     want.forEach((w, i) => (worst = Math.max(worst, Math.abs(w - fromBytes[i]))));
     assert.ok(worst < 1e-5, `largest difference ${worst}`);
     assert.deepEqual(await predictors.predict(normalizePixels(bytes), count), fromBytes);
-    assert.deepEqual(await predictors.predict(bytes, 1), fromBytes.subarray(0, 10));
+    assert.deepEqual(await predictors.predict(bytes, 1, { toFloats }), fromBytes.subarray(0, 10));
+    await assert.rejects(
+      () => predictors.predict(bytes, 1),
+      /given bytes \(a Uint8Array\) without options\.toFloats: pass a function/,
+    );
     await assert.rejects(
       () => predictors.trainOnBatch(new Float32Array(784), [1], 1, 0.001),
       /started to predict only; use startReplicas to train/,
@@ -220,7 +227,12 @@ Deno.test("a replica whose heap runs out names itself, says what to lower, and e
       replicas.trainOnBatch(new Float32Array(count * 784), labels, count, 0.001),
     );
     assert.match(error.message, /^Training replica worker [01] of 2 failed at "gradients": /);
-    assert.match(error.message, /ran out of memory: lower BATCH_SIZE \(--batch-size\)\.$/);
+    assert.match(error.message, /ran out of memory: lower batchCapacity\.$/);
+    assert.ok(error instanceof EngineError && error.option === "batchCapacity");
+    // What trainModel and the programs show: the tutorial's variable and flag.
+    const shown = await inTutorialTerms(error);
+    assert.ok(shown instanceof Error && shown.cause === error.cause);
+    assert.match(shown.message, /ran out of memory: lower BATCH_SIZE \(--batch-size\)\.$/);
     assert.ok(!error.message.includes("\n"), "one sentence; the worker's stack is the cause");
     const again = await rejectionOf(replicas.trainOnBatch(new Float32Array(784), [1], 1, 0.001));
     assert.equal(again, error);

@@ -32,11 +32,15 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/files.ts": ["tests/files_test.ts", "tests/data/mnist_test.ts"],
   "lib/random.ts": ["tests/random_test.ts"],
   "lib/parameters.ts": ["tests/parameters_test.ts", "tests/programs/train_test.ts"],
+  "lib/command_line.ts": ["tests/command_line_test.ts", "tests/programs/train_test.ts"],
+  "lib/misspelt_variables.ts": ["tests/misspelt_variables_test.ts"],
+  "lib/training/run_parameters.ts": ["tests/parameters_test.ts"],
   "lib/data/idx.ts": ["tests/data/idx_test.ts", "tests/data/mnist_test.ts"],
   "lib/data/mnist.ts": ["tests/data/mnist_test.ts"],
   "lib/data/preprocess.ts": ["tests/data/preprocess_test.ts"],
   "lib/data/augment.ts": ["tests/data/augment_test.ts"],
   "lib/engine/kernels/kernels.ts": ["tests/engine/kernels_test.ts"],
+  "lib/engine/kernels/fallbacks.ts": ["tests/engine/kernels_test.ts"],
   "lib/engine/backend.ts": ["tests/engine/backend_test.ts"],
   "lib/engine/kernels/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
   "lib/models/model.ts": ["tests/models/model_test.ts"],
@@ -50,6 +54,8 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
     "tests/training/train_test.ts",
   ],
   "lib/engine/kernels/single_channel_conv.ts": ["tests/engine/single_channel_conv_test.ts"],
+  "lib/engine/errors.ts": ["tests/training/engine_errors_test.ts"],
+  "lib/training/engine_errors.ts": ["tests/training/engine_errors_test.ts"],
   "lib/training/evaluate.ts": ["tests/training/train_test.ts"],
   "lib/training/metrics.ts": ["tests/training/metrics_test.ts"],
   "lib/training/experiment.ts": ["tests/training/experiment_test.ts"],
@@ -165,25 +171,57 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "parameters-precedence-reversed",
     file: "lib/parameters.ts",
     original: "    const value = explicit !== undefined\n" +
-      "      ? checkExplicit(name, explicit)\n" +
+      "      ? checkExplicit(table, name, explicit)\n" +
       '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n',
     mutant: '    const value = text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n' +
       "      : explicit !== undefined\n" +
-      "      ? checkExplicit(name, explicit)\n",
+      "      ? checkExplicit(table, name, explicit)\n",
     breaks: "parameter precedence reversed: the variable beats the flag",
   },
   {
-    id: "parameters-misspelt-warning-dropped",
+    id: "parameters-dataset-inherited-key",
     file: "lib/parameters.ts",
-    original: "    warnings: misspeltVariables(env),",
+    tests: ["tests/parameters_test.ts"],
+    original: "if (!Object.hasOwn(catalogue.datasets, text)) {",
+    mutant: "if (!(text in catalogue.datasets)) {",
+    breaks: "DATASET=constructor is taken for a dataset (an inherited key of the catalogue)",
+  },
+  {
+    id: "parameters-threads-beyond-cores",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "parse: (text) => parseWholeNumber(text, { min: 1, max: catalogue.cores }),",
+    mutant: "parse: (text) => parseWholeNumber(text, { min: 1, max: catalogue.cores + 1 }),",
+    breaks: "more threads than the catalogue's cores are accepted",
+  },
+  {
+    id: "parameters-other-variables-forgotten",
+    file: "lib/parameters.ts",
+    tests: ["tests/misspelt_variables_test.ts", "tests/parameters_test.ts"],
+    original: "    ...catalogue.otherVariables ?? [],\n",
+    mutant: "",
+    breaks: "a near miss of DATA_MIRROR (DATA_MIRORR) gets no warning",
+  },
+  {
+    id: "parameters-first-dataset-not-default",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "    defaultValue: () => datasets[0],",
+    mutant: "    defaultValue: () => datasets[datasets.length - 1],",
+    breaks: "the default dataset is not the catalogue's first (mnist)",
+  },
+  {
+    id: "parameters-misspelt-warning-dropped",
+    file: "lib/command_line.ts",
+    original: "    warnings: misspeltVariables(table.variables, env),",
     mutant: "    warnings: [],",
     breaks: "a misspelt variable (EPOCH=3) is ignored without a warning",
   },
   {
     id: "parameters-near-miss-not-seen",
-    file: "lib/parameters.ts",
+    file: "lib/misspelt_variables.ts",
     original: "editDistance(a, b) <= 1",
     mutant: "editDistance(a, b) < 1",
     breaks: "only exact names are matched: EPOCH=3 gets no warning",
@@ -191,8 +229,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "parameters-epochs-not-variants",
     file: "lib/parameters.ts",
-    original: 'defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.epochs,',
-    mutant: "defaultValue: () => VARIANTS.baseline.training.epochs,",
+    original: "defaultValue: (values) => training(values).epochs,",
+    mutant: "defaultValue: () => training({}).epochs,",
     breaks: "the default epochs ignore the variant (tuned trains 5, not 15)",
   },
   {
@@ -227,13 +265,13 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "parameters-program-default-beats-variable",
     file: "lib/parameters.ts",
     original: '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n' +
       "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n",
     mutant: "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n" +
       '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n',
     breaks: "a program's own default (bench's 12,800 images) beats the user's variable",
   },
   // lib/data/idx.ts
@@ -692,7 +730,7 @@ export const MUTATIONS: readonly Mutation[] = [
   // lib/engine/kernels/kernels.ts
   {
     id: "kernels-max-pool-grad-all-ties-2x2",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "          dx[p01 + d] = g * (na & (1 - nb));\n" +
       "          dx[p10 + d] = g * (na & nb & (1 - nc));\n",
     mutant: "          dx[p01 + d] = g * (1 - nb);\n          dx[p10 + d] = g * (1 - nc);\n",
@@ -700,35 +738,35 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-max-pool-grad-last-tie",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "                dx[i] += dyv[yBase + d];\n                break search;",
     mutant: "                dx[i] += dyv[yBase + d];",
     breaks: "max-pool gradient (general windows) sent to every tie",
   },
   {
     id: "kernels-filter-grad-halved",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "eyeV[e * k + e] = 1;",
     mutant: "eyeV[e * k + e] = 0.5;",
     breaks: "filter gradient halved (first layer)",
   },
   {
     id: "kernels-filter-grad-transposed",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "{ x: cut }, { perm: [1, 2, 0, 3] }",
     mutant: "{ x: cut }, { perm: [2, 1, 0, 3] }",
     breaks: "filter gradient transposed (rows and columns of the kernel swapped)",
   },
   {
     id: "kernels-input-grad-filter-not-flipped",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "{ x: filter }, { dims: [0, 1] }",
     mutant: "{ x: filter }, { dims: [0] }",
     breaks: "input gradient with the filter flipped on one axis only",
   },
   {
     id: "kernels-zero-insert-row-stride",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "const dstRow = (b * oh * sh + r * sh) * rowOut;",
     mutant: "const dstRow = (b * oh * sh + r) * rowOut;",
     breaks: "strided input gradient with rows packed together",
@@ -749,14 +787,14 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-gather-ignores-indices",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "const r = ids[i] * row;",
     mutant: "const r = i * row;",
     breaks: "GatherV2 returns the first rows whatever the indices",
   },
   {
     id: "kernels-slice-stride",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "let from = begin[k] * stride(k);",
     mutant: "let from = begin[k];",
     breaks: "Slice cuts from the wrong place along inner axes",
@@ -770,7 +808,7 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-crop-axes-swapped",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "begin: [0, cut[0], cut[2], 0],",
     mutant: "begin: [0, cut[2], cut[0], 0],",
     breaks: "padding cropped from the wrong sides",
@@ -1050,21 +1088,24 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "program-train-usage-exit-1",
-    file: "lib/parameters.ts",
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
     original: "    console.error(`Error: ${error.message}`);\n    return USAGE_EXIT_CODE;",
     mutant: "    console.error(`Error: ${error.message}`);\n    return 1;",
     breaks: "bad flags exit 1 like a failed training, not 2",
   },
   {
     id: "program-train-warnings-not-printed",
-    file: "lib/parameters.ts",
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
     original: "    for (const warning of options.warnings) console.error(`Warning: ${warning}`);\n",
     mutant: "",
     breaks: "misspelt-variable warnings not printed by the trainer",
   },
   {
     id: "program-train-out-checked-late",
-    file: "lib/parameters.ts",
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
     original: "    await checkWritableDir(program.outputDir(options)).catch((error) => {\n" +
       "      throw new UsageError(error.message);\n    });\n",
     mutant: "",
@@ -1353,9 +1394,9 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "data-parallel-out-of-memory-advice-lost",
     file: "lib/engine/data_parallel.ts",
-    original: "const advice = isOutOfMemory(what)",
-    mutant: "const advice = false",
-    breaks: "a replica whose heap ran out says to run again instead of lowering BATCH_SIZE",
+    original: "const outOfMemory = isOutOfMemory(what);",
+    mutant: "const outOfMemory = false;",
+    breaks: "a replica whose heap ran out says to run again instead of lowering batchCapacity",
   },
   {
     id: "replica-divergence-summed-in-double",
@@ -1456,5 +1497,27 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "hosts.add(new URL(mirror).host);",
     mutant: "",
     breaks: "DATA_MIRROR=https://... is refused by Deno's network permission",
+  },
+  // lib/engine/errors.ts, lib/training/engine_errors.ts: engine errors in the tutorial's words
+  {
+    id: "engine-error-rename-ignored",
+    file: "lib/engine/errors.ts",
+    original: 'new EngineError(this.#template.replaceAll("{option}", name), this.option',
+    mutant: "new EngineError(this.#template, this.option",
+    breaks: "a re-worded engine error still names the engine's option",
+  },
+  {
+    id: "engine-errors-batch-size-as-threads",
+    file: "lib/training/engine_errors.ts",
+    original: 'batchCapacity: "batchSize",',
+    mutant: 'batchCapacity: "threads",',
+    breaks: "a replica out of memory tells users to change WASM_THREADS instead of BATCH_SIZE",
+  },
+  {
+    id: "data-parallel-bytes-without-scaling",
+    file: "lib/engine/data_parallel.ts",
+    original: "if (!(inputs instanceof Float32Array) && toFloats === undefined) {",
+    mutant: "if (false) {",
+    breaks: "bytes given without toFloats fail deep inside with no sentence saying what to pass",
   },
 ];

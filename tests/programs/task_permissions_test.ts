@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { taskPermissions } from "../../programs/task_permissions.ts";
-import { PROJECT_VARIABLES } from "../../lib/parameters.ts";
+import { RUN_PARAMETERS } from "../../lib/training/run_parameters.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TASKS: Record<string, string> = JSON.parse(
@@ -51,13 +51,13 @@ Deno.test("deno.json: no task but test has -A, and each reads only the project's
     assert.doesNotMatch(command, /(^|\s)(-A|--allow-all)(\s|$)/, `deno task ${name} has -A`);
     assert.doesNotMatch(command, /--allow-(env|net|write|run|sys)(\s|$)/, `${name}: unlimited`);
     for (const list of command.matchAll(/--allow-env=(\S+)/g)) {
-      const extra = list[1].split(",").filter((v) => !PROJECT_VARIABLES.includes(v));
+      const extra = list[1].split(",").filter((v) => !RUN_PARAMETERS.variables.includes(v));
       assert.ok(extra.every((v) => ["PATH", "NO_COLOR"].includes(v)), `${name}: ${extra}`);
     }
   }
   // The variables the programs read are all granted to the tasks that run them.
   const granted = TASKS.train.match(/--allow-env=(\S+)/)?.[1].split(",") ?? [];
-  assert.deepEqual([...granted].sort(), [...PROJECT_VARIABLES].sort());
+  assert.deepEqual([...granted].sort(), [...RUN_PARAMETERS.variables].sort());
 });
 
 Deno.test("deno task train with a forbidden --out is refused by Deno, told in a sentence, not a stack trace", async () => {
