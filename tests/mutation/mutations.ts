@@ -99,6 +99,13 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
   "lib/display/drawing_pad.ts": ["tests/display/drawing_pad_test.ts"],
   "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
+  "lib/data/download.ts": ["tests/data/download_test.ts"],
+  "lib/json_file.ts": [
+    "tests/training/experiment_summary_test.ts",
+    "tests/models/model_files_test.ts",
+  ],
+  "lib/run_lock.ts": ["tests/run_lock_test.ts"],
+  "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
 };
 
 /** The test files a mutation runs. */
@@ -328,15 +335,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "mnist-cache-checksum-skipped",
     file: "lib/data/mnist.ts",
-    original: "if (actual === expected) return cached;",
-    mutant: "return cached;",
+    original: "if (actual === expected) return cached.bytes;",
+    mutant: "return cached.bytes;",
     breaks: "a bad cached file is used",
   },
   {
     id: "mnist-bad-cache-kept",
     file: "lib/data/mnist.ts",
-    original: "    await Deno.remove(cachePath).catch(() => {});",
-    mutant: "",
+    original: "    await Deno.remove(cachePath).catch(() => {});\n    const reason = `SHA-256",
+    mutant: "    const reason = `SHA-256",
     breaks: "a cached file that fails its check is not deleted",
   },
   {
@@ -1265,8 +1272,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-files-lock-not-exclusive",
     file: "lib/models/model_files.ts",
-    original: "await Deno.writeFile(lock, owner, { createNew: true });",
-    mutant: "await Deno.writeFile(lock, owner);",
+    original: 'if ("heldBy" in held) {',
+    mutant: "if (false) {",
     breaks: "two runs saving into one folder at once are not stopped",
   },
   {
@@ -1481,7 +1488,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "program-predict-dataset-record-ignored",
     file: "programs/predict.ts",
-    original: "if (isDatasetName(String(metrics?.dataset))) dataset = metrics.dataset;",
+    original: "if (isDatasetName(metrics.dataset)) dataset = metrics.dataset;",
     mutant: "",
     breaks: "a Fashion-MNIST model's predictions named as digits",
   },
@@ -1725,6 +1732,78 @@ export const MUTATIONS: readonly Mutation[] = [
     original: '(activation === "linear" || activation === "relu") &&',
     mutant: "true &&",
     breaks: "a convolution fused with elu, sigmoid or relu6 runs as linear on the replicas",
+  },
+  {
+    id: "download-no-ceiling",
+    file: "lib/data/download.ts",
+    original: "if (received + value.byteLength > ceiling) {",
+    mutant: "if (received + value.byteLength > Infinity) {",
+    breaks: "a mirror that sends without end is read without end, all of it kept in memory",
+  },
+  {
+    id: "download-content-length-ignored",
+    file: "lib/data/download.ts",
+    original:
+      "const wrong = options.size !== undefined ? length !== options.size : length > ceiling;",
+    mutant: "const wrong = false;",
+    breaks: "a Content-Length that disagrees with the file's size is read anyway",
+  },
+  {
+    id: "download-redirects-unbounded",
+    file: "lib/data/download.ts",
+    original: "if (redirects === maxRedirects) {",
+    mutant: "if (redirects === 1000) {",
+    breaks: "a redirect loop is followed a thousand times",
+  },
+  {
+    id: "mnist-mirror-size-unchecked",
+    file: "lib/data/mnist.ts",
+    original: "if (stat.isFile && size !== undefined && stat.size !== size) {",
+    mutant: "if (false) {",
+    breaks: "a mirror-folder file of the wrong size is read whole before its checksum fails",
+  },
+  {
+    id: "image-file-short-png-accepted",
+    file: "lib/data/image_file.ts",
+    original: "    checkPngData(bytes, name);\n",
+    mutant: "",
+    breaks: "a PNG cut short inside its image data reads as a mostly empty image: no digit found",
+  },
+  {
+    id: "json-file-missing-field-accepted",
+    file: "lib/json_file.ts",
+    original: "if (shape.optional?.includes(name)) continue;",
+    mutant: "continue;",
+    breaks: "a record without a field is used as if it had it",
+  },
+  {
+    id: "run-metrics-not-sure-unbounded",
+    file: "lib/training/run_metrics.ts",
+    original: "notSureBelow: { range: [0, 1] },",
+    mutant: 'notSureBelow: "number",',
+    breaks: "a metrics.json saying not sure below 1.5 is accepted",
+    tests: ["tests/programs/predict_test.ts"],
+  },
+  {
+    id: "run-lock-not-exclusive",
+    file: "lib/run_lock.ts",
+    original: "if (!(await file.tryLock(true))) return",
+    mutant: "if (!(await file.tryLock(false))) return",
+    breaks: "two runs write one output folder at once and mix their files",
+  },
+  {
+    id: "run-lock-left-behind",
+    file: "lib/run_lock.ts",
+    original: "    await Deno.remove(path).catch(() => {});\n    file.close();",
+    mutant: "    file.close();",
+    breaks: "a finished run leaves its lock file in the output folder",
+  },
+  {
+    id: "task-permissions-mirror-host-forgotten",
+    file: "programs/task_permissions.ts",
+    original: "hosts.add(new URL(mirror).host);",
+    mutant: "",
+    breaks: "DATA_MIRROR=https://... is refused by Deno's network permission",
   },
   // lib/engine/errors.ts, lib/training/engine_errors.ts: engine errors in the tutorial's words
   {
