@@ -2,7 +2,7 @@
  * The mutation pass: breaks the code on purpose, one realistic bug at a time, and checks that a
  * test goes red. Each mutation in `mutations.ts` replaces one exact snippet of one file in a
  * scratch copy of the repository (never in the checkout itself), runs the test files that cover
- * that module, records "caught" or "survived", and puts the file back before the next one.
+ * that module with `--doc` (the module's own `@example` blocks run too), records "caught" or "survived", and puts the file back before the next one.
  *
  *     deno run -A tests/mutation/run.ts                 # every mutation
  *     deno run -A tests/mutation/run.ts --only augment  # mutations whose id or file contains "augment"
@@ -32,6 +32,15 @@ export interface Outcome {
 }
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * What `deno test --doc` runs for a mutation: its test files and the mutated module itself, so
+ * that the module's `@example` blocks count as its tests, as they do in `deno task test`.
+ */
+export function testFilesFor(mutation: Mutation): string[] {
+  const module = mutation.file.endsWith(".ts") ? [mutation.file] : [];
+  return [...new Set([...testsFor(mutation), ...module])];
+}
 
 /** Files to copy into the scratch copy: tracked and untracked-but-not-ignored ones. */
 async function repositoryFiles(repo: string): Promise<string[]> {
@@ -74,7 +83,7 @@ async function runTests(
   timeoutSeconds: number,
 ): Promise<{ passed: boolean; failed: string[]; typeError: boolean; output: string }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", ...tests],
+    args: ["test", "-A", "--doc", ...tests],
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
@@ -111,7 +120,7 @@ export async function tryMutation(
   if (original.split(mutation.original).length !== 2) return done("stale");
   try {
     await Deno.writeTextFile(path, original.replace(mutation.original, () => mutation.mutant));
-    const run = await runTests(dir, testsFor(mutation), timeoutSeconds);
+    const run = await runTests(dir, testFilesFor(mutation), timeoutSeconds);
     if (run.typeError) return done("invalid", [], run.output);
     const survived = mutation.equivalent ? "equivalent" : "survived";
     return done(run.passed ? survived : "caught", run.failed, run.output);
@@ -190,7 +199,7 @@ async function main(args: string[]): Promise<number> {
   console.error(`Scratch copy of ${values.repo}: ${dir}`);
   try {
     if (!values["no-baseline"]) {
-      const files = [...new Set(selected.flatMap(testsFor))].sort();
+      const files = [...new Set(selected.flatMap(testFilesFor))].sort();
       for (const file of files) {
         const run = await runTests(dir, [file], timeout);
         if (!run.passed) {
