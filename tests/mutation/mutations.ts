@@ -81,7 +81,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/training/run_metrics.ts": ["tests/training/run_metrics_test.ts"],
   "lib/training/compare.ts": ["tests/training/compare_test.ts"],
   "lib/training/experiment_summary.ts": ["tests/training/experiment_summary_test.ts"],
-  "lib/display/figures.ts": ["tests/display/figures_test.ts"],
+  "lib/display/figures.ts": ["tests/display/figures_test.ts", "tests/display/figures_reader_test.ts"],
   "lib/display/chromium.ts": ["tests/display/chromium_test.ts"],
   "lib/display/jupyter.ts": ["tests/display/jupyter_test.ts"],
   "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
