@@ -9,6 +9,7 @@ import {
   digitGridFigure,
   filtersFigure,
   historyFigure,
+  mistakesFigure,
 } from "../../lib/display/figures.ts";
 
 type Axis = { title?: { text: string }; domain?: number[]; anchor?: string; dtick?: number };
@@ -177,4 +178,17 @@ Deno.test("filtersFigure(): weights hover with 3 decimals, a diverging scale, a 
     -0.4,
     0.4,
   ]);
+});
+
+Deno.test("mistakesFigure() captions every mistake in red, under its image", () => {
+  const figure = mistakesFigure({
+    images: new Uint8Array(2 * 784),
+    mistakes: [
+      { index: 1, actual: 2, predicted: 7, confidence: 0.9 },
+      { index: 0, actual: 4, predicted: 9, confidence: 0.8 },
+    ],
+    classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+  });
+  const annotations = figure.layout.annotations as { font: { color: string } }[];
+  assert.deepEqual(annotations.map((a) => a.font.color), ["#d62728", "#d62728"]);
 });
