@@ -275,3 +275,78 @@ export function sampleRunMetrics(more: Partial<RunMetrics> = {}): RunMetrics {
     ...more,
   };
 }
+
+/** Options of {@linkcode photographedDigit}. */
+export interface PhotographedDigitOptions {
+  /** The photo's size. Default 120x90, wider than tall as a phone's landscape shot. */
+  width?: number;
+  height?: number;
+  /** Where the "1" stands: its left column and top row. Default off-centre, low and right. */
+  x?: number;
+  y?: number;
+  /** Stroke width in photo pixels. Default 3. */
+  stroke?: number;
+  /**
+   * The paper's brightness from the left edge to the right one (uneven light). Default 180 to 215:
+   * with ink at grey 57, a darker side (165 to 215) is read as ink by `toDigitImage`.
+   */
+  paper?: readonly [number, number];
+  /** The ink's colour, RGB. Default a blue ballpoint. */
+  ink?: readonly [number, number, number];
+  /** Seeded noise of the camera, in grey levels either way. Default 6. */
+  noise?: number;
+}
+
+/**
+ * A photographed-style digit: a "7" in RGB, thin pen strokes on grey paper lit unevenly from one
+ * side, with sensor noise, off-centre in a landscape frame, as a phone photo of a written digit
+ * looks once cropped loosely. The ink box is returned with it.
+ */
+export function photographedDigit(options: PhotographedDigitOptions = {}): {
+  image: { width: number; height: number; channels: 3; data: Uint8Array };
+  box: { x: number; y: number; width: number; height: number };
+} {
+  const { width = 120, height = 90, x = 70, y = 30, stroke = 3, noise = 6 } = options;
+  const [left, right] = options.paper ?? [180, 215];
+  const ink = options.ink ?? [40, 50, 140];
+  const data = new Uint8Array(width * height * 3);
+  let state = 12345;
+  const jitter = () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return Math.round((state / 2 ** 31 - 0.5) * 2 * noise);
+  };
+  const top = 30; // the "7": a bar on top, then a slanted stem down to the left
+  const isInk = (px: number, py: number) => {
+    const dx = px - x, dy = py - y;
+    if (dy < 0 || dy >= top + stroke) return false;
+    if (dy < stroke) return dx >= 0 && dx < 20;
+    const stem = 20 - stroke - Math.round(dy * 10 / top); // from the bar's right end, leaning left
+    return dx >= stem && dx < stem + stroke;
+  };
+  for (let py = 0; py < height; py++) {
+    for (let px = 0; px < width; px++) {
+      const p = (py * width + px) * 3;
+      const paper = left + (right - left) * px / (width - 1);
+      const colour = isInk(px, py) ? ink : [paper, paper, paper * 0.97];
+      for (let c = 0; c < 3; c++) data[p + c] = Math.min(255, Math.max(0, colour[c] + jitter()));
+    }
+  }
+  return {
+    image: { width, height, channels: 3, data },
+    box: { x, y, width: 20, height: top + stroke }, // the stem ends inside the bar's width
+  };
+}
+
+/**
+ * A digit drawn with a one-pixel pen on a large white canvas (as a drawing pad or a scan at high
+ * resolution gives it): a "1" `length` pixels tall, grey 0..255 with black ink.
+ */
+export function thinStrokeDigit(
+  options: { size?: number; length?: number } = {},
+): { width: number; height: number; channels: 1; data: Uint8Array } {
+  const { size = 400, length = 300 } = options;
+  const data = new Uint8Array(size * size).fill(255);
+  const top = Math.floor((size - length) / 2);
+  for (let r = 0; r < length; r++) data[(top + r) * size + Math.floor(size / 2)] = 0;
+  return { width: size, height: size, channels: 1, data };
+}

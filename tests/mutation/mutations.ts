@@ -96,7 +96,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "programs/bench.ts": ["tests/programs/bench_test.ts"],
   "programs/predict.ts": ["tests/programs/predict_test.ts"],
   "lib/models/inspect.ts": ["tests/models/inspect_test.ts"],
-  "lib/data/digit_image.ts": ["tests/data/digit_image_test.ts"],
+  "lib/data/digit_image.ts": [
+    "tests/data/digit_image_test.ts",
+    "tests/data/digit_image_realistic_test.ts",
+  ],
   "lib/data/image_file.ts": ["tests/data/image_file_test.ts"],
   "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
   "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
@@ -2178,5 +2181,27 @@ export const MUTATIONS: readonly Mutation[] = [
     original: '.filter((name) => name !== "WASM_THREADS");',
     mutant: ";",
     breaks: "the header lists the thread count, a speed setting, as a notebook parameter",
+  },
+  // lib/data/digit_image.ts on realistic photos and thin strokes
+  {
+    id: "digit-image-thin-stroke-faded",
+    file: "lib/data/digit_image.ts",
+    original: "for (let i = 0; i < scaled.length; i++) scaled[i] /= strongest;",
+    mutant: "",
+    breaks: "a one-pixel pen stroke shrinks to faint grey that the model reads as nothing",
+  },
+  {
+    id: "digit-image-shading-is-ink",
+    file: "lib/data/digit_image.ts",
+    original: "const threshold = options.inkThreshold ?? 0.2;",
+    mutant: "const threshold = options.inkThreshold ?? 0.05;",
+    breaks: "the darker side of an unevenly lit photo is taken for ink: the digit shrinks to a dot",
+  },
+  {
+    id: "digit-image-luma-red-only",
+    file: "lib/data/digit_image.ts",
+    original: "luma[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255;",
+    mutant: "luma[i] = data[p] / 255;",
+    breaks: "a digit written in red pen is invisible",
   },
 ];
