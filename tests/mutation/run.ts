@@ -199,9 +199,11 @@ async function main(args: string[]): Promise<number> {
   console.error(`Scratch copy of ${values.repo}: ${dir}`);
   try {
     if (!values["no-baseline"]) {
-      const files = [...new Set(selected.flatMap(testFilesFor))].sort();
-      for (const file of files) {
-        const run = await runTests(dir, [file], timeout);
+      // Each mutation's files together, as tryMutation runs them: a module's doc examples may
+      // rely on a backend that its test files set up first.
+      const groups = new Map(selected.map((m) => [testFilesFor(m).join(" "), testFilesFor(m)]));
+      for (const [file, files] of [...groups].sort()) {
+        const run = await runTests(dir, files, timeout);
         if (!run.passed) {
           console.error(run.output.slice(-3000));
           console.error(
