@@ -51,7 +51,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/engine/kernels/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
   "lib/models/model.ts": ["tests/models/model_test.ts"],
   "lib/models/variants.ts": ["tests/models/variants_test.ts"],
-  "lib/models/model_files.ts": ["tests/models/model_files_test.ts"],
+  "lib/models/model_files.ts": [
+    "tests/models/model_files_test.ts",
+    "tests/models/model_files_sharded_test.ts",
+  ],
   "lib/training/train.ts": ["tests/training/train_test.ts"],
   "lib/training/batch_norm_statistics.ts": ["tests/training/batch_norm_test.ts"],
   "lib/deno_version.ts": ["tests/jupyter/kernel_launcher_test.ts"],
@@ -111,6 +114,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
     "tests/models/model_files_test.ts",
   ],
   "lib/run_lock.ts": ["tests/run_lock_test.ts"],
+  "lib/display/static_plot.ts": ["tests/display/static_plot_test.ts"],
   "jupyter/rendered_copy.ts": ["tests/jupyter/rendered_copy_test.ts"],
   "programs/publish.ts": ["tests/programs/publish_test.ts"],
   "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
@@ -2203,5 +2207,74 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "luma[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) / 255;",
     mutant: "luma[i] = data[p] / 255;",
     breaks: "a digit written in red pen is invisible",
+  },
+  // lib/models/model_files.ts: sharded weights
+  {
+    id: "model-files-first-shard-only",
+    file: "lib/models/model_files.ts",
+    original: "const paths = modelJson.weightsManifest.flatMap((group) => group.paths ?? []);",
+    mutant:
+      "const paths = modelJson.weightsManifest.flatMap((group) => group.paths?.slice(0, 1) ?? []);",
+    breaks: "a model whose weights tfjs split into shards reads only the first shard",
+  },
+  {
+    id: "model-files-shards-sorted",
+    file: "lib/models/model_files.ts",
+    original: "for (const path of paths) buffers.push(",
+    mutant: "for (const path of paths.toSorted().reverse()) buffers.push(",
+    breaks: "shards are read in name order, not the order model.json lists them",
+  },
+  // lib/display/progress.ts: the progress line a reader watches
+  {
+    id: "progress-percent-rounded-up",
+    file: "lib/display/progress.ts",
+    original: "const percent = `${Math.floor(fraction * 100)}%`.padStart(4);",
+    mutant: "const percent = `${Math.ceil(fraction * 100)}%`.padStart(4);",
+    breaks: "the bar says 100% while the last batch is still running",
+  },
+  {
+    id: "progress-epoch-from-0",
+    file: "lib/display/progress.ts",
+    original: "epoch: `${epoch + 1}/${params.epochs}`,",
+    mutant: "epoch: `${epoch}/${params.epochs}`,",
+    breaks: "the progress line says epoch 0/3 during the first epoch",
+  },
+  {
+    id: "progress-eta-ignores-later-epochs",
+    file: "lib/display/progress.ts",
+    original:
+      "const remaining = (params.epochs - epoch - 1) * params.samples + params.samples - seen;",
+    mutant: "const remaining = params.samples - seen;",
+    breaks: "the ETA counts only the current epoch, so it drops to 0s at each epoch's end",
+  },
+  {
+    id: "progress-value-precision-lost",
+    file: "lib/display/progress.ts",
+    original: "return String(Number(value.toPrecision(4)));",
+    mutant: "return value.toFixed(1);",
+    breaks: "a loss of 0.0123 shows as 0.0",
+  },
+  // lib/display/static_plot.ts
+  {
+    id: "static-plot-size-ignored",
+    file: "lib/display/static_plot.ts",
+    original: "width: Number.isFinite(width) && width > 0 ? width : 700,",
+    mutant: "width: 700,",
+    breaks: "a figure's picture is drawn 700 wide whatever width its layout asks for",
+  },
+  // lib/json_file.ts
+  {
+    id: "json-file-range-open-top",
+    file: "lib/json_file.ts",
+    original: "value >= shape.range[0] && value <= shape.range[1];",
+    mutant: "value >= shape.range[0];",
+    breaks: "an accuracy of 97 (a percentage, not a fraction) is accepted in a record",
+  },
+  {
+    id: "json-file-list-items-unchecked",
+    file: "lib/json_file.ts",
+    original: "const found = problem(list[i], shape.list, `${at}[${i}]`);",
+    mutant: "const found = undefined;",
+    breaks: "a record whose history holds a string where a number belongs is read as valid",
   },
 ];
