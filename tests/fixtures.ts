@@ -350,3 +350,22 @@ export function thinStrokeDigit(
   for (let r = 0; r < length; r++) data[(top + r) * size + Math.floor(size / 2)] = 0;
   return { width: size, height: size, channels: 1, data };
 }
+
+/** The keys whose text Jupyter stores as a list of lines in a saved notebook. */
+const LINE_KEYS = new Set(["source", "text", "text/html", "text/plain", "text/markdown"]);
+
+/**
+ * A notebook as Jupyter saves it: every cell source, stream text and text output split into a
+ * list of lines, each but the last ending in "\n" (nbformat's multiline strings), where notebooks
+ * written by code often hold one string.
+ */
+export function storedAsLines<T>(notebook: T): T {
+  const lines = (text: string) => text.split(/(?<=\n)/);
+  const walk = (value: unknown, key = ""): unknown => {
+    if (typeof value === "string") return LINE_KEYS.has(key) ? lines(value) : value;
+    if (Array.isArray(value)) return value.map((v) => walk(v));
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
+  };
+  return walk(notebook) as T;
+}

@@ -115,7 +115,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   ],
   "lib/run_lock.ts": ["tests/run_lock_test.ts"],
   "lib/display/static_plot.ts": ["tests/display/static_plot_test.ts"],
-  "jupyter/rendered_copy.ts": ["tests/jupyter/rendered_copy_test.ts"],
+  "jupyter/rendered_copy.ts": [
+    "tests/jupyter/rendered_copy_test.ts",
+    "tests/jupyter/rendered_copy_lines_test.ts",
+  ],
   "programs/publish.ts": ["tests/programs/publish_test.ts"],
   "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
 };
@@ -2276,5 +2279,12 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "const found = problem(list[i], shape.list, `${at}[${i}]`);",
     mutant: "const found = undefined;",
     breaks: "a record whose history holds a string where a number belongs is read as valid",
+  },
+  {
+    id: "rendered-copy-html-lines-unread",
+    file: "jupyter/rendered_copy.ts",
+    original: 'return Array.isArray(html) ? html.join("") : typeof html === "string" ? html : "";',
+    mutant: 'return typeof html === "string" ? html : "";',
+    breaks: "a script in HTML that Jupyter saved as a list of lines reaches the rendered copy",
   },
 ];
