@@ -83,7 +83,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/training/experiment.ts": ["tests/training/experiment_test.ts"],
   "lib/training/run_metrics.ts": ["tests/training/run_metrics_test.ts"],
   "lib/training/compare.ts": ["tests/training/compare_test.ts"],
-  "lib/training/experiment_summary.ts": ["tests/training/experiment_summary_test.ts"],
+  "lib/training/experiment_summary.ts": [
+    "tests/training/experiment_summary_test.ts",
+    "tests/training/experiment_summary_reader_test.ts",
+  ],
   "lib/display/figures.ts": [
     "tests/display/figures_test.ts",
     "tests/display/figures_reader_test.ts",

@@ -1,0 +1,70 @@
+/**
+ * lib/training/experiment_summary.ts from the reader's side: each field of a recorded group that
+ * the notebook's comparison shows (what is averaged, over which runs, the dates, commits, machines
+ * and notes) and the line deno task experiments prints.
+ */
+import assert from "node:assert/strict";
+import {
+  formatGroup,
+  type RecordedRun,
+  summarizeRuns,
+} from "../../lib/training/experiment_summary.ts";
+import { sampleRunMetrics } from "../fixtures.ts";
+
+function run(seed: number, more: Partial<RecordedRun["provenance"]> = {}, metrics = {}) {
+  return {
+    metrics: sampleRunMetrics({
+      seed,
+      test_accuracy: 0.98 + seed / 1000,
+      test_loss: seed / 10,
+      ...metrics,
+    }),
+    provenance: {
+      date: `2026-12-0${seed}T10:00:00Z`,
+      commit: "abc1234",
+      machine: { cores: 2, cpu: "AMD EPYC", os: "linux" },
+      fingerprint: "f1",
+      source: "deno task experiments",
+      ...more,
+    },
+  } satisfies RecordedRun;
+}
+
+Deno.test("runs with another validation split are a group of their own", () => {
+  const groups = summarizeRuns([
+    run(1),
+    run(2, {}, { validation_samples: 0, train_samples: 2000 }),
+    run(3, {}, { validation_samples: 0 }),
+  ]);
+  assert.equal(groups.length, 3, JSON.stringify(groups.map((g) => g.settings)));
+});
+
+Deno.test("the group averages the test loss and the accuracy each over its seeds, listed in order", () => {
+  const [group] = summarizeRuns([run(3), run(1), run(2)]);
+  assert.deepEqual(group.seeds, [1, 2, 3]);
+  assert.deepEqual(group.runs.map((r) => r.seed), [1, 2, 3]);
+  assert.ok(Math.abs(group.test_loss_mean - 0.2) < 1e-12, String(group.test_loss_mean));
+  assert.ok(Math.abs(group.test_loss_sd - 0.1) < 1e-12, String(group.test_loss_sd));
+  assert.ok(Math.abs(group.test_accuracy_mean - 0.982) < 1e-12);
+  assert.equal(group.provenance.dates, "2026-12-01 to 2026-12-03", "earliest date first");
+});
+
+Deno.test("the provenance says when machines differ, names each commit once, and each note once", () => {
+  const other = { cores: 8, cpu: "Intel Xeon", os: "linux" };
+  const [group] = summarizeRuns([
+    run(1, { note: "made under load" }),
+    run(2, { note: "made under load", commit: "def5678" }),
+    run(3, { machine: other }),
+  ]);
+  const note = group.provenance.note ?? "";
+  assert.equal(note.split("made under load").length, 2, note);
+  assert.match(note, /made on several machines: .*AMD EPYC.*Intel Xeon/);
+  assert.equal(group.provenance.commit, "abc1234, def5678");
+  const [same] = summarizeRuns([run(1), run(2)]);
+  assert.equal(same.provenance.note, undefined, "one machine, no note");
+});
+
+Deno.test("formatGroup() prints the accuracy and its spread in percent, the loss with 4 decimals", () => {
+  const [group] = summarizeRuns([run(1), run(3)]);
+  assert.match(formatGroup(group), /seeds 1,3 accuracy 98\.20 ± 0\.14%  loss 0\.2000 ± 0\.1414/);
+});
