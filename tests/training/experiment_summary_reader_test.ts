@@ -66,5 +66,5 @@ Deno.test("the provenance says when machines differ, names each commit once, and
 
 Deno.test("formatGroup() prints the accuracy and its spread in percent, the loss with 4 decimals", () => {
   const [group] = summarizeRuns([run(1), run(3)]);
-  assert.match(formatGroup(group), /seeds 1,3 accuracy 98\.20 ± 0\.14%  loss 0\.2000 ± 0\.1414/);
+  assert.match(formatGroup(group), /seeds 1,3 accuracy 98\.20 ± 0\.14% {2}loss 0\.2000 ± 0\.1414/);
 });
