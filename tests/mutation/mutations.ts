@@ -1603,4 +1603,12 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "if (false) {",
     breaks: "bytes given without toFloats fail deep inside with no sentence saying what to pass",
   },
+  {
+    id: "train-sgd-schedule-ignored",
+    file: "lib/training/train.ts",
+    original: "if (optimizer.setLearningRate) optimizer.setLearningRate(checkLearningRate(rate));",
+    mutant: "if (false) optimizer.setLearningRate?.(checkLearningRate(rate));",
+    breaks: "SGD and Momentum keep their first rate in this process while a schedule changes it",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
 ];
