@@ -119,7 +119,7 @@ export function saliencyFigure(examples: readonly SaliencyExample[]): Figure {
  */
 export function saliencyExamples(
   model: LayersModel,
-  split: MnistSplit,
+  split: Pick<MnistSplit, "images" | "labels">,
   options: { indices: readonly number[]; classNames: readonly string[] },
 ): SaliencyExample[] {
   return options.indices.map((i) => {

@@ -166,7 +166,7 @@ export function umapProjection(
  */
 export function learnedMap(
   model: tf.LayersModel,
-  split: MnistSplit,
+  split: Pick<MnistSplit, "images" | "labels">,
   options: LearnedMapOptions,
 ): LearnedMap {
   const { predicted } = options;

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { bundlePadLibrary, drawingPadBundle, inlineModel } from "../../lib/display/drawing_pad.ts";
+import { answerWords, saliencyColor } from "../../lib/display/drawing_pad_view.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { saveModel } from "../../lib/models/model_files.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
@@ -355,4 +356,47 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
     shutdownWasmBackend();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test('the pad\'s answer is "not sure" below notSureBelow, with its two top answers', () => {
+  const names = ["zero", "one", "two"];
+  const p = Float32Array.of(0.125, 0.75, 0.125);
+  assert.deepEqual(answerWords(names, p, [1, 0, 2], 0.6), {
+    big: "one",
+    line: "75.0% sure",
+    sure: true,
+  });
+  assert.deepEqual(answerWords(names, p, [1, 0, 2], 0.75), {
+    big: "one",
+    line: "75.0% sure",
+    sure: true,
+  });
+  assert.deepEqual(answerWords(names, p, [1, 0, 2], 0.8), {
+    big: "?",
+    line: "not sure: one (75.0%) or zero (12.5%)",
+    sure: false,
+  });
+});
+
+Deno.test("the pad's saliency colours: red towards, blue away, grey ink, white paper", () => {
+  const map = Float32Array.of(2, -1, 0, 0);
+  const ink = Float32Array.of(1, 1, 1, 0);
+  const color = saliencyColor(map, ink);
+  assert.deepEqual(color(0), [214, 39, 40], "the largest push is fully red");
+  const away = color(1);
+  assert.ok(away[2] > away[0] + 30, `half a push away is bluish: ${away}`);
+  assert.deepEqual(color(2), [195, 195, 195], "ink that pushes nowhere is grey");
+  assert.deepEqual(color(3), [255, 255, 255], "blank paper is white");
+});
+
+Deno.test("drawingPadBundle() names a notSureBelow that is no probability", async () => {
+  await tf.setBackend("cpu");
+  const model = buildBaselineModel({ seed: 1 });
+  for (const notSureBelow of [1.5, -0.1, Number.NaN]) {
+    await assert.rejects(
+      drawingPadBundle(model, { notSureBelow, library: "" }),
+      /notSureBelow must be a probability from 0 to 1, got/,
+    );
+  }
+  model.dispose();
 });
