@@ -132,16 +132,29 @@ export function learnedMapFigure(
   };
 }
 
-/** The sampled images as one greyscale PNG, {@link SPRITE_COLUMNS} tiles of 28x28 a row. */
+/** Grey levels of the sprite: enough to read a digit, and the PNG is a third smaller than 256. */
+export const SPRITE_GREYS = 16;
+
+/** A byte as the sprite stores it: the nearest of {@link SPRITE_GREYS} levels from 0 to 255. */
+export function spriteGrey(value: number): number {
+  const top = SPRITE_GREYS - 1;
+  return Math.round(Math.round(value / 255 * top) * 255 / top);
+}
+
+/**
+ * The sampled images as one greyscale PNG, {@link SPRITE_COLUMNS} tiles of 28x28 a row, in
+ * {@link SPRITE_GREYS} levels.
+ */
 export function imageSprite(images: Uint8Array, indices: Uint32Array): Uint8Array {
   const rows = Math.max(1, Math.ceil(indices.length / SPRITE_COLUMNS));
   const width = SPRITE_COLUMNS * 28, height = rows * 28;
   const data = new Uint8Array(width * height);
+  const levels = Uint8Array.from({ length: 256 }, (_, v) => spriteGrey(v));
   indices.forEach((image, k) => {
     const left = (k % SPRITE_COLUMNS) * 28, top = Math.floor(k / SPRITE_COLUMNS) * 28;
     for (let r = 0; r < 28; r++) {
       const from = image * 784 + r * 28;
-      data.set(images.subarray(from, from + 28), (top + r) * width + left);
+      for (let c = 0; c < 28; c++) data[(top + r) * width + left + c] = levels[images[from + c]];
     }
   });
   const png = (pngjs as unknown as {

@@ -9,7 +9,12 @@ import { fileURLToPath } from "node:url";
 import * as pngjs from "pngjs";
 import type { LearnedMap } from "../../lib/models/learned_map.ts";
 import { figureOf } from "../../lib/display/plotly.ts";
-import { imageSprite, learnedMapBundle, learnedMapFigure } from "../../lib/display/map_figure.ts";
+import {
+  imageSprite,
+  learnedMapBundle,
+  learnedMapFigure,
+  spriteGrey,
+} from "../../lib/display/map_figure.ts";
 import { SPRITE_COLUMNS } from "../../lib/display/map_hover.ts";
 import { installCommand, JUPYTER } from "../../jupyter/setup.ts";
 import { ChromiumPage } from "../chromium.ts";
@@ -98,7 +103,8 @@ Deno.test("imageSprite() tiles the chosen images in a greyscale PNG", () => {
     const left = (k % SPRITE_COLUMNS) * 28, top = Math.floor(k / SPRITE_COLUMNS) * 28;
     for (const [r, c] of [[0, 0], [13, 7], [27, 27]]) {
       const at = 4 * ((top + r) * png.width + left + c);
-      assert.equal(png.data[at], images[indices[k] * 784 + r * 28 + c], `image ${k} (${r}, ${c})`);
+      const byte = images[indices[k] * 784 + r * 28 + c];
+      assert.equal(png.data[at], spriteGrey(byte), `image ${k} (${r}, ${c})`);
     }
   }
 });
@@ -160,7 +166,11 @@ Deno.test("the exported map shows the image under the pointer in Chromium, offli
         `(() => { const c = ${root}.querySelector(".learned-map-hover canvas"); return { pixels: Array.from(c.getContext("2d").getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0)), caption: ${root}.querySelector(".learned-map-hover span").textContent }; })()`,
       );
       const image = images.subarray(map.indices[target.k] * 784, (map.indices[target.k] + 1) * 784);
-      assert.deepEqual(shown.pixels, Array.from(image), `the image of point ${target.k}`);
+      assert.deepEqual(
+        shown.pixels,
+        Array.from(image, spriteGrey),
+        `the image of point ${target.k}`,
+      );
       const truth = NAMES[map.labels[target.k]], answer = NAMES[map.predicted[target.k]];
       assert.equal(
         shown.caption,
@@ -239,3 +249,10 @@ async function exportCell(dir: string, source: string): Promise<string> {
   assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
   return join(dir, "out", "map.html");
 }
+
+Deno.test("spriteGrey() keeps 16 grey levels, black and white exact", () => {
+  const levels = new Set(Array.from({ length: 256 }, (_, v) => spriteGrey(v)));
+  assert.equal(levels.size, 16);
+  assert.deepEqual([spriteGrey(0), spriteGrey(255), spriteGrey(8), spriteGrey(9)], [0, 255, 0, 17]);
+  for (let v = 0; v < 256; v++) assert.ok(Math.abs(spriteGrey(v) - v) <= 8.5, `${v}`);
+});
