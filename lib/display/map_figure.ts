@@ -94,9 +94,13 @@ export function learnedMapFigure(
 ): Figure {
   const { classNames } = options;
   const count = map.labels.length;
+  const shown = Math.min(map.mistakes, count >> 2);
+  const mistakes = shown === map.mistakes
+    ? `its ${map.mistakes} mistakes`
+    : `${shown} of its ${map.mistakes} mistakes`;
   const sampled = count < map.total
     ? `${count.toLocaleString("en-US")} of the ${map.total.toLocaleString("en-US")} test images ` +
-      `(all ${Math.min(map.mistakes, count >> 2)} mistakes shown and a seeded sample)`
+      `(${mistakes} and a seeded sample of the rest)`
     : `all ${count.toLocaleString("en-US")} test images`;
   const axis = { showticklabels: false, zeroline: false, showgrid: false };
   return {

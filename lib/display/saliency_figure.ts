@@ -25,6 +25,10 @@ export interface SaliencyExample {
 
 const TILE = 28;
 const GAP = 6;
+/** Data rows above each image for its two caption lines. */
+const CAPTION = 8;
+/** The share of the plot's height between the two rows. */
+const ROW_GAP = 0.04;
 
 /** One row of tiles as heatmap rows, `null` in the gaps so Plotly leaves them blank. */
 function tileRow(tiles: readonly ArrayLike<number>[]): (number | null)[][] {
@@ -59,7 +63,13 @@ export function saliencyFigure(examples: readonly SaliencyExample[]): Figure {
     const largest = map.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
     return map.map((v) => v / largest);
   });
-  const width = Math.min(1000, 110 * examples.length + 40);
+  const width = Math.min(1000, 110 * examples.length + 100);
+  // Both rows at one scale: each row's height in the plot is in proportion to its data units
+  // (the top row also holds the two caption lines), so neither row is shrunk to fit.
+  const units = { x: examples.length * (TILE + GAP) - GAP, top: TILE + CAPTION, bottom: TILE };
+  const share = (1 - ROW_GAP) / (units.top + units.bottom);
+  const bottom = [0, share * units.bottom], top = [bottom[1] + ROW_GAP, 1];
+  const plotHeight = (width - 100) / units.x * (units.top + units.bottom) / (1 - ROW_GAP);
   const axis = { visible: false, constrain: "domain" };
   return {
     data: [
@@ -87,17 +97,17 @@ export function saliencyFigure(examples: readonly SaliencyExample[]): Figure {
     layout: {
       title: { text: "What made it say that: red ink pushed towards the answer, blue away" },
       width,
-      height: Math.round(2 * (width - 100) / examples.length * TILE / (TILE + GAP)) + 130,
+      height: Math.round(plotHeight) + 100,
       margin: { l: 20, r: 80, t: 90, b: 10 },
       xaxis: { ...axis, anchor: "y" },
-      yaxis: { ...axis, autorange: "reversed", scaleanchor: "x", domain: [0.52, 0.95] },
+      yaxis: { ...axis, range: [TILE - 0.5, -0.5 - CAPTION], scaleanchor: "x", domain: top },
       xaxis2: { ...axis, anchor: "y2" },
-      yaxis2: { ...axis, autorange: "reversed", scaleanchor: "x2", domain: [0, 0.43] },
+      yaxis2: { ...axis, range: [TILE - 0.5, -0.5], scaleanchor: "x2", domain: bottom },
       plot_bgcolor: "white",
       annotations: examples.map((e, k) => ({
         text: e.caption,
         x: k * (TILE + GAP) + TILE / 2 - 0.5,
-        y: -4,
+        y: -CAPTION / 2 - 0.5,
         xref: "x",
         yref: "y",
         showarrow: false,

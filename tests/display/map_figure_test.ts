@@ -78,7 +78,7 @@ Deno.test("learnedMapFigure() draws both panels: a trace per class, the mistakes
   const layout = figure.layout;
   assert.match(
     String((layout.title as { text: string }).text),
-    /^UMAP of 60 of the 10,000 test images \(all 9 mistakes shown and a seeded sample\)$/,
+    /^UMAP of 60 of the 10,000 test images \(its 9 mistakes and a seeded sample of the rest\)$/,
   );
   const x1 = (layout.xaxis as { domain: number[] }).domain,
     x2 = (layout.xaxis2 as { domain: number[] }).domain;
@@ -87,6 +87,11 @@ Deno.test("learnedMapFigure() draws both panels: a trace per class, the mistakes
   assert.deepEqual(
     (layout.annotations as { text: string }[]).map((a) => a.text),
     ["what the network computes (dense, 64 numbers)", "the raw pixels (784 numbers)"],
+  );
+  const capped = learnedMapFigure({ ...map, mistakes: 30 }, { classNames: NAMES });
+  assert.match(
+    String((capped.layout.title as { text: string }).text),
+    /\(15 of its 30 mistakes and/,
   );
   const all = learnedMapFigure({ ...gridMap(), total: 60 }, { classNames: NAMES });
   assert.equal((all.layout.title as { text: string }).text, "UMAP of all 60 test images");
