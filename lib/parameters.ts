@@ -14,7 +14,7 @@ import { checkWritableDir } from "./files.ts";
 import { type DatasetName, DATASETS, isDatasetName } from "./data/mnist.ts";
 import { trainingCount } from "./data/preprocess.ts";
 import { getVariant, VARIANT_NAMES, type VariantName, VARIANTS } from "./models/variants.ts";
-import { logicalCores } from "./wasm/backend.ts";
+import { logicalCores } from "./engine/mod.ts";
 
 /** Every value the table knows, after checking. */
 export interface ParameterValues {

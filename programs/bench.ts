@@ -29,17 +29,15 @@ import {
 } from "../lib/parameters.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
-import type { KernelStats } from "../lib/wasm/kernel_profile.ts";
 import {
   defaultPredictors,
   defaultWorkers,
-  startPredictors,
-} from "../lib/training/data_parallel.ts";
-import {
+  type KernelStats,
   setupWasmBackend,
   shutdownWasmBackend,
+  startPredictors,
   type WasmBackendInfo,
-} from "../lib/wasm/backend.ts";
+} from "../lib/engine/mod.ts";
 
 /** The bench's command line. */
 export const BENCH_PROGRAM = {

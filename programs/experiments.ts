@@ -42,7 +42,7 @@ import {
   writeRecorded,
 } from "../lib/training/experiment_summary.ts";
 import { saveRun } from "../lib/training/run_metrics.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../lib/engine/mod.ts";
 
 /** The command line: the table's parameters and the program's own flags. */
 export const EXPERIMENTS_PROGRAM = {

@@ -28,7 +28,7 @@ import {
 import { formatDuration, trainingProgress } from "../lib/display/progress.ts";
 import { runExperiment } from "../lib/training/experiment.ts";
 import { type RunMetrics, saveRun } from "../lib/training/run_metrics.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../lib/engine/mod.ts";
 
 /** The trainer's command line: the table's parameters and its own `--out`. */
 export const TRAIN_PROGRAM = {

@@ -8,7 +8,7 @@ import {
   parseProgramArgs,
   readParameters,
 } from "../lib/parameters.ts";
-import { logicalCores } from "../lib/wasm/backend.ts";
+import { logicalCores } from "../lib/engine/mod.ts";
 
 Deno.test("readParameters() gives the tutorial's defaults for an empty environment", () => {
   assert.deepEqual(readParameters({ names: NOTEBOOK_PARAMETERS, env: {} }), {

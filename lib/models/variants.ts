@@ -16,8 +16,6 @@ import {
   createAugmentation,
   DEFAULT_AUGMENT,
 } from "../data/augment.ts";
-// Registers a BatchNormalization gradient without the full-size Tile that is slow on wasm.
-import "../wasm/batch_norm_grad.ts";
 import { buildModel, type BuildOptions, type LayerSpec } from "./model.ts";
 
 /** The names of the variants, in the order the notebook compares them. */

@@ -26,7 +26,7 @@ import {
   VARIANTS,
 } from "../models/variants.ts";
 import type { RecordedGroup, RecordedResults } from "./experiment_summary.ts";
-import type { WasmBackendInfo } from "../wasm/backend.ts";
+import type { WasmBackendInfo } from "../engine/mod.ts";
 
 /** The repository's `outputs/variants/`, whatever the working directory. */
 export const DEFAULT_RESULTS_DIR: string = fileURLToPath(

@@ -26,7 +26,7 @@ import {
   type VariantName,
   variantTrainOptions,
 } from "../models/variants.ts";
-import { setupWasmBackend, type WasmBackendInfo } from "../wasm/backend.ts";
+import { setupWasmBackend, type WasmBackendInfo } from "../engine/mod.ts";
 import { checkSeed } from "../random.ts";
 
 /** Options of {@linkcode runExperiment}. */

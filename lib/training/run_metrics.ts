@@ -12,7 +12,7 @@ import type { DatasetName } from "../data/mnist.ts";
 import type { ParameterValues } from "../parameters.ts";
 import type { Evaluation } from "./evaluate.ts";
 import type { TrainResult } from "./train.ts";
-import type { WasmBackendInfo } from "../wasm/backend.ts";
+import type { WasmBackendInfo } from "../engine/mod.ts";
 
 /** What `metrics.json` holds. Names are snake_case, as the files of Python tools. */
 export interface RunMetrics {

@@ -14,9 +14,7 @@ import { gatherBatch, type PreparedSplit } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
-import type { Replicas } from "./data_parallel.ts";
-import type { KernelProfile, KernelStats } from "../wasm/kernel_profile.ts";
-import { isOutOfMemory } from "../wasm/heap_module.ts";
+import type { KernelProfile, KernelStats, Replicas } from "../engine/mod.ts";
 
 /** What one epoch achieved, as Keras' `history` reports it. */
 export interface EpochLogs {
@@ -139,7 +137,7 @@ export async function trainModel(
     // a program that never asked for wasm.
     const parallel = options.workers !== undefined && options.workers > 0 ||
         options.workers === undefined && tf.getBackend() === "wasm"
-      ? await import("./data_parallel.ts")
+      ? await import("../engine/mod.ts")
       : undefined;
     const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 0;
     if (parallel && workers > 0) {
@@ -154,7 +152,7 @@ export async function trainModel(
       );
     }
     if (replicas === undefined && options.profileKernels) {
-      const { startKernelProfile } = await import("../wasm/kernel_profile.ts");
+      const { startKernelProfile } = await import("../engine/mod.ts");
       profile = startKernelProfile(tf.getBackend(), options.profileKernels);
     }
     for (let epoch = 0; epoch < options.epochs; epoch++) {
@@ -371,6 +369,8 @@ export async function trainBatch(
     return { loss, accuracy };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // The engine is loaded on demand: it loads the wasm backend (see trainModel).
+    const { isOutOfMemory } = await import("../engine/mod.ts");
     if (isOutOfMemory(message)) {
       throw new Error(
         `The WebAssembly heap ran out of memory in a training step on ${count} images ` +

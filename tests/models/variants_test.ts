@@ -1,5 +1,5 @@
 /**
- * lib/models/variants.ts and lib/wasm/batch_norm_grad.ts: every variant builds and trains a step on wasm
+ * lib/models/variants.ts and lib/engine/kernels/batch_norm_grad.ts: every variant builds and trains a step on wasm
  * without leaking tensors, Dropout masks advance per step and repeat per seed, the schedules, and
  * the BatchNormalization gradient against the same formula in elementary ops.
  */
@@ -16,7 +16,7 @@ import {
   VARIANTS,
   variantTrainOptions,
 } from "../../lib/models/variants.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 
 await setupWasmBackend();
 

@@ -14,7 +14,7 @@ import {
   setupWasmBackend,
   shutdownWasmBackend,
   type WasmBackendInfo,
-} from "../../lib/wasm/backend.ts";
+} from "../../lib/engine/mod.ts";
 import { listFiles } from "../fixtures.ts";
 
 const quick = (env: Record<string, string> = {}) =>

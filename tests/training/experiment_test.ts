@@ -10,7 +10,7 @@ import { sliceSplit } from "../../lib/data/preprocess.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { buildVariant, VARIANTS } from "../../lib/models/variants.ts";
 import { assertSameArray } from "../fixtures.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 
 // One thread: XNNPACK's multi-threaded reductions may add in a different order from run to run.
 const backend = await setupWasmBackend({ threads: 1 });

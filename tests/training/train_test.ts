@@ -11,7 +11,7 @@ import {
   maxBatchSize,
   trainModel,
 } from "../../lib/training/train.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { assertDifferentArrays, assertSameArray, rejectionOf } from "../fixtures.ts";
 
 await setupWasmBackend();

@@ -1,5 +1,5 @@
 /**
- * Our own dense kernels (lib/wasm/dense.ts) as the one-thread wasm backend runs them through
+ * Our own dense kernels (lib/engine/kernels/dense.ts) as the one-thread wasm backend runs them through
  * BatchMatMul, Sum and MaxPoolGrad, against the `cpu` backend: seeded random shapes, every
  * transpose combination, broadcast batches, odd sizes, the variants' layer shapes, exact
  * first-max tie semantics, and no leaked tensors.
@@ -7,9 +7,14 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
-import { heapKernelsAvailable } from "../../lib/wasm/heap_module.ts";
-import { channelwise, matMul, maxPoolGrad2x2, sumLeadingAxes } from "../../lib/wasm/dense.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
+import { heapKernelsAvailable } from "../../lib/engine/kernels/heap_module.ts";
+import {
+  channelwise,
+  matMul,
+  maxPoolGrad2x2,
+  sumLeadingAxes,
+} from "../../lib/engine/kernels/dense.ts";
 import { createRandom } from "../../lib/random.ts";
 import { assertCloseToCpu, type InputSpec, randomArray, runKernelOn } from "./against_cpu.ts";
 

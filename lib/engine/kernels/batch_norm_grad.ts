@@ -7,8 +7,8 @@
  * more than all the convolutions. Multiplication broadcasts over the channel axis anyway, so this
  * gradient is the same formula without the tile: the same numbers, on every backend.
  *
- * Importing this module registers the gradient (tfjs keeps one per kernel; this one replaces the
- * stock one for the whole process).
+ * `registerWasmTrainingKernels` (`kernels.ts`) registers it when the wasm backend is set up (tfjs
+ * keeps one gradient per kernel; this one replaces the stock one for the whole process).
  *
  * @module
  */
@@ -54,5 +54,3 @@ export const fusedBatchNormGrad: tf.GradConfig = {
     };
   },
 };
-
-tf.registerGradient(fusedBatchNormGrad);

@@ -14,7 +14,7 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs
 import wt from "node:worker_threads";
 import os from "node:os";
 import { createRequire } from "node:module";
-import { registerWasmTrainingKernels } from "./kernels.ts";
+import { registerWasmTrainingKernels } from "./kernels/kernels.ts";
 
 /**
  * What {@link setupWasmBackend} set up.

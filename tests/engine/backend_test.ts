@@ -1,10 +1,10 @@
 /**
- * lib/wasm/backend.ts: setup (threads, SIMD, idempotence, errors), training the seed CNN on the
+ * lib/engine/backend.ts: setup (threads, SIMD, idempotence, errors), training the seed CNN on the
  * threaded wasm backend without leaking tensors, and shutting the pool down.
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { logicalCores, setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { logicalCores, setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 
 tf.enableProdMode();
@@ -125,7 +125,7 @@ Deno.test("a process using threaded wasm exits by itself", async () => {
   const script = `
     import * as tf from "@tensorflow/tfjs";
     import { setupWasmBackend } from "${
-    new URL("../../lib/wasm/backend.ts", import.meta.url).href
+    new URL("../../lib/engine/backend.ts", import.meta.url).href
   }";
     tf.enableProdMode();
     const info = await setupWasmBackend({ threads: 2 });

@@ -58,6 +58,7 @@ import {
   sumLeadingAxesSupports,
 } from "./dense.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
+import { fusedBatchNormGrad } from "./batch_norm_grad.ts";
 import { winogradConv2D, winogradFilterGradient, winogradSupports } from "./winograd.ts";
 
 /** Arguments tfjs hands a kernel function on the wasm backend. */
@@ -963,8 +964,9 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
 
 /**
  * Registers the training kernels for the `wasm` backend, replacing stock ones of the same
- * name, and the Relu gradient (tfjs' own formula, computed in one pass by `DenseReluGrad` on a
- * one-thread wasm backend). Idempotent: kernels already installed by this module are left
+ * name, the Relu gradient (tfjs' own formula, computed in one pass by `DenseReluGrad` on a
+ * one-thread wasm backend) and the BatchNormalization gradient without its full-size Tile
+ * (`batch_norm_grad.ts`). Idempotent: kernels already installed by this module are left
  * alone.
  *
  * @example
@@ -976,10 +978,12 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
  * registerWasmTrainingKernels();
  * assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
  * assert.ok(tf.getKernel("DenseReluGrad", "wasm") !== undefined);
+ * assert.ok(tf.getGradient("FusedBatchNorm") !== undefined);
  * ```
  */
 export function registerWasmTrainingKernels(): void {
   tf.registerGradient(reluGradient);
+  tf.registerGradient(fusedBatchNormGrad);
   for (const config of wasmTrainingKernels) {
     const existing = tf.getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;

@@ -145,7 +145,7 @@ function geometry(aShape: readonly number[], bShape: readonly number[], o: MatMu
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { matMul } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -238,7 +238,7 @@ export function im2colSupports(info: tf.backend_util.Conv2DInfo): boolean {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { im2col } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -321,7 +321,7 @@ export interface SumLeadingAxesOptions {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { sumLeadingAxes } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -404,7 +404,7 @@ export function maxPoolGrad2x2Supports(s: MaxPool2x2Shape): boolean {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { maxPoolGrad2x2 } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -466,7 +466,7 @@ export function maxPoolGrad2x2(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { maxPool2x2 } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -513,7 +513,7 @@ export function maxPool2x2(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInf
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { reluGrad } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -589,7 +589,7 @@ export function channelwiseSupports(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { channelwise } from "./dense.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;

@@ -146,7 +146,7 @@ function transformFilter(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { winogradConv2D } from "./winograd.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -278,7 +278,7 @@ type WinogradFilterGrad = (
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { winogradFilterGradient } from "./winograd.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;

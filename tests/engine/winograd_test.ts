@@ -1,5 +1,5 @@
 /**
- * Winograd F(2x2, 3x3) (lib/wasm/winograd.ts) against the `cpu` backend, to 1e-4 of the largest
+ * Winograd F(2x2, 3x3) (lib/engine/kernels/winograd.ts) against the `cpu` backend, to 1e-4 of the largest
  * value: directly, and through the kernels that use it on a one-thread backend (Conv2D,
  * FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter) on the variants' layers and seeded random shapes (odd sizes,
  * batch 1-5, same/valid/explicit padding, and shapes that go to the stock kernels), then the
@@ -8,9 +8,9 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
-import { setWinogradEnabled } from "../../lib/wasm/kernels.ts";
-import { winogradConv2D, winogradFilterGradient } from "../../lib/wasm/winograd.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
+import { setWinogradEnabled } from "../../lib/engine/kernels/kernels.ts";
+import { winogradConv2D, winogradFilterGradient } from "../../lib/engine/kernels/winograd.ts";
 import { createRandom } from "../../lib/random.ts";
 import {
   assertCloseToCpu,

@@ -51,7 +51,7 @@ export function heapKernelsAvailable(backend: BackendWasm): boolean {
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
  * import { heapModule, heapOffset } from "./heap_module.ts";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * await setupWasmBackend({ threads: 1 });
  * // (module (import "env" "memory" (memory 1))
  * //   (func (export "first") (param i32) (result f32) (f32.load (local.get 0))))

@@ -1,17 +1,17 @@
 /**
- * Kernel modules on the backend's heap (lib/wasm/heap_module.ts): they read and write tensors in
+ * Kernel modules on the backend's heap (lib/engine/kernels/heap_module.ts): they read and write tensors in
  * place, see the heap after it grows, and refuse a threaded backend with a sentence.
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
 import {
   backendMemory,
   heapKernelsAvailable,
   heapModule,
   heapOffset,
-} from "../../lib/wasm/heap_module.ts";
+} from "../../lib/engine/kernels/heap_module.ts";
 import { buildWasmModule } from "../../programs/build_wasm.ts";
 
 /** A module that doubles `n` floats at byte offset `at`, in place. */

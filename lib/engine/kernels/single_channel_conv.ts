@@ -54,7 +54,7 @@ function kernels(backend: BackendWasm): SingleChannelExports {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { singleChannelSupports } from "./single_channel_conv.ts";
  * await setupWasmBackend({ threads: 1 });
  * const info = tf.backend_util.computeConv2DInfo([8, 28, 28, 1], [3, 3, 1, 32], 1, 1, "valid");
@@ -93,7 +93,7 @@ export interface FusedOutput {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { convolveSingleChannel } from "./single_channel_conv.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;
@@ -144,7 +144,7 @@ export function convolveSingleChannel(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
- * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
  * import { filterGradientSingleChannel } from "./single_channel_conv.ts";
  * await setupWasmBackend({ threads: 1 });
  * const backend = tf.backend() as BackendWasm;

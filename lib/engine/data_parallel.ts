@@ -20,10 +20,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { WebWorker } from "../wasm/backend.ts";
+import { WebWorker } from "./backend.ts";
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from "./replica_worker.ts";
-import type { KernelStats } from "../wasm/kernel_profile.ts";
-import { isOutOfMemory } from "../wasm/heap_module.ts";
+import type { KernelStats } from "./kernel_profile.ts";
+import { isOutOfMemory } from "./kernels/heap_module.ts";
 import { normalizePixels } from "../data/preprocess.ts";
 import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
 
@@ -321,7 +321,7 @@ export class Replicas {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { setupWasmBackend } from "./backend.ts";
  * import { buildBaselineModel } from "../models/variants.ts";
  * import { startReplicas } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
@@ -375,7 +375,7 @@ export async function startReplicas(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { setupWasmBackend } from "./backend.ts";
  * import { buildBaselineModel } from "../models/variants.ts";
  * import { startPredictors } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
@@ -469,7 +469,7 @@ async function start(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { setupWasmBackend } from "./backend.ts";
  * import { buildBaselineModel } from "../models/variants.ts";
  * import { defaultWorkers } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
@@ -492,7 +492,7 @@ export function defaultWorkers(model: tf.LayersModel): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { setupWasmBackend } from "../wasm/backend.ts";
+ * import { setupWasmBackend } from "./backend.ts";
  * import { defaultPredictors } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
  * assert.equal(defaultPredictors(), 1);

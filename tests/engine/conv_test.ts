@@ -1,7 +1,7 @@
 /**
- * Our own WebAssembly convolutions (lib/wasm/conv.ts, used by Conv2DBackpropInput and
+ * Our own WebAssembly convolutions (lib/engine/kernels/conv.ts, used by Conv2DBackpropInput and
  * Conv2DBackpropFilter on a one-thread backend; Conv2D is checked alongside, 3x3 filters going to
- * Winograd, which tests/wasm/winograd_test.ts checks in depth) against
+ * Winograd, which tests/engine/winograd_test.ts checks in depth) against
  * the `cpu` backend, to 1e-4 of the largest
  * value: the seed CNN's and the variants' layers, then seeded random shapes with odd sizes,
  * batch sizes 1-5, same/valid/explicit padding, and strides the kernels hand back to XNNPACK.
@@ -9,8 +9,8 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
-import { convolve, filterGradient } from "../../lib/wasm/conv.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
+import { convolve, filterGradient } from "../../lib/engine/kernels/conv.ts";
 import { createRandom } from "../../lib/random.ts";
 import { checkConvolutionKernels } from "./against_cpu.ts";
 

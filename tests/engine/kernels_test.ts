@@ -1,11 +1,11 @@
 /**
- * The gradient kernels of lib/wasm/kernels.ts against the `cpu` backend's kernels, on seeded
+ * The gradient kernels of lib/engine/kernels/kernels.ts against the `cpu` backend's kernels, on seeded
  * random shapes (strides 1-3, same/valid/explicit padding, batch 1, odd channel counts) and
  * on the max-pool windows the stock wasm kernel gets wrong (all-negative, all-zero, ties).
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
 import { createRandom } from "../../lib/random.ts";
 import { assertCloseToCpu, randomArray, runKernelOn } from "./against_cpu.ts";
 
@@ -374,5 +374,5 @@ Deno.test("the setup under test uses the threaded binary", () => {
 });
 
 // Stop the worker threads once every test of this file has run; the workers do not keep the
-// process alive anyway (see lib/wasm/backend.ts), this just releases them early.
+// process alive anyway (see lib/engine/backend.ts), this just releases them early.
 globalThis.addEventListener("unload", () => shutdownWasmBackend());

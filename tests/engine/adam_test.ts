@@ -1,4 +1,4 @@
-/** Adam on flat arrays (lib/training/adam.ts) against tfjs' own AdamOptimizer. */
+/** Adam on flat arrays (lib/engine/adam.ts) against tfjs' own AdamOptimizer. */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
@@ -7,8 +7,8 @@ import {
   adamStep,
   momentsToState,
   stateToMoments,
-} from "../../lib/training/adam.ts";
-import { optimizerState, setOptimizerState } from "../../lib/training/optimizer_state.ts";
+} from "../../lib/engine/adam.ts";
+import { optimizerState, setOptimizerState } from "../../lib/engine/optimizer_state.ts";
 import { createRandom } from "../../lib/random.ts";
 
 await tf.setBackend("cpu");

@@ -1,7 +1,7 @@
 /**
  * Where a training step's time goes: every kernel of a backend wrapped with a timer, so the
  * bench (`deno task bench --profile`) can list milliseconds per kernel. The replica workers
- * (`lib/training/replica_worker.ts`) profile themselves with it, since their kernels run there.
+ * (`lib/engine/replica_worker.ts`) profile themselves with it, since their kernels run there.
  *
  * @module
  */

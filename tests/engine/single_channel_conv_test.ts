@@ -1,5 +1,5 @@
 /**
- * The grey first layer's own kernels (lib/wasm/single_channel_conv.ts) against the `cpu` backend,
+ * The grey first layer's own kernels (lib/engine/kernels/single_channel_conv.ts) against the `cpu` backend,
  * through tfjs' autodiff as a training step uses them: the forward convolution and the filter
  * gradient of seeded random shapes, to 1e-4 of the largest value, and the cases they must leave
  * to XNNPACK.
@@ -7,8 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { setupWasmBackend } from "../../lib/wasm/backend.ts";
-import { singleChannelSupports } from "../../lib/wasm/single_channel_conv.ts";
+import { setupWasmBackend } from "../../lib/engine/backend.ts";
+import { singleChannelSupports } from "../../lib/engine/kernels/single_channel_conv.ts";
 import { createRandom } from "../../lib/random.ts";
 import { assertCloseToCpu } from "./against_cpu.ts";
 

@@ -3,10 +3,10 @@ import * as tf from "@tensorflow/tfjs";
 import { disposeModel } from "../../lib/models/model.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
 import { normalizePixels, prepareSplit } from "../../lib/data/preprocess.ts";
-import { startPredictors, startReplicas } from "../../lib/training/data_parallel.ts";
+import { startPredictors, startReplicas } from "../../lib/engine/data_parallel.ts";
 import { evaluateModel, predictProbabilities } from "../../lib/training/evaluate.ts";
 import { trainModel } from "../../lib/training/train.ts";
-import { setupWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend } from "../../lib/engine/backend.ts";
 import { createRandom } from "../../lib/random.ts";
 import { rejectionOf, syntheticSplit } from "../fixtures.ts";
 

@@ -11,12 +11,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { setupWasmBackend } from "../wasm/backend.ts";
-import {
-  type KernelProfile,
-  type KernelStats,
-  startKernelProfile,
-} from "../wasm/kernel_profile.ts";
+import { setupWasmBackend } from "./backend.ts";
+import { type KernelProfile, type KernelStats, startKernelProfile } from "./kernel_profile.ts";
 import type { OptimizerState } from "./optimizer_state.ts";
 import {
   type AdamMoments,
@@ -26,8 +22,6 @@ import {
   momentsToState,
   stateToMoments,
 } from "./adam.ts";
-// Registers the BatchNormalization gradient the variants train with.
-import "../wasm/batch_norm_grad.ts";
 
 /** Everything a replica needs to build its model and find its shared memory. */
 export interface ReplicaInit {
