@@ -163,7 +163,7 @@ Deno.test("the exported map shows the image under the pointer in Chromium, offli
     await page.waitUntil(`${root}.dataset.hover === "attached"`, 60_000);
     const images = syntheticSplit(130).images;
     const map = gridMap();
-    for (const [trace, j] of [[2, 1], [11 + 4, 0], [10, 2]]) {
+    for (const [trace, j] of [[1, 5], [11 + 4, 0], [10, 2]]) {
       const target = await pointOnScreen(page, trace, j);
       await page.send("Input.dispatchMouseEvent", { type: "mouseMoved", x: target.x, y: target.y });
       await page.waitUntil(`${root}.dataset.shown === "${target.k}"`, 10_000);
