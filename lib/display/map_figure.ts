@@ -111,7 +111,7 @@ export function learnedMapFigure(
     layout: {
       title: { text: `UMAP of ${sampled}` },
       width: 980,
-      height: 520,
+      height: 580,
       margin: { l: 20, r: 20, t: 90, b: 20 },
       hovermode: "closest",
       legend: { itemsizing: "constant" },
@@ -182,9 +182,9 @@ export function learnedMapBundle(
   const id = `learned-map-${(options.newId ?? (() => crypto.randomUUID()))()}`;
   const sprite = Buffer.from(imageSprite(options.images, options.indices)).toString("base64");
   const plot = plotly.figureBundle(figure);
-  const html = `<div id="${id}" class="learned-map" style="position:relative">
+  const html = `<div id="${id}" class="learned-map" style="position:relative;width:980px">
 ${plot["text/html"]}
-<div class="learned-map-hover" style="display:flex;gap:10px;align-items:center;font:14px system-ui,sans-serif;min-height:120px;line-height:1.3">
+<div class="learned-map-hover" style="position:absolute;left:862px;top:420px;width:118px;display:flex;flex-direction:column;gap:4px;font:13px system-ui,sans-serif;line-height:1.3;color:#222">
 <canvas width="28" height="28" style="width:112px;height:112px;image-rendering:pixelated;border:1px solid #999;background:#000"></canvas>
 <span>hover a point to see its image</span></div>
 <img class="learned-map-sprite" alt="" style="display:none" src="data:image/png;base64,${sprite}">
