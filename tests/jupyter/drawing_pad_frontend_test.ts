@@ -117,6 +117,13 @@ Deno.test("the drawing pad keeps its layout in the classic Notebook", async () =
         `document.querySelector(".digit-pad").getAttribute("data-state") === "predicted"`;
       await waitUntil(() => page.evaluate<boolean>(predicted), "the pad's first answer");
       const after = await page.evaluate<Measured>(MEASURE);
+      const screenshot = Deno.env.get("PAD_FRONTEND_SCREENSHOT");
+      if (screenshot) {
+        const shot = await page.send("Page.captureScreenshot", { format: "png" }) as {
+          data: string;
+        };
+        await Deno.writeFile(screenshot, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
+      }
       checkLayout(after);
       assert.ok(
         Math.abs(after.clear.top - before.clear.top) < 1 &&
