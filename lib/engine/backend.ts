@@ -3,10 +3,6 @@
  * binaries in the installed package, turns on SIMD and (Emscripten pthread) threads, registers
  * the missing and faulty gradient kernels, and shuts the thread pool down again.
  *
- * Environment variables (read when {@link setupWasmBackend} runs):
- * - `WASM_THREADS`: number of XNNPACK threads; overrides the `threads` option. `1` loads the
- *   single-threaded SIMD binary (no worker threads at all).
- *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -15,6 +11,7 @@ import wt from "node:worker_threads";
 import os from "node:os";
 import { createRequire } from "node:module";
 import { registerWasmTrainingKernels } from "./kernels/kernels.ts";
+import { EngineError } from "./errors.ts";
 
 /**
  * What {@link setupWasmBackend} set up.
@@ -53,9 +50,8 @@ export interface WasmBackendInfo {
  */
 export interface WasmBackendOptions {
   /**
-   * XNNPACK thread count, from 1 to the machine's logical cores. Default: one per logical core
-   * (`WASM_THREADS` is read by the notebook and the programs, through `lib/parameters.ts`, which
-   * pass it here). `1` loads the single-threaded SIMD binary.
+   * XNNPACK thread count, from 1 to the machine's logical cores. Default: one per logical core.
+   * `1` loads the single-threaded SIMD binary (no worker threads at all).
    */
   threads?: number;
   /** Use the SIMD binary (default `true`). `false` forces the plain, single-threaded binary. */
@@ -287,11 +283,12 @@ async function initialize(simd: boolean, threads: number): Promise<WasmBackendIn
   if (useThreads) unrefWorkers();
   if (!started.ok) {
     abandonFailedStart();
-    throw new Error(
+    throw new EngineError(
       "The tfjs wasm backend failed to start" +
         (started.cause ? ` (${String(started.cause)})` : "") +
         ". Run with -A (read access to node_modules and write access to .wasm-threads/), " +
-        "or try { threads: 1 } / WASM_THREADS=1 to rule out the threaded binary.",
+        "or set {option} to 1 to rule out the threaded binary.",
+      "threads",
       { cause: started.cause },
     );
   }

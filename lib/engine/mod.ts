@@ -28,6 +28,7 @@ export {
 export {
   defaultPredictors,
   defaultWorkers,
+  type PredictOptions,
   type ReplicaOptions,
   Replicas,
   type ReplicaStep,
@@ -36,6 +37,7 @@ export {
   startPredictors,
   startReplicas,
 } from "./data_parallel.ts";
+export { EngineError, type EngineOption } from "./errors.ts";
 export { type KernelProfile, type KernelStats, startKernelProfile } from "./kernel_profile.ts";
 export { isOutOfMemory } from "./kernels/heap_module.ts";
 export { setWinogradEnabled } from "./kernels/kernels.ts";

@@ -10,6 +10,7 @@ import { IMAGE_SHAPE, IMAGE_SIZE } from "../data/mnist.ts";
 import { type AnySplit, normalizePixels } from "../data/preprocess.ts";
 import { argMax } from "./metrics.ts";
 import type { Replicas } from "../engine/mod.ts";
+import { inTutorialTerms } from "./engine_errors.ts";
 
 /** The predictions of a model on a split, with the loss and accuracy they give. */
 export interface Evaluation {
@@ -73,7 +74,12 @@ export async function evaluateModel(
     return scoreProbabilities(predictProbabilities(model, split.images, options), split);
   }
   try {
-    return scoreProbabilities(await predictors.predict(split.images, split.count), split);
+    const probabilities = await predictors.predict(split.images, split.count, {
+      toFloats: normalizePixels,
+    });
+    return scoreProbabilities(probabilities, split);
+  } catch (error) {
+    throw await inTutorialTerms(error);
   } finally {
     predictors.close();
   }

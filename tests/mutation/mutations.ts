@@ -32,24 +32,49 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/files.ts": ["tests/files_test.ts", "tests/data/mnist_test.ts"],
   "lib/random.ts": ["tests/random_test.ts"],
   "lib/parameters.ts": ["tests/parameters_test.ts", "tests/programs/train_test.ts"],
+  "lib/command_line.ts": ["tests/command_line_test.ts", "tests/programs/train_test.ts"],
+  "lib/misspelt_variables.ts": ["tests/misspelt_variables_test.ts"],
+  "lib/training/run_parameters.ts": ["tests/parameters_test.ts"],
   "lib/data/idx.ts": ["tests/data/idx_test.ts", "tests/data/mnist_test.ts"],
   "lib/data/mnist.ts": ["tests/data/mnist_test.ts"],
   "lib/data/preprocess.ts": ["tests/data/preprocess_test.ts"],
   "lib/data/augment.ts": ["tests/data/augment_test.ts"],
-  "lib/engine/kernels/kernels.ts": ["tests/engine/kernels_test.ts"],
+  "lib/engine/kernels/kernels.ts": [
+    "tests/engine/kernels_test.ts",
+    "tests/engine/conv_options_test.ts",
+  ],
+  "lib/engine/kernels/fallbacks.ts": [
+    "tests/engine/kernels_test.ts",
+    "tests/engine/conv_options_test.ts",
+  ],
   "lib/engine/backend.ts": ["tests/engine/backend_test.ts"],
   "lib/engine/kernels/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
   "lib/models/model.ts": ["tests/models/model_test.ts"],
   "lib/models/variants.ts": ["tests/models/variants_test.ts"],
   "lib/models/model_files.ts": ["tests/models/model_files_test.ts"],
   "lib/training/train.ts": ["tests/training/train_test.ts"],
+  "lib/training/batch_norm_statistics.ts": ["tests/training/batch_norm_test.ts"],
+  "lib/deno_version.ts": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/kernels/deno/start.sh": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/check_notebook.ts": ["tests/jupyter/notebook_test.ts"],
   "lib/engine/adam.ts": ["tests/engine/adam_test.ts"],
-  "lib/engine/data_parallel.ts": ["tests/engine/data_parallel_test.ts"],
+  "lib/engine/flat_optimizer.ts": ["tests/engine/flat_optimizer_test.ts"],
+  "lib/engine/optimizer_state.ts": [
+    "tests/engine/flat_optimizer_test.ts",
+    "tests/engine/adam_test.ts",
+  ],
+  "lib/engine/data_parallel.ts": [
+    "tests/engine/data_parallel_test.ts",
+    "tests/engine/replica_models_test.ts",
+  ],
   "lib/engine/replica_worker.ts": [
     "tests/engine/data_parallel_test.ts",
+    "tests/engine/replica_models_test.ts",
     "tests/training/train_test.ts",
   ],
   "lib/engine/kernels/single_channel_conv.ts": ["tests/engine/single_channel_conv_test.ts"],
+  "lib/engine/errors.ts": ["tests/training/engine_errors_test.ts"],
+  "lib/training/engine_errors.ts": ["tests/training/engine_errors_test.ts"],
   "lib/training/evaluate.ts": ["tests/training/train_test.ts"],
   "lib/training/metrics.ts": ["tests/training/metrics_test.ts"],
   "lib/training/experiment.ts": ["tests/training/experiment_test.ts"],
@@ -164,25 +189,57 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "parameters-precedence-reversed",
     file: "lib/parameters.ts",
     original: "    const value = explicit !== undefined\n" +
-      "      ? checkExplicit(name, explicit)\n" +
+      "      ? checkExplicit(table, name, explicit)\n" +
       '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n',
     mutant: '    const value = text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n' +
       "      : explicit !== undefined\n" +
-      "      ? checkExplicit(name, explicit)\n",
+      "      ? checkExplicit(table, name, explicit)\n",
     breaks: "parameter precedence reversed: the variable beats the flag",
   },
   {
-    id: "parameters-misspelt-warning-dropped",
+    id: "parameters-dataset-inherited-key",
     file: "lib/parameters.ts",
-    original: "    warnings: misspeltVariables(env),",
+    tests: ["tests/parameters_test.ts"],
+    original: "if (!Object.hasOwn(catalogue.datasets, text)) {",
+    mutant: "if (!(text in catalogue.datasets)) {",
+    breaks: "DATASET=constructor is taken for a dataset (an inherited key of the catalogue)",
+  },
+  {
+    id: "parameters-threads-beyond-cores",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "parse: (text) => parseWholeNumber(text, { min: 1, max: catalogue.cores }),",
+    mutant: "parse: (text) => parseWholeNumber(text, { min: 1, max: catalogue.cores + 1 }),",
+    breaks: "more threads than the catalogue's cores are accepted",
+  },
+  {
+    id: "parameters-other-variables-forgotten",
+    file: "lib/parameters.ts",
+    tests: ["tests/misspelt_variables_test.ts", "tests/parameters_test.ts"],
+    original: "    ...catalogue.otherVariables ?? [],\n",
+    mutant: "",
+    breaks: "a near miss of DATA_MIRROR (DATA_MIRORR) gets no warning",
+  },
+  {
+    id: "parameters-first-dataset-not-default",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "    defaultValue: () => datasets[0],",
+    mutant: "    defaultValue: () => datasets[datasets.length - 1],",
+    breaks: "the default dataset is not the catalogue's first (mnist)",
+  },
+  {
+    id: "parameters-misspelt-warning-dropped",
+    file: "lib/command_line.ts",
+    original: "    warnings: misspeltVariables(table.variables, env),",
     mutant: "    warnings: [],",
     breaks: "a misspelt variable (EPOCH=3) is ignored without a warning",
   },
   {
     id: "parameters-near-miss-not-seen",
-    file: "lib/parameters.ts",
+    file: "lib/misspelt_variables.ts",
     original: "editDistance(a, b) <= 1",
     mutant: "editDistance(a, b) < 1",
     breaks: "only exact names are matched: EPOCH=3 gets no warning",
@@ -190,8 +247,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "parameters-epochs-not-variants",
     file: "lib/parameters.ts",
-    original: 'defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.epochs,',
-    mutant: "defaultValue: () => VARIANTS.baseline.training.epochs,",
+    original: "defaultValue: (values) => training(values).epochs,",
+    mutant: "defaultValue: () => training({}).epochs,",
     breaks: "the default epochs ignore the variant (tuned trains 5, not 15)",
   },
   {
@@ -226,13 +283,13 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "parameters-program-default-beats-variable",
     file: "lib/parameters.ts",
     original: '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n' +
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n' +
       "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n",
     mutant: "      : name in (options.defaults ?? {})\n" +
       "      ? options.defaults?.[name]\n" +
       '      : text !== undefined && text !== ""\n' +
-      '      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)\n',
+      '      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)\n',
     breaks: "a program's own default (bench's 12,800 images) beats the user's variable",
   },
   // lib/data/idx.ts
@@ -434,8 +491,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-same-order-every-epoch",
     file: "lib/training/train.ts",
-    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
-    mutant: "const order = epochOrder(train.count, { seed: context.seed, epoch: 0 });",
+    original: ": epochOrder(train.count, { seed: context.seed, epoch });",
+    mutant: ": epochOrder(train.count, { seed: context.seed, epoch: 0 });",
     breaks: "every epoch visits the images in the first epoch's order",
   },
   {
@@ -455,8 +512,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-not-shuffled",
     file: "lib/training/train.ts",
-    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
-    mutant: "const order = Uint32Array.from({ length: train.count }, (_, i) => i);",
+    original: "const order = context.shuffle === false",
+    mutant: "const order = context.shuffle !== null",
     breaks: "images visited in file order, never shuffled",
   },
   {
@@ -483,7 +540,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-best-weights-not-restored",
     file: "lib/training/train.ts",
-    original: "    stopper?.restoreBest(model, history.length);\n",
+    original: "    run.stopper?.restoreBest(model, history.loss.length);\n",
     mutant: "",
     breaks: "early stopping keeps the last epoch's weights, not the best",
   },
@@ -511,23 +568,75 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-schedule-ignored",
     file: "lib/training/train.ts",
-    original: "      setLearningRate(model, learningRate);\n",
+    original: "  setLearningRate(model, lr);\n",
     mutant: "",
     breaks: "the learning-rate schedule is reported but not applied",
   },
   {
     id: "train-validates-on-training-images",
     file: "lib/training/train.ts",
-    original: "await replicas.predict(validation.images, validation.count)",
-    mutant: "await replicas.predict(train.images, validation.count)",
+    original: "await context.replicas.predict(validation.images, validation.count)",
+    mutant: "await context.replicas.predict(train.images, validation.count)",
     breaks: "validation loss and accuracy measured on the training images",
   },
   {
     id: "train-eta-one-epoch-too-many",
-    file: "lib/training/train.ts",
-    original: "const remaining = (epochs - epoch - 1) * train.count + (train.count - seen);",
-    mutant: "const remaining = (epochs - epoch) * train.count + (train.count - seen);",
+    file: "lib/display/progress.ts",
+    original:
+      "const remaining = (params.epochs - epoch - 1) * params.samples + params.samples - seen;",
+    mutant: "const remaining = (params.epochs - epoch) * params.samples + params.samples - seen;",
     breaks: "the progress ETA counts one epoch too many",
+  },
+  {
+    id: "train-batch-norm-not-reestimated",
+    file: "lib/training/train.ts",
+    original: "  const normalized = hasBatchNormalization(model);",
+    mutant: "  const normalized = false;",
+    breaks: "Batch Normalization variants predict on lagging moving statistics after a short run",
+    tests: ["tests/training/batch_norm_test.ts"],
+  },
+  {
+    id: "batch-norm-statistics-with-dropout",
+    file: "lib/training/batch_norm_statistics.ts",
+    original: "    dropouts.forEach((layer) => settable(layer).rate = 0);\n",
+    mutant: "",
+    breaks: "the statistics are measured with Dropout on, which predicting does not use",
+    tests: ["tests/training/batch_norm_test.ts"],
+  },
+  {
+    id: "train-validation-split-ignored",
+    file: "lib/training/train.ts",
+    original: "  return splitValidation(data, options.validationSplit);",
+    mutant: "  return { train: data, validation: undefined };",
+    breaks: "validationSplit neither holds images out nor validates",
+  },
+  {
+    id: "variants-keras-batch-norm-momentum",
+    file: "lib/models/variants.ts",
+    original: "tf.layers.batchNormalization({ momentum: BATCH_NORM_MOMENTUM })",
+    mutant: "tf.layers.batchNormalization()",
+    breaks: "moving statistics move 1% a step and lag far behind after a short run",
+  },
+  {
+    id: "deno-version-warning-silent",
+    file: "lib/deno_version.ts",
+    original: "  if (version === PINNED_DENO) return undefined;",
+    mutant: "  if (version !== undefined) return undefined;",
+    breaks: "a kernel on another Deno release runs without a word about misplaced outputs",
+  },
+  {
+    id: "kernel-launcher-any-deno",
+    file: "jupyter/kernels/deno/start.sh",
+    original: '"deno $PINNED "*) exec deno jupyter --kernel --conn "$1" ;;',
+    mutant: '*) exec deno jupyter --kernel --conn "$1" ;;',
+    breaks: "the kernelspec starts whichever deno is on PATH again",
+  },
+  {
+    id: "check-notebook-cell-limit-off-by-one",
+    file: "jupyter/check_notebook.ts",
+    original: "if (lines > MAX_CELL_LINES) {",
+    mutant: "if (lines > MAX_CELL_LINES + 1) {",
+    breaks: "a 16-line code cell passes the notebook check",
   },
   // lib/training/evaluate.ts
   {
@@ -603,15 +712,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-unseeded-initialisation",
     file: "lib/models/model.ts",
-    original: "return tf.initializers.glorotUniform({ seed: this.nextSeed++ });",
-    mutant: "return tf.initializers.glorotUniform({});",
+    original: "tf.initializers.glorotUniform({ seed: next++ })",
+    mutant: "tf.initializers.glorotUniform({})",
     breaks: "the initial weights are not fixed by the seed",
   },
   {
     id: "model-bias-with-batch-norm",
-    file: "lib/models/model.ts",
-    original: "useBias: !batchNorm,",
-    mutant: "useBias: true,",
+    file: "lib/models/variants.ts",
+    original: 'const plain = { activation: "linear", useBias: false } as const;',
+    mutant: 'const plain = { activation: "linear", useBias: true } as const;',
     breaks: "redundant biases before Batch Normalization (parameter counts change)",
   },
   {
@@ -647,8 +756,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "variants-fingerprint-ignores-layers",
     file: "lib/models/variants.ts",
-    original: "description: _description, ...definition } = variant;",
-    mutant: "description: _description, layers: _layers, ...definition } = variant;",
+    original: "const definition = { model: config, ...training };",
+    mutant: "const definition = { ...training };",
     breaks: "a changed model keeps its old fingerprint, so stale results are shown",
   },
   {
@@ -691,7 +800,7 @@ export const MUTATIONS: readonly Mutation[] = [
   // lib/engine/kernels/kernels.ts
   {
     id: "kernels-max-pool-grad-all-ties-2x2",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "          dx[p01 + d] = g * (na & (1 - nb));\n" +
       "          dx[p10 + d] = g * (na & nb & (1 - nc));\n",
     mutant: "          dx[p01 + d] = g * (1 - nb);\n          dx[p10 + d] = g * (1 - nc);\n",
@@ -699,35 +808,35 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-max-pool-grad-last-tie",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "                dx[i] += dyv[yBase + d];\n                break search;",
     mutant: "                dx[i] += dyv[yBase + d];",
     breaks: "max-pool gradient (general windows) sent to every tie",
   },
   {
     id: "kernels-filter-grad-halved",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "eyeV[e * k + e] = 1;",
     mutant: "eyeV[e * k + e] = 0.5;",
     breaks: "filter gradient halved (first layer)",
   },
   {
     id: "kernels-filter-grad-transposed",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "{ x: cut }, { perm: [1, 2, 0, 3] }",
     mutant: "{ x: cut }, { perm: [2, 1, 0, 3] }",
     breaks: "filter gradient transposed (rows and columns of the kernel swapped)",
   },
   {
     id: "kernels-input-grad-filter-not-flipped",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "{ x: filter }, { dims: [0, 1] }",
     mutant: "{ x: filter }, { dims: [0] }",
     breaks: "input gradient with the filter flipped on one axis only",
   },
   {
     id: "kernels-zero-insert-row-stride",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "const dstRow = (b * oh * sh + r * sh) * rowOut;",
     mutant: "const dstRow = (b * oh * sh + r) * rowOut;",
     breaks: "strided input gradient with rows packed together",
@@ -748,14 +857,14 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-gather-ignores-indices",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "const r = ids[i] * row;",
     mutant: "const r = i * row;",
     breaks: "GatherV2 returns the first rows whatever the indices",
   },
   {
     id: "kernels-slice-stride",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "let from = begin[k] * stride(k);",
     mutant: "let from = begin[k];",
     breaks: "Slice cuts from the wrong place along inner axes",
@@ -769,7 +878,7 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "kernels-crop-axes-swapped",
-    file: "lib/engine/kernels/kernels.ts",
+    file: "lib/engine/kernels/fallbacks.ts",
     original: "begin: [0, cut[0], cut[2], 0],",
     mutant: "begin: [0, cut[2], cut[0], 0],",
     breaks: "padding cropped from the wrong sides",
@@ -830,7 +939,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-no-validation",
     file: "lib/training/experiment.ts",
-    original: "      validation,\n      classes: data.classNames.length,",
+    original: "      validationData: validation,\n      classes: data.classNames.length,",
     mutant: "      classes: data.classNames.length,",
     breaks: "no validation scores and no early stopping in runs",
   },
@@ -859,7 +968,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "run-metrics-epochs-run-is-epochs",
     file: "lib/training/run_metrics.ts",
-    original: "epochs_run: run.training.history.length,",
+    original: "epochs_run: run.training.epoch.length,",
     mutant: "epochs_run: run.params.epochs,",
     breaks: "metrics.json hides an early stop",
   },
@@ -939,8 +1048,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "figures-validation-curves-swapped",
     file: "lib/display/figures.ts",
-    original: 'line(history.map((h) => h.valLoss), "validation", 1,',
-    mutant: 'line(history.map((h) => h.valAccuracy), "validation", 1,',
+    original: 'line(history.val_loss, "validation", 1,',
+    mutant: 'line(history.val_acc, "validation", 1,',
     breaks: "validation accuracy drawn on the loss plot",
   },
   // lib/display/tables.ts
@@ -954,9 +1063,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "tables-missing-validation-as-0",
     file: "lib/display/tables.ts",
-    original:
-      '"val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),',
-    mutant: '"val loss": history.map((h) => round(h.valLoss ?? 0)),',
+    original: '"val loss": optional(history.val_loss),',
+    mutant: '"val loss": history.loss.map((_, i) => round(history.val_loss?.[i] ?? 0)),',
     breaks: "no validation shown as a loss of 0",
   },
   {
@@ -977,15 +1085,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "progress-stopped-early-bar-partial",
     file: "lib/display/progress.ts",
-    original: "        final.value = final.total;\n",
+    original: "        last.value = last.total;\n",
     mutant: "",
     breaks: "an early stop leaves the bar looking broken off",
   },
   {
     id: "progress-bar-off-by-one-epoch",
     file: "lib/display/progress.ts",
-    original: "value: (p.epoch - 1) * p.batches + p.batch,",
-    mutant: "value: p.epoch * p.batches + p.batch,",
+    original: "value: epoch * params.steps + batch + 1,",
+    mutant: "value: (epoch + 1) * params.steps + batch + 1,",
     breaks: "the bar runs one epoch ahead",
   },
   {
@@ -1049,22 +1157,25 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "program-train-usage-exit-1",
-    file: "programs/train.ts",
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
     original: "    console.error(`Error: ${error.message}`);\n    return USAGE_EXIT_CODE;",
     mutant: "    console.error(`Error: ${error.message}`);\n    return 1;",
     breaks: "bad flags exit 1 like a failed training, not 2",
   },
   {
     id: "program-train-warnings-not-printed",
-    file: "programs/train.ts",
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
     original: "    for (const warning of options.warnings) console.error(`Warning: ${warning}`);\n",
     mutant: "",
     breaks: "misspelt-variable warnings not printed by the trainer",
   },
   {
     id: "program-train-out-checked-late",
-    file: "programs/train.ts",
-    original: "    await checkWritableDir(options.out).catch((error) => {\n" +
+    file: "lib/command_line.ts",
+    tests: ["tests/programs/train_test.ts"],
+    original: "    await checkWritableDir(program.outputDir(options)).catch((error) => {\n" +
       "      throw new UsageError(error.message);\n    });\n",
     mutant: "",
     breaks: "an unusable --out is found only after training",
@@ -1424,9 +1535,9 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "data-parallel-out-of-memory-advice-lost",
     file: "lib/engine/data_parallel.ts",
-    original: "const advice = isOutOfMemory(what)",
-    mutant: "const advice = false",
-    breaks: "a replica whose heap ran out says to run again instead of lowering BATCH_SIZE",
+    original: "const outOfMemory = isOutOfMemory(what);",
+    mutant: "const outOfMemory = false;",
+    breaks: "a replica whose heap ran out says to run again instead of lowering batchCapacity",
   },
   {
     id: "replica-divergence-summed-in-double",
@@ -1455,5 +1566,174 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "fused.relu ? 1 : 0,",
     mutant: "0,",
     breaks: "prediction's first layer skips its ReLU",
+  },
+  // lib/engine/flat_optimizer.ts, the replicas' refusals and losses, the fused-activation route
+  {
+    id: "flat-sgd-wrong-sign",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "const c = f(-learningRate);",
+    mutant: "const c = f(learningRate);",
+    breaks: "plain SGD climbs the gradient on the replicas",
+  },
+  {
+    id: "flat-momentum-no-decay",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "const a = f(f(m * accumulation[i]) + g);",
+    mutant: "const a = f(accumulation[i] + g);",
+    breaks: "SGD with momentum keeps every past gradient at full weight",
+  },
+  {
+    id: "flat-momentum-nesterov-ignored",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "nesterov ? f(g + f(a * m)) : a",
+    mutant: "a",
+    breaks: "tf.train.momentum(rate, m, true) steps as plain momentum on the replicas",
+  },
+  {
+    id: "flat-settings-nesterov-dropped",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "useNesterov: !!config.useNesterov",
+    mutant: "useNesterov: false",
+    breaks: "a Nesterov optimizer reaches the replicas as plain momentum",
+  },
+  {
+    id: "flat-rmsprop-decay-swapped",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "const decay = f(settings.decay), keep = f(1 - settings.decay);",
+    mutant: "const decay = f(1 - settings.decay), keep = f(settings.decay);",
+    breaks: "RMSProp's mean square forgets the past instead of the new gradient",
+  },
+  {
+    id: "flat-rmsprop-momentum-dropped",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "const mom = f(f(moments[i] * momentum) + f(f(g * rate) / root));",
+    mutant: "const mom = f(f(g * rate) / root);",
+    breaks: "RMSProp with momentum steps without it",
+  },
+  {
+    id: "flat-rmsprop-centered-ignored",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "if (settings.centered) {",
+    mutant: "if (false) {",
+    breaks: "centered RMSProp divides by the raw mean square",
+  },
+  {
+    id: "flat-settings-centered-dropped",
+    file: "lib/engine/flat_optimizer.ts",
+    original: "centered: !!config.centered,",
+    mutant: "centered: false,",
+    breaks: "a centered RMSProp reaches the replicas as a plain one",
+  },
+  {
+    id: "optimizer-state-slots-swapped",
+    file: "lib/engine/optimizer_state.ts",
+    original:
+      "const group = Number.isInteger(per) ? state.values.slice(kind * per, (kind + 1) * per) : [];",
+    mutant:
+      "const group = Number.isInteger(per) ? state.values.slice((kinds - 1 - kind) * per, (kinds - kind) * per) : [];",
+    breaks: "a second training call swaps RMSProp's mean squares and moments (or Adam's m and v)",
+  },
+  {
+    id: "data-parallel-any-optimizer-accepted",
+    file: "lib/engine/data_parallel.ts",
+    original: "if (flatOptimizerSettings(optimizer) === undefined) {",
+    mutant: "if (false) {",
+    breaks: "an Adagrad model goes to replicas that cannot step it",
+    tests: ["tests/engine/replica_models_test.ts"],
+  },
+  {
+    id: "data-parallel-two-inputs-accepted",
+    file: "lib/engine/data_parallel.ts",
+    original: "if (model.inputs.length !== 1 || model.outputs.length !== 1) {\n    return `it has",
+    mutant: "if (model.outputs.length !== 1) {\n    return `it has",
+    breaks: "a model of two inputs goes to replicas that feed one",
+    tests: ["tests/engine/replica_models_test.ts"],
+  },
+  {
+    id: "data-parallel-any-loss-accepted",
+    file: "lib/engine/data_parallel.ts",
+    original: "return LOSSES.find((name) => name === loss);",
+    mutant: 'return "sparseCategoricalCrossentropy";',
+    breaks: "a mean-squared-error model trains on the replicas with cross-entropy",
+    tests: ["tests/engine/replica_models_test.ts"],
+  },
+  {
+    id: "data-parallel-loss-function-refused",
+    file: "lib/engine/data_parallel.ts",
+    original: 'if (loss === tf.metrics.categoricalCrossentropy) return "categoricalCrossentropy";',
+    mutant: "",
+    breaks: "a model compiled with tf.metrics.categoricalCrossentropy trains one core only",
+    tests: ["tests/engine/replica_models_test.ts"],
+  },
+  {
+    id: "data-parallel-loss-function-unnamed",
+    file: "lib/engine/data_parallel.ts",
+    original:
+      'if (typeof loss === "function") return `the function ${loss.name || "(anonymous)"}`;',
+    mutant: "",
+    breaks: "the refusal of a custom loss function does not name it",
+    tests: ["tests/engine/replica_models_test.ts"],
+  },
+  {
+    id: "data-parallel-refusal-silent",
+    file: "lib/engine/data_parallel.ts",
+    original: 'if (tf.getBackend() !== "wasm" || model.optimizer === undefined) return 0;',
+    mutant:
+      'if (tf.getBackend() !== "wasm" || replicaUnsupportedReason(model) !== undefined) return 0;',
+    breaks: "a model the replicas refuse trains on one core without a word",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  {
+    id: "replica-one-hot-labels-not-made",
+    file: "lib/engine/replica_worker.ts",
+    original: 'const target = s.init.loss === "categoricalCrossentropy"',
+    mutant: "const target = false",
+    breaks: "categorical cross-entropy gets class numbers instead of one-hot labels",
+    tests: ["tests/engine/replica_models_test.ts"],
+  },
+  {
+    id: "replica-state-not-continued",
+    file: "lib/engine/replica_worker.ts",
+    original: ": flatOptimizerState(init.optimizer, trainableSize, init.optimizerState),",
+    mutant: ": flatOptimizerState(init.optimizer, trainableSize),",
+    breaks: "a second training call restarts momentum and RMSProp's averages from zero",
+    tests: ["tests/engine/replica_models_test.ts"],
+  },
+  {
+    id: "replica-custom-layer-unnamed",
+    file: "lib/engine/replica_worker.ts",
+    original: "  checkLayersKnown(topology);\n",
+    mutant: "",
+    breaks: "a custom layer's refusal is tfjs' several-line message",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  {
+    id: "kernels-fused-activation-dropped",
+    file: "lib/engine/kernels/kernels.ts",
+    original: '(activation === "linear" || activation === "relu") &&',
+    mutant: "true &&",
+    breaks: "a convolution fused with elu, sigmoid or relu6 runs as linear on the replicas",
+  },
+  // lib/engine/errors.ts, lib/training/engine_errors.ts: engine errors in the tutorial's words
+  {
+    id: "engine-error-rename-ignored",
+    file: "lib/engine/errors.ts",
+    original: 'new EngineError(this.#template.replaceAll("{option}", name), this.option',
+    mutant: "new EngineError(this.#template, this.option",
+    breaks: "a re-worded engine error still names the engine's option",
+  },
+  {
+    id: "engine-errors-batch-size-as-threads",
+    file: "lib/training/engine_errors.ts",
+    original: 'batchCapacity: "batchSize",',
+    mutant: 'batchCapacity: "threads",',
+    breaks: "a replica out of memory tells users to change WASM_THREADS instead of BATCH_SIZE",
+  },
+  {
+    id: "data-parallel-bytes-without-scaling",
+    file: "lib/engine/data_parallel.ts",
+    original: "if (!(inputs instanceof Float32Array) && toFloats === undefined) {",
+    mutant: "if (false) {",
+    breaks: "bytes given without toFloats fail deep inside with no sentence saying what to pass",
   },
 ];

@@ -27,7 +27,7 @@
  *   copy element by element; these cut every batch in `fit` and `predict`).
  *
  * On a one-thread backend, the non-convolution part of a step runs in our own relaxed-SIMD
- * kernels on the backend's heap (`dense.ts`): `BatchMatMul` in every transpose combination
+ * kernels on the backend's heap (`matmul.ts`, `channelwise.ts`, `pooling.ts`, `relu_grad.ts`): `BatchMatMul` in every transpose combination
  * without a Transpose, `Sum` and `Mean` over leading axes, `MaxPoolGrad` and `MaxPool` 2x2/2,
  * `Add`, `Multiply` and `Sub` of a per-channel vector, the small-patch filter gradient (im2col +
  * GEMM), and the ReLU gradient in one pass (`DenseReluGrad`, which the Relu gradient this module
@@ -46,164 +46,42 @@ import {
 import {
   channelwise,
   channelwiseSupports,
-  im2col,
-  im2colSupports,
-  matMul,
-  matMulSupports,
-  maxPool2x2,
-  maxPoolGrad2x2,
-  maxPoolGrad2x2Supports,
-  reluGrad,
   sumLeadingAxes,
   sumLeadingAxesSupports,
-} from "./dense.ts";
+} from "./channelwise.ts";
+import { matMul, matMulSupports } from "./matmul.ts";
+import { maxPool2x2, maxPoolGrad2x2, maxPoolGrad2x2Supports } from "./pooling.ts";
+import { reluGrad } from "./relu_grad.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
 import { fusedBatchNormGrad } from "./batch_norm_grad.ts";
 import { winogradConv2D, winogradFilterGradient, winogradSupports } from "./winograd.ts";
-
-/** Arguments tfjs hands a kernel function on the wasm backend. */
-interface WasmKernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: tf.NamedAttrMap;
-}
-
-const BACKEND = "wasm";
-
-/** Calls a stock wasm kernel (looked up at call time: the backend may have been re-created). */
-function run(
-  name: string,
-  backend: BackendWasm,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap = {},
-): tf.TensorInfo {
-  const config = tf.getKernel(name, BACKEND);
-  if (config === undefined) {
-    throw new Error(
-      `The wasm kernel ${name} is not registered. Import @tensorflow/tfjs-backend-wasm.`,
-    );
-  }
-  return config.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
-}
-
-function dispose(backend: BackendWasm, ...infos: tf.TensorInfo[]): void {
-  for (const t of infos) backend.disposeData(t.dataId);
-}
-
-function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) throw new Error(`${kernel} needs input "${name}"; pass it to runKernel.`);
-  return t;
-}
-
-/** `dataFormat` must be NHWC: the wasm backend's Conv2D only supports channelsLast. */
-function assertChannelsLast(kernel: string, dataFormat: tf.Attribute | undefined): void {
-  const fmt = tf.backend_util.convertConv2DDataFormat((dataFormat ?? "NHWC") as "NHWC" | "NCHW");
-  if (fmt !== "channelsLast") {
-    throw new Error(
-      `wasm ${kernel} supports dataFormat "NHWC" only (the wasm Conv2D does too); ` +
-        "transpose the data to channels-last.",
-    );
-  }
-}
-
-type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-type Rounding = "floor" | "round" | "ceil" | undefined;
+import {
+  filterGradIm2col,
+  filterGradViaConv2D,
+  gatherRows,
+  IM2COL_MAX_PATCH,
+  inputGradViaConv2D,
+  maxPoolGrad2x2Js,
+  maxPoolGradFirstMax,
+  rotateFilter,
+  sliceRuns,
+  zeroInsert,
+} from "./fallbacks.ts";
+import {
+  assertChannelsLast,
+  BACKEND,
+  convInfo,
+  dispose,
+  input,
+  type Pad,
+  type Rounding,
+  run,
+  type WasmKernelArgs,
+} from "./stock.ts";
 
 /**
- * Cuts `x` ([N,H,W,C]) by `cut` rows/cols ([top, bottom, left, right], all >= 0), returning `x`
- * itself when nothing is cut.
- */
-function crop(backend: BackendWasm, x: tf.TensorInfo, cut: number[]): tf.TensorInfo {
-  if (cut.every((c) => c === 0)) return x;
-  const [n, h, w, c] = x.shape;
-  return run("Slice", backend, { x }, {
-    begin: [0, cut[0], cut[2], 0],
-    size: [n, h - cut[0] - cut[1], w - cut[2] - cut[3], c],
-  });
-}
-
-/** Largest KH*KW*Ci for which {@link filterGradIm2col} is used. */
-const IM2COL_MAX_PATCH = 32;
-
-/**
- * dW as one GEMM: patches P [M = N*OH*OW, KH*KW*Ci] (im2col of x, made by an XNNPACK Conv2D
- * with an identity filter and the forward conv's strides/padding/dilations), then
- * dW = (dy^T [Co, M] . P [M, KH*KW*Ci])^T, which reshapes to [KH,KW,Ci,Co].
- *
- * Used for small patches (the first layer: 3x3x1): the convolution form below would hand
- * XNNPACK dy^T as a filter of N*OH*OW*Co values, and repacking that filter every step costs
- * 18 of its 20 ms for the seed CNN; here only P (3.6x smaller than dy there) is packed.
- */
-function filterGradIm2col(
-  backend: BackendWasm,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
-  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
-  const k = kh * kw * ci;
-  if (heapKernelsAvailable(backend) && im2colSupports(info) && x.dtype === "float32") {
-    // Our own patches and GEMM, which reads P^T in place: dW = P^T dy, with no transposes.
-    const p2 = im2col(backend, x, info); // [M, k]
-    const dy2 = run("Reshape", backend, { x: dy }, { shape: [p2.shape[0], co] });
-    const g = matMul(backend, p2, dy2, { transposeA: true });
-    dispose(backend, dy2, p2);
-    const out = run("Reshape", backend, { x: g }, { shape: [kh, kw, ci, co] });
-    dispose(backend, g);
-    return out;
-  }
-  const eye = backend.makeOutput([kh, kw, ci, k], "float32");
-  const eyeV = backend.typedArrayFromHeap(eye) as Float32Array;
-  eyeV.fill(0);
-  for (let e = 0; e < k; e++) eyeV[e * k + e] = 1; // filter cell (kh,kw,ci) -> channel e
-  const p = info.padInfo;
-  const patches = run("Conv2D", backend, { x, filter: eye }, {
-    strides: [info.strideHeight, info.strideWidth],
-    dilations: [info.dilationHeight, info.dilationWidth],
-    pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]],
-    dataFormat: "NHWC",
-  }); // [N,OH,OW,k]
-  dispose(backend, eye);
-  const m = patches.shape[0] * patches.shape[1] * patches.shape[2];
-  const p2 = run("Reshape", backend, { x: patches }, { shape: [m, k] });
-  dispose(backend, patches);
-  // XNNPACK's fully-connected op packs its right operand on every call: make that the small P
-  // [M,k] and transpose dy instead (dW^T = dy^T P; 7 ms vs 22 ms for P^T dy at the seed CNN).
-  const dy2 = run("Reshape", backend, { x: dy }, { shape: [m, co] });
-  const dyT = run("Transpose", backend, { x: dy2 }, { perm: [1, 0] }); // [co, M]
-  dispose(backend, dy2);
-  const noT = { transposeA: false, transposeB: false };
-  const gT = run("BatchMatMul", backend, { a: dyT, b: p2 }, noT); // [co, k]
-  dispose(backend, dyT, p2);
-  const g = run("Transpose", backend, { x: gT }, { perm: [1, 0] }); // [k, co]
-  dispose(backend, gT);
-  const out = run("Reshape", backend, { x: g }, { shape: [kh, kw, ci, co] });
-  dispose(backend, g);
-  return out;
-}
-
-/** The forward convolution's geometry, from the shapes and a gradient kernel's attributes. */
-function convInfo(
-  inShape: readonly number[],
-  filterShape: readonly number[],
-  attrs: tf.NamedAttrMap,
-): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(
-    inShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    (attrs.dilations ?? 1) as [number, number] | number,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as Rounding,
-  );
-}
-
-/**
- * dW[kh,kw,ci,co] = sum_{n,oh,ow} xpad[n, oh*s + kh*d, ow*s + kw*d, ci] * dy[n,oh,ow,co].
- * Read as a convolution of x^T [ci,H,W,n] (batch = ci, channels = n) with the filter
- * dy^T [OH,OW,n,co]: the forward conv's stride s becomes this conv's dilation and its
- * dilation d becomes this conv's stride; the output [ci, >=KH, >=KW, co] is cut to KHxKW.
+ * The filter gradient: the first layer's own kernel, Winograd, our direct kernel, or a fallback
+ * (`fallbacks.ts`: im2col and one GEMM for small patches, else a convolution of x^T with dy^T).
  */
 function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const K = "Conv2DBackpropFilter";
@@ -235,68 +113,14 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.Te
     return out;
   }
   if (kh * kw * ci <= IM2COL_MAX_PATCH) return filterGradIm2col(backend, x, dy, info);
-  const p = info.padInfo;
-  const xT = run("Transpose", backend, { x }, { perm: [3, 1, 2, 0] }); // [ci,H,W,n]
-  const dyT = run("Transpose", backend, { x: dy }, { perm: [1, 2, 0, 3] }); // [OH,OW,n,co]
-  const c = run("Conv2D", backend, { x: xT, filter: dyT }, {
-    strides: [info.dilationHeight, info.dilationWidth],
-    dilations: [info.strideHeight, info.strideWidth],
-    pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]],
-    dataFormat: "NHWC",
-  });
-  dispose(backend, xT, dyT);
-  const cut = crop(backend, c, [0, c.shape[1] - kh, 0, c.shape[2] - kw]);
-  if (cut !== c) dispose(backend, c);
-  if (ci === 1) {
-    // [1,kh,kw,co] and [kh,kw,1,co] have the same memory layout: no transpose needed.
-    const out = run("Reshape", backend, { x: cut }, { shape: [kh, kw, ci, co] });
-    dispose(backend, cut);
-    return out;
-  }
-  const out = run("Transpose", backend, { x: cut }, { perm: [1, 2, 0, 3] }); // [kh,kw,ci,co]
-  dispose(backend, cut);
-  return out;
+  return filterGradViaConv2D(backend, x, dy, info);
 }
 
 /**
- * Inserts (s-1) zeros after every row/column of dy ([N,OH,OW,C] -> [N,OH*sh,OW*sw,C]), so a
- * strided conv's input gradient becomes a stride-1 convolution XNNPACK can run.
- */
-function zeroInsert(
-  backend: BackendWasm,
-  dy: tf.TensorInfo,
-  sh: number,
-  sw: number,
-): tf.TensorInfo {
-  const [n, oh, ow, c] = dy.shape;
-  const out = backend.makeOutput([n, oh * sh, ow * sw, c], "float32");
-  // Views are taken after makeOutput: growing the heap detaches older views.
-  const dst = backend.typedArrayFromHeap(out) as Float32Array;
-  const src = backend.typedArrayFromHeap(dy) as Float32Array;
-  dst.fill(0);
-  const rowOut = ow * sw * c;
-  for (let b = 0; b < n; b++) {
-    for (let r = 0; r < oh; r++) {
-      const srcRow = (b * oh + r) * ow * c;
-      const dstRow = (b * oh * sh + r * sh) * rowOut;
-      if (sw === 1) {
-        dst.set(src.subarray(srcRow, srcRow + ow * c), dstRow);
-        continue;
-      }
-      for (let col = 0; col < ow; col++) {
-        const s0 = srcRow + col * c;
-        dst.set(src.subarray(s0, s0 + c), dstRow + col * sw * c);
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * dx = full correlation of the zero-inserted dy with the filter rotated by 180 degrees and its
- * in/out channels swapped: conv2d(zeroInsert(dy), reverse(W,[0,1]).transpose([0,1,3,2]),
- * stride 1, dilation d, pad (KH'-1-padTop, ...)) with KH' the dilated filter height. Pads
- * that come out negative become crops of the zero-inserted dy.
+ * The input gradient: a full correlation of the zero-inserted dy with the filter rotated by 180
+ * degrees and its in/out channels swapped, padded by (KH'-1-padTop, ...) with KH' the dilated
+ * filter height. Winograd or our direct kernel at stride 1, else on XNNPACK
+ * (`inputGradViaConv2D`).
  */
 function conv2DBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   const K = "Conv2DBackpropInput";
@@ -325,21 +149,7 @@ function conv2DBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): tf.Ten
   if (ownConvolutions(info) && convolveSupports(inShape[3]) && pads.every((v) => v >= 0)) {
     return ownInputGradient(backend, dy, filter, inShape, pads);
   }
-  const dyc = crop(backend, dyz, pads.map((v) => Math.max(0, -v)));
-  const [pt, pb, pl, pr] = pads.map((v) => Math.max(0, v));
-  const rev = run("Reverse", backend, { x: filter }, { dims: [0, 1] });
-  const wRot = run("Transpose", backend, { x: rev }, { perm: [0, 1, 3, 2] }); // [kh,kw,co,ci]
-  dispose(backend, rev);
-  const out = run("Conv2D", backend, { x: dyc, filter: wRot }, {
-    strides: [1, 1],
-    dilations: [info.dilationHeight, info.dilationWidth],
-    pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
-    dataFormat: "NHWC",
-  });
-  dispose(backend, wRot);
-  if (dyc !== dyz) dispose(backend, dyc);
-  if (dyz !== dy) dispose(backend, dyz);
-  return out;
+  return inputGradViaConv2D(backend, { dy, dyz, filter }, info, pads);
 }
 
 /**
@@ -354,17 +164,7 @@ function ownInputGradient(
   pads: number[],
 ): tf.TensorInfo {
   const [kh, kw, ci, co] = filter.shape;
-  const w = backend.typedArrayFromHeap(filter) as Float32Array;
-  const rotated = new Float32Array(w.length); // [kh,kw,co,ci]
-  for (let r = 0; r < kh; r++) {
-    for (let c = 0; c < kw; c++) {
-      const src = ((kh - 1 - r) * kw + (kw - 1 - c)) * ci * co;
-      const dst = (r * kw + c) * co * ci;
-      for (let i = 0; i < ci; i++) {
-        for (let o = 0; o < co; o++) rotated[dst + o * ci + i] = w[src + i * co + o];
-      }
-    }
-  }
+  const rotated = rotateFilter(backend.typedArrayFromHeap(filter) as Float32Array, filter.shape);
   const out = backend.makeOutput(inShape, "float32");
   convolve(
     backend.typedArrayFromHeap(dy) as Float32Array,
@@ -518,18 +318,10 @@ function maxPoolGrad({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo 
   const dy = input(inputs, "dy", K);
   const x = input(inputs, "input", K);
   const y = input(inputs, "output", K);
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterSize as [number, number] | number,
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as Rounding,
-  );
+  const info = poolInfo(x, attrs);
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const sh = info.strideHeight, sw = info.strideWidth;
   const fh = info.effectiveFilterHeight, fw = info.effectiveFilterWidth;
-  const dh = info.dilationHeight, dw = info.dilationWidth;
   const pt = info.padInfo.top, pl = info.padInfo.left;
   const windowsInside = 2 * OH <= H && 2 * OW <= W; // "same" padding may add a bottom row
   const twoByTwo = fh === 2 && fw === 2 && sh === 2 && sw === 2 && pt === 0 && pl === 0 &&
@@ -551,77 +343,8 @@ function maxPoolGrad({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo 
     maxPoolGrad2x2Js(dx, xv, yv, dyv, batchSize, H, W, C, OH, OW);
     return out;
   }
-  dx.fill(0);
-  for (let b = 0; b < batchSize; b++) {
-    for (let yr = 0; yr < OH; yr++) {
-      const r0 = yr * sh - pt;
-      const rBegin = Math.max(r0, r0 + Math.ceil(-r0 / dh) * dh), rEnd = Math.min(H, r0 + fh);
-      for (let yc = 0; yc < OW; yc++) {
-        const c0 = yc * sw - pl;
-        const cBegin = Math.max(c0, c0 + Math.ceil(-c0 / dw) * dw), cEnd = Math.min(W, c0 + fw);
-        const yBase = ((b * OH + yr) * OW + yc) * C;
-        for (let d = 0; d < C; d++) {
-          const target = yv[yBase + d];
-          if (target === -Infinity) continue;
-          search: for (let r = rBegin; r < rEnd; r += dh) {
-            for (let c = cBegin; c < cEnd; c += dw) {
-              const i = ((b * H + r) * W + c) * C + d;
-              if (xv[i] === target) {
-                dx[i] += dyv[yBase + d];
-                break search;
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  maxPoolGradFirstMax({ dx, x: xv, y: yv, dy: dyv }, info);
   return out;
-}
-
-/**
- * The seed CNN's case (2x2 windows, stride 2, no padding). Windows do not overlap, so every
- * covered cell is written exactly once (no zero-fill pass), and the first-max choice is made
- * with integer masks instead of branches: on post-ReLU data the branches are unpredictable,
- * and this version runs 2x faster than the branchy one.
- */
-function maxPoolGrad2x2Js(
-  dx: Float32Array,
-  x: Float32Array,
-  y: Float32Array,
-  dy: Float32Array,
-  batch: number,
-  H: number,
-  W: number,
-  C: number,
-  OH: number,
-  OW: number,
-): void {
-  // Odd sizes leave the last row/column out of every window: those cells need zeros.
-  if (2 * OH !== H || 2 * OW !== W) dx.fill(0);
-  const rowStride = W * C;
-  for (let b = 0; b < batch; b++) {
-    for (let yr = 0; yr < OH; yr++) {
-      const row0 = (b * H + 2 * yr) * rowStride;
-      let o = ((b * OH + yr) * OW) * C;
-      for (let yc = 0; yc < OW; yc++) {
-        const p00 = row0 + 2 * yc * C, p01 = p00 + C, p10 = p00 + rowStride, p11 = p10 + C;
-        for (let d = 0; d < C; d++, o++) {
-          const t = y[o];
-          // An all -Infinity window has no max on cpu: no gradient.
-          const g = t === -Infinity ? 0 : dy[o];
-          const na = +(x[p00 + d] !== t);
-          const nb = +(x[p01 + d] !== t);
-          const nc = +(x[p10 + d] !== t);
-          const hitD = +(x[p11 + d] === t);
-          dx[p00 + d] = g * (1 - na);
-          dx[p01 + d] = g * (na & (1 - nb));
-          dx[p10 + d] = g * (na & nb & (1 - nc));
-          dx[p11 + d] = g * (na & nb & nc & hitD);
-        }
-      }
-    }
-  }
 }
 
 /**
@@ -760,17 +483,7 @@ function gatherV2({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   for (let i = 0; i < idx.length; i++) {
     if (!(idx[i] >= 0 && idx[i] < rows)) return stockCall("GatherV2", { inputs, backend, attrs });
   }
-  const row = tf.util.sizeFromShape(x.shape.slice(1));
-  const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
-  // Views are taken after makeOutput: growing the heap detaches older views.
-  const dst = backend.typedArrayFromHeap(out);
-  const src = backend.typedArrayFromHeap(x);
-  const ids = backend.typedArrayFromHeap(indices);
-  for (let i = 0; i < ids.length; i++) {
-    const r = ids[i] * row;
-    dst.set(src.subarray(r, r + row), i * row);
-  }
-  return out;
+  return gatherRows(backend, x, indices);
 }
 
 /**
@@ -789,31 +502,12 @@ function slice({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
   if (x.dtype === "string" || rank === 0 || size.some((d) => d === 0)) {
     return stockCall("Slice", { inputs, backend, attrs });
   }
-  const strides = tf.util.computeStrides(x.shape); // rank-1 entries; the last stride is 1
-  const stride = (d: number) => (d === rank - 1 ? 1 : strides[d]);
-  let k = rank - 1;
-  let run = 1;
-  while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) run *= x.shape[k--];
-  run *= size[k];
-  const out = backend.makeOutput(size, x.dtype);
-  // Views are taken after makeOutput: growing the heap detaches older views.
-  const dst = backend.typedArrayFromHeap(out);
-  const src = backend.typedArrayFromHeap(x);
-  const index = new Array<number>(k).fill(0); // odometer over dims 0..k-1
-  const runs = tf.util.sizeFromShape(size.slice(0, k));
-  for (let r = 0, o = 0; r < runs; r++, o += run) {
-    let from = begin[k] * stride(k);
-    for (let d = 0; d < k; d++) from += (begin[d] + index[d]) * stride(d);
-    dst.set(src.subarray(from, from + run), o);
-    for (let d = k - 1; d >= 0 && ++index[d] === size[d]; d--) index[d] = 0;
-  }
-  return out;
+  return sliceRuns(backend, x, begin, size);
 }
 
-/** The attributes of a 2x2, stride-2 pool whose windows all lie inside the image. */
-function isPool2x2(x: tf.TensorInfo, attrs: tf.NamedAttrMap): boolean {
-  if (x.shape.length !== 4) return false;
-  const info = tf.backend_util.computePool2DInfo(
+/** A pooling kernel's geometry, from its input and attributes. */
+function poolInfo(x: tf.TensorInfo, attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterSize as [number, number] | number,
     attrs.strides as [number, number] | number,
@@ -821,6 +515,12 @@ function isPool2x2(x: tf.TensorInfo, attrs: tf.NamedAttrMap): boolean {
     attrs.pad as Pad,
     attrs.dimRoundingMode as Rounding,
   );
+}
+
+/** The attributes of a 2x2, stride-2 pool whose windows all lie inside the image. */
+function isPool2x2(x: tf.TensorInfo, attrs: tf.NamedAttrMap): boolean {
+  if (x.shape.length !== 4) return false;
+  const info = poolInfo(x, attrs);
   return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 &&
     info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
     info.outHeight === Math.floor(info.inHeight / 2) &&

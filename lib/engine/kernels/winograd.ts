@@ -173,35 +173,12 @@ export function winogradConv2D(
   const { padTop, padLeft, outHeight: oh, outWidth: ow, bias, relu = false } = options;
   const rotated = options.rotated ?? false;
   const [n, h, w, c] = x.shape;
-  const [kh, kw, fc, fco] = filter.shape;
+  const [, , fc, fco] = filter.shape;
   const co = rotated ? fc : fco;
-  if (kh !== 3 || kw !== 3 || (rotated ? fco : fc) !== c || !winogradSupports(c, co)) {
-    throw new RangeError(
-      `winogradConv2D needs a 3x3 filter whose input channels match x [${x.shape}] (a multiple ` +
-        `of 4) and whose output channels are a multiple of 8; got [${filter.shape}]` +
-        (rotated ? " (rotated)." : "."),
-    );
-  }
-  if (x.dtype !== "float32" || filter.dtype !== "float32") {
-    throw new TypeError("winogradConv2D takes float32 tensors; cast the input and filter.");
-  }
-  if (
-    bias !== undefined && (bias.dtype !== "float32" || bias.shape.reduce((a, b) => a * b) !== co)
-  ) {
-    throw new RangeError(`The bias must hold ${co} float32 values, got [${bias.shape}].`);
-  }
-  if (![padTop, padLeft, oh, ow].every(Number.isInteger) || oh < 1 || ow < 1) {
-    throw new RangeError(
-      `winogradConv2D needs integer padding and a positive output size, got ` +
-        `padTop ${padTop}, padLeft ${padLeft}, output ${oh}x${ow}.`,
-    );
-  }
+  checkConvolution(x, filter, options);
   const tb = WINOGRAD_TILE_BLOCK;
   const uSize = 16 * c * co, vSize = 16 * (tb * c + 16), mSize = 16 * (tb * co + 16);
-  const out = backend.makeOutput([n, oh, ow, co], "float32");
-  const scratch = backend.makeOutput([uSize + c + vSize + mSize], "float32");
-  try {
-    // Views are taken after makeOutput: growing the heap detaches older views.
+  return withScratch(backend, [n, oh, ow, co], uSize + c + vSize + mSize, (out, scratch) => {
     const s = backend.typedArrayFromHeap(scratch) as Float32Array;
     transformFilter(backend.typedArrayFromHeap(filter) as Float32Array, [fc, fco], rotated, s);
     s.fill(0, uSize, uSize + c);
@@ -227,6 +204,54 @@ export function winogradConv2D(
       tb,
       (bias === undefined ? 0 : 1) | (relu ? 2 : 0),
     );
+  });
+}
+
+/** Throws, saying what is wrong, unless {@linkcode winogradConv2D} takes these arguments. */
+function checkConvolution(x: tf.TensorInfo, filter: tf.TensorInfo, options: WinogradOptions): void {
+  const { padTop, padLeft, outHeight: oh, outWidth: ow, bias } = options;
+  const rotated = options.rotated ?? false;
+  const c = x.shape[3];
+  const [kh, kw, fc, fco] = filter.shape;
+  const co = rotated ? fc : fco;
+  if (kh !== 3 || kw !== 3 || (rotated ? fco : fc) !== c || !winogradSupports(c, co)) {
+    throw new RangeError(
+      `winogradConv2D needs a 3x3 filter whose input channels match x [${x.shape}] (a multiple ` +
+        `of 4) and whose output channels are a multiple of 8; got [${filter.shape}]` +
+        (rotated ? " (rotated)." : "."),
+    );
+  }
+  if (x.dtype !== "float32" || filter.dtype !== "float32") {
+    throw new TypeError("winogradConv2D takes float32 tensors; cast the input and filter.");
+  }
+  if (
+    bias !== undefined && (bias.dtype !== "float32" || bias.shape.reduce((a, b) => a * b) !== co)
+  ) {
+    throw new RangeError(`The bias must hold ${co} float32 values, got [${bias.shape}].`);
+  }
+  if (![padTop, padLeft, oh, ow].every(Number.isInteger) || oh < 1 || ow < 1) {
+    throw new RangeError(
+      `winogradConv2D needs integer padding and a positive output size, got ` +
+        `padTop ${padTop}, padLeft ${padLeft}, output ${oh}x${ow}.`,
+    );
+  }
+}
+
+/**
+ * Makes the output tensor and a float32 scratch tensor of `scratchSize` values, runs `fill` on
+ * them, and frees the scratch (and the output too when `fill` throws). `fill` takes its heap views
+ * itself: growing the heap to make these tensors detaches older views.
+ */
+function withScratch(
+  backend: BackendWasm,
+  outShape: number[],
+  scratchSize: number,
+  fill: (out: tf.TensorInfo, scratch: tf.TensorInfo) => void,
+): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, "float32");
+  const scratch = backend.makeOutput([scratchSize], "float32");
+  try {
+    fill(out, scratch);
   } catch (e) {
     backend.disposeData(out.dataId);
     throw e;
@@ -317,12 +342,8 @@ export function winogradFilterGradient(
   const tb = WINOGRAD_GRADIENT_TILE_BLOCK;
   const duSize = 16 * c * co, zSize = Math.max(c, co);
   const vSize = 16 * (tb * c + 16), wSize = 16 * (tb * co + 16);
-  const out = backend.makeOutput([3, 3, c, co], "float32");
-  const scratch = backend.makeOutput([duSize + zSize + vSize + wSize], "float32");
-  try {
-    // Views are taken after makeOutput: growing the heap detaches older views.
-    let s = backend.typedArrayFromHeap(scratch) as Float32Array;
-    s.fill(0, duSize, duSize + zSize);
+  return withScratch(backend, [3, 3, c, co], duSize + zSize + vSize + wSize, (out, scratch) => {
+    (backend.typedArrayFromHeap(scratch) as Float32Array).fill(0, duSize, duSize + zSize);
     const at = heapOffset(backend, scratch);
     const grad = heapModule(WINOGRAD_WASM_BASE64, backend)
       .winograd_filter_grad as WinogradFilterGrad;
@@ -344,15 +365,10 @@ export function winogradFilterGradient(
       padLeft,
       tb,
     );
-    s = backend.typedArrayFromHeap(scratch) as Float32Array;
+    // Views are taken again after the kernel: instantiating it may have grown the heap.
+    const s = backend.typedArrayFromHeap(scratch) as Float32Array;
     untransformGradient(s, c * co, backend.typedArrayFromHeap(out) as Float32Array);
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  } finally {
-    backend.disposeData(scratch.dataId);
-  }
-  return out;
+  });
 }
 
 /**

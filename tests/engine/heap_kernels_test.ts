@@ -1,6 +1,6 @@
 /**
- * Our own dense kernels (lib/engine/kernels/dense.ts) as the one-thread wasm backend runs them through
- * BatchMatMul, Sum and MaxPoolGrad, against the `cpu` backend: seeded random shapes, every
+ * Our own heap kernels (lib/engine/kernels/matmul.ts, channelwise.ts, pooling.ts) as the
+ * one-thread wasm backend runs them through BatchMatMul, Sum and MaxPoolGrad, against the `cpu` backend: seeded random shapes, every
  * transpose combination, broadcast batches, odd sizes, the variants' layer shapes, exact
  * first-max tie semantics, and no leaked tensors.
  */
@@ -9,12 +9,9 @@ import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
 import { heapKernelsAvailable } from "../../lib/engine/kernels/heap_module.ts";
-import {
-  channelwise,
-  matMul,
-  maxPoolGrad2x2,
-  sumLeadingAxes,
-} from "../../lib/engine/kernels/dense.ts";
+import { channelwise, sumLeadingAxes } from "../../lib/engine/kernels/channelwise.ts";
+import { matMul } from "../../lib/engine/kernels/matmul.ts";
+import { maxPoolGrad2x2 } from "../../lib/engine/kernels/pooling.ts";
 import { createRandom } from "../../lib/random.ts";
 import { assertCloseToCpu, type InputSpec, randomArray, runKernelOn } from "./against_cpu.ts";
 
@@ -298,7 +295,7 @@ Deno.test("the ReLU gradient runs in one pass on one thread and equals cpu's dy 
   }
 });
 
-Deno.test("the dense kernels refuse what they do not support, with a sentence", () => {
+Deno.test("the heap kernels refuse what they do not support, with a sentence", () => {
   const backend = tf.backend() as BackendWasm;
   const a = tf.tensor2d([[1, 2, 3]]);
   const b = tf.tensor2d([[1, 2]]);
