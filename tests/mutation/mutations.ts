@@ -98,6 +98,12 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
   "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
   "lib/display/drawing_pad.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/display/drawing_pad_view.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/models/saliency.ts": ["tests/models/saliency_test.ts"],
+  "lib/models/learned_map.ts": ["tests/models/learned_map_test.ts"],
+  "lib/display/map_figure.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/map_hover.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/saliency_figure.ts": ["tests/display/saliency_figure_test.ts"],
   "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
   "lib/data/download.ts": ["tests/data/download_test.ts"],
   "lib/json_file.ts": [
@@ -1438,6 +1444,78 @@ export const MUTATIONS: readonly Mutation[] = [
       "const weights = new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData ?? []));",
     mutant: "const weights = new Uint8Array(0);",
     breaks: "the page gets the model without its weights",
+  },
+  {
+    id: "drawing-pad-answer-height-free",
+    file: "lib/display/drawing_pad.ts",
+    original: "#ID .dpad-answer{grid-column:1 / 3;height:92px;",
+    mutant: "#ID .dpad-answer{grid-column:1 / 3;",
+    breaks: "the Clear button jumps when the first answer appears",
+    tests: ["tests/jupyter/drawing_pad_frontend_test.ts"],
+  },
+  // lib/display/drawing_pad_view.ts
+  {
+    id: "drawing-pad-view-threshold-exclusive",
+    file: "lib/display/drawing_pad_view.ts",
+    original: "if (probabilities[best] >= notSureBelow) {",
+    mutant: "if (probabilities[best] > notSureBelow) {",
+    breaks: 'an answer exactly at the threshold is called "not sure"',
+  },
+  // lib/models/saliency.ts
+  {
+    id: "saliency-gradient-only",
+    file: "lib/models/saliency.ts",
+    original: "const map = tf.mul(gradient, input).dataSync() as Float32Array;",
+    mutant: "const map = gradient.dataSync() as Float32Array;",
+    breaks: "blank paper lights up: the map is no longer about the strokes drawn",
+  },
+  {
+    id: "saliency-probability-not-log",
+    file: "lib/models/saliency.ts",
+    original: "return tf.sum(tf.log(tf.add(tf.slice(output, [0, target], [1, 1]), 1e-7)));",
+    mutant: "return tf.sum(tf.slice(output, [0, target], [1, 1]));",
+    breaks: "a sure answer's map fades to nothing (softmax saturates)",
+  },
+  // lib/models/learned_map.ts
+  {
+    id: "learned-map-mistakes-uncapped",
+    file: "lib/models/learned_map.ts",
+    original:
+      "const mistakes = order.filter((i) => labels[i] !== predicted[i]).slice(0, size >> 2);",
+    mutant: "const mistakes = order.filter((i) => labels[i] !== predicted[i]);",
+    breaks: "a poor model's mistakes crowd out the classes on the map",
+  },
+  {
+    id: "learned-map-unseeded",
+    file: "lib/models/learned_map.ts",
+    original: "random: createRandom(options.seed),",
+    mutant: "random: Math.random,",
+    breaks: "the map changes on every run",
+  },
+  // lib/display/map_figure.ts
+  {
+    id: "map-figure-one-panel",
+    file: "lib/display/map_figure.ts",
+    original:
+      'const axes = panel === 1 ? { xaxis: "x", yaxis: "y" } : { xaxis: "x2", yaxis: "y2" };',
+    mutant: 'const axes = { xaxis: "x", yaxis: "y" };',
+    breaks: "the pixel map is drawn over the network's map",
+  },
+  // lib/display/map_hover.ts
+  {
+    id: "map-hover-sprite-row",
+    file: "lib/display/map_hover.ts",
+    original: "Math.floor(k / columns) * 28,",
+    mutant: "Math.floor(k / columns) * 27,",
+    breaks: "hovering shows a slice of two images instead of the point's",
+  },
+  // lib/display/saliency_figure.ts
+  {
+    id: "saliency-figure-unscaled",
+    file: "lib/display/saliency_figure.ts",
+    original: "return map.map((v) => v / largest);",
+    mutant: "return map;",
+    breaks: "small maps vanish in the colour scale and large ones saturate",
   },
   // lib/models/inspect.ts
   {
