@@ -132,7 +132,10 @@ Deno.test("startReplicas() names the worker that fails and ends them all", async
   const model = doublingModel();
   const error = await rejectionOf(startReplicas(model, { workers: 2, batchCapacity: 8 }));
   assert.match(error.message, /Training replica worker [01] of 2 failed at "init"/);
-  assert.match(error.message, /DoublingOnlyInTheMainThread/);
+  assert.match(
+    error.message,
+    /the layer class "DoublingOnlyInTheMainThread" is not one of tfjs' built-in layers/,
+  );
   disposeModel(model);
 });
 
@@ -140,7 +143,7 @@ Deno.test("startReplicas() rejects a model it cannot train and a bad worker coun
   const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
   model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
   const error = await rejectionOf(startReplicas(model, { workers: 2, batchCapacity: 8 }));
-  assert.match(error.message, /Cannot train this model on replicas: its optimizer is not Adam/);
+  assert.match(error.message, /Cannot train this model on replicas: its loss is meanSquaredError;/);
   const seed = buildBaselineModel({ seed: 42 });
   const zero = await rejectionOf(startReplicas(seed, { workers: 0, batchCapacity: 8 }));
   assert.match(zero.message, /at least 1, got 0/);
@@ -257,6 +260,27 @@ Deno.test("trainModel() trains in this process when the replicas cannot rebuild 
     assert.match(error.message, /DoublingOnlyInTheMainThread/);
   } finally {
     console.warn = warn;
+    disposeModel(model);
+  }
+});
+
+Deno.test("trainModel() trains a model the replicas refuse in this process, after one line saying why", async () => {
+  const model = buildBaselineModel({ seed: 3 });
+  model.compile({ optimizer: tf.train.adagrad(0.01), loss: "sparseCategoricalCrossentropy" });
+  const split = prepareSplit({ ...syntheticSplit(40), count: 40 });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => warnings.push(message);
+  try {
+    const result = await trainModel(model, split, { epochs: 1, batchSize: 20, seed: 1 });
+    assert.ok(Number.isFinite(result.history.loss[0]));
+    assert.equal(model.optimizer.iterations, 2);
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /^Training in this process instead of on 1 worker: .*Adagrad;/);
+    assert.ok(!warnings[0].includes("\n"), "one line");
+  } finally {
+    console.warn = warn;
+    model.optimizer.dispose();
     disposeModel(model);
   }
 });
