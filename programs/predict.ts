@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type DatasetName, DATASETS, isDatasetName } from "../lib/data/mnist.ts";
 import { ImageFileError, readImageFile } from "../lib/data/image_file.ts";
+import { readRunMetrics } from "../lib/training/run_metrics.ts";
 import {
   type DigitPrediction,
   formatPrediction,
@@ -31,6 +32,7 @@ import {
   USAGE_EXIT_CODE,
   UsageError,
 } from "../lib/command_line.ts";
+import { readEnvironment } from "../lib/parameters.ts";
 import { RUN_PARAMETERS } from "../lib/training/run_parameters.ts";
 
 /** Exit code when every file could be read but some held no digit. */
@@ -96,7 +98,7 @@ export function parsePredictArgs(
   args: readonly string[],
   options: { env?: Record<string, string | undefined> } = {},
 ): PredictCliOptions {
-  const env = options.env ?? Deno.env.toObject();
+  const env = options.env ?? readEnvironment(RUN_PARAMETERS.variables);
   const parsed = parseProgramArgs(PREDICT_PROGRAM, args, { env });
   if (!parsed.help && parsed.positionals.length === 0) {
     throw new UsageError(
@@ -126,12 +128,11 @@ async function classNamesFor(options: PredictCliOptions): Promise<readonly strin
   let dataset = options.dataset;
   if (dataset === undefined) {
     try {
-      const metrics = JSON.parse(
-        await Deno.readTextFile(join(dirname(options.model), "metrics.json")),
-      );
-      if (isDatasetName(String(metrics?.dataset))) dataset = metrics.dataset;
-    } catch {
-      // No record of the run: the model is taken to be an MNIST one.
+      const metrics = await readRunMetrics(join(dirname(options.model), "metrics.json"));
+      if (isDatasetName(metrics.dataset)) dataset = metrics.dataset;
+    } catch (error) {
+      // No record of the run: the model is taken to be an MNIST one. A damaged record is told.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
   return DATASETS[dataset ?? "mnist"].classNames;
@@ -164,13 +165,14 @@ export async function main(args: readonly string[]): Promise<number> {
   tf.enableProdMode();
   await tf.setBackend("cpu");
   let model: tf.LayersModel;
+  let classNames: readonly string[];
   try {
+    classNames = await classNamesFor(options);
     model = await loadDigitModel(options.model);
   } catch (error) {
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return USAGE_EXIT_CODE;
   }
-  const classNames = await classNamesFor(options);
   let code = 0;
   try {
     for (const file of options.files) {

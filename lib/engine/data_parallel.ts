@@ -386,14 +386,18 @@ export class Replicas {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend } from "./backend.ts";
- * import { buildBaselineModel } from "../models/variants.ts";
  * import { startReplicas } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
- * const model = buildBaselineModel({ seed: 1 });
+ * const model = tf.sequential({
+ *   layers: [tf.layers.dense({ inputShape: [6], units: 4, activation: "softmax" })],
+ * });
+ * model.compile({ optimizer: tf.train.adam(0.01), loss: "sparseCategoricalCrossentropy" });
  * const replicas = await startReplicas(model, { workers: 2, batchCapacity: 4 });
  * try {
- *   const step = await replicas.trainOnBatch(new Float32Array(4 * 784), [0, 1, 2, 3], 4, 0.001);
+ *   const inputs = Float32Array.from({ length: 4 * 6 }, (_, i) => (i % 7) / 7);
+ *   const step = await replicas.trainOnBatch(inputs, [0, 1, 2, 3], 4, 0.001);
  *   assert.ok(step.finite && step.loss > 0);
  * } finally {
  *   replicas.close();
@@ -436,17 +440,18 @@ export async function startReplicas(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend } from "./backend.ts";
- * import { buildBaselineModel } from "../models/variants.ts";
  * import { startPredictors } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
- * const model = buildBaselineModel({ seed: 1 });
- * const images = new Uint8Array(3 * 784).fill(200);
+ * const model = tf.sequential({
+ *   layers: [tf.layers.dense({ inputShape: [2, 2, 1], units: 3, activation: "softmax" })],
+ * });
+ * const images = Uint8Array.of(0, 50, 100, 150, 200, 250, 10, 20, 30, 40, 50, 60);
  * const predictors = await startPredictors(model, { workers: 2 });
  * try {
  *   const toFloats = (bytes: Uint8Array) => Float32Array.from(bytes, (v) => v / 255);
  *   const ours = await predictors.predict(images, 3, { toFloats });
  *   const theirs = tf.tidy(() =>
- *     (model.predict(tf.tensor4d(images, [3, 28, 28, 1]).div(255)) as tf.Tensor).dataSync()
+ *     (model.predict(tf.tensor4d(images, [3, 2, 2, 1]).div(255)) as tf.Tensor).dataSync()
  *   );
  *   assert.ok(ours.every((p, i) => Math.abs(p - theirs[i]) < 1e-5));
  * } finally {
@@ -535,10 +540,10 @@ async function start(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend } from "./backend.ts";
- * import { buildBaselineModel } from "../models/variants.ts";
  * import { defaultWorkers } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
- * const model = buildBaselineModel({ seed: 42 });
+ * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+ * model.compile({ optimizer: tf.train.adam(), loss: "sparseCategoricalCrossentropy" });
  * assert.equal(defaultWorkers(model), 1);
  * const uncompiled = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1 })] });
  * assert.equal(defaultWorkers(uncompiled), 0);

@@ -72,8 +72,8 @@ Deno.test("trainModel() on 2 workers takes the steps one process takes, to float
   try {
     const a = await trainModel(inProcess, split, { ...options, workers: 0 });
     const b = await trainModel(parallel, split, { ...options, workers: 2 });
-    assert.ok(Math.abs(a.history[0].loss - b.history[0].loss) < 1e-4 * a.history[0].loss);
-    assert.equal(a.history[0].accuracy, b.history[0].accuracy);
+    assert.ok(Math.abs(a.history.loss[0] - b.history.loss[0]) < 1e-4 * a.history.loss[0]);
+    assert.equal(a.history.acc[0], b.history.acc[0]);
     // 3 Adam steps of at most ~1e-3 each: the weights agree far below that.
     assert.ok(maxAbsDifference(valuesOf(inProcess), valuesOf(parallel)) < 2e-5);
     // The model got the replicas' optimizer state too, so training can continue where it was.
@@ -97,7 +97,7 @@ Deno.test("trainModel() on 2 workers gives the same weights twice for the same s
       seed: 4,
       workers: 2,
     });
-    losses.push(result.history[1].loss);
+    losses.push(result.history.loss[1]);
     runs.push(valuesOf(model));
     disposeModel(model);
     assert.ok(tf.memory().numTensors <= tensors);
@@ -202,18 +202,15 @@ Deno.test("evaluateModel() scores the same on 2 workers as in one process", asyn
 Deno.test("trainModel() on 2 workers validates on them as one process would", async () => {
   const split = prepareSplit({ ...syntheticSplit(64), count: 64 });
   const validation = prepareSplit({ ...syntheticSplit(50), count: 50 });
-  const options = { epochs: 1, batchSize: 32, seed: 5, validation };
+  const options = { epochs: 1, batchSize: 32, seed: 5, validationData: validation };
   const inProcess = buildBaselineModel({ seed: 2 });
   const parallel = buildBaselineModel({ seed: 2 });
   try {
     const a = await trainModel(inProcess, split, { ...options, workers: 0 });
     const b = await trainModel(parallel, split, { ...options, workers: 2 });
-    const [va, vb] = [a.history[0], b.history[0]];
-    assert.ok(
-      Math.abs(va.valLoss! - vb.valLoss!) < 1e-4 * va.valLoss!,
-      `${va.valLoss} ${vb.valLoss}`,
-    );
-    assert.equal(va.valAccuracy, vb.valAccuracy);
+    const [va, vb] = [a.history.val_loss![0], b.history.val_loss![0]];
+    assert.ok(Math.abs(va - vb) < 1e-4 * va, `${va} ${vb}`);
+    assert.equal(a.history.val_acc![0], b.history.val_acc![0]);
   } finally {
     disposeModel(inProcess);
     disposeModel(parallel);
@@ -253,7 +250,7 @@ Deno.test("trainModel() trains in this process when the replicas cannot rebuild 
   console.warn = (message: string) => warnings.push(message);
   try {
     const result = await trainModel(model, split, { epochs: 1, batchSize: 20, seed: 1 });
-    assert.ok(Number.isFinite(result.history[0].loss));
+    assert.ok(Number.isFinite(result.history.loss[0]));
     assert.equal(model.optimizer.iterations, 2);
     assert.match(warnings.join("\n"), /Training in this process instead of on 1 worker: .*init/);
     // Asked for explicitly, workers that cannot start are an error.
@@ -276,7 +273,7 @@ Deno.test("trainModel() trains a model the replicas refuse in this process, afte
   console.warn = (message: string) => warnings.push(message);
   try {
     const result = await trainModel(model, split, { epochs: 1, batchSize: 20, seed: 1 });
-    assert.ok(Number.isFinite(result.history[0].loss));
+    assert.ok(Number.isFinite(result.history.loss[0]));
     assert.equal(model.optimizer.iterations, 2);
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(warnings[0], /^Training in this process instead of on 1 worker: .*Adagrad;/);

@@ -53,6 +53,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/variants.ts": ["tests/models/variants_test.ts"],
   "lib/models/model_files.ts": ["tests/models/model_files_test.ts"],
   "lib/training/train.ts": ["tests/training/train_test.ts"],
+  "lib/training/batch_norm_statistics.ts": ["tests/training/batch_norm_test.ts"],
+  "lib/deno_version.ts": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/kernels/deno/start.sh": ["tests/jupyter/kernel_launcher_test.ts"],
+  "jupyter/check_notebook.ts": ["tests/jupyter/notebook_test.ts"],
   "lib/engine/adam.ts": ["tests/engine/adam_test.ts"],
   "lib/engine/flat_optimizer.ts": ["tests/engine/flat_optimizer_test.ts"],
   "lib/engine/optimizer_state.ts": [
@@ -78,9 +82,11 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/training/compare.ts": ["tests/training/compare_test.ts"],
   "lib/training/experiment_summary.ts": ["tests/training/experiment_summary_test.ts"],
   "lib/display/figures.ts": ["tests/display/figures_test.ts"],
+  "lib/display/chromium.ts": ["tests/display/chromium_test.ts"],
   "lib/display/jupyter.ts": ["tests/display/jupyter_test.ts"],
   "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
   "lib/display/progress.ts": ["tests/display/progress_test.ts"],
+  "lib/display/training_curves.ts": ["tests/display/training_curves_test.ts"],
   "lib/display/tables.ts": ["tests/display/tables_test.ts"],
   "programs/train.ts": ["tests/programs/train_test.ts"],
   "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
@@ -92,7 +98,20 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
   "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
   "lib/display/drawing_pad.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/display/drawing_pad_view.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/models/saliency.ts": ["tests/models/saliency_test.ts"],
+  "lib/models/learned_map.ts": ["tests/models/learned_map_test.ts"],
+  "lib/display/map_figure.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/map_hover.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/saliency_figure.ts": ["tests/display/saliency_figure_test.ts"],
   "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
+  "lib/data/download.ts": ["tests/data/download_test.ts"],
+  "lib/json_file.ts": [
+    "tests/training/experiment_summary_test.ts",
+    "tests/models/model_files_test.ts",
+  ],
+  "lib/run_lock.ts": ["tests/run_lock_test.ts"],
+  "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
 };
 
 /** The test files a mutation runs. */
@@ -322,15 +341,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "mnist-cache-checksum-skipped",
     file: "lib/data/mnist.ts",
-    original: "if (actual === expected) return cached;",
-    mutant: "return cached;",
+    original: "if (actual === expected) return cached.bytes;",
+    mutant: "return cached.bytes;",
     breaks: "a bad cached file is used",
   },
   {
     id: "mnist-bad-cache-kept",
     file: "lib/data/mnist.ts",
-    original: "    await Deno.remove(cachePath).catch(() => {});",
-    mutant: "",
+    original: "    await Deno.remove(cachePath).catch(() => {});\n    const reason = `SHA-256",
+    mutant: "    const reason = `SHA-256",
     breaks: "a cached file that fails its check is not deleted",
   },
   {
@@ -481,8 +500,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-same-order-every-epoch",
     file: "lib/training/train.ts",
-    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
-    mutant: "const order = epochOrder(train.count, { seed: context.seed, epoch: 0 });",
+    original: ": epochOrder(train.count, { seed: context.seed, epoch });",
+    mutant: ": epochOrder(train.count, { seed: context.seed, epoch: 0 });",
     breaks: "every epoch visits the images in the first epoch's order",
   },
   {
@@ -502,8 +521,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-not-shuffled",
     file: "lib/training/train.ts",
-    original: "const order = epochOrder(train.count, { seed: context.seed, epoch });",
-    mutant: "const order = Uint32Array.from({ length: train.count }, (_, i) => i);",
+    original: "const order = context.shuffle === false",
+    mutant: "const order = context.shuffle !== null",
     breaks: "images visited in file order, never shuffled",
   },
   {
@@ -530,7 +549,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-best-weights-not-restored",
     file: "lib/training/train.ts",
-    original: "    stopper?.restoreBest(model, history.length);\n",
+    original: "    run.stopper?.restoreBest(model, history.loss.length);\n",
     mutant: "",
     breaks: "early stopping keeps the last epoch's weights, not the best",
   },
@@ -558,23 +577,75 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "train-schedule-ignored",
     file: "lib/training/train.ts",
-    original: "      setLearningRate(model, learningRate);\n",
+    original: "  setLearningRate(model, lr);\n",
     mutant: "",
     breaks: "the learning-rate schedule is reported but not applied",
   },
   {
     id: "train-validates-on-training-images",
     file: "lib/training/train.ts",
-    original: "await replicas.predict(validation.images, validation.count)",
-    mutant: "await replicas.predict(train.images, validation.count)",
+    original: "await context.replicas.predict(validation.images, validation.count)",
+    mutant: "await context.replicas.predict(train.images, validation.count)",
     breaks: "validation loss and accuracy measured on the training images",
   },
   {
     id: "train-eta-one-epoch-too-many",
-    file: "lib/training/train.ts",
-    original: "const remaining = (epochs - epoch - 1) * train.count + (train.count - seen);",
-    mutant: "const remaining = (epochs - epoch) * train.count + (train.count - seen);",
+    file: "lib/display/progress.ts",
+    original:
+      "const remaining = (params.epochs - epoch - 1) * params.samples + params.samples - seen;",
+    mutant: "const remaining = (params.epochs - epoch) * params.samples + params.samples - seen;",
     breaks: "the progress ETA counts one epoch too many",
+  },
+  {
+    id: "train-batch-norm-not-reestimated",
+    file: "lib/training/train.ts",
+    original: "  const normalized = hasBatchNormalization(model);",
+    mutant: "  const normalized = false;",
+    breaks: "Batch Normalization variants predict on lagging moving statistics after a short run",
+    tests: ["tests/training/batch_norm_test.ts"],
+  },
+  {
+    id: "batch-norm-statistics-with-dropout",
+    file: "lib/training/batch_norm_statistics.ts",
+    original: "    dropouts.forEach((layer) => settable(layer).rate = 0);\n",
+    mutant: "",
+    breaks: "the statistics are measured with Dropout on, which predicting does not use",
+    tests: ["tests/training/batch_norm_test.ts"],
+  },
+  {
+    id: "train-validation-split-ignored",
+    file: "lib/training/train.ts",
+    original: "  return splitValidation(data, options.validationSplit);",
+    mutant: "  return { train: data, validation: undefined };",
+    breaks: "validationSplit neither holds images out nor validates",
+  },
+  {
+    id: "variants-keras-batch-norm-momentum",
+    file: "lib/models/variants.ts",
+    original: "tf.layers.batchNormalization({ momentum: BATCH_NORM_MOMENTUM })",
+    mutant: "tf.layers.batchNormalization()",
+    breaks: "moving statistics move 1% a step and lag far behind after a short run",
+  },
+  {
+    id: "deno-version-warning-silent",
+    file: "lib/deno_version.ts",
+    original: "  if (version === PINNED_DENO) return undefined;",
+    mutant: "  if (version !== undefined) return undefined;",
+    breaks: "a kernel on another Deno release runs without a word about misplaced outputs",
+  },
+  {
+    id: "kernel-launcher-any-deno",
+    file: "jupyter/kernels/deno/start.sh",
+    original: '"deno $PINNED "*) exec deno jupyter --kernel --conn "$1" ;;',
+    mutant: '*) exec deno jupyter --kernel --conn "$1" ;;',
+    breaks: "the kernelspec starts whichever deno is on PATH again",
+  },
+  {
+    id: "check-notebook-cell-limit-off-by-one",
+    file: "jupyter/check_notebook.ts",
+    original: "if (lines > MAX_CELL_LINES) {",
+    mutant: "if (lines > MAX_CELL_LINES + 1) {",
+    breaks: "a 16-line code cell passes the notebook check",
   },
   // lib/training/evaluate.ts
   {
@@ -650,15 +721,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-unseeded-initialisation",
     file: "lib/models/model.ts",
-    original: "return tf.initializers.glorotUniform({ seed: this.nextSeed++ });",
-    mutant: "return tf.initializers.glorotUniform({});",
+    original: "tf.initializers.glorotUniform({ seed: next++ })",
+    mutant: "tf.initializers.glorotUniform({})",
     breaks: "the initial weights are not fixed by the seed",
   },
   {
     id: "model-bias-with-batch-norm",
-    file: "lib/models/model.ts",
-    original: "useBias: !batchNorm,",
-    mutant: "useBias: true,",
+    file: "lib/models/variants.ts",
+    original: 'const plain = { activation: "linear", useBias: false } as const;',
+    mutant: 'const plain = { activation: "linear", useBias: true } as const;',
     breaks: "redundant biases before Batch Normalization (parameter counts change)",
   },
   {
@@ -694,8 +765,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "variants-fingerprint-ignores-layers",
     file: "lib/models/variants.ts",
-    original: "description: _description, ...definition } = variant;",
-    mutant: "description: _description, layers: _layers, ...definition } = variant;",
+    original: "const definition = { layers: topology, ...training };",
+    mutant: "const definition = { ...training };",
     breaks: "a changed model keeps its old fingerprint, so stale results are shown",
   },
   {
@@ -877,7 +948,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-no-validation",
     file: "lib/training/experiment.ts",
-    original: "      validation,\n      classes: data.classNames.length,",
+    original: "      validationData: validation,\n      classes: data.classNames.length,",
     mutant: "      classes: data.classNames.length,",
     breaks: "no validation scores and no early stopping in runs",
   },
@@ -906,7 +977,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "run-metrics-epochs-run-is-epochs",
     file: "lib/training/run_metrics.ts",
-    original: "epochs_run: run.training.history.length,",
+    original: "epochs_run: run.training.epoch.length,",
     mutant: "epochs_run: run.params.epochs,",
     breaks: "metrics.json hides an early stop",
   },
@@ -986,8 +1057,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "figures-validation-curves-swapped",
     file: "lib/display/figures.ts",
-    original: 'line(history.map((h) => h.valLoss), "validation", 1,',
-    mutant: 'line(history.map((h) => h.valAccuracy), "validation", 1,',
+    original: 'line(history.val_loss, "validation", 1,',
+    mutant: 'line(history.val_acc, "validation", 1,',
     breaks: "validation accuracy drawn on the loss plot",
   },
   // lib/display/tables.ts
@@ -1001,9 +1072,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "tables-missing-validation-as-0",
     file: "lib/display/tables.ts",
-    original:
-      '"val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),',
-    mutant: '"val loss": history.map((h) => round(h.valLoss ?? 0)),',
+    original: '"val loss": optional(history.val_loss),',
+    mutant: '"val loss": history.loss.map((_, i) => round(history.val_loss?.[i] ?? 0)),',
     breaks: "no validation shown as a loss of 0",
   },
   {
@@ -1024,15 +1094,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "progress-stopped-early-bar-partial",
     file: "lib/display/progress.ts",
-    original: "        final.value = final.total;\n",
+    original: "        last.value = last.total;\n",
     mutant: "",
     breaks: "an early stop leaves the bar looking broken off",
   },
   {
     id: "progress-bar-off-by-one-epoch",
     file: "lib/display/progress.ts",
-    original: "value: (p.epoch - 1) * p.batches + p.batch,",
-    mutant: "value: p.epoch * p.batches + p.batch,",
+    original: "value: epoch * params.steps + batch + 1,",
+    mutant: "value: (epoch + 1) * params.steps + batch + 1,",
     breaks: "the bar runs one epoch ahead",
   },
   {
@@ -1049,6 +1119,71 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: 'const type = "display_data";',
     breaks: "every update adds an output instead of updating in place",
   },
+  // lib/display/training_curves.ts
+  {
+    id: "curves-new-output-every-update",
+    file: "lib/display/training_curves.ts",
+    original: 'const type = this.#shown ? "update_display_data" : "display_data";',
+    mutant: 'const type = "display_data";',
+    breaks: "every update of the live figure adds an output instead of updating it in place",
+  },
+  {
+    id: "curves-not-throttled",
+    file: "lib/display/training_curves.ts",
+    original: "if (!final && now - this.#lastSent < this.#minIntervalMs) return this.#chain;",
+    mutant: "if (!final && now - this.#lastSent < 0) return this.#chain;",
+    breaks: "the live figure is sent after every batch, hundreds of times a second",
+  },
+  {
+    id: "curves-final-update-throttled",
+    file: "lib/display/training_curves.ts",
+    original: "if (!final && now - this.#lastSent < this.#minIntervalMs) return this.#chain;",
+    mutant: "if (now - this.#lastSent < this.#minIntervalMs) return this.#chain;",
+    breaks: "the end of training can be throttled away: the notebook keeps an unfinished figure",
+  },
+  {
+    id: "curves-thinning-drops-batches",
+    file: "lib/display/training_curves.ts",
+    original: "pairs.push(next ? merge(this.#points[i], next) : this.#points[i]);",
+    mutant: "pairs.push(next ?? this.#points[i]);",
+    breaks: "thinning a long run drops batches instead of averaging them",
+  },
+  {
+    id: "curves-mean-unweighted",
+    file: "lib/display/training_curves.ts",
+    original: "loss: (a.loss * a.count + b.loss * b.count) / count,",
+    mutant: "loss: (a.loss + b.loss) / 2,",
+    breaks: "a thinned point's loss over-weights the batches it absorbed last",
+  },
+  {
+    id: "curves-validation-panels-swapped",
+    file: "lib/display/training_curves.ts",
+    original: 'const valKey = key === "loss" ? "valLoss" : "valAcc";',
+    mutant: 'const valKey = key === "loss" ? "valAcc" : "valLoss";',
+    breaks: "validation accuracy drawn on the loss panel of the live figure",
+  },
+  {
+    id: "curves-batch-placed-one-early",
+    file: "lib/display/training_curves.ts",
+    original: "p.epoch + (p.batch + 1) / state.batchesPerEpoch",
+    mutant: "p.epoch + p.batch / state.batchesPerEpoch",
+    breaks: "an epoch's last batch is drawn at the start of the next epoch's span, not its end",
+  },
+  {
+    id: "curves-later-epochs-unplaced",
+    file: "lib/display/training_curves.ts",
+    original: "      this.#batchesPerEpoch = this.#batchesInEpoch;\n",
+    mutant: "",
+    breaks: "without batchesPerEpoch, later epochs' batches pile up instead of following the first",
+  },
+  {
+    id: "curves-tfjs-val-acc-ignored",
+    file: "lib/display/training_curves.ts",
+    original: 'valAcc: logValue(logs, "val_acc", "val_accuracy"),',
+    mutant: 'valAcc: logValue(logs, "val_accuracy"),',
+    breaks: "tfjs' val_acc is not drawn: the validation accuracy curve stays empty",
+  },
+
   // lib/display/jupyter.ts
   {
     id: "jupyter-escape-order",
@@ -1143,8 +1278,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-files-lock-not-exclusive",
     file: "lib/models/model_files.ts",
-    original: "await Deno.writeFile(lock, owner, { createNew: true });",
-    mutant: "await Deno.writeFile(lock, owner);",
+    original: 'if ("heldBy" in held) {',
+    mutant: "if (false) {",
     breaks: "two runs saving into one folder at once are not stopped",
   },
   {
@@ -1263,6 +1398,29 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "const probabilities = predictPixels(model, digit.pixels.map((v) => 1 - v));",
     breaks: "the model is shown the digit with its colours inverted",
   },
+  // lib/display/chromium.ts: the one DevTools client
+  {
+    id: "chromium-exit-not-reported",
+    file: "lib/display/chromium.ts",
+    original: "      for (const listener of this.#exitListeners) listener(this.#exited);\n",
+    mutant: "",
+    breaks:
+      "a browser that exits leaves an event wait hanging until its timeout, without saying why",
+  },
+  {
+    id: "chromium-command-timeout-ignored",
+    file: "lib/display/chromium.ts",
+    original: "const timeoutMs = options.timeoutMs ?? this.#timeoutMs;",
+    mutant: "const timeoutMs = this.#timeoutMs;",
+    breaks: "a command's own timeout is ignored: it waits the browser's 60 s",
+  },
+  {
+    id: "chromium-event-listener-kept",
+    file: "lib/display/chromium.ts",
+    original: "    return () => this.#listeners.delete(listener);",
+    mutant: "    return () => false;",
+    breaks: "a stopped event listener keeps hearing events (and keeps growing what it holds)",
+  },
   // lib/display/digit_prediction.ts
   {
     id: "digit-prediction-bars-by-rank",
@@ -1286,6 +1444,78 @@ export const MUTATIONS: readonly Mutation[] = [
       "const weights = new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData ?? []));",
     mutant: "const weights = new Uint8Array(0);",
     breaks: "the page gets the model without its weights",
+  },
+  {
+    id: "drawing-pad-answer-height-free",
+    file: "lib/display/drawing_pad.ts",
+    original: "#ID .dpad-answer{grid-column:1 / 3;height:92px;",
+    mutant: "#ID .dpad-answer{grid-column:1 / 3;",
+    breaks: "the Clear button jumps when the first answer appears",
+    tests: ["tests/jupyter/drawing_pad_frontend_test.ts"],
+  },
+  // lib/display/drawing_pad_view.ts
+  {
+    id: "drawing-pad-view-threshold-exclusive",
+    file: "lib/display/drawing_pad_view.ts",
+    original: "if (probabilities[best] >= notSureBelow) {",
+    mutant: "if (probabilities[best] > notSureBelow) {",
+    breaks: 'an answer exactly at the threshold is called "not sure"',
+  },
+  // lib/models/saliency.ts
+  {
+    id: "saliency-gradient-only",
+    file: "lib/models/saliency.ts",
+    original: "const map = tf.mul(gradient, input).dataSync() as Float32Array;",
+    mutant: "const map = gradient.dataSync() as Float32Array;",
+    breaks: "blank paper lights up: the map is no longer about the strokes drawn",
+  },
+  {
+    id: "saliency-probability-not-log",
+    file: "lib/models/saliency.ts",
+    original: "return tf.sum(tf.log(tf.add(tf.slice(output, [0, target], [1, 1]), 1e-7)));",
+    mutant: "return tf.sum(tf.slice(output, [0, target], [1, 1]));",
+    breaks: "a sure answer's map fades to nothing (softmax saturates)",
+  },
+  // lib/models/learned_map.ts
+  {
+    id: "learned-map-mistakes-uncapped",
+    file: "lib/models/learned_map.ts",
+    original:
+      "const mistakes = order.filter((i) => labels[i] !== predicted[i]).slice(0, size >> 2);",
+    mutant: "const mistakes = order.filter((i) => labels[i] !== predicted[i]);",
+    breaks: "a poor model's mistakes crowd out the classes on the map",
+  },
+  {
+    id: "learned-map-unseeded",
+    file: "lib/models/learned_map.ts",
+    original: "random: createRandom(options.seed),",
+    mutant: "random: Math.random,",
+    breaks: "the map changes on every run",
+  },
+  // lib/display/map_figure.ts
+  {
+    id: "map-figure-one-panel",
+    file: "lib/display/map_figure.ts",
+    original:
+      'const axes = panel === 1 ? { xaxis: "x", yaxis: "y" } : { xaxis: "x2", yaxis: "y2" };',
+    mutant: 'const axes = { xaxis: "x", yaxis: "y" };',
+    breaks: "the pixel map is drawn over the network's map",
+  },
+  // lib/display/map_hover.ts
+  {
+    id: "map-hover-sprite-row",
+    file: "lib/display/map_hover.ts",
+    original: "Math.floor(k / columns) * 28,",
+    mutant: "Math.floor(k / columns) * 27,",
+    breaks: "hovering shows a slice of two images instead of the point's",
+  },
+  // lib/display/saliency_figure.ts
+  {
+    id: "saliency-figure-unscaled",
+    file: "lib/display/saliency_figure.ts",
+    original: "return map.map((v) => v / largest);",
+    mutant: "return map;",
+    breaks: "small maps vanish in the colour scale and large ones saturate",
   },
   // lib/models/inspect.ts
   {
@@ -1336,7 +1566,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "program-predict-dataset-record-ignored",
     file: "programs/predict.ts",
-    original: "if (isDatasetName(String(metrics?.dataset))) dataset = metrics.dataset;",
+    original: "if (isDatasetName(metrics.dataset)) dataset = metrics.dataset;",
     mutant: "",
     breaks: "a Fashion-MNIST model's predictions named as digits",
   },
@@ -1580,6 +1810,78 @@ export const MUTATIONS: readonly Mutation[] = [
     original: '(activation === "linear" || activation === "relu") &&',
     mutant: "true &&",
     breaks: "a convolution fused with elu, sigmoid or relu6 runs as linear on the replicas",
+  },
+  {
+    id: "download-no-ceiling",
+    file: "lib/data/download.ts",
+    original: "if (received + value.byteLength > ceiling) {",
+    mutant: "if (received + value.byteLength > Infinity) {",
+    breaks: "a mirror that sends without end is read without end, all of it kept in memory",
+  },
+  {
+    id: "download-content-length-ignored",
+    file: "lib/data/download.ts",
+    original:
+      "const wrong = options.size !== undefined ? length !== options.size : length > ceiling;",
+    mutant: "const wrong = false;",
+    breaks: "a Content-Length that disagrees with the file's size is read anyway",
+  },
+  {
+    id: "download-redirects-unbounded",
+    file: "lib/data/download.ts",
+    original: "if (redirects === maxRedirects) {",
+    mutant: "if (redirects === 1000) {",
+    breaks: "a redirect loop is followed a thousand times",
+  },
+  {
+    id: "mnist-mirror-size-unchecked",
+    file: "lib/data/mnist.ts",
+    original: "if (stat.isFile && size !== undefined && stat.size !== size) {",
+    mutant: "if (false) {",
+    breaks: "a mirror-folder file of the wrong size is read whole before its checksum fails",
+  },
+  {
+    id: "image-file-short-png-accepted",
+    file: "lib/data/image_file.ts",
+    original: "    checkPngData(bytes, name);\n",
+    mutant: "",
+    breaks: "a PNG cut short inside its image data reads as a mostly empty image: no digit found",
+  },
+  {
+    id: "json-file-missing-field-accepted",
+    file: "lib/json_file.ts",
+    original: "if (shape.optional?.includes(name)) continue;",
+    mutant: "continue;",
+    breaks: "a record without a field is used as if it had it",
+  },
+  {
+    id: "run-metrics-not-sure-unbounded",
+    file: "lib/training/run_metrics.ts",
+    original: "notSureBelow: { range: [0, 1] },",
+    mutant: 'notSureBelow: "number",',
+    breaks: "a metrics.json saying not sure below 1.5 is accepted",
+    tests: ["tests/programs/predict_test.ts"],
+  },
+  {
+    id: "run-lock-not-exclusive",
+    file: "lib/run_lock.ts",
+    original: "if (!(await file.tryLock(true))) return",
+    mutant: "if (!(await file.tryLock(false))) return",
+    breaks: "two runs write one output folder at once and mix their files",
+  },
+  {
+    id: "run-lock-left-behind",
+    file: "lib/run_lock.ts",
+    original: "    await Deno.remove(path).catch(() => {});\n    file.close();",
+    mutant: "    file.close();",
+    breaks: "a finished run leaves its lock file in the output folder",
+  },
+  {
+    id: "task-permissions-mirror-host-forgotten",
+    file: "programs/task_permissions.ts",
+    original: "hosts.add(new URL(mirror).host);",
+    mutant: "",
+    breaks: "DATA_MIRROR=https://... is refused by Deno's network permission",
   },
   // lib/engine/errors.ts, lib/training/engine_errors.ts: engine errors in the tutorial's words
   {
