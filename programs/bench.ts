@@ -159,7 +159,7 @@ async function timeTraining(
       workers: defaultWorkers(model),
       seconds: result.seconds,
       cpuPerWall: cpu0 === undefined || cpu1 === undefined ? null : (cpu1 - cpu0) / result.seconds,
-      loss: result.history[0].loss,
+      loss: result.history.loss[0],
       tensorsBefore,
       tensorsAfter: tf.memory().numTensors,
       profile: result.kernelProfile && profileTable(result.kernelProfile, steps, result.seconds),

@@ -138,7 +138,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const run = await runExperiment({
       ...options.parameters,
       backend,
-      ...trainingProgress({ title: `${variant} on ${dataset}` }),
+      callbacks: trainingProgress({ title: `${variant} on ${dataset}` }),
     });
     try {
       const paths = await saveRun(options.out, run.model, run.metrics);

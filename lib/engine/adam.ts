@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { OptimizerState } from "./optimizer_state.ts";
+import { type OptimizerState, slotsToState, stateToSlots } from "./optimizer_state.ts";
 
 /** Adam's settings (tfjs' `AdamOptimizer.getConfig()`). */
 export interface AdamSettings {
@@ -113,21 +113,7 @@ export function momentsToState(
   moments: AdamMoments,
   weights: readonly { name: string; shape: readonly number[] }[],
 ): OptimizerState {
-  const names: string[] = [], values: Float32Array[] = [], shapes: number[][] = [];
-  for (const [suffix, flat] of [["m", moments.m], ["v", moments.v]] as const) {
-    let offset = 0;
-    for (const w of weights) {
-      const size = w.shape.reduce((a, b) => a * b, 1);
-      names.push(`${w.name}/${suffix}`);
-      values.push(flat.slice(offset, offset + size));
-      shapes.push([...w.shape]);
-      offset += size;
-    }
-    if (offset !== flat.length) {
-      throw new RangeError(`The weights hold ${offset} values but the moments ${flat.length}.`);
-    }
-  }
-  return { iterations: moments.iterations, names, values, shapes };
+  return slotsToState(moments.iterations, [["m", moments.m], ["v", moments.v]], weights);
 }
 
 /**
@@ -146,22 +132,6 @@ export function momentsToState(
  * ```
  */
 export function stateToMoments(state: OptimizerState, size: number): AdamMoments {
-  const moments = adamMoments(size);
-  const half = state.values.length / 2;
-  for (const [flat, part] of [[moments.m, 0], [moments.v, 1]] as const) {
-    let offset = 0;
-    for (const value of state.values.slice(part * half, (part + 1) * half)) {
-      if (offset + value.length > size) break;
-      flat.set(value, offset);
-      offset += value.length;
-    }
-    if (offset !== size) {
-      throw new RangeError(
-        `The optimizer state holds ${offset} moments per kind but the model has ${size} ` +
-          "trainable parameters; it belongs to another model.",
-      );
-    }
-  }
-  moments.iterations = state.iterations;
-  return moments;
+  const [m, v] = stateToSlots(state, 2, size);
+  return { m, v, iterations: state.iterations };
 }

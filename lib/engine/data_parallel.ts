@@ -5,7 +5,7 @@
  * backend. A step splits the batch into contiguous shares, one per replica; each replica computes
  * the gradient of the mean loss over its share, scaled by its share of the batch, into its own
  * slot of a SharedArrayBuffer. Every replica then sums the slots in replica order (0, 1, ...) and
- * applies the same Adam step, so the replicas stay identical bit for bit and a run is repeatable.
+ * applies the same optimizer step (`flat_optimizer.ts`), so the replicas stay identical bit for bit and a run is repeatable.
  * The sum is the gradient of the mean loss over the whole batch, as in one-process training; only
  * the order of the floating-point additions differs.
  *
@@ -26,6 +26,7 @@ import type { KernelStats } from "./kernel_profile.ts";
 import { isOutOfMemory } from "./kernels/heap_module.ts";
 import { EngineError } from "./errors.ts";
 import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
+import { flatOptimizerSettings } from "./flat_optimizer.ts";
 
 /** Options of {@linkcode startReplicas}. */
 export interface ReplicaOptions {
@@ -56,16 +57,51 @@ export interface ReplicaStep {
   finite: boolean;
 }
 
-/** Adam's settings as tfjs' `AdamOptimizer.getConfig()` gives them. */
-interface AdamConfig {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
+/** The losses a replica computes, by the name `compile` takes. */
+export type ReplicaLoss = "sparseCategoricalCrossentropy" | "categoricalCrossentropy";
+
+const LOSSES: readonly ReplicaLoss[] = ["sparseCategoricalCrossentropy", "categoricalCrossentropy"];
+
+/**
+ * The loss `model` was compiled with, when a replica can compute it: sparse or one-hot
+ * categorical cross-entropy, as the string `compile` takes, tfjs' function
+ * `tf.metrics.categoricalCrossentropy`, or either in a one-element array or output map.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { replicaLoss } from "./data_parallel.ts";
+ * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+ * model.compile({ optimizer: "sgd", loss: tf.metrics.categoricalCrossentropy });
+ * assert.equal(replicaLoss(model), "categoricalCrossentropy");
+ * model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+ * assert.equal(replicaLoss(model), undefined);
+ * model.dispose();
+ * ```
+ */
+export function replicaLoss(model: tf.LayersModel): ReplicaLoss | undefined {
+  let loss = (model as unknown as { loss: unknown }).loss;
+  if (Array.isArray(loss) && loss.length === 1) loss = loss[0];
+  else if (typeof loss === "object" && loss !== null && !Array.isArray(loss)) {
+    const values = Object.values(loss);
+    if (values.length === 1) loss = values[0];
+  }
+  if (loss === tf.metrics.categoricalCrossentropy) return "categoricalCrossentropy";
+  return LOSSES.find((name) => name === loss);
+}
+
+/** How a refusal names the loss `model` was compiled with. */
+function describeLoss(model: tf.LayersModel): string {
+  const loss = (model as unknown as { loss: unknown }).loss;
+  if (typeof loss === "function") return `the function ${loss.name || "(anonymous)"}`;
+  return typeof loss === "string" ? loss : JSON.stringify(loss) ?? String(loss);
 }
 
 /**
- * Why {@linkcode startReplicas} cannot train `model`, or undefined when it can.
+ * Why {@linkcode startReplicas} cannot train `model`, or undefined when it can. The replicas
+ * train any model of tfjs' built-in layers with one input and one output, compiled with Adam,
+ * SGD, Momentum or RMSProp and sparse or one-hot categorical cross-entropy.
  *
  * @example
  * ```ts
@@ -75,21 +111,27 @@ interface AdamConfig {
  * await tf.setBackend("cpu");
  * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
  * assert.equal(replicaUnsupportedReason(model), "the model is not compiled");
- * model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
- * assert.equal(replicaUnsupportedReason(model), "its optimizer is not Adam");
+ * model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
+ * assert.equal(replicaUnsupportedReason(model), undefined);
+ * model.compile({ optimizer: "adagrad", loss: "categoricalCrossentropy" });
+ * assert.match(replicaUnsupportedReason(model) ?? "", /^its optimizer is Adagrad; /);
  * model.dispose();
  * ```
  */
 export function replicaUnsupportedReason(model: tf.LayersModel): string | undefined {
   const optimizer = model.optimizer;
   if (optimizer === undefined) return "the model is not compiled";
-  if (optimizer.getClassName() !== "Adam") return "its optimizer is not Adam";
-  const loss = (model as unknown as { loss: unknown }).loss;
-  if (loss !== "sparseCategoricalCrossentropy") {
-    return "its loss is not sparseCategoricalCrossentropy";
+  if (flatOptimizerSettings(optimizer) === undefined) {
+    return `its optimizer is ${optimizer.getClassName()}; the replicas step Adam, SGD, ` +
+      "Momentum and RMSProp";
   }
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    return "it has more than one input or output";
+    return `it has ${model.inputs.length} inputs and ${model.outputs.length} outputs; the ` +
+      "replicas feed one input and score one output";
+  }
+  if (replicaLoss(model) === undefined) {
+    return `its loss is ${describeLoss(model)}; the replicas compute ` +
+      "sparseCategoricalCrossentropy and categoricalCrossentropy";
   }
   return undefined;
 }
@@ -333,8 +375,9 @@ export class Replicas {
 }
 
 /**
- * Starts `options.workers` replicas of a compiled model (Adam, sparse categorical cross-entropy,
- * a fresh optimizer), each in a worker with its own single-threaded wasm backend.
+ * Starts `options.workers` replicas of a compiled model (see {@linkcode replicaUnsupportedReason}
+ * for which), each in a worker with its own single-threaded wasm backend. A model that has trained
+ * before brings its optimizer's state: training continues where it stopped.
  *
  * @throws Error naming the worker when one cannot start, and what the model lacks when
  * {@linkcode replicaUnsupportedReason} finds a reason.
@@ -342,14 +385,18 @@ export class Replicas {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend } from "./backend.ts";
- * import { buildBaselineModel } from "../models/variants.ts";
  * import { startReplicas } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
- * const model = buildBaselineModel({ seed: 1 });
+ * const model = tf.sequential({
+ *   layers: [tf.layers.dense({ inputShape: [6], units: 4, activation: "softmax" })],
+ * });
+ * model.compile({ optimizer: tf.train.adam(0.01), loss: "sparseCategoricalCrossentropy" });
  * const replicas = await startReplicas(model, { workers: 2, batchCapacity: 4 });
  * try {
- *   const step = await replicas.trainOnBatch(new Float32Array(4 * 784), [0, 1, 2, 3], 4, 0.001);
+ *   const inputs = Float32Array.from({ length: 4 * 6 }, (_, i) => (i % 7) / 7);
+ *   const step = await replicas.trainOnBatch(inputs, [0, 1, 2, 3], 4, 0.001);
  *   assert.ok(step.finite && step.loss > 0);
  * } finally {
  *   replicas.close();
@@ -371,14 +418,9 @@ export async function startReplicas(
   const gradients = new SharedArrayBuffer(
     workers * (size(model.trainableWeights) + size(model.nonTrainableWeights)) * 4,
   );
-  const config = model.optimizer.getConfig() as unknown as AdamConfig;
   return await start(model, workers, batchCapacity, {
-    optimizer: {
-      learningRate: config.learningRate,
-      beta1: config.beta1,
-      beta2: config.beta2,
-      epsilon: config.epsilon,
-    },
+    optimizer: flatOptimizerSettings(model.optimizer),
+    loss: replicaLoss(model),
     optimizerState: model.optimizer.iterations > 0
       ? await optimizerState(model.optimizer)
       : undefined,
@@ -397,17 +439,18 @@ export async function startReplicas(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend } from "./backend.ts";
- * import { buildBaselineModel } from "../models/variants.ts";
  * import { startPredictors } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
- * const model = buildBaselineModel({ seed: 1 });
- * const images = new Uint8Array(3 * 784).fill(200);
+ * const model = tf.sequential({
+ *   layers: [tf.layers.dense({ inputShape: [2, 2, 1], units: 3, activation: "softmax" })],
+ * });
+ * const images = Uint8Array.of(0, 50, 100, 150, 200, 250, 10, 20, 30, 40, 50, 60);
  * const predictors = await startPredictors(model, { workers: 2 });
  * try {
  *   const toFloats = (bytes: Uint8Array) => Float32Array.from(bytes, (v) => v / 255);
  *   const ours = await predictors.predict(images, 3, { toFloats });
  *   const theirs = tf.tidy(() =>
- *     (model.predict(tf.tensor4d(images, [3, 28, 28, 1]).div(255)) as tf.Tensor).dataSync()
+ *     (model.predict(tf.tensor4d(images, [3, 2, 2, 1]).div(255)) as tf.Tensor).dataSync()
  *   );
  *   assert.ok(ours.every((p, i) => Math.abs(p - theirs[i]) < 1e-5));
  * } finally {
@@ -444,7 +487,10 @@ async function start(
   model: tf.LayersModel,
   workers: number,
   batchCapacity: number,
-  training: Pick<ReplicaInit, "optimizer" | "optimizerState" | "gradients" | "profileKernels">,
+  training: Pick<
+    ReplicaInit,
+    "optimizer" | "loss" | "optimizerState" | "gradients" | "profileKernels"
+  >,
 ): Promise<Replicas> {
   const inputSize = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const classes = model.outputs[0].shape.at(-1) ?? 1;
@@ -484,26 +530,28 @@ async function start(
 
 /**
  * The number of replica workers training uses by default: the wasm backend's thread count (set by
- * `WASM_THREADS` or the machine's cores) when `model` can be trained on replicas, else 0 (train
- * in this process).
+ * `WASM_THREADS` or the machine's cores) for a compiled model, else 0 (train in this process). A
+ * model the replicas refuse still gets them: {@linkcode startReplicas} then says why, and
+ * {@linkcode startOrFallBack} prints that in one line and lets training go on in this process.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { setupWasmBackend } from "./backend.ts";
- * import { buildBaselineModel } from "../models/variants.ts";
  * import { defaultWorkers } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
- * const model = buildBaselineModel({ seed: 42 });
+ * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+ * model.compile({ optimizer: tf.train.adam(), loss: "sparseCategoricalCrossentropy" });
  * assert.equal(defaultWorkers(model), 1);
- * model.compile({ optimizer: tf.train.sgd(0.1), loss: "sparseCategoricalCrossentropy" });
- * assert.equal(defaultWorkers(model), 0);
+ * const uncompiled = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1 })] });
+ * assert.equal(defaultWorkers(uncompiled), 0);
  * model.dispose();
+ * uncompiled.dispose();
  * ```
  */
 export function defaultWorkers(model: tf.LayersModel): number {
-  if (tf.getBackend() !== "wasm" || replicaUnsupportedReason(model) !== undefined) return 0;
+  if (tf.getBackend() !== "wasm" || model.optimizer === undefined) return 0;
   return defaultPredictors();
 }
 

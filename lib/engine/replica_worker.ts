@@ -15,13 +15,13 @@ import { setupWasmBackend } from "./backend.ts";
 import { type KernelProfile, type KernelStats, startKernelProfile } from "./kernel_profile.ts";
 import type { OptimizerState } from "./optimizer_state.ts";
 import {
-  type AdamMoments,
-  adamMoments,
-  type AdamSettings,
-  adamStep,
-  momentsToState,
-  stateToMoments,
-} from "./adam.ts";
+  type FlatOptimizerSettings,
+  type FlatOptimizerState,
+  flatOptimizerState,
+  flatStep,
+  toOptimizerState,
+} from "./flat_optimizer.ts";
+import type { ReplicaLoss } from "./data_parallel.ts";
 
 /** Everything a replica needs to build its model and find its shared memory. */
 export interface ReplicaInit {
@@ -33,9 +33,11 @@ export interface ReplicaInit {
   topology: string;
   /** The values of `model.weights`, in order. */
   weights: Float32Array[];
-  /** Adam's settings; absent for a replica that only predicts (no gradient slots then). */
-  optimizer?: AdamSettings;
-  /** Adam's state when the model has trained before (see {@linkcode OptimizerState}). */
+  /** The optimizer's settings; absent for a replica that only predicts (no gradient slots then). */
+  optimizer?: FlatOptimizerSettings;
+  /** The loss to train on (labels arrive as class numbers; one-hot ones are made here). */
+  loss?: ReplicaLoss;
+  /** The optimizer's state when the model has trained before (see {@linkcode OptimizerState}). */
   optimizerState?: OptimizerState;
   /** The first seed of each Dropout layer, in layer order. */
   dropoutSeeds: number[];
@@ -118,9 +120,9 @@ interface CompiledInternals {
 interface State {
   init: ReplicaInit;
   model: tf.LayersModel;
-  /** The trainable weights, flat, in `trainable`'s order: what Adam updates. */
+  /** The trainable weights, flat, in `trainable`'s order: what the optimizer updates. */
   flat: Float32Array;
-  moments: AdamMoments;
+  optimizer: FlatOptimizerState;
   loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
   inputShape: number[];
   inputSize: number;
@@ -137,7 +139,9 @@ let state: State | undefined;
 async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
   tf.enableProdMode();
   await setupWasmBackend({ threads: 1 });
-  const model = await tf.models.modelFromJSON(JSON.parse(init.topology));
+  const topology = JSON.parse(init.topology);
+  checkLayersKnown(topology);
+  const model = await tf.models.modelFromJSON(topology);
   if (model.weights.length !== init.weights.length) {
     throw new Error(
       `the model has ${model.weights.length} weights but ${init.weights.length} were sent`,
@@ -146,12 +150,8 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
   const values = init.weights.map((w, i) => tf.tensor(w, model.weights[i].read().shape));
   model.setWeights(values);
   tf.dispose(values);
-  // Compiled for the loss function Keras resolves; Adam runs in apply(), on flat arrays.
-  model.compile({
-    optimizer: tf.train.sgd(0),
-    loss: "sparseCategoricalCrossentropy",
-    metrics: ["accuracy"],
-  });
+  // Compiled for the loss function Keras resolves; the optimizer runs in apply(), on flat arrays.
+  model.compile({ optimizer: tf.train.sgd(0), loss: init.loss ?? "sparseCategoricalCrossentropy" });
   let d = 0;
   for (const layer of model.layers) {
     if (layer.getClassName() !== "Dropout") continue;
@@ -178,9 +178,9 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
     init,
     model,
     flat,
-    moments: init.optimizerState === undefined
-      ? adamMoments(trainableSize)
-      : stateToMoments(init.optimizerState, trainableSize),
+    optimizer: init.optimizer === undefined
+      ? { slots: [], iterations: 0 }
+      : flatOptimizerState(init.optimizer, trainableSize, init.optimizerState),
     // A Sequential model keeps its compiled state in an inner functional model.
     loss: ((model as unknown as { model?: CompiledInternals }).model ??
       (model as unknown as CompiledInternals)).lossFunctions[0],
@@ -193,6 +193,31 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
     profile: init.profileKernels ? startKernelProfile("wasm", init.profileKernels) : undefined,
   };
   return { type: "init", tensors: tf.memory().numTensors };
+}
+
+/**
+ * Throws a sentence when the topology names a layer class this worker does not know: a custom
+ * layer registered in the main thread only. tfjs' own error says it in several lines.
+ */
+function checkLayersKnown(topology: unknown): void {
+  const known = tf.serialization.SerializationMap.getMap().classNameMap;
+  const visit = (node: unknown): void => {
+    if (typeof node !== "object" || node === null) return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    const { class_name: name, config } = node as { class_name?: unknown; config?: unknown };
+    if (typeof name === "string" && !(name in known) && isLayerConfig(config)) {
+      throw new Error(
+        `the layer class "${name}" is not one of tfjs' built-in layers, so a replica cannot ` +
+          "rebuild the model",
+      );
+    }
+    visit((config as { layers?: unknown } | undefined)?.layers);
+  };
+  visit(topology);
+}
+
+function isLayerConfig(config: unknown): boolean {
+  return typeof config === "object" && config !== null && "name" in config;
 }
 
 function slots(s: State): { trainable: Float32Array[]; frozen: Float32Array[] } {
@@ -223,10 +248,14 @@ function gradients(s: State, request: GradientsRequest): ReplicaReply {
   const lossValue = tf.tidy(() => {
     const x = tf.tensor(pixels, [count, ...s.inputShape]);
     const y = tf.tensor1d(labels);
+    const classes = s.model.outputs[0].shape.at(-1) as number;
+    const target = s.init.loss === "categoricalCrossentropy"
+      ? tf.oneHot(tf.cast(y, "int32"), classes).toFloat()
+      : y;
     const { value, grads } = tf.variableGrads(() => {
       const out = s.model.apply(x, { training: true }) as tf.Tensor;
       accuracy = tf.metrics.sparseCategoricalAccuracy(y, out).mean().dataSync()[0];
-      return tf.mean(s.loss(y, out)) as tf.Scalar;
+      return tf.mean(s.loss(target, out)) as tf.Scalar;
     }, variables);
     // The batch loss is the mean over all replicas' samples: scale this share by count/total.
     const slot = mine.trainable[s.init.index];
@@ -257,7 +286,7 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
     const slot = all.trainable[r];
     for (let i = 0; i < sum.length; i++) sum[i] += slot[i];
   }
-  adamStep(s.flat, sum, s.moments, s.init.optimizer!, request.learningRate);
+  flatStep(s.flat, sum, s.optimizer, s.init.optimizer!, request.learningRate);
   let at = 0;
   for (const w of s.trainable) {
     const next = tf.tensor(s.flat.subarray(at, at + w.size), w.shape);
@@ -318,8 +347,9 @@ function weights(s: State): ReplicaReply {
   return {
     type: "weights",
     weights: s.model.weights.map((w) => w.read().dataSync() as Float32Array),
-    optimizerState: momentsToState(
-      s.moments,
+    optimizerState: s.init.optimizer && toOptimizerState(
+      s.optimizer,
+      s.init.optimizer,
       s.trainable.map((w) => ({ name: w.name, shape: w.shape })),
     ),
     tensors: tf.memory().numTensors,

@@ -16,7 +16,7 @@ import type { DatasetName, Mnist } from "../data/mnist.ts";
 import { writeJson } from "../files.ts";
 import { JsonFileError } from "../json_file.ts";
 import type { NotebookParameters } from "./run_parameters.ts";
-import type { TrainOptions } from "./train.ts";
+import type { TrainCallbacks } from "./train.ts";
 import { readRunMetrics, type RunMetrics } from "./run_metrics.ts";
 import { disposeModel } from "../models/model.ts";
 import {
@@ -77,7 +77,7 @@ export interface CompareOptions {
    */
   progress?: (
     variant: VariantName,
-  ) => Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd">;
+  ) => TrainCallbacks;
 }
 
 /**
@@ -261,7 +261,7 @@ async function trainedLine(
     trainSamples: params.trainSamples,
     validationSplit: params.validationSplit,
     backend,
-    ...options.progress?.(name),
+    callbacks: options.progress?.(name),
   });
   disposeModel(run.model); // the model and its optimizer state
   await writeJson(path, run.metrics);

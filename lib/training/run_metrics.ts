@@ -151,7 +151,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
     test_loss: run.evaluation.loss,
     seed: run.params.seed,
     epochs: run.params.epochs,
-    epochs_run: run.training.history.length,
+    epochs_run: run.training.epoch.length,
     batch_size: run.params.batchSize,
     train_samples: run.train.count,
     validation_samples: run.validation.count,
@@ -163,15 +163,18 @@ export function runMetrics(run: RunRecord): RunMetrics {
     threads: run.backend.threads,
     tfjs_version: run.backend.tfjsVersion,
     deno_version: Deno.version.deno,
-    history: run.training.history.map((h) => ({
-      epoch: h.epoch,
-      loss: h.loss,
-      accuracy: h.accuracy,
-      val_loss: h.valLoss ?? null,
-      val_accuracy: h.valAccuracy ?? null,
-      learning_rate: h.learningRate,
-      seconds: h.seconds,
-    })),
+    history: run.training.epoch.map((epoch) => {
+      const h = run.training.history;
+      return {
+        epoch: epoch + 1,
+        loss: h.loss[epoch],
+        accuracy: h.acc[epoch],
+        val_loss: h.val_loss?.[epoch] ?? null,
+        val_accuracy: h.val_acc?.[epoch] ?? null,
+        learning_rate: h.lr[epoch],
+        seconds: h.seconds[epoch],
+      };
+    }),
   };
 }
 

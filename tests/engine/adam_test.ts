@@ -96,7 +96,10 @@ Deno.test("momentsToState() gives a state tfjs' Adam takes, and stateToMoments()
 
 Deno.test("stateToMoments() rejects the state of another model with a sentence", () => {
   const state = momentsToState(adamMoments(5), [{ name: "w", shape: [5] }]);
-  assert.throws(() => stateToMoments(state, 6), /holds 5 moments per kind but the model has 6/);
+  assert.throws(
+    () => stateToMoments(state, 6),
+    /holds 5 values per kind \(2 kinds\) but the model has 6/,
+  );
 });
 
 Deno.test("adamStep() rejects gradients of another length", () => {

@@ -22,7 +22,7 @@ await trainModel(buildBaselineModel({ seed: 1 }), { images, labels, count }, {
   batchSize: 128,
   seed: 1,
   workers: 2,
-  onBatchEnd: (p) => { if (p.batch === 2) console.log("training"); },
+  callbacks: { onBatchEnd: (batch) => { if (batch === 1) console.log("training"); } },
 });
 `;
 

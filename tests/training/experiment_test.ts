@@ -29,7 +29,7 @@ for (const variant of ["baseline", "deep"] as const) {
     assert.equal(a.train.count, 540, "the last 10% of the 600 images are held out");
     assert.equal(a.validation.count, 60);
     // Validated after each epoch on those 60, scored on the 1,000 test images.
-    assert.equal(typeof a.training.history[0].valLoss, "number");
+    assert.equal(typeof a.training.history.val_loss![0], "number");
     assert.equal(typeof a.metrics.history[0].val_loss, "number");
     assert.equal(a.evaluation.predicted.length, small.test.count);
     assert.equal(a.metrics.test_accuracy, b.metrics.test_accuracy);

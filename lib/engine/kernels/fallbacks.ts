@@ -188,6 +188,15 @@ export function inputGradViaConv2D(
 /**
  * A [kh,kw,ci,co] filter rotated by 180 degrees with its channels swapped: [kh,kw,co,ci], the
  * filter whose convolution with dy is the input gradient.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rotateFilter } from "./fallbacks.ts";
+ * // 1x2 taps, 1 input and 2 output channels: the taps swap places, the channels turn around.
+ * const rotated = rotateFilter(Float32Array.of(1, 2, 3, 4), [1, 2, 1, 2]);
+ * assert.deepEqual([...rotated], [3, 4, 1, 2]);
+ * ```
  */
 export function rotateFilter(w: Float32Array, shape: readonly number[]): Float32Array {
   const [kh, kw, ci, co] = shape;

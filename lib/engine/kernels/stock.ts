@@ -57,7 +57,17 @@ export function assertChannelsLast(kernel: string, dataFormat: tf.Attribute | un
 export type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
 export type Rounding = "floor" | "round" | "ceil" | undefined;
 
-/** The forward convolution's geometry, from the shapes and a gradient kernel's attributes. */
+/**
+ * The forward convolution's geometry, from the shapes and a gradient kernel's attributes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { convInfo } from "./stock.ts";
+ * const info = convInfo([2, 28, 28, 1], [3, 3, 1, 32], { strides: 1, pad: "valid" });
+ * assert.deepEqual([info.outHeight, info.outWidth, info.outChannels], [26, 26, 32]);
+ * ```
+ */
 export function convInfo(
   inShape: readonly number[],
   filterShape: readonly number[],
