@@ -203,6 +203,43 @@ export function accuracyCoverage(options: ScoredAnswers & { points?: number }): 
   return points;
 }
 
+/**
+ * What answering only at confidence >= `threshold` gives on these answers: the share answered and
+ * how many of those are right (1 when none is answered).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { coverageAt } from "./calibration.ts";
+ * const probabilities = Float32Array.of(0.9, 0.1, 0.2, 0.8, 0.6, 0.4);
+ * const point = coverageAt({ probabilities, labels: [0, 0, 0], threshold: 0.7 });
+ * assert.deepEqual([point.answered, point.coverage, point.accuracy], [2, 2 / 3, 0.5]);
+ * ```
+ */
+export function coverageAt(options: ScoredAnswers & { threshold: number }): CoveragePoint {
+  const { confidence, correct } = scored(options);
+  let answered = 0;
+  let right = 0;
+  for (let i = 0; i < confidence.length; i++) {
+    if (confidence[i] >= options.threshold) {
+      answered++;
+      right += correct[i];
+    }
+  }
+  return {
+    threshold: options.threshold,
+    coverage: confidence.length === 0 ? 0 : answered / confidence.length,
+    accuracy: answered === 0 ? 1 : right / answered,
+    answered,
+  };
+}
+
+/**
+ * The accuracy the notebook and `deno task train` ask of the answers the model still gives when
+ * it may say "not sure": 99.5% on the validation images.
+ */
+export const NOT_SURE_TARGET_ACCURACY = 0.995;
+
 /** The "not sure" rule chosen by {@linkcode notSureThreshold}. */
 export interface NotSureRule {
   /** Answers below this confidence are "not sure" (0: the model always answers). */

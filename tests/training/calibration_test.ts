@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   accuracyCoverage,
   confidences,
+  coverageAt,
   notSureThreshold,
   reliability,
 } from "../../lib/training/calibration.ts";
@@ -127,4 +128,20 @@ Deno.test("notSureThreshold() says when no threshold reaches the target, and ref
     () => notSureThreshold({ probabilities, labels: [1, 0], targetAccuracy: 99.5 }),
     /target accuracy must be a share in \(0, 1\], such as 0.995; got 99.5/,
   );
+});
+
+Deno.test("coverageAt() answers the images at or above the threshold, as the curve does", () => {
+  const tops = [0.99, 0.9, 0.9, 0.7, 0.6];
+  const labels = [0, 0, 1, 1, 0];
+  const probabilities = answers(tops.map((top) => ({ top, answer: 0 })));
+  const curve = accuracyCoverage({ probabilities, labels });
+  for (const point of curve) {
+    assert.deepEqual(coverageAt({ probabilities, labels, threshold: point.threshold }), point);
+  }
+  assert.deepEqual(coverageAt({ probabilities, labels, threshold: 1 }), {
+    threshold: 1,
+    coverage: 0,
+    accuracy: 1,
+    answered: 0,
+  });
 });
