@@ -19,7 +19,7 @@ print around an await, and end in an expression:
 Messages of ~10 MB and more arrive with an invalid HMAC signature from this
 kernel, so lib/display/plotly.ts sends plotly.js in slices of 2 MB.
 
-The project pins Deno 2.8.1 (see README, "Run All in a Jupyter frontend"): with
+The project pins Deno 2.8.1 (see jupyter/README.md, "The Deno kernel pin"): with
 the 31-cell notebook of tests/jupyter/notebook_test.ts this runner saw no late
 output in 8 of 8 runs on 2.8.1, and late outputs in 7 of 8 runs on 2.9.6. The
 safeguards below stay: they cost one empty request per cell and keep the runner
