@@ -1,6 +1,7 @@
 /**
  * Reads your own digit images (PNG or JPEG, any size, colour or grey, with or without transparency)
- * and prints what a trained model sees in each: its class and the top-3 probabilities. Run
+ * and prints what a trained model sees in each: its class (or "not sure", below the threshold recorded
+ * with the model) and the top-3 probabilities. Run
  * `deno task predict --help` for the flags.
  *
  * The model is checked before any image is read, and every file is checked before it is decoded:
@@ -53,7 +54,9 @@ were: cropped to the ink, scaled into 20x20 keeping its shape, centred by mass i
   }],
   positionals: "FILE...",
   epilogue: `Without --dataset or DATASET, the class names are those of the dataset recorded in
-DIR/../metrics.json (written with the model), else MNIST's digits.
+DIR/../metrics.json (written with the model), else MNIST's digits. When that record holds a
+notSureBelow threshold (chosen on the validation images), an answer less probable than it
+prints "not sure", still with the top 3.
 
 Exit codes: 0 every image predicted, 1 no digit found in some image, 2 bad flags, a bad
 model folder or a file that is missing or not a readable PNG or JPEG.`,
@@ -117,23 +120,41 @@ export function parsePredictArgs(
   };
 }
 
+/** What the program takes from the run's record beside the model folder. */
+interface ModelRecord {
+  /** The class names: the flag's dataset, else the recorded one, else MNIST's digits. */
+  classNames: readonly string[];
+  /** The recorded "not sure" threshold, if any. */
+  notSureBelow?: number;
+}
+
 /**
- * The class names for a model folder: the flag's dataset, else the one recorded in the run's
- * `metrics.json` beside the folder, else MNIST's digits.
+ * The class names and the "not sure" threshold for a model folder, from the run's `metrics.json`
+ * beside it (a model without one is taken to be an MNIST one that always answers).
+ *
+ * @throws {UsageError} when the record's `notSureBelow` is not a number from 0 to 1.
  */
-async function classNamesFor(options: PredictCliOptions): Promise<readonly string[]> {
-  let dataset = options.dataset;
-  if (dataset === undefined) {
-    try {
-      const metrics = JSON.parse(
-        await Deno.readTextFile(join(dirname(options.model), "metrics.json")),
-      );
-      if (isDatasetName(String(metrics?.dataset))) dataset = metrics.dataset;
-    } catch {
-      // No record of the run: the model is taken to be an MNIST one.
-    }
+async function modelRecord(options: PredictCliOptions): Promise<ModelRecord> {
+  const path = join(dirname(options.model), "metrics.json");
+  let metrics: Record<string, unknown> | undefined;
+  try {
+    metrics = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    // No record of the run.
   }
-  return DATASETS[dataset ?? "mnist"].classNames;
+  const recorded = String(metrics?.dataset);
+  const dataset = options.dataset ?? (isDatasetName(recorded) ? recorded : "mnist");
+  const notSureBelow = metrics?.notSureBelow;
+  if (
+    notSureBelow !== undefined && !(typeof notSureBelow === "number" && notSureBelow >= 0 &&
+      notSureBelow <= 1)
+  ) {
+    throw new UsageError(
+      `${path}: notSureBelow must be a number from 0 to 1, got ${JSON.stringify(notSureBelow)}; ` +
+        "remove it or train the model again.",
+    );
+  }
+  return { classNames: DATASETS[dataset].classNames, notSureBelow };
 }
 
 /**
@@ -169,13 +190,21 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return USAGE_EXIT_CODE;
   }
-  const classNames = await classNamesFor(options);
+  let record: ModelRecord;
+  try {
+    record = await modelRecord(options);
+  } catch (error) {
+    model.dispose();
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`Error: ${error.message}`);
+    return USAGE_EXIT_CODE;
+  }
   let code = 0;
   try {
     for (const file of options.files) {
       let prediction: DigitPrediction | undefined;
       try {
-        prediction = predictDigit(model, await readImageFile(file), classNames);
+        prediction = predictDigit(model, await readImageFile(file), record.classNames);
       } catch (error) {
         if (!(error instanceof ImageFileError)) throw error;
         console.error(`Error: ${error.message}`);
@@ -189,7 +218,7 @@ export async function main(args: readonly string[]): Promise<number> {
         code = Math.max(code, NO_DIGIT_EXIT_CODE);
         continue;
       }
-      console.log(formatPrediction(file, prediction.ranking));
+      console.log(formatPrediction(file, prediction.ranking, record));
     }
   } finally {
     model.dispose();

@@ -36,6 +36,12 @@ export interface RunMetrics {
   threads: number;
   tfjs_version: string;
   deno_version: string;
+  /**
+   * The confidence below which the model says "not sure" (`deno task predict`, the drawing pad),
+   * chosen on the validation images (`notSureThreshold` in `calibration.ts`); absent when there
+   * were none, and in older records.
+   */
+  notSureBelow?: number;
   history: {
     epoch: number;
     loss: number;
@@ -61,6 +67,8 @@ export interface RunRecord {
   training: TrainResult;
   evaluation: Pick<Evaluation, "loss" | "accuracy">;
   backend: WasmBackendInfo;
+  /** The "not sure" threshold chosen on the validation images, if any. */
+  notSureBelow?: number;
 }
 
 /**
@@ -94,6 +102,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
     threads: run.backend.threads,
     tfjs_version: run.backend.tfjsVersion,
     deno_version: Deno.version.deno,
+    ...(run.notSureBelow === undefined ? {} : { notSureBelow: run.notSureBelow }),
     history: run.training.history.map((h) => ({
       epoch: h.epoch,
       loss: h.loss,

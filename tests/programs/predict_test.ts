@@ -225,3 +225,42 @@ Deno.test("deno task predict uses the class names of the run's dataset", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task predict says not sure below the run's recorded threshold, with its top 3", async () => {
+  const { dir, files } = await fixtures();
+  try {
+    const model = await loadModel(join(dir, "run", "model"));
+    const prediction = predictDigit(model, await readImageFile(files["grey.png"]));
+    model.dispose();
+    assert.ok(prediction);
+    const top = prediction.ranking[0].probability;
+    // metrics.json beside the model folder, as the notebook and deno task train write it.
+    const record = (notSureBelow: unknown) =>
+      Deno.writeTextFile(
+        join(dir, "run", "metrics.json"),
+        JSON.stringify({ dataset: "mnist", notSureBelow }),
+      );
+    const ask = () => predict(["--model", join(dir, "run", "model"), files["grey.png"]]);
+    const answer = formatPrediction(files["grey.png"], prediction.ranking);
+
+    await record(Math.min(1, top + 1e-3));
+    const unsure = await ask();
+    assert.equal(unsure.code, 0, unsure.stderr);
+    assert.equal(
+      unsure.stdout.trimEnd(),
+      answer.replace(`: ${prediction.ranking[0].name}   (`, ": not sure   ("),
+    );
+    await record(Math.max(0, top - 1e-3));
+    assert.equal((await ask()).stdout.trimEnd(), answer);
+
+    await record("high");
+    const bad = await ask();
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /metrics\.json: notSureBelow must be a number from 0 to 1, got "high"; remove it or train/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
