@@ -7,6 +7,7 @@
  */
 import {
   accuracyCoverage,
+  confidences,
   coverageAt,
   type NotSureRule,
   type Reliability,
@@ -163,8 +164,8 @@ export function coverageFigure(options: CoverageFigureOptions): Figure {
 export interface ConfidenceGroup {
   /** Its legend entry, e.g. "MNIST test digits". */
   name: string;
-  /** The model's confidence for each image of the group. */
-  confidence: Float32Array;
+  /** The model's class probabilities for the group's images, `count` x classes, row-major. */
+  probabilities: Float32Array;
   /** Its bars' colour. */
   color?: string;
 }
@@ -172,32 +173,44 @@ export interface ConfidenceGroup {
 /**
  * Histograms of the model's confidence on groups of images, as shares of each group so that
  * groups of different sizes compare, in 20 bins over [0, 1]; a dashed line marks the "not sure"
- * threshold when given.
+ * threshold when given, and each group's legend entry says which share of it the model answers.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { confidenceHistogramFigure } from "./calibration_figures.ts";
  * const figure = confidenceHistogramFigure({
- *   groups: [{ name: "digits", confidence: Float32Array.of(0.99, 0.98) },
- *     { name: "clothes", confidence: Float32Array.of(0.99, 0.4) }],
+ *   groups: [{ name: "digits", probabilities: Float32Array.of(0.99, 0.01, 0.02, 0.98) },
+ *     { name: "clothes", probabilities: Float32Array.of(0.99, 0.01, 0.4, 0.6) }],
+ *   classes: 2,
  *   notSureBelow: 0.9,
  * });
  * assert.deepEqual((figure.data[1] as { y: number[] }).y.filter((y) => y > 0), [50, 50]);
  * ```
  */
 export function confidenceHistogramFigure(
-  options: { groups: readonly ConfidenceGroup[]; notSureBelow?: number; title?: string },
+  options: {
+    groups: readonly ConfidenceGroup[];
+    /** Classes per row of probabilities. */
+    classes: number;
+    notSureBelow?: number;
+    title?: string;
+  },
 ): Figure {
   const bins = 20;
   const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
+  const threshold = options.notSureBelow;
   const data = options.groups.map((group, g) => {
+    const { confidence } = confidences(group.probabilities, options.classes);
     const counts = new Array<number>(bins).fill(0);
-    for (const c of group.confidence) counts[Math.min(bins - 1, Math.floor(c * bins))]++;
-    const total = Math.max(1, group.confidence.length);
+    for (const c of confidence) counts[Math.min(bins - 1, Math.floor(c * bins))]++;
+    const total = Math.max(1, confidence.length);
+    const answered = threshold === undefined
+      ? ""
+      : `, ${percent(confidence.filter((c) => c >= threshold).length / total, 0)} answered`;
     return {
       type: "bar",
-      name: `${group.name} (${group.confidence.length.toLocaleString("en-US")})`,
+      name: `${group.name} (${confidence.length.toLocaleString("en-US")}${answered})`,
       x: counts.map((_, b) => (b + 0.5) / bins),
       y: counts.map((n) => (100 * n) / total),
       width: 1 / bins,
@@ -211,7 +224,6 @@ export function confidenceHistogramFigure(
         "(%{customdata[0]:,} images)<extra></extra>",
     };
   });
-  const threshold = options.notSureBelow;
   return {
     data,
     layout: {

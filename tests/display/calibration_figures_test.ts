@@ -83,19 +83,21 @@ Deno.test("coverageFigure(): the test curve from all answered down, and the chos
 Deno.test("confidenceHistogramFigure(): shares of each group in 20 bins, and the threshold line", () => {
   const figure = confidenceHistogramFigure({
     groups: [
-      { name: "digits", confidence: Float32Array.of(0.99, 0.97, 1, 0.5) },
-      { name: "clothes", confidence: Float32Array.of(0.3, 0.99) },
+      { name: "digits", probabilities: Float32Array.of(0.99, 0.01, 0.03, 0.97, 1, 0, 0.5, 0.5) },
+      { name: "clothes", probabilities: Float32Array.of(0.28, 0.72, 0.99, 0.01) },
     ],
+    classes: 2,
     notSureBelow: 0.8,
   });
   const [digits, clothes] = [trace(figure, 0), trace(figure, 1)];
-  assert.equal(digits.name, "digits (4)");
+  assert.equal(digits.name, "digits (4, 75% answered)", "3 of 4 at or above 0.8");
+  assert.equal(clothes.name, "clothes (2, 50% answered)");
   assert.equal(digits.x.length, 20);
   assert.equal(digits.y[19], 75, "3 of 4 digits in [0.95, 1]");
   assert.equal(digits.y[10], 25);
-  assert.equal(clothes.y[6], 50);
+  assert.equal(clothes.y[14], 50, "the answer's probability: 0.72, not 0.28");
   assert.equal(clothes.y[19], 50);
-  assert.deepEqual((clothes.customdata as unknown[][])[6], [1, "0.30–0.35"]);
+  assert.deepEqual((clothes.customdata as unknown[][])[14], [1, "0.70–0.75"]);
   assert.match(
     String(clothes.hovertemplate),
     /^clothes<br>confidence %\{customdata\[1\]\}: %\{y:\.1f\}%/,
@@ -108,7 +110,9 @@ Deno.test("confidenceHistogramFigure(): shares of each group in 20 bins, and the
   assert.match(layout.xaxis.title!.text, /confidence/);
   assert.match(layout.yaxis.title!.text, /share of the group's images/);
   const plain = confidenceHistogramFigure({
-    groups: [{ name: "a", confidence: new Float32Array() }],
+    groups: [{ name: "a", probabilities: new Float32Array() }],
+    classes: 10,
   });
   assert.deepEqual([plain.layout.shapes, plain.layout.annotations], [[], []]);
+  assert.equal(plain.data[0].name, "a (0)", "no threshold, no share answered");
 });
