@@ -2,8 +2,8 @@
  * The confusion matrix you can open: clicking a cell (true class i, answer j) shows the test
  * images behind it below the figure, the most confident first, each with its probability. The
  * page does it (a `plotly_click` handler), so it works in the live notebook and the exported HTML,
- * offline. The images travel once, as small PNGs: every mistake (up to a limit per cell) and a
- * sample of each diagonal cell. For viewers without scripts, {@linkcode largestConfusionsFigure}
+ * offline. The images travel once, as small PNGs: the mistakes (up to 12 per cell) and a sample
+ * of each diagonal cell. For viewers without scripts, {@linkcode largestConfusionsFigure}
  * draws the images behind the largest off-diagonal cells as an ordinary figure.
  *
  * @module
@@ -37,8 +37,11 @@ export interface ConfusionCell {
   shown: CellImage[];
 }
 
-/** Images shown per cell by default: two rows of ten. */
-export const IMAGES_PER_CELL = 20;
+/**
+ * Images shown per cell by default: one row. With 10 classes the page carries at most 1,200 of
+ * them (about 0.6 MB) whatever the model; a good MNIST model needs about 220.
+ */
+export const IMAGES_PER_CELL = 12;
 
 /**
  * Every cell of the confusion matrix (`cells[actual][predicted]`) with the images to show for it:
@@ -146,7 +149,7 @@ function cellHeading(cell: ConfusionCell, names: readonly string[]): string {
     `to the least confident.`;
 }
 
-/** One image of a cell as a PNG tile (dark ink on white, as the other figures) with captions. */
+/** One image of a cell as a PNG tile (dark ink on white, as the other figures), captioned. */
 function imageTile(
   image: CellImage,
   cell: ConfusionCell,
@@ -160,15 +163,26 @@ function imageTile(
     (cell.actual === cell.predicted
       ? ""
       : `, ${names[cell.actual]} at ${percent(image.trueProbability)}`);
-  // Inline styles only, set in full: the host page's stylesheet (the classic Notebook's
-  // Bootstrap and its `.rendered_html img` rules) must not move or resize anything.
-  return `<div class="confusion-explorer-image" data-index="${image.index}" ` +
-    `title="${escapeHtml(title)}" style="display:inline-block;width:64px;margin:0 4px 6px 0;` +
-    `padding:0;text-align:center;vertical-align:top;font:11px/14px sans-serif;color:#222">` +
-    `<img alt="${escapeHtml(title)}" width="56" height="56" src="data:image/png;base64,${
-      Buffer.from(png).toString("base64")
-    }" style="display:block;width:56px;height:56px;max-width:none;margin:0 auto;padding:0;` +
-    `border:1px solid #ccc;image-rendering:pixelated">${percent(image.probability)}</div>`;
+  return `<div class="confusion-explorer-image" data-index="${image.index}" title="${
+    escapeHtml(title)
+  }"><img alt="" src="data:image/png;base64,${Buffer.from(png).toString("base64")}">${
+    percent(image.probability)
+  }</div>`;
+}
+
+/**
+ * The panel's styles, scoped to its id and set in full, so that the host page's stylesheet (the
+ * classic Notebook's Bootstrap and its `.rendered_html img` rules) moves or resizes nothing: an id
+ * selector outranks theirs.
+ */
+function panelStyle(id: string): string {
+  const panel = `#${id}-cells`;
+  return `<style>${panel} { margin: 4px 0 0 0; padding: 0; font: 13px/18px sans-serif; color: #222 }
+${panel} .confusion-explorer-image { display: inline-block; width: 64px; margin: 0 4px 6px 0;
+  padding: 0; text-align: center; vertical-align: top; font: 11px/14px sans-serif; color: #222 }
+${panel} .confusion-explorer-image img { display: block; width: 56px; height: 56px;
+  max-width: none; margin: 0 auto; padding: 0; border: 1px solid #ccc; vertical-align: top;
+  image-rendering: pixelated }</style>`;
 }
 
 /** The page's code: show a cell's images on a click, and outline the cell. */
@@ -230,11 +244,11 @@ export function confusionExplorerHtml(id: string, options: ConfusionExplorerOpti
       html: cell.shown.map((image) => imageTile(image, cell, options)).join(""),
     }))
   );
-  return `<div id="${escapeHtml(id)}-cells" class="confusion-explorer" data-cell="" ` +
-    `style="margin:4px 0 0 0;padding:0;font:13px/18px sans-serif;color:#222">` +
+  if (!/^[\w-]+$/.test(id)) throw new RangeError(`A figure id is letters, digits, - and _: ${id}`);
+  return `${panelStyle(id)}\n<div id="${id}-cells" class="confusion-explorer" data-cell="">` +
     `<div data-part="heading" style="margin:0 0 6px 0">Click a cell of the matrix to see ` +
-    `the test images behind it.</div><div data-part="images" style="margin:0;padding:0"></div>` +
-    `</div>\n<script type="application/json" id="${escapeHtml(id)}-cells-data">${
+    `the test images behind it.</div><div data-part="images"></div>` +
+    `</div>\n<script type="application/json" id="${id}-cells-data">${
       scriptJson({ classNames: names, cells })
     }</script>\n<script type="text/javascript">${PANEL_SCRIPT}(${scriptJson(id)});</script>`;
 }

@@ -302,3 +302,31 @@ export function notSureThreshold(
     reached: reaching.length > 0,
   };
 }
+
+/**
+ * The "not sure" rule in a sentence: the threshold, and what it gives on the images it was chosen
+ * on; for no rule (no validation images), that the model always answers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeNotSure } from "./calibration.ts";
+ * const rule = { threshold: 0.9123, targetAccuracy: 0.995, coverage: 0.97, accuracy: 0.9951, reached: true };
+ * assert.equal(
+ *   describeNotSure(rule, "6,000 validation images"),
+ *   "Not sure below a confidence of 0.9123: on the 6,000 validation images the model then " +
+ *     "answers 97.0% of them, and 99.51% of its answers are right (asked: 99.50%).",
+ * );
+ * ```
+ */
+export function describeNotSure(rule: NotSureRule | undefined, images: string): string {
+  if (rule === undefined) {
+    return "No not-sure threshold: there are no validation images to choose it on " +
+      "(VALIDATION_SPLIT=0), so the model always answers.";
+  }
+  const reached = rule.reached ? "" : " No threshold reaches that; this one comes closest.";
+  return `Not sure below a confidence of ${rule.threshold.toFixed(4)}: on the ${images} the ` +
+    `model then answers ${(100 * rule.coverage).toFixed(1)}% of them, and ` +
+    `${(100 * rule.accuracy).toFixed(2)}% of its answers are right (asked: ` +
+    `${(100 * rule.targetAccuracy).toFixed(2)}%).${reached}`;
+}

@@ -129,6 +129,10 @@ Deno.test("confusionExplorerHtml() holds each cell's heading and image tiles, es
     /title="test image \d+: &lt;3&gt; at \d+\.\d%, &lt;0&gt; at \d+\.\d%"/,
   );
   assert.match(html, /el\.on\("plotly_click"/);
+  // Styles scoped to the panel's id, so that neither page's stylesheet reaches the other's.
+  assert.match(html, /^<style>#f1-cells \{/);
+  assert.match(html, /#f1-cells \.confusion-explorer-image img \{ display: block; width: 56px/);
+  assert.throws(() => confusionExplorerHtml("a b", { cells, images, classNames: names }), /id/);
   assert.throws(
     () => confusionExplorerHtml("f", { cells, images, classNames: ["a"] }),
     /10 classes but 1 names were given/,

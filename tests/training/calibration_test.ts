@@ -5,6 +5,7 @@ import {
   accuracyCoverage,
   confidences,
   coverageAt,
+  describeNotSure,
   notSureThreshold,
   reliability,
 } from "../../lib/training/calibration.ts";
@@ -144,4 +145,15 @@ Deno.test("coverageAt() answers the images at or above the threshold, as the cur
     accuracy: 1,
     answered: 0,
   });
+});
+
+Deno.test("describeNotSure() states the threshold, what it gives, and when the target is missed", () => {
+  const rule = { threshold: 0.5, targetAccuracy: 0.99, coverage: 1, accuracy: 0.5, reached: false };
+  assert.equal(
+    describeNotSure(rule, "2 validation images"),
+    "Not sure below a confidence of 0.5000: on the 2 validation images the model then answers " +
+      "100.0% of them, and 50.00% of its answers are right (asked: 99.00%). No threshold " +
+      "reaches that; this one comes closest.",
+  );
+  assert.match(describeNotSure(undefined, "x"), /no validation images .*always answers/);
 });
