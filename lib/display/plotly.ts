@@ -20,11 +20,13 @@ export interface PlotlyFigure {
   config?: Record<string, unknown>;
 }
 
-/** Plotly config applied to every figure (no network: no "edit in Chart Studio" link). */
+/**
+ * Plotly config applied to every figure: resized with the page, no Plotly logo. (plotly.js 4 has
+ * no Chart Studio link any more, so no `showLink: false`.)
+ */
 export const DEFAULT_PLOT_CONFIG: Readonly<Record<string, unknown>> = {
   responsive: true,
   displaylogo: false,
-  showLink: false,
 };
 
 /**
