@@ -84,6 +84,17 @@ Deno.test("accuracyCoverage() answers fewer, surer images as the threshold rises
     [[0, 5, 3 / 5], [0.7, 4, 2 / 4], [0.9, 3, 2 / 3], [0.99, 1, 1]],
   );
   assert.deepEqual(curve.map((p) => p.coverage), [1, 0.8, 0.6, 0.2]);
+  // A coarse curve whose step lands inside a run of equal confidences answers the whole run.
+  const tied = [0.99, 0.9, 0.9, 0.9, 0.9, 0.9, 0.7, 0.7, 0.7, 0.7].map((top) => ({
+    top,
+    answer: 0,
+  }));
+  const coarse = accuracyCoverage({
+    probabilities: answers(tied),
+    labels: tied.map(() => 0),
+    points: 3,
+  });
+  assert.deepEqual(coarse.map((p) => p.answered), [10, 6], "the 5th most confident ties 4 others");
   // Many images: at most `points` points, coverage falling all the way.
   const random = createRandom(3);
   const many = Array.from({ length: 5000 }, () => ({ top: 0.5 + 0.5 * random(), answer: 0 }));
