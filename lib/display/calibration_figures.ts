@@ -75,11 +75,11 @@ export function reliabilityFigure(table: Reliability, options: { what?: string }
         }: expected calibration error ${percent(table.ece, 2)}`,
       },
       width: 700,
-      height: 460,
-      margin: { l: 70, r: 20, t: 60, b: 60 },
+      height: 500,
+      margin: { l: 70, r: 20, t: 60, b: 110 },
       xaxis: { title: { text: "confidence (the answer's probability)" }, range: [0, 1.0001] },
       yaxis: { title: { text: "share of answers right" }, range: [0, 1.08], tickformat: ".0%" },
-      legend: { x: 0.02, y: 0.98 },
+      legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
       bargap: 0,
     },
   };
@@ -143,8 +143,8 @@ export function coverageFigure(options: CoverageFigureOptions): Figure {
     layout: {
       title: { text: "Accuracy against coverage: answering only when sure enough" },
       width: 700,
-      height: 440,
-      margin: { l: 70, r: 20, t: 60, b: 60 },
+      height: 480,
+      margin: { l: 70, r: 20, t: 60, b: 110 },
       xaxis: {
         title: { text: "coverage: share of test images answered" },
         tickformat: ".0%",
@@ -155,7 +155,7 @@ export function coverageFigure(options: CoverageFigureOptions): Figure {
         tickformat: ".1%",
         range: [Math.max(0, lowest - (1 - lowest) * 0.15), 1 + (1 - lowest) * 0.05],
       },
-      legend: { x: 0.02, y: 0.02 },
+      legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
     },
   };
 }
@@ -229,13 +229,13 @@ export function confidenceHistogramFigure(
     layout: {
       title: { text: options.title ?? "How sure the model is, on digits and on other images" },
       width: 760,
-      height: 420,
-      margin: { l: 70, r: 20, t: 60, b: 60 },
+      height: 470,
+      margin: { l: 70, r: 20, t: 80, b: 110 },
       barmode: "overlay",
       bargap: 0,
       xaxis: { title: { text: "confidence (the answer's probability)" }, range: [0, 1] },
       yaxis: { title: { text: "share of the group's images (%)" } },
-      legend: { x: 0.02, y: 0.98 },
+      legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
       shapes: threshold === undefined ? [] : [{
         type: "line",
         x0: threshold,
@@ -247,11 +247,11 @@ export function confidenceHistogramFigure(
       }],
       annotations: threshold === undefined ? [] : [{
         x: threshold,
-        y: 0.9,
+        y: 1,
         yref: "paper",
+        yanchor: "bottom",
         text: `not sure below ${threshold.toFixed(3)}`,
         showarrow: false,
-        xanchor: "right",
         font: { color: "#d62728" },
       }],
     },

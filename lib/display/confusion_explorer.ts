@@ -282,7 +282,7 @@ export async function showConfusionExplorer(options: ConfusionExplorerOptions): 
  * import { confusionCells, largestConfusionsFigure } from "./confusion_explorer.ts";
  * const cells = confusionCells({ probabilities: Float32Array.of(0.2, 0.8), labels: [0] });
  * const figure = largestConfusionsFigure({ cells, images: new Uint8Array(784), classNames: ["a", "b"] });
- * assert.match(JSON.stringify(figure.layout.title), /true a read as b \(1\)/);
+ * assert.match(JSON.stringify(figure.layout.title), /a row each: a read as b \(1\)/);
  * ```
  */
 export function largestConfusionsFigure(
@@ -315,9 +315,7 @@ export function largestConfusionsFigure(
       );
     }
   });
-  const list = largest.map((c) =>
-    `true ${names[c.actual]} read as ${names[c.predicted]} (${c.count})`
-  );
+  const list = largest.map((c) => `${names[c.actual]} read as ${names[c.predicted]} (${c.count})`);
   return digitGridFigure({
     images,
     indices,

@@ -162,7 +162,7 @@ Deno.test("largestConfusionsFigure() shows a row per largest mistake cell, capti
   assert.equal(
     title,
     `The largest mistakes, a row each: ${
-      largest.map((c) => `true ${c.actual} read as ${c.predicted} (${c.count})`).join(", ")
+      largest.map((c) => `${c.actual} read as ${c.predicted} (${c.count})`).join(", ")
     }`,
   );
   const captions = (figure.layout.annotations as { text: string }[]).map((a) => a.text);
