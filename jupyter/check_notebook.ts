@@ -44,7 +44,7 @@ interface NotebookJson {
  *
  * @example
  * ```ts
- * import { extractCells } from "./jupyter/check_notebook.ts";
+ * import { extractCells } from "./check_notebook.ts";
  * const nb = { cells: [{ cell_type: "markdown", source: "# hi" }, { cell_type: "code", source: "const a = 1;\na;" }] };
  * const { source, lines } = extractCells(JSON.stringify(nb));
  * console.log(source.split("\n")[1], lines[1]); // const a = 1; { cell: 2, line: 1 }
@@ -69,6 +69,51 @@ export function extractCells(notebookText: string): ExtractedCells {
   // Makes the file a module (top-level await) even if no cell imports anything.
   out.push("export {};", "");
   return { source: out.join("\n"), lines, codeCells };
+}
+
+/** The most lines a code cell may have: a few lines of code, the rest in typed helpers. */
+export const MAX_CELL_LINES = 15;
+
+/**
+ * What breaks the notebook's own rules: code cells over {@linkcode MAX_CELL_LINES} lines, and a
+ * tutorial model not written in `tf.layers` in its cell (no `tf.layers.conv2d`, or a call of a
+ * project model builder).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { notebookRuleErrors } from "./check_notebook.ts";
+ * const cell = (source: string) => ({ cell_type: "code", source });
+ * const text = JSON.stringify({ cells: [cell("buildBaselineModel({ seed: 1 });")] });
+ * assert.deepEqual(notebookRuleErrors(text), [
+ *   "cell 1 calls buildBaselineModel: write the tutorial's model with tf.layers in its cell",
+ *   "no code cell writes a tf.layers.conv2d layer: the build cell should",
+ * ]);
+ * ```
+ */
+export function notebookRuleErrors(notebookText: string): string[] {
+  const nb = JSON.parse(notebookText) as NotebookJson;
+  const errors: string[] = [];
+  let conv = false;
+  (nb.cells ?? []).forEach((cell, index) => {
+    if (cell.cell_type !== "code") return;
+    const text = Array.isArray(cell.source) ? cell.source.join("") : cell.source ?? "";
+    const lines = text.replace(/\n+$/, "").split("\n").length;
+    if (lines > MAX_CELL_LINES) {
+      errors.push(`cell ${index + 1} has ${lines} lines, more than ${MAX_CELL_LINES}`);
+    }
+    const builder = text.match(/\b(buildBaselineModel|buildVariant)\(/);
+    if (builder) {
+      errors.push(
+        `cell ${index + 1} calls ${
+          builder[1]
+        }: write the tutorial's model with tf.layers in its cell`,
+      );
+    }
+    conv ||= text.includes("tf.layers.conv2d(");
+  });
+  if (!conv) errors.push("no code cell writes a tf.layers.conv2d layer: the build cell should");
+  return errors;
 }
 
 /** Rewrites `<file>:LINE:COL` locations in tool output into notebook cell locations. */
@@ -132,14 +177,19 @@ export async function checkNotebook(notebookPath: string): Promise<boolean> {
     console.error(`${notebook} is not formatted: run \`deno fmt ${notebookPath}\`.`);
     return false;
   }
-  const { source, lines, codeCells } = extractCells(await Deno.readTextFile(notebookPath));
+  const text = await Deno.readTextFile(notebookPath);
+  const broken = notebookRuleErrors(text);
+  if (broken.length > 0) {
+    console.error(`${notebook} breaks the notebook's rules:\n  ${broken.join("\n  ")}`);
+  }
+  const { source, lines, codeCells } = extractCells(text);
   // A hidden file beside the notebook, unique per process, always removed afterwards.
   const file = resolve(
     join(dirname(notebookPath), `.${notebook.replace(/\.ipynb$/, "")}.check-${Deno.pid}.ts`),
   );
   await Deno.writeTextFile(file, source);
   try {
-    let ok = true;
+    let ok = broken.length === 0;
     for (const [name, args] of [["deno check", ["check", file]], ["deno lint", ["lint", file]]]) {
       const result = await run(args as string[]);
       if (!result.ok) {

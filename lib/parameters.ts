@@ -1,32 +1,30 @@
 /**
- * The one front door for the run's parameters: a table of every knob (its name, environment
- * variable, command-line flag, default, check and help line) that the notebook and every program
- * read. A flag, its variable and its error message are therefore the same everywhere, and each
- * program's `--help` is generated from the table.
+ * The table of the run's parameters: every knob's name, environment variable, command-line flag,
+ * default, check and help line, and {@linkcode readParameters}, which reads them. The notebook and
+ * every program read the same table, so a flag, its variable and its error message are the same
+ * everywhere.
+ *
+ * The table is built by {@linkcode parameterTable} from a {@linkcode Catalogue}: the dataset and
+ * variant names and the core count are given to it, so this module imports none of the dataset,
+ * model or engine modules (`lib/training/run_parameters.ts` builds the project's table).
  *
  * Precedence: an explicit value (an option passed in code, or a flag) beats the environment, which
  * beats the default. Nothing here writes to `Deno.env`.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { checkWritableDir } from "./files.ts";
-import { type DatasetName, DATASETS, isDatasetName } from "./data/mnist.ts";
-import { trainingCount } from "./data/preprocess.ts";
-import { getVariant, VARIANT_NAMES, type VariantName, VARIANTS } from "./models/variants.ts";
-import { logicalCores } from "./wasm/backend.ts";
 
-/** Every value the table knows, after checking. */
-export interface ParameterValues {
+/** Every value the table knows, after checking; `D` and `V` are the dataset and variant names. */
+export interface ParameterValues<D extends string = string, V extends string = string> {
   /** `DATASET`, `--dataset`: `mnist` or `fashion-mnist`. */
-  dataset: DatasetName;
+  dataset: D;
   /** `VARIANT`, `--variant`: the model and its training; `baseline` is the tutorial's CNN. */
-  variant: VariantName;
+  variant: V;
   /**
    * `VARIANTS`, `--variants`: the variants to train now (the notebook's comparison, `deno task
    * experiments`); the comparison shows recorded results for the others. Default: none.
    */
-  variants: readonly VariantName[];
+  variants: readonly V[];
   /** `EPOCHS`, `--epochs`: default the variant's own (5 for `baseline`). */
   epochs: number;
   /** `BATCH_SIZE`, `--batch-size`: images per training step. */
@@ -45,7 +43,11 @@ export interface ParameterValues {
 export type ParameterName = keyof ParameterValues;
 
 /** One row of the table. */
-export interface ParameterSpec<K extends ParameterName = ParameterName> {
+export interface ParameterSpec<
+  K extends ParameterName = ParameterName,
+  D extends string = string,
+  V extends string = string,
+> {
   name: K;
   /** The environment variable, such as `BATCH_SIZE`. */
   env: string;
@@ -58,13 +60,43 @@ export interface ParameterSpec<K extends ParameterName = ParameterName> {
   /** The default as `--help` shows it. */
   defaultText: string;
   /** The default, which may depend on the values read before it (epochs on the variant). */
-  defaultValue(values: Partial<ParameterValues>): ParameterValues[K];
+  defaultValue(values: Partial<ParameterValues<D, V>>): ParameterValues<D, V>[K];
   /**
    * Turns a text into a value, or throws a {@linkcode ParameterError} whose message is the
-   * problem ("give a whole number of at least 1"), without the variable's name: the front door
-   * adds `EPOCHS="x"` or `--epochs "x"`, depending on where the text came from.
+   * problem ("give a whole number of at least 1"), without the variable's name: the reader adds
+   * `EPOCHS="x"` or `--epochs "x"`, depending on where the text came from.
    */
-  parse(text: string): ParameterValues[K];
+  parse(text: string): ParameterValues<D, V>[K];
+}
+
+/** What the table is built from: the names it accepts and the facts its defaults and checks need. */
+export interface Catalogue<D extends string, V extends string> {
+  /** The datasets by name, in the order help lists them, each with its training images. */
+  datasets: Readonly<Record<D, { trainImages: number }>>;
+  /** The model variants by name, in catalogue order, each with its training's defaults. */
+  variants: Readonly<Record<V, { training: { epochs: number; batchSize: number } }>>;
+  /** Looks a variant up by name, or throws an error whose message names the known ones. */
+  variantNamed(name: string): V;
+  /** The most threads: the machine's logical cores. */
+  cores: number;
+  /** How many images a validation split leaves to train on. */
+  trainingCount(images: number, validationSplit: number): number;
+  /** Other variables the project reads, so that a near miss of them is reported too. */
+  otherVariables?: readonly string[];
+}
+
+/** Every row, by name. */
+export type ParameterRows<D extends string = string, V extends string = string> = {
+  readonly [K in ParameterName]: ParameterSpec<K, D, V>;
+};
+
+/** The table: its rows and the catalogue they were built from. */
+export interface ParameterTable<D extends string = string, V extends string = string> {
+  /** Every parameter's row, in the order `--help` lists them. */
+  rows: ParameterRows<D, V>;
+  catalogue: Catalogue<D, V>;
+  /** Every environment variable the project reads: the rows' and the catalogue's others. */
+  variables: readonly string[];
 }
 
 /** A value that cannot be used. The message names the variable or flag and says what to give. */
@@ -74,6 +106,9 @@ export class ParameterError extends RangeError {
 
 /** The largest seed: seeds feed 32-bit generators. */
 const MAX_SEED = 2 ** 32 - 1;
+
+/** The default variant: the tutorial's CNN. */
+const BASELINE = "baseline";
 
 /**
  * Parses a whole number from `min` to `max`.
@@ -114,61 +149,110 @@ export function parseWholeNumber(text: string, range: { min: number; max?: numbe
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseVariantList } from "./parameters.ts";
- * assert.deepEqual(parseVariantList("deep, tuned"), ["tuned", "deep"]);
- * assert.equal(parseVariantList("all").length, 5);
- * assert.deepEqual(parseVariantList("none"), []);
- * assert.throws(() => parseVariantList("tuned,huge"), /no model variant "huge"/);
+ * const catalogue = {
+ *   names: ["baseline", "tuned", "deep"],
+ *   variantNamed(name: string) {
+ *     if (!catalogue.names.includes(name)) throw new RangeError(`No variant "${name}".`);
+ *     return name;
+ *   },
+ * };
+ * assert.deepEqual(parseVariantList("deep, tuned", catalogue), ["tuned", "deep"]);
+ * assert.equal(parseVariantList("all", catalogue).length, 3);
+ * assert.deepEqual(parseVariantList("none", catalogue), []);
+ * assert.throws(() => parseVariantList("tuned,huge", catalogue), /No variant "huge"/);
  * ```
  */
-export function parseVariantList(text: string): VariantName[] {
+export function parseVariantList<V extends string>(
+  text: string,
+  catalogue: { names: readonly V[]; variantNamed(name: string): V },
+): V[] {
   const words = text.split(",").map((word) => word.trim()).filter((word) => word !== "");
-  if (words.length === 1 && words[0] === "all") return [...VARIANT_NAMES];
+  if (words.length === 1 && words[0] === "all") return [...catalogue.names];
   if (words.length === 0 || (words.length === 1 && words[0] === "none")) return [];
-  const names = new Set<VariantName>();
+  const names = new Set<V>();
   for (const word of words) {
-    try {
-      names.add(getVariant(word).name);
-    } catch (error) {
-      throw new ParameterError(
-        `${error instanceof Error ? error.message : String(error)} Or give all or none`,
-      );
-    }
+    names.add(asParameterError(() => catalogue.variantNamed(word), " Or give all or none"));
   }
-  return VARIANT_NAMES.filter((name) => names.has(name));
+  return catalogue.names.filter((name) => names.has(name));
 }
 
-/** The table: every parameter, in the order `--help` lists them. */
-export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec<K> } = {
-  dataset: {
+/** Runs `lookUp`; its error becomes a {@linkcode ParameterError} with the same message. */
+function asParameterError<T>(lookUp: () => T, more = ""): T {
+  try {
+    return lookUp();
+  } catch (error) {
+    throw new ParameterError(`${error instanceof Error ? error.message : String(error)}${more}`);
+  }
+}
+
+/**
+ * Builds the table over a catalogue of datasets, variants and cores.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parameterTable } from "./parameters.ts";
+ * const table = parameterTable({
+ *   datasets: { digits: { trainImages: 100 } },
+ *   variants: { baseline: { training: { epochs: 5, batchSize: 16 } } },
+ *   variantNamed: (name) => {
+ *     if (name !== "baseline") throw new RangeError(`No variant "${name}".`);
+ *     return name;
+ *   },
+ *   cores: 2,
+ *   trainingCount: (images, split) => Math.floor(images * (1 - split)),
+ * });
+ * assert.equal(table.rows.dataset.defaultValue({}), "digits");
+ * assert.equal(table.rows.epochs.defaultValue({ variant: "baseline" }), 5);
+ * assert.throws(() => table.rows.threads.parse("3"), /from 1 to 2/);
+ * ```
+ */
+export function parameterTable<D extends string, V extends string>(
+  catalogue: Catalogue<D, V>,
+): ParameterTable<D, V> {
+  const rows: ParameterRows<D, V> = {
+    ...choiceRows(catalogue),
+    ...trainingRows(catalogue),
+  };
+  const variables = [
+    ...PARAMETER_NAMES.map((name) => rows[name].env),
+    ...catalogue.otherVariables ?? [],
+  ];
+  return { rows, catalogue, variables };
+}
+
+/** The rows that choose among the catalogue's names: dataset, variant, variants. */
+function choiceRows<D extends string, V extends string>(catalogue: Catalogue<D, V>) {
+  const datasets = Object.keys(catalogue.datasets) as D[];
+  const variants = Object.keys(catalogue.variants) as V[];
+  const variantNamed = (text: string) => asParameterError(() => catalogue.variantNamed(text));
+  const dataset: ParameterSpec<"dataset", D, V> = {
     name: "dataset",
     env: "DATASET",
     flag: "dataset",
     valueName: "NAME",
-    help: "mnist or fashion-mnist (the same pipeline, with Fashion-MNIST's class names)",
-    defaultText: "mnist",
-    defaultValue: () => "mnist",
+    help: `${datasets.join(" or ")} (the same pipeline, with each dataset's class names)`,
+    defaultText: datasets[0],
+    defaultValue: () => datasets[0],
     parse(text) {
-      if (!isDatasetName(text)) throw new ParameterError("use mnist or fashion-mnist");
-      return text;
+      // Own keys only: "constructor" is not a dataset.
+      if (!Object.hasOwn(catalogue.datasets, text)) {
+        throw new ParameterError(`use ${datasets.join(" or ")}`);
+      }
+      return text as D;
     },
-  },
-  variant: {
+  };
+  const variant: ParameterSpec<"variant", D, V> = {
     name: "variant",
     env: "VARIANT",
     flag: "variant",
     valueName: "NAME",
-    help: `the model and its training: ${VARIANT_NAMES.join(", ")}`,
+    help: `the model and its training: ${variants.join(", ")}`,
     defaultText: "baseline (the tutorial's CNN)",
-    defaultValue: () => "baseline",
-    parse(text) {
-      try {
-        return getVariant(text).name;
-      } catch (error) {
-        throw new ParameterError(error instanceof Error ? error.message : String(error));
-      }
-    },
-  },
-  variants: {
+    defaultValue: () => variantNamed(BASELINE),
+    parse: variantNamed,
+  };
+  const list: ParameterSpec<"variants", D, V> = {
     name: "variants",
     env: "VARIANTS",
     flag: "variants",
@@ -176,175 +260,209 @@ export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec<K> } = {
     help: "the variants to train now: all, none, or a list such as tuned,deep",
     defaultText: "none (the notebook shows recorded results)",
     defaultValue: () => [],
-    parse: parseVariantList,
-  },
-  epochs: {
-    name: "epochs",
-    env: "EPOCHS",
-    flag: "epochs",
-    valueName: "N",
-    help: "training epochs (the most, for variants that stop early)",
-    defaultText: "the variant's: 5 for baseline",
-    defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.epochs,
-    parse: (text) => parseWholeNumber(text, { min: 1, max: 10_000 }),
-  },
-  batchSize: {
-    name: "batchSize",
-    env: "BATCH_SIZE",
-    flag: "batch-size",
-    valueName: "N",
-    help: "images per training step",
-    defaultText: "128",
-    defaultValue: (values) => VARIANTS[values.variant ?? "baseline"].training.batchSize,
-    parse: (text) => parseWholeNumber(text, { min: 1 }),
-  },
-  validationSplit: {
-    name: "validationSplit",
-    env: "VALIDATION_SPLIT",
-    flag: "validation-split",
-    valueName: "F",
-    help: "fraction of the training images held out from the end, as Keras does",
-    defaultText: "0.1",
-    defaultValue: () => 0.1,
-    parse(text) {
-      const value = Number(text);
-      if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value >= 1) {
-        throw new ParameterError("give a fraction from 0 (none) up to, not including, 1");
-      }
-      return value;
-    },
-  },
-  seed: {
-    name: "seed",
-    env: "SEED",
-    flag: "seed",
-    valueName: "N",
-    help: "fixes the initial weights, the order of the images, Dropout and augmentation",
-    defaultText: "42",
-    defaultValue: () => 42,
-    parse: (text) => parseWholeNumber(text, { min: 0, max: MAX_SEED }),
-  },
-  trainSamples: {
-    name: "trainSamples",
-    env: "TRAIN_SAMPLES",
-    flag: "train-samples",
-    valueName: "N",
-    help: "train on the first N training images only (before the validation split)",
-    defaultText: "all",
-    defaultValue: () => undefined,
-    parse: (text) => parseWholeNumber(text, { min: 1 }),
-  },
-  threads: {
-    name: "threads",
-    env: "WASM_THREADS",
-    flag: "threads",
-    valueName: "N",
-    help: "WebAssembly threads; 1 runs single-threaded",
-    defaultText: "one per logical core",
-    defaultValue: () => logicalCores(),
-    parse: (text) => parseWholeNumber(text, { min: 1, max: logicalCores() }),
+    parse: (text) => parseVariantList(text, { names: variants, variantNamed }),
+  };
+  return { dataset, variant, variants: list };
+}
+
+/** The rows of the training run: epochs, batch size, split, seed, samples, threads. */
+function trainingRows<D extends string, V extends string>(catalogue: Catalogue<D, V>) {
+  const training = (values: Partial<ParameterValues<D, V>>) =>
+    catalogue.variants[values.variant ?? catalogue.variantNamed(BASELINE)].training;
+  const row = <K extends ParameterName>(
+    name: K,
+    spec: Omit<ParameterSpec<K, D, V>, "name" | "valueName">,
+  ): ParameterSpec<K, D, V> => ({ name, valueName: "N", ...spec });
+  return {
+    epochs: row("epochs", {
+      env: "EPOCHS",
+      flag: "epochs",
+      help: "training epochs (the most, for variants that stop early)",
+      defaultText: `the variant's: ${training({}).epochs} for baseline`,
+      defaultValue: (values) => training(values).epochs,
+      parse: (text) => parseWholeNumber(text, { min: 1, max: 10_000 }),
+    }),
+    batchSize: row("batchSize", {
+      env: "BATCH_SIZE",
+      flag: "batch-size",
+      help: "images per training step",
+      defaultText: String(training({}).batchSize),
+      defaultValue: (values) => training(values).batchSize,
+      parse: (text) => parseWholeNumber(text, { min: 1 }),
+    }),
+    validationSplit: { ...VALIDATION_SPLIT },
+    seed: row("seed", {
+      env: "SEED",
+      flag: "seed",
+      help: "fixes the initial weights, the order of the images, Dropout and augmentation",
+      defaultText: "42",
+      defaultValue: () => 42,
+      parse: (text) => parseWholeNumber(text, { min: 0, max: MAX_SEED }),
+    }),
+    trainSamples: row("trainSamples", {
+      env: "TRAIN_SAMPLES",
+      flag: "train-samples",
+      help: "train on the first N training images only (before the validation split)",
+      defaultText: "all",
+      defaultValue: () => undefined,
+      parse: (text) => parseWholeNumber(text, { min: 1 }),
+    }),
+    threads: row("threads", {
+      env: "WASM_THREADS",
+      flag: "threads",
+      help: "WebAssembly threads; 1 runs single-threaded",
+      defaultText: "one per logical core",
+      defaultValue: () => catalogue.cores,
+      parse: (text) => parseWholeNumber(text, { min: 1, max: catalogue.cores }),
+    }),
+  };
+}
+
+/** The validation split's row, the same for every catalogue. */
+const VALIDATION_SPLIT: ParameterSpec<"validationSplit"> = {
+  name: "validationSplit",
+  env: "VALIDATION_SPLIT",
+  flag: "validation-split",
+  valueName: "F",
+  help: "fraction of the training images held out from the end, as Keras does",
+  defaultText: "0.1",
+  defaultValue: () => 0.1,
+  parse(text) {
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value >= 1) {
+      throw new ParameterError("give a fraction from 0 (none) up to, not including, 1");
+    }
+    return value;
   },
 };
 
 /** The names of all parameters, in table order. */
-export const PARAMETER_NAMES: readonly ParameterName[] = Object.keys(PARAMETERS) as ParameterName[];
-
-/** The parameters of the notebook's tutorial run. */
-export const NOTEBOOK_PARAMETERS = [
+export const PARAMETER_NAMES: readonly ParameterName[] = [
   "dataset",
+  "variant",
   "variants",
   "epochs",
   "batchSize",
   "validationSplit",
   "seed",
   "trainSamples",
-] as const satisfies readonly ParameterName[];
+  "threads",
+];
 
-/** The parameters the notebook reads, checked. */
-export type NotebookParameters = Pick<ParameterValues, typeof NOTEBOOK_PARAMETERS[number]>;
+/** A parameter of the notebook's tutorial run: all but those read elsewhere, or not at all. */
+export type NotebookParameterName = Exclude<ParameterName, "variant" | "threads">;
 
-/** Other variables the project reads, so that a near miss of them is not reported. */
-const OTHER_VARIABLES = ["DATA_MIRROR", "NOTEBOOK_CELL_TIMEOUT", "PROFILE_SHAPES"];
+/**
+ * The parameters of the notebook's tutorial run, in table order: not the variant (the tutorial
+ * trains its own model) nor the threads (read where the backend starts).
+ */
+export const NOTEBOOK_PARAMETERS: readonly NotebookParameterName[] = PARAMETER_NAMES.filter(
+  (name): name is NotebookParameterName => name !== "variant" && name !== "threads",
+);
 
 /** Options of {@linkcode readParameters}. */
-export interface ReadParametersOptions<K extends ParameterName> {
+export interface ReadParametersOptions<
+  K extends ParameterName,
+  D extends string = string,
+  V extends string = string,
+> {
   /** The parameters to read. Default: all. */
   names?: readonly K[];
   /** The environment. Default: the process environment (none without `--allow-env`). */
   env?: Record<string, string | undefined>;
   /** Values given in code or parsed from flags, by name: they beat the environment. */
-  explicit?: Partial<ParameterValues>;
+  explicit?: Partial<ParameterValues<D, V>>;
   /** Defaults of this caller that replace the table's (a bench times fewer images). */
-  defaults?: Partial<ParameterValues>;
+  defaults?: Partial<ParameterValues<D, V>>;
 }
 
 /**
- * Reads parameters: explicit values first, then the environment, then the defaults. Every value
- * is checked, as are the combinations that would fail later (a validation split that leaves no
- * training image).
+ * Reads parameters from a table: explicit values first, then the environment, then the defaults.
+ * Every value is checked, as are the combinations that would fail later (a validation split that
+ * leaves no training image).
  *
  * @throws {ParameterError} naming the variable and the value, saying what to give instead.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readParameters } from "./parameters.ts";
- * const p = readParameters({ env: { EPOCHS: "1", TRAIN_SAMPLES: "2000" } });
+ * import { parameterTable, readParameters } from "./parameters.ts";
+ * const table = parameterTable({
+ *   datasets: { digits: { trainImages: 100 } },
+ *   variants: { baseline: { training: { epochs: 5, batchSize: 16 } } },
+ *   variantNamed: () => "baseline",
+ *   cores: 2,
+ *   trainingCount: (images, split) => Math.floor(images * (1 - split)),
+ * });
+ * const p = readParameters(table, { env: { EPOCHS: "1", TRAIN_SAMPLES: "20" } });
  * assert.equal(p.epochs, 1);
- * assert.equal(p.batchSize, 128);
- * assert.equal(readParameters({ env: { EPOCHS: "1" }, explicit: { epochs: 3 } }).epochs, 3);
+ * assert.equal(p.batchSize, 16);
+ * assert.equal(readParameters(table, { env: { EPOCHS: "1" }, explicit: { epochs: 3 } }).epochs, 3);
  * ```
  */
-export function readParameters<K extends ParameterName = ParameterName>(
-  options: ReadParametersOptions<K> = {},
-): Pick<ParameterValues, K> {
+export function readParameters<
+  K extends ParameterName = ParameterName,
+  D extends string = string,
+  V extends string = string,
+>(
+  table: ParameterTable<D, V>,
+  options: ReadParametersOptions<K, D, V> = {},
+): Pick<ParameterValues<D, V>, K> {
   const env = options.env ?? readEnvironment();
-  const wanted = new Set<ParameterName>(options.names ?? PARAMETER_NAMES);
-  const values: Partial<ParameterValues> = {};
+  const values: Partial<ParameterValues<D, V>> = {};
   const defaulted = new Set<ParameterName>();
   // Table order matters: a default may depend on an earlier value (epochs on the variant).
   for (const name of PARAMETER_NAMES) {
     const explicit = options.explicit?.[name];
-    const text = env[PARAMETERS[name].env]?.trim();
+    const text = env[table.rows[name].env]?.trim();
     if (explicit === undefined && (text === undefined || text === "")) defaulted.add(name);
     const value = explicit !== undefined
-      ? checkExplicit(name, explicit)
+      ? checkExplicit(table, name, explicit)
       : text !== undefined && text !== ""
-      ? parseFrom(name, text, `${PARAMETERS[name].env}="${text}"`)
+      ? parseFrom(table, name, text, `${table.rows[name].env}="${text}"`)
       : name in (options.defaults ?? {})
       ? options.defaults?.[name]
-      : PARAMETERS[name].defaultValue(values);
+      : table.rows[name].defaultValue(values);
     assign(values, name, value);
   }
-  checkCombinations(values as ParameterValues, defaulted);
-  const picked: Partial<ParameterValues> = {};
-  for (const name of wanted) assign(picked, name, values[name]);
-  return picked as Pick<ParameterValues, K>;
+  checkCombinations(table.catalogue, values as ParameterValues<D, V>, defaulted);
+  const picked: Partial<ParameterValues<D, V>> = {};
+  for (const name of options.names ?? PARAMETER_NAMES) assign(picked, name, values[name]);
+  return picked as Pick<ParameterValues<D, V>, K>;
 }
 
-function assign<K extends ParameterName>(
-  target: Partial<ParameterValues>,
+/** Sets one value; a function so that the key and the value's type stay tied. */
+export function assign<K extends ParameterName, D extends string, V extends string>(
+  target: Partial<ParameterValues<D, V>>,
   name: K,
-  value: ParameterValues[K] | undefined,
+  value: ParameterValues<D, V>[K] | undefined,
 ): void {
   target[name] = value;
 }
 
-function readEnvironment(): Record<string, string | undefined> {
+/** The process environment, or none without `--allow-env` (the defaults apply). */
+export function readEnvironment(): Record<string, string | undefined> {
   try {
     return Deno.env.toObject();
   } catch {
-    return {}; // no --allow-env: the defaults apply
+    return {};
   }
 }
 
-function parseFrom<K extends ParameterName>(
+/**
+ * Parses `text` with a row's check; the error names `where` the text came from, such as
+ * `EPOCHS="0"` or `--epochs "0"`.
+ *
+ * @throws {ParameterError} naming `where` and what to give.
+ */
+export function parseFrom<K extends ParameterName, D extends string, V extends string>(
+  table: ParameterTable<D, V>,
   name: K,
   text: string,
   where: string,
-): ParameterValues[K] {
+): ParameterValues<D, V>[K] {
   try {
-    return PARAMETERS[name].parse(text.trim());
+    return table.rows[name].parse(text.trim());
   } catch (error) {
     if (!(error instanceof ParameterError)) throw error;
     throw new ParameterError(`${where} is not valid: ${error.message}.`);
@@ -352,21 +470,26 @@ function parseFrom<K extends ParameterName>(
 }
 
 /** An explicit value in code goes through the same check as a text, so the rules stay one. */
-function checkExplicit<K extends ParameterName>(
+function checkExplicit<K extends ParameterName, D extends string, V extends string>(
+  table: ParameterTable<D, V>,
   name: K,
-  value: ParameterValues[K],
-): ParameterValues[K] {
-  return parseFrom(name, String(value), `${name} = ${JSON.stringify(value)}`);
+  value: ParameterValues<D, V>[K],
+): ParameterValues<D, V>[K] {
+  return parseFrom(table, name, String(value), `${name} = ${JSON.stringify(value)}`);
 }
 
 /**
  * Checks the values that are each valid but fail together, before anything is loaded. The one
  * exception: the default batch size shrinks to a training set smaller than it.
  */
-function checkCombinations(values: ParameterValues, defaulted: ReadonlySet<ParameterName>) {
+function checkCombinations<D extends string, V extends string>(
+  catalogue: Catalogue<D, V>,
+  values: ParameterValues<D, V>,
+  defaulted: ReadonlySet<ParameterName>,
+) {
   const { trainSamples, validationSplit, batchSize, dataset } = values;
-  const images = trainSamples ?? DATASETS[dataset].trainImages;
-  const training = trainingCount(images, validationSplit);
+  const images = trainSamples ?? catalogue.datasets[dataset].trainImages;
+  const training = catalogue.trainingCount(images, validationSplit);
   if (training < 1) {
     throw new ParameterError(
       `A validation split of ${validationSplit} (VALIDATION_SPLIT, --validation-split) holds ` +
@@ -383,299 +506,5 @@ function checkCombinations(values: ParameterValues, defaulted: ReadonlySet<Param
         `images left to train on (${trainSamples ?? "all"} training samples, ` +
         `${validationSplit} held out): give at most ${training}.`,
     );
-  }
-}
-
-/**
- * Environment variables that look like one of ours but are not (`EPOCH=3`, `BATCHSIZE=64`), each
- * with a sentence naming the variable meant. Such a variable would otherwise be ignored silently.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { misspeltVariables } from "./parameters.ts";
- * assert.deepEqual(misspeltVariables({ EPOCH: "3", HOME: "/root" }), [
- *   'EPOCH is not a variable this project reads; did you mean EPOCHS? EPOCH="3" was ignored.',
- * ]);
- * ```
- */
-export function misspeltVariables(
-  env: Record<string, string | undefined> = readEnvironment(),
-): string[] {
-  const known = [...PARAMETER_NAMES.map((name) => PARAMETERS[name].env), ...OTHER_VARIABLES];
-  const warnings: string[] = [];
-  for (const [variable, value] of Object.entries(env)) {
-    if (known.includes(variable)) continue;
-    const meant = known.find((name) => looksLike(variable, name));
-    if (meant) {
-      warnings.push(
-        `${variable} is not a variable this project reads; did you mean ${meant}? ` +
-          `${variable}="${value}" was ignored.`,
-      );
-    }
-  }
-  return warnings;
-}
-
-/**
- * Same letters ignoring case and underscores, or one edit apart (a letter added, dropped,
- * changed, or two neighbours swapped), for names of 5 letters or more.
- */
-function looksLike(candidate: string, name: string): boolean {
-  const a = candidate.toUpperCase().replaceAll(/[_-]/g, "");
-  const b = name.replaceAll("_", "");
-  if (a === b) return true;
-  return b.length >= 5 && editDistance(a, b) <= 1;
-}
-
-function editDistance(a: string, b: string): number {
-  let beforePrevious: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        current[j] = Math.min(current[j], beforePrevious[j - 2] + 1);
-      }
-    }
-    beforePrevious = previous;
-    previous = current;
-  }
-  return previous[b.length];
-}
-
-/** A flag of one program that is not in the table (`--out`, `--profile`). */
-export interface ProgramFlag {
-  /** The flag without its dashes. */
-  flag: string;
-  /** `N`, `DIR`; absent for a switch without a value. */
-  valueName?: string;
-  help: string;
-  defaultText?: string;
-}
-
-/** How a program describes its command line. */
-export interface ProgramSpec<K extends ParameterName> {
-  /** How the user runs it, such as `deno task train`. */
-  command: string;
-  /** What it does, a few lines. */
-  summary: string;
-  /** The table's parameters it takes. */
-  parameters: readonly K[];
-  /** Its own defaults that differ from the table's (they are shown in `--help`). */
-  defaults?: Partial<Record<K, { value: ParameterValues[K]; text: string }>>;
-  /** Its own flags. */
-  flags?: readonly ProgramFlag[];
-  /** Positional arguments, such as `FILE...`; absent: none allowed. */
-  positionals?: string;
-  /** Extra lines at the end of `--help` (exit codes, examples). */
-  epilogue?: string;
-}
-
-/** A command line that cannot be used; its message says what to do. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** The exit code for a bad command line, as the usual convention. */
-export const USAGE_EXIT_CODE = 2;
-
-/** What {@linkcode parseProgramArgs} gives: the parameters, the program's flags, positionals. */
-export interface ProgramArgs<K extends ParameterName> {
-  help: boolean;
-  parameters: Pick<ParameterValues, K>;
-  /** The program's own flags: strings for valued flags, `true` for switches that were given. */
-  flags: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  /** Sentences about misspelt environment variables, to print as warnings. */
-  warnings: string[];
-}
-
-/**
- * Parses a program's command line with the table: flags beat the environment, which beats the
- * defaults. Nothing is loaded or started.
- *
- * @throws {UsageError} for an unknown flag, a missing value or a value that is not valid; the
- * message names the flag and ends by pointing at `--help`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseProgramArgs } from "./parameters.ts";
- * const spec = { command: "deno task x", summary: "X.", parameters: ["epochs", "seed"] as const };
- * const { parameters } = parseProgramArgs(spec, ["--epochs", "3"], { env: { SEED: "7" } });
- * assert.deepEqual(parameters, { epochs: 3, seed: 7 });
- * assert.throws(() => parseProgramArgs(spec, ["--epochs", "0"]), /--epochs "0" is not valid/);
- * ```
- */
-export function parseProgramArgs<K extends ParameterName>(
-  spec: ProgramSpec<K>,
-  args: readonly string[],
-  options: { env?: Record<string, string | undefined> } = {},
-): ProgramArgs<K> {
-  const env = options.env ?? readEnvironment();
-  const { values, positionals } = parseCommandLine(spec, args);
-  const explicit: Partial<ParameterValues> = {};
-  for (const name of spec.parameters) {
-    const text = values[PARAMETERS[name].flag];
-    if (typeof text !== "string") continue;
-    try {
-      assign(explicit, name, parseFrom(name, text, `--${PARAMETERS[name].flag} "${text}"`));
-    } catch (error) {
-      throw usage(spec, error);
-    }
-  }
-  const defaults: Partial<ParameterValues> = {};
-  for (const name of spec.parameters) {
-    const own = spec.defaults?.[name];
-    if (own) assign(defaults, name, own.value);
-  }
-  let parameters: Pick<ParameterValues, K>;
-  try {
-    parameters = readParameters({ names: spec.parameters, env, explicit, defaults });
-  } catch (error) {
-    throw usage(spec, error);
-  }
-  const flags: Record<string, string | boolean | undefined> = {};
-  for (const flag of spec.flags ?? []) flags[flag.flag] = values[flag.flag];
-  return {
-    help: values.help === true,
-    parameters,
-    flags,
-    positionals,
-    warnings: misspeltVariables(env),
-  };
-}
-
-function usage<K extends ParameterName>(spec: ProgramSpec<K>, error: unknown): UsageError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new UsageError(`${message} See ${spec.command} --help.`);
-}
-
-function parseCommandLine<K extends ParameterName>(
-  spec: ProgramSpec<K>,
-  args: readonly string[],
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  const config: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
-  for (const name of spec.parameters) config[PARAMETERS[name].flag] = { type: "string" };
-  for (const flag of spec.flags ?? []) {
-    config[flag.flag] = { type: flag.valueName ? "string" : "boolean" };
-  }
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: spec.positionals !== undefined,
-      options: config,
-    });
-    return { values, positionals: [...positionals] };
-  } catch (error) {
-    throw new UsageError(`${describeParseError(error)} See ${spec.command} --help.`);
-  }
-}
-
-/** node:util's messages, as sentences that say what to do. */
-function describeParseError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const unknown = /Unknown option '([^']+)'/.exec(message);
-  if (unknown) return `Unknown flag ${unknown[1]}.`;
-  const positional = /Unexpected argument '([^']+)'/.exec(message);
-  if (positional) {
-    return `Unexpected argument "${positional[1]}": every value follows its flag, as --epochs 3.`;
-  }
-  const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
-  if (missing) return `${missing[1].split(",").at(-1)?.trim()} needs a value.`;
-  // parseArgs takes "--epochs --out x" as --epochs missing its value (the next token is a flag).
-  const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(message);
-  if (ambiguous) {
-    return `${ambiguous[1]} needs a value before the next flag (write a value that starts ` +
-      `with a dash as ${ambiguous[1]}=-1).`;
-  }
-  return message;
-}
-
-/**
- * The `--help` text of a program, generated from the table and the program's own flags.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { helpText } from "./parameters.ts";
- * const help = helpText({ command: "deno task x", summary: "X.", parameters: ["seed"] });
- * assert.match(help, /--seed N +fixes the initial weights.*\n +\(SEED; default 42\)/);
- * ```
- */
-export function helpText<K extends ParameterName>(spec: ProgramSpec<K>): string {
-  const rows: [string, string, string?][] = [];
-  for (const name of spec.parameters) {
-    const p = PARAMETERS[name];
-    const defaultText = spec.defaults?.[name]?.text ?? p.defaultText;
-    rows.push([`--${p.flag} ${p.valueName}`, p.help, `${p.env}; default ${defaultText}`]);
-  }
-  for (const flag of spec.flags ?? []) {
-    const head = flag.valueName ? `--${flag.flag} ${flag.valueName}` : `--${flag.flag}`;
-    rows.push([head, flag.help, flag.defaultText && `default ${flag.defaultText}`]);
-  }
-  rows.push(["--help", "show this help"]);
-  const width = Math.max(...rows.map(([head]) => head.length)) + 2;
-  const lines = rows.map(([head, text, detail]) =>
-    `  ${head.padEnd(width)}${text}` + (detail ? `\n  ${" ".repeat(width)}(${detail})` : "")
-  );
-  const usageLine = `Usage: ${spec.command} [flags]${
-    spec.positionals ? ` ${spec.positionals}` : ""
-  }`;
-  return [
-    usageLine,
-    "",
-    spec.summary.trim(),
-    "",
-    "Flags (each also read from the environment variable in brackets; a flag wins):",
-    ...lines,
-    ...(spec.epilogue ? ["", spec.epilogue.trim()] : []),
-    "",
-  ].join("\n");
-}
-
-/**
- * The start every training program shares: parse its command line, print `--help`, warn about
- * misspelt variables, and check that its output folder can be written, all before any work.
- * Returns the options, or the exit code to end with now (0 after `--help`, 2 for a bad command
- * line or an unusable output folder, after printing the sentence).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { startProgram, UsageError } from "./parameters.ts";
- * const parse = () => ({ help: true, warnings: [], out: "." });
- * assert.equal(await startProgram({ parse, help: "Usage: x", outputDir: (o) => o.out }), 0);
- * const bad = () => {
- *   throw new UsageError("--x is bad.");
- * };
- * assert.equal(await startProgram({ parse: bad, help: "", outputDir: () => "." }), 2);
- * ```
- */
-export async function startProgram<T extends { help: boolean; warnings: readonly string[] }>(
-  program: { parse: () => T; help: string; outputDir: (options: T) => string },
-): Promise<T | number> {
-  try {
-    const options = program.parse();
-    if (options.help) {
-      console.log(program.help);
-      return 0;
-    }
-    for (const warning of options.warnings) console.error(`Warning: ${warning}`);
-    await checkWritableDir(program.outputDir(options)).catch((error) => {
-      throw new UsageError(error.message);
-    });
-    return options;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`Error: ${error.message}`);
-    return USAGE_EXIT_CODE;
   }
 }

@@ -16,33 +16,39 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadMnist, type Mnist, type MnistSplit } from "../lib/data/mnist.ts";
-import { type PreparedSplit, prepareSplit, sliceSplit } from "../lib/data/preprocess.ts";
+import {
+  normalizePixels,
+  type PreparedSplit,
+  prepareSplit,
+  sliceSplit,
+} from "../lib/data/preprocess.ts";
 import { disposeModel } from "../lib/models/model.ts";
 import { buildBaselineModel } from "../lib/models/variants.ts";
 import {
   helpText,
-  type ParameterValues,
   parseProgramArgs,
   type ProgramSpec,
   USAGE_EXIT_CODE,
   UsageError,
-} from "../lib/parameters.ts";
+} from "../lib/command_line.ts";
+import type { ParameterName } from "../lib/parameters.ts";
+import { RUN_PARAMETERS, type RunParameters } from "../lib/training/run_parameters.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
-import type { KernelStats } from "../lib/wasm/kernel_profile.ts";
 import {
   defaultPredictors,
   defaultWorkers,
-  startPredictors,
-} from "../lib/training/data_parallel.ts";
-import {
+  type KernelStats,
   setupWasmBackend,
   shutdownWasmBackend,
+  startPredictors,
   type WasmBackendInfo,
-} from "../lib/wasm/backend.ts";
+} from "../lib/engine/mod.ts";
+import { inTutorialTerms } from "../lib/training/engine_errors.ts";
 
 /** The bench's command line. */
 export const BENCH_PROGRAM = {
+  table: RUN_PARAMETERS,
   command: "deno task bench",
   summary: `Trains the tutorial's CNN on MNIST with trainModel (the notebook's loop) on the tfjs
 wasm backend, after a one-batch warm-up, then predicts, and prints one JSON line with
@@ -58,9 +64,9 @@ train_samples_per_s, predict_images_per_s, threads, train_cpu_per_wall and versi
     },
     { flag: "profile", help: "also report milliseconds per training step for each kernel" },
   ],
-} as const satisfies ProgramSpec<keyof ParameterValues>;
+} as const satisfies ProgramSpec<ParameterName>;
 
-type BenchParameters = Pick<ParameterValues, typeof BENCH_PROGRAM.parameters[number]>;
+type BenchParameters = Pick<RunParameters, typeof BENCH_PROGRAM.parameters[number]>;
 
 /** What one bench run measured. */
 interface Timing {
@@ -152,7 +158,7 @@ async function timeTraining(
       workers: defaultWorkers(model),
       seconds: result.seconds,
       cpuPerWall: cpu0 === undefined || cpu1 === undefined ? null : (cpu1 - cpu0) / result.seconds,
-      loss: result.history[0].loss,
+      loss: result.history.loss[0],
       tensorsBefore,
       tensorsAfter: tf.memory().numTensors,
       profile: result.kernelProfile && profileTable(result.kernelProfile, steps, result.seconds),
@@ -178,7 +184,7 @@ async function timePrediction(
   try {
     const predict = async (images: Uint8Array) =>
       predictors
-        ? await predictors.predict(images, images.length / 784)
+        ? await predictors.predict(images, images.length / 784, { toFloats: normalizePixels })
         : predictProbabilities(model, images, { batchSize });
     await predict(test.images.subarray(0, Math.min(n, 2 * batchSize) * 784)); // warm-up
     const start = performance.now();
@@ -275,7 +281,8 @@ function round(x: number, digits: number): number {
 if (import.meta.main) {
   try {
     Deno.exitCode = await main(Deno.args);
-  } catch (error) {
+  } catch (caught) {
+    const error = await inTutorialTerms(caught);
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     Deno.exitCode = 1;
   }

@@ -16,8 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
-import { setWinogradEnabled } from "../lib/wasm/kernels.ts";
+import { setupWasmBackend, setWinogradEnabled, shutdownWasmBackend } from "../lib/engine/mod.ts";
 import { createRandom } from "../lib/random.ts";
 
 /** The kernels timed, in the order of the output lines. */
@@ -74,7 +73,7 @@ function cpuMs(f: () => void): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../lib/engine/mod.ts";
  * import { timeLayer2 } from "./bench_conv.ts";
  * await setupWasmBackend({ threads: 1 });
  * const t = timeLayer2("Conv2D", 2, 3);

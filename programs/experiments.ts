@@ -21,14 +21,13 @@ import { disposeModel } from "../lib/models/model.ts";
 import { VARIANT_NAMES, variantFingerprint } from "../lib/models/variants.ts";
 import {
   helpText,
-  ParameterError,
-  type ParameterValues,
   parseProgramArgs,
-  parseWholeNumber,
   type ProgramSpec,
   startProgram,
   UsageError,
-} from "../lib/parameters.ts";
+} from "../lib/command_line.ts";
+import { ParameterError, type ParameterName, parseWholeNumber } from "../lib/parameters.ts";
+import { RUN_PARAMETERS, type RunParameters } from "../lib/training/run_parameters.ts";
 import { trainingProgress } from "../lib/display/progress.ts";
 import { runExperiment } from "../lib/training/experiment.ts";
 import {
@@ -42,10 +41,12 @@ import {
   writeRecorded,
 } from "../lib/training/experiment_summary.ts";
 import { saveRun } from "../lib/training/run_metrics.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../lib/engine/mod.ts";
+import { inTutorialTerms } from "../lib/training/engine_errors.ts";
 
 /** The command line: the table's parameters and the program's own flags. */
 export const EXPERIMENTS_PROGRAM = {
+  table: RUN_PARAMETERS,
   command: "deno task experiments",
   summary: `Trains every variant (--variants) with every seed (--seeds) on the wasm backend, one
 run folder each under --runs (metrics.json, model/, provenance.json); runs already finished are
@@ -84,7 +85,7 @@ comparison shows. Each variant trains for its own epochs.`,
 On 2 cores, one run takes from ~3 minutes (baseline) to ~15 minutes (deep) when alone.
 
 Exit codes: 0 done, 1 a run failed, 2 bad flags (nothing was trained).`,
-} as const satisfies ProgramSpec<keyof ParameterValues>;
+} as const satisfies ProgramSpec<ParameterName>;
 
 /** The `--help` text. */
 export const HELP: string = helpText(EXPERIMENTS_PROGRAM);
@@ -92,7 +93,7 @@ export const HELP: string = helpText(EXPERIMENTS_PROGRAM);
 /** The options, parsed and checked. */
 export interface ExperimentsOptions {
   help: boolean;
-  parameters: Pick<ParameterValues, typeof EXPERIMENTS_PROGRAM.parameters[number]>;
+  parameters: Pick<RunParameters, typeof EXPERIMENTS_PROGRAM.parameters[number]>;
   seeds: number[];
   runs: string;
   record: string;
@@ -175,7 +176,8 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const group of groups) console.log(formatGroup(group));
     console.log(`Merged ${runs.length} run(s) into ${options.record}.`);
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    const error = await inTutorialTerms(caught);
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {

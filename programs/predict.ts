@@ -27,18 +27,19 @@ import {
 } from "../lib/models/predict_digit.ts";
 import {
   helpText,
-  PARAMETERS,
   parseProgramArgs,
   type ProgramSpec,
   USAGE_EXIT_CODE,
   UsageError,
-} from "../lib/parameters.ts";
+} from "../lib/command_line.ts";
+import { RUN_PARAMETERS } from "../lib/training/run_parameters.ts";
 
 /** Exit code when every file could be read but some held no digit. */
 export const NO_DIGIT_EXIT_CODE = 1;
 
 /** The command line of `deno task predict`, for the shared parser and `--help`. */
 export const PREDICT_PROGRAM = {
+  table: RUN_PARAMETERS,
   command: "deno task predict",
   summary: `Prints the class a trained model sees in each image, and its top-3 probabilities.
 Images are PNG or JPEG, of any size up to 50 megapixels, colour or grey, with or without
@@ -107,8 +108,8 @@ export function parsePredictArgs(
     );
   }
   // The table's default (mnist) only applies when the run's record does not say.
-  const flag = PARAMETERS.dataset.flag;
-  const given = env[PARAMETERS.dataset.env] !== undefined ||
+  const flag = RUN_PARAMETERS.rows.dataset.flag;
+  const given = env[RUN_PARAMETERS.rows.dataset.env] !== undefined ||
     args.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`));
   const model = parsed.flags.model;
   return {

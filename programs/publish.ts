@@ -20,7 +20,8 @@ import { join } from "node:path";
 import { writeFileAtomically, writeJson } from "../lib/files.ts";
 import { renderFigureImages } from "../lib/display/static_plot.ts";
 import type { PlotlyFigure } from "../lib/display/plotly.ts";
-import { PARAMETERS, USAGE_EXIT_CODE } from "../lib/parameters.ts";
+import { USAGE_EXIT_CODE } from "../lib/command_line.ts";
+import { RUN_PARAMETERS } from "../lib/training/run_parameters.ts";
 import { runNotebook } from "../jupyter/run_notebook.ts";
 import {
   checkRenderedCopy,
@@ -55,7 +56,7 @@ commit and machine. Also writes the README's pictures to images/.
 
 /** The notebook parameters set in `env` (variable -> value): what made this run not a default one. */
 export function parametersSet(env: Record<string, string>): Record<string, string> {
-  const names = Object.values(PARAMETERS).map((spec) => spec.env)
+  const names = Object.values(RUN_PARAMETERS.rows).map((spec) => spec.env)
     .filter((name) => name !== "WASM_THREADS"); // how fast, not what: not a notebook parameter
   return Object.fromEntries(names.flatMap((name) => name in env ? [[name, env[name]]] : []));
 }
@@ -112,30 +113,19 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Error: unknown argument ${unknown.join(" ")}. See deno task publish --help.`);
     return USAGE_EXIT_CODE;
   }
-  const executedPath = join(PUBLISH_DIR, SOURCE_NOTEBOOK);
-  const provenancePath = join(PUBLISH_DIR, "provenance.json");
+  const paths = {
+    executed: join(PUBLISH_DIR, SOURCE_NOTEBOOK),
+    provenance: join(PUBLISH_DIR, "provenance.json"),
+  };
   if (!args.includes("--skip-run")) {
-    const commit = await currentCommit();
-    const started = performance.now();
-    const code = await runNotebook([SOURCE_NOTEBOOK, "--output-dir", PUBLISH_DIR]);
-    if (code !== 0) {
-      console.error(`Error: the notebook run failed (exit ${code}); nothing was published.`);
-      return 1;
-    }
-    const provenance: Provenance = {
-      commit,
-      machine: describeMachine(),
-      date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      parameters: parametersSet(Deno.env.toObject()),
-      runSeconds: (performance.now() - started) / 1000,
-    };
-    await writeJson(provenancePath, provenance);
+    const code = await runAndRecord(paths.provenance);
+    if (code !== 0) return code;
   }
   let executed: Notebook;
   let provenance: Provenance;
   try {
-    executed = JSON.parse(await Deno.readTextFile(executedPath)) as Notebook;
-    provenance = JSON.parse(await Deno.readTextFile(provenancePath)) as Provenance;
+    executed = JSON.parse(await Deno.readTextFile(paths.executed)) as Notebook;
+    provenance = JSON.parse(await Deno.readTextFile(paths.provenance)) as Provenance;
   } catch (error) {
     console.error(
       `Error: cannot read the last publish run in ${PUBLISH_DIR}/ (${error}). ` +
@@ -143,6 +133,31 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     return 1;
   }
+  return await publishCopy(executed, provenance);
+}
+
+/** Runs the notebook into {@link PUBLISH_DIR} and records the run's provenance; the exit code. */
+async function runAndRecord(provenancePath: string): Promise<number> {
+  const commit = await currentCommit();
+  const started = performance.now();
+  const code = await runNotebook([SOURCE_NOTEBOOK, "--output-dir", PUBLISH_DIR]);
+  if (code !== 0) {
+    console.error(`Error: the notebook run failed (exit ${code}); nothing was published.`);
+    return 1;
+  }
+  const provenance: Provenance = {
+    commit,
+    machine: describeMachine(),
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    parameters: parametersSet(Deno.env.toObject()),
+    runSeconds: (performance.now() - started) / 1000,
+  };
+  await writeJson(provenancePath, provenance);
+  return 0;
+}
+
+/** Draws the figures, checks the rendered copy and writes it and the README's pictures. */
+async function publishCopy(executed: Notebook, provenance: Provenance): Promise<number> {
   const started = performance.now();
   // Twice the figure's size in pixels, shown at its size: sharp on high-density screens.
   const draw = (figures: readonly PlotlyFigure[]) => renderFigureImages(figures, { scale: 2 });

@@ -18,20 +18,18 @@
 import { join } from "node:path";
 import { disposeModel } from "../lib/models/model.ts";
 import { VARIANT_NAMES, VARIANTS } from "../lib/models/variants.ts";
-import {
-  helpText,
-  type ParameterValues,
-  parseProgramArgs,
-  type ProgramSpec,
-  startProgram,
-} from "../lib/parameters.ts";
+import { helpText, parseProgramArgs, type ProgramSpec, startProgram } from "../lib/command_line.ts";
+import type { ParameterName } from "../lib/parameters.ts";
+import { RUN_PARAMETERS, type RunParameters } from "../lib/training/run_parameters.ts";
 import { formatDuration, trainingProgress } from "../lib/display/progress.ts";
 import { runExperiment } from "../lib/training/experiment.ts";
 import { type RunMetrics, saveRun } from "../lib/training/run_metrics.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../lib/engine/mod.ts";
+import { inTutorialTerms } from "../lib/training/engine_errors.ts";
 
 /** The trainer's command line: the table's parameters and its own `--out`. */
 export const TRAIN_PROGRAM = {
+  table: RUN_PARAMETERS,
   command: "deno task train",
   summary: `Trains one model variant on the tfjs wasm backend, shows progress on stderr, writes
 <out>/metrics.json and <out>/model/ (model.json + weights-<hash>.bin, as the notebook does),
@@ -58,7 +56,7 @@ ${VARIANT_NAMES.map((name) => `  ${name.padEnd(12)}${VARIANTS[name].summary}`).j
 One thread (--threads 1) makes a run repeat exactly for a seed.
 
 Exit codes: 0 done, 1 training failed, 2 bad flags or output folder (nothing was loaded).`,
-} as const satisfies ProgramSpec<keyof ParameterValues>;
+} as const satisfies ProgramSpec<ParameterName>;
 
 /** The `--help` text. */
 export const HELP: string = helpText(TRAIN_PROGRAM);
@@ -66,7 +64,7 @@ export const HELP: string = helpText(TRAIN_PROGRAM);
 /** The trainer's options, parsed and checked. */
 export interface TrainProgramOptions {
   help: boolean;
-  parameters: Pick<ParameterValues, typeof TRAIN_PROGRAM.parameters[number]>;
+  parameters: Pick<RunParameters, typeof TRAIN_PROGRAM.parameters[number]>;
   out: string;
   warnings: string[];
 }
@@ -127,7 +125,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const run = await runExperiment({
       ...options.parameters,
       backend,
-      ...trainingProgress({ title: `${variant} on ${dataset}` }),
+      callbacks: trainingProgress({ title: `${variant} on ${dataset}` }),
     });
     try {
       const paths = await saveRun(options.out, run.model, run.metrics);
@@ -136,7 +134,8 @@ export async function main(args: readonly string[]): Promise<number> {
       disposeModel(run.model);
     }
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    const error = await inTutorialTerms(caught);
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {

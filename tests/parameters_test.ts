@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
+import { PARAMETER_NAMES, parameterTable, readParameters as readFrom } from "../lib/parameters.ts";
 import {
-  helpText,
-  misspeltVariables,
   NOTEBOOK_PARAMETERS,
-  PARAMETER_NAMES,
-  PARAMETERS,
-  parseProgramArgs,
-  readParameters,
-} from "../lib/parameters.ts";
-import { logicalCores } from "../lib/wasm/backend.ts";
+  readRunParameters as readParameters,
+  RUN_PARAMETERS,
+} from "../lib/training/run_parameters.ts";
+import { logicalCores } from "../lib/engine/mod.ts";
+
+// Most tests read through the project's table (RUN_PARAMETERS); the last ones build tables over
+// other catalogues, to show that the names, defaults and core count come from the catalogue.
 
 Deno.test("readParameters() gives the tutorial's defaults for an empty environment", () => {
   assert.deepEqual(readParameters({ names: NOTEBOOK_PARAMETERS, env: {} }), {
@@ -153,37 +153,13 @@ Deno.test("readParameters() rejects a split that leaves no image to train on", (
   );
 });
 
-Deno.test("misspeltVariables() names the variable meant for near misses, and only for them", () => {
-  const warnings = misspeltVariables({
-    EPOCH: "3",
-    BATCHSIZE: "64",
-    batch_size: "32",
-    TRAINSAMPLES: "10",
-    EPOCHS: "2",
-    HOME: "/root",
-    PATH: "/bin",
-    SEEDS: "1",
-    DATA_MIRORR: "/x",
-  });
-  assert.deepEqual(warnings.map((w) => w.split(";")[0]), [
-    "EPOCH is not a variable this project reads",
-    "BATCHSIZE is not a variable this project reads",
-    "batch_size is not a variable this project reads",
-    "TRAINSAMPLES is not a variable this project reads",
-    "DATA_MIRORR is not a variable this project reads",
-  ]);
-  assert.match(warnings[0], /did you mean EPOCHS\? EPOCH="3" was ignored\./);
-  assert.match(warnings[1], /did you mean BATCH_SIZE\?/);
-  assert.match(warnings[4], /did you mean DATA_MIRROR\?/);
-});
-
 Deno.test("every parameter has one variable, one flag, a help line and a default", () => {
-  const envs = new Set(PARAMETER_NAMES.map((n) => PARAMETERS[n].env));
-  const flags = new Set(PARAMETER_NAMES.map((n) => PARAMETERS[n].flag));
+  const envs = new Set(PARAMETER_NAMES.map((n) => RUN_PARAMETERS.rows[n].env));
+  const flags = new Set(PARAMETER_NAMES.map((n) => RUN_PARAMETERS.rows[n].flag));
   assert.equal(envs.size, PARAMETER_NAMES.length);
   assert.equal(flags.size, PARAMETER_NAMES.length);
   for (const name of PARAMETER_NAMES) {
-    const p = PARAMETERS[name];
+    const p = RUN_PARAMETERS.rows[name];
     assert.equal(p.name, name);
     assert.match(p.env, /^[A-Z_]+$/);
     assert.match(p.flag, /^[a-z-]+$/);
@@ -191,58 +167,47 @@ Deno.test("every parameter has one variable, one flag, a help line and a default
   }
 });
 
-const SPEC = {
-  command: "deno task demo",
-  summary: "Demonstrates.",
-  parameters: ["epochs", "seed", "trainSamples"],
-  defaults: { trainSamples: { value: 100, text: "100" } },
-  flags: [{ flag: "out", valueName: "DIR", help: "where", defaultText: "here" }, {
-    flag: "fast",
-    help: "go fast",
-  }],
-} as const;
-
-Deno.test("parseProgramArgs() reads flags, switches and the environment, flags first", () => {
-  const parsed = parseProgramArgs(SPEC, ["--epochs", "3", "--out", "x", "--fast"], {
-    env: { SEED: "8", EPOCHS: "9", EPOCHZ: "1" },
-  });
-  assert.deepEqual(parsed.parameters, { epochs: 3, seed: 8, trainSamples: 100 });
-  assert.deepEqual(parsed.flags, { out: "x", fast: true });
-  assert.equal(parsed.help, false);
-  assert.match(parsed.warnings[0], /EPOCHZ .* did you mean EPOCHS/);
-});
-
-Deno.test("parseProgramArgs() turns every bad command line into a sentence pointing at --help", () => {
-  const cases: [string[], RegExp][] = [
-    [["--bogus"], /: Unknown flag --bogus\. See deno task demo --help\.$/],
-    [["--epochs"], /: --epochs needs a value\. See deno task demo --help\.$/],
-    [["--epochs", "--seed", "1"], /--epochs needs a value before the next flag/],
-    [["--seed", "x"], /: --seed "x" is not valid: give a whole number from 0 to 4294967295\. See/],
-    [["extra"], /: Unexpected argument "extra": every value follows its flag/],
-    [["--dataset", "mnist"], /: Unknown flag --dataset\./],
-  ];
-  for (const [args, message] of cases) {
-    assert.throws(() => parseProgramArgs(SPEC, args, { env: {} }), message, args.join(" "));
-  }
-});
-
-Deno.test("helpText() lists each flag with its variable and default, from the table", () => {
-  const help = helpText(SPEC);
-  assert.match(help, /^Usage: deno task demo \[flags\]\n\nDemonstrates\./);
-  assert.match(
-    help,
-    /--epochs N +training epochs .*\n +\(EPOCHS; default the variant's: 5 for baseline\)/,
-  );
-  assert.match(help, /--train-samples N +.*\n +\(TRAIN_SAMPLES; default 100\)/);
-  assert.match(help, /--out DIR +where\n +\(default here\)/);
-  assert.match(help, /--fast +go fast\n/);
-  assert.match(help, /--help +show this help/);
-});
-
 Deno.test("the README documents every parameter's variable and flag", async () => {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   for (const name of PARAMETER_NAMES) {
-    const { env, flag } = PARAMETERS[name];
+    const { env, flag } = RUN_PARAMETERS.rows[name];
     assert.match(readme, new RegExp(`\\| \`${env}\` +\\| \`--${flag}\` +\\|`), name);
   }
+});
+
+Deno.test("parameterTable() takes its names, defaults and core count from the catalogue it is given", () => {
+  const table = parameterTable({
+    datasets: { letters: { trainImages: 50 }, digits: { trainImages: 200 } },
+    variants: {
+      baseline: { training: { epochs: 3, batchSize: 10 } },
+      wide: { training: { epochs: 7, batchSize: 20 } },
+    },
+    variantNamed(name) {
+      if (name !== "baseline" && name !== "wide") throw new RangeError(`No variant "${name}".`);
+      return name;
+    },
+    cores: 3,
+    trainingCount: (images, split) => Math.floor(images * (1 - split)),
+    otherVariables: ["LETTERS_MIRROR"],
+  });
+  assert.deepEqual(readFrom(table, { env: {} }), {
+    dataset: "letters",
+    variant: "baseline",
+    variants: [],
+    epochs: 3,
+    batchSize: 10,
+    validationSplit: 0.1,
+    seed: 42,
+    trainSamples: undefined,
+    threads: 3,
+  });
+  const wide = readFrom(table, { env: { VARIANT: "wide", DATASET: "digits", VARIANTS: "all" } });
+  assert.deepEqual([wide.epochs, wide.batchSize, wide.variants], [7, 20, ["baseline", "wide"]]);
+  assert.throws(() => readFrom(table, { env: { DATASET: "mnist" } }), /use letters or digits\./);
+  assert.throws(() => readFrom(table, { env: { VARIANT: "deep" } }), /No variant "deep"\./);
+  assert.throws(() => readFrom(table, { env: { WASM_THREADS: "4" } }), /from 1 to 3\./);
+  // The dataset's own size bounds the batch: 45 of letters' 50 images are left to train on.
+  assert.throws(() => readFrom(table, { env: { BATCH_SIZE: "46" } }), /larger than the 45 images/);
+  assert.equal(table.rows.epochs.defaultText, "the variant's: 3 for baseline");
+  assert.ok(table.variables.includes("LETTERS_MIRROR") && table.variables.includes("EPOCHS"));
 });

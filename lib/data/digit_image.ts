@@ -82,10 +82,32 @@ export function toDigitImage(
   image: RasterImage,
   options: DigitImageOptions = {},
 ): DigitImage | undefined {
+  checkImage(image);
+  const found = findInk(image, options);
+  if (found === undefined) return undefined;
+  const { ink, inverted, box } = found;
+  const scale = DIGIT_BOX / Math.max(box.width, box.height);
+  const outWidth = Math.max(1, Math.min(DIGIT_BOX, Math.round(box.width * scale)));
+  const outHeight = Math.max(1, Math.min(DIGIT_BOX, Math.round(box.height * scale)));
+  const scaled = resampleArea(ink, image.width, box, outWidth, outHeight);
+  // Thin strokes fade when shrunk; MNIST's strokes reach full intensity, so stretch back to 1.
+  let strongest = 0;
+  for (const v of scaled) strongest = Math.max(strongest, v);
+  for (let i = 0; i < scaled.length; i++) scaled[i] /= strongest;
+  return { pixels: centreByMass(scaled, outWidth, outHeight), inverted, box };
+}
+
+/**
+ * The ink of an image, from 0 (background) to 1 (the strongest stroke), light on dark, with the
+ * box around it; `undefined` when there is no ink (blank, or too little contrast).
+ */
+function findInk(
+  image: RasterImage,
+  options: DigitImageOptions,
+): { ink: Float32Array; inverted: boolean; box: InkBox } | undefined {
   const { width, height } = image;
   const threshold = options.inkThreshold ?? 0.2;
   const minContrast = options.minContrast ?? 0.1;
-  checkImage(image);
   const grey = greyLevels(image);
   const background = median(borderValues(grey, width, height));
   const inverted = background > 0.5;
@@ -114,17 +136,11 @@ export function toDigitImage(
     }
   }
   if (x1 < 0) return undefined;
-  const box = { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+  return { ink: grey, inverted, box: { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 } };
+}
 
-  const scale = DIGIT_BOX / Math.max(box.width, box.height);
-  const outWidth = Math.max(1, Math.min(DIGIT_BOX, Math.round(box.width * scale)));
-  const outHeight = Math.max(1, Math.min(DIGIT_BOX, Math.round(box.height * scale)));
-  const scaled = resampleArea(grey, width, box, outWidth, outHeight);
-  // Thin strokes fade when shrunk; MNIST's strokes reach full intensity, so stretch back to 1.
-  let strongest = 0;
-  for (const v of scaled) strongest = Math.max(strongest, v);
-  for (let i = 0; i < scaled.length; i++) scaled[i] /= strongest;
-
+/** Places a scaled digit in 28x28 so that its centre of mass is at the centre, as MNIST did. */
+function centreByMass(scaled: Float32Array, outWidth: number, outHeight: number): Float32Array {
   let mass = 0, mx = 0, my = 0;
   for (let y = 0; y < outHeight; y++) {
     for (let x = 0; x < outWidth; x++) {
@@ -143,7 +159,7 @@ export function toDigitImage(
       pixels[(top + y) * DIGIT_SIZE + left + x] = scaled[y * outWidth + x];
     }
   }
-  return { pixels, inverted, box };
+  return pixels;
 }
 
 function checkImage(image: RasterImage): void {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../files.ts";
 
 /** The magic number of an IDX file of unsigned bytes with three dimensions (images). */
 export const IDX_IMAGES_MAGIC = 2051;
@@ -79,13 +80,7 @@ export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Arra
       }): the file is truncated or corrupt; delete it and fetch it again.`,
     );
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { sha256, writeFileAtomically } from "../files.ts";
+import { concatBytes, sha256, writeFileAtomically } from "../files.ts";
 import { fileURLToPath } from "node:url";
 import { gunzip, parseIdxImages, parseIdxLabels } from "./idx.ts";
 
@@ -423,13 +423,7 @@ async function downloadFile(
   } finally {
     clearTimeout(timer);
   }
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }
 
 function formatBytes(bytes: number): string {

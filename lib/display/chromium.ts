@@ -1,11 +1,14 @@
 /**
- * A headless Chromium driven over the Chrome DevTools Protocol (CDP), with nothing but Deno's
- * own `WebSocket`: enough to evaluate scripts in one blank page and take screenshots. It is how
- * the Plotly figures get their static pictures ({@link renderFigureImages} in `static_plot.ts`)
- * and how the rendered notebook is checked as a reader sees it.
+ * The project's one DevTools client: a headless Chromium driven over the Chrome DevTools Protocol
+ * (CDP), with nothing but Deno's own `WebSocket`. `deno task publish` draws the Plotly figures'
+ * pictures with it ({@link renderFigureImages} in `static_plot.ts`), `jupyter/preview.ts` looks at
+ * the rendered notebook with it, and the browser tests (the drawing pad, the Jupyter frontend)
+ * drive their pages with it.
  *
- * Each session starts a fresh browser with its own temporary profile, no network services and no
- * sandbox (it runs as root in CI), and removes the profile when closed.
+ * Each browser starts with its own temporary profile, no network services and no sandbox (it runs
+ * as root in CI), and its profile is removed when it is closed. Every command has a timeout, and a
+ * browser that exits fails the commands waiting on it with a sentence that says so, with the end
+ * of what it printed.
  *
  * @module
  */
@@ -14,8 +17,9 @@
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
 
 /**
- * What every headless Chromium started by the project needs: no GPU or sandbox, and nothing
- * fetched in the background (this machine's closed network refuses it, many times at each start).
+ * What every headless Chromium started by the project needs: no GPU or sandbox, nothing fetched
+ * in the background (a closed network refuses it, many times at each start), no scrollbars in
+ * pictures.
  */
 export const HEADLESS_FLAGS: readonly string[] = [
   "--headless",
@@ -26,10 +30,14 @@ export const HEADLESS_FLAGS: readonly string[] = [
   "--disable-background-networking",
   "--disable-component-update",
   "--disable-sync",
+  "--hide-scrollbars",
 ];
 
-/** The flags every session of {@link Chromium} uses: headless, quiet, no scrollbars in pictures. */
-export const CHROMIUM_FLAGS: readonly string[] = [...HEADLESS_FLAGS, "--hide-scrollbars"];
+/** How much of the browser's own output is kept for error messages, in characters. */
+const OUTPUT_TAIL = 4_000;
+
+/** How long a closed connection waits for the browser's exit, to report that rather than itself. */
+const EXIT_GRACE_MS = 5_000;
 
 /** Options of {@link Chromium.launch}. */
 export interface ChromiumOptions {
@@ -41,16 +49,32 @@ export interface ChromiumOptions {
   windowSize?: readonly [number, number];
 }
 
-interface CdpReply {
+/** A DevTools protocol event: its method and parameters. */
+export interface CdpEvent {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+interface CdpMessage {
   id?: number;
+  method?: string;
+  params?: Record<string, unknown>;
   result?: Record<string, unknown>;
-  error?: { message: string };
+  error?: { message: string; code?: number };
 }
 
 interface EvaluateResult {
   result?: { value?: unknown };
   exceptionDetails?: { text?: string; exception?: { description?: string } };
 }
+
+interface Waiting {
+  method: string;
+  resolve: (reply: CdpMessage) => void;
+  reject: (error: Error) => void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One headless browser with one page.
@@ -72,33 +96,43 @@ export class Chromium {
   #socket: WebSocket;
   #profile: string;
   #timeoutMs: number;
+  #output: { text: string; drained: Promise<void> };
   #nextId = 1;
-  #pending = new Map<number, { resolve: (r: CdpReply) => void; reject: (e: Error) => void }>();
+  #pending = new Map<number, Waiting>();
+  #listeners = new Set<(event: CdpEvent) => void>();
+  /** Called once if the browser exits before it is closed: the event waiters fail at once. */
+  #exitListeners = new Set<(sentence: string) => void>();
   #closed = false;
+  /** Set once the browser process has ended: the sentence every later command fails with. */
+  #exited: string | undefined;
 
   private constructor(
-    process: Deno.ChildProcess,
+    browser: { process: Deno.ChildProcess; output: { text: string; drained: Promise<void> } },
     socket: WebSocket,
     profile: string,
     timeoutMs: number,
   ) {
-    this.#process = process;
+    this.#process = browser.process;
+    this.#output = browser.output;
     this.#socket = socket;
     this.#profile = profile;
     this.#timeoutMs = timeoutMs;
-    socket.onmessage = (event) => {
-      const reply = JSON.parse(String(event.data)) as CdpReply;
-      if (reply.id === undefined) return; // an event; nothing here subscribes to any
-      const waiting = this.#pending.get(reply.id);
-      this.#pending.delete(reply.id);
-      waiting?.resolve(reply);
+    socket.onmessage = (event) => this.#receive(JSON.parse(String(event.data)) as CdpMessage);
+    socket.onclose = async () => {
+      // The socket closes when the browser exits: wait a moment so the error can say so.
+      await Promise.race([this.#process.status, sleep(EXIT_GRACE_MS)]);
+      this.#failPending((method) =>
+        this.#exited ?? `Chromium closed its DevTools connection while ${method} was waiting.`
+      );
     };
-    socket.onclose = () => {
-      for (const waiting of this.#pending.values()) {
-        waiting.reject(new Error("Chromium closed its DevTools connection."));
-      }
-      this.#pending.clear();
-    };
+    this.#process.status.then((status) => {
+      if (this.#closed) return;
+      this.#exited = `Chromium exited (code ${status.code}${
+        status.signal ? `, ${status.signal}` : ""
+      }) while this page was in use. Its last output: ${this.output().trim() || "none"}`;
+      this.#failPending(() => this.#exited ?? "");
+      for (const listener of this.#exitListeners) listener(this.#exited);
+    });
   }
 
   /** Starts a headless browser on a blank page. Close it with {@link Chromium.close}. */
@@ -111,15 +145,16 @@ export class Chromium {
     try {
       process = new Deno.Command(executable, {
         args: [
-          ...CHROMIUM_FLAGS,
+          ...HEADLESS_FLAGS,
           `--user-data-dir=${profile}`,
           `--window-size=${width},${height}`,
+          "--remote-debugging-address=127.0.0.1",
           "--remote-debugging-port=0",
           "about:blank",
         ],
         stdin: "null",
         stdout: "null",
-        stderr: "null",
+        stderr: "piped",
       }).spawn();
     } catch (error) {
       await Deno.remove(profile, { recursive: true }).catch(() => {});
@@ -128,53 +163,100 @@ export class Chromium {
           "(`sudo apt-get install -y chromium`) or set CHROMIUM to the browser's path.",
       );
     }
+    const output = keepTail(process.stderr);
     try {
-      const port = await waitForPort(profile, process, timeoutMs);
-      const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
-        type: string;
-        webSocketDebuggerUrl: string;
-      }[];
-      const page = targets.find((t) => t.type === "page");
-      if (page === undefined) throw new Error("Chromium started without a page to drive.");
-      const socket = new WebSocket(page.webSocketDebuggerUrl);
-      await new Promise<void>((resolve, reject) => {
-        socket.onopen = () => resolve();
-        socket.onerror = () => reject(new Error("Cannot open Chromium's DevTools connection."));
-      });
-      return new Chromium(process, socket, profile, timeoutMs);
+      const socket = await connectToPage({ profile, process, output, timeoutMs });
+      return new Chromium({ process, output }, socket, profile, timeoutMs);
     } catch (error) {
       process.kill("SIGKILL");
       await process.status;
+      await output.drained;
       await Deno.remove(profile, { recursive: true }).catch(() => {});
       throw error;
     }
   }
 
-  /** Sends one CDP command to the page and returns its result. */
+  /** The end of what the browser printed (its stderr), for error messages. */
+  output(): string {
+    return this.#output.text;
+  }
+
+  /**
+   * Sends one CDP command to the page and returns its result.
+   *
+   * @throws {Error} when Chromium refuses the command, does not answer within the timeout, or
+   * exits meanwhile.
+   */
   async send(
     method: string,
     params: Record<string, unknown> = {},
+    options: { timeoutMs?: number } = {},
   ): Promise<Record<string, unknown>> {
     if (this.#closed) throw new Error(`Cannot send ${method}: this Chromium session is closed.`);
+    if (this.#socket.readyState !== WebSocket.OPEN) {
+      // The connection closes as the browser exits: give the exit a moment to be seen.
+      await Promise.race([this.#process.status, sleep(EXIT_GRACE_MS)]);
+    }
+    if (this.#exited) throw new Error(`Cannot send ${method}: ${this.#exited}`);
+    if (this.#socket.readyState !== WebSocket.OPEN) {
+      throw new Error(`Cannot send ${method}: Chromium's DevTools connection is closed.`);
+    }
     const id = this.#nextId++;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const reply = await new Promise<CdpReply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+    const reply = await new Promise<CdpMessage>((resolve, reject) => {
+      this.#pending.set(id, { method, resolve, reject });
       timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`Chromium did not answer ${method} within ${this.#timeoutMs} ms.`));
-      }, this.#timeoutMs);
+        reject(new Error(`Chromium did not answer ${method} within ${timeoutMs} ms.`));
+      }, timeoutMs);
       this.#socket.send(JSON.stringify({ id, method, params }));
     }).finally(() => clearTimeout(timer));
-    if (reply.error) throw new Error(`Chromium refused ${method}: ${reply.error.message}`);
+    if (reply.error) {
+      const code = reply.error.code === undefined ? "" : ` (${reply.error.code})`;
+      throw new Error(`Chromium refused ${method}: ${reply.error.message}${code}`);
+    }
     return reply.result ?? {};
+  }
+
+  /** Calls `listener` with every CDP event from now on; returns the function that stops it. */
+  onEvent(listener: (event: CdpEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The first event `method` (for which `accept` holds) from now on, or a timeout error. */
+  waitForEvent(
+    method: string,
+    options: { timeoutMs?: number; accept?: (params: Record<string, unknown>) => boolean } = {},
+  ): Promise<CdpEvent> {
+    const { timeoutMs = this.#timeoutMs, accept = () => true } = options;
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error, event?: CdpEvent) => {
+        clearTimeout(timer);
+        stop();
+        this.#exitListeners.delete(exited);
+        if (event) resolve(event);
+        else reject(error);
+      };
+      const stop = this.onEvent((event) => {
+        if (event.method === method && accept(event.params)) settle(undefined, event);
+      });
+      const exited = (sentence: string) => settle(new Error(`No ${method} event: ${sentence}`));
+      this.#exitListeners.add(exited);
+      const timer = setTimeout(
+        () => settle(new Error(`No ${method} event within ${timeoutMs} ms.`)),
+        timeoutMs,
+      );
+      if (this.#exited) settle(new Error(`No ${method} event: ${this.#exited}`));
+    });
   }
 
   /**
    * Evaluates a JavaScript expression in the page, awaits it if it is a promise, and returns its
    * value (JSON-serialisable values only). A thrown exception becomes an `Error` here.
    */
-  async evaluate(expression: string): Promise<unknown> {
+  async evaluate<T = unknown>(expression: string): Promise<T> {
     const reply = await this.send("Runtime.evaluate", {
       expression,
       awaitPromise: true,
@@ -186,7 +268,20 @@ export class Chromium {
         `The page threw: ${details.exception?.description ?? details.text ?? "an exception"}`,
       );
     }
-    return reply.result?.value;
+    return reply.result?.value as T;
+  }
+
+  /** Evaluates `expression` every 50 ms until it is truthy; returns its value. */
+  async waitUntil<T>(expression: string, timeoutMs: number = this.#timeoutMs): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const value = await this.evaluate<T>(expression);
+      if (value) return value;
+      if (Date.now() > deadline) {
+        throw new Error(`The page did not reach ${expression} within ${timeoutMs} ms.`);
+      }
+      await sleep(50);
+    }
   }
 
   /** Opens a URL (for example `file:///...`) in the page and waits until it has loaded. */
@@ -219,6 +314,43 @@ export class Chromium {
     return slices;
   }
 
+  /** Ends the browser (killed if it has not exited 5 s after being asked) and removes its profile. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.close();
+    this.#failPending((method) => `Chromium was closed while ${method} was waiting.`);
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      try {
+        this.#process.kill(signal);
+      } catch {
+        break; // already exited
+      }
+      if (await Promise.race([this.#process.status.then(() => true), sleep(5_000)])) break;
+    }
+    await this.#process.status;
+    await this.#output.drained;
+    await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
+  }
+
+  #receive(message: CdpMessage): void {
+    if (message.id === undefined) {
+      const event = { method: message.method ?? "", params: message.params ?? {} };
+      for (const listener of this.#listeners) listener(event);
+      return;
+    }
+    const waiting = this.#pending.get(message.id);
+    this.#pending.delete(message.id);
+    waiting?.resolve(message);
+  }
+
+  #failPending(sentence: (method: string) => string): void {
+    for (const waiting of this.#pending.values()) {
+      waiting.reject(new Error(sentence(waiting.method)));
+    }
+    this.#pending.clear();
+  }
+
   async #pageSize(): Promise<[number, number]> {
     return await this.evaluate(
       "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]",
@@ -233,40 +365,63 @@ export class Chromium {
     });
     return Uint8Array.from(atob(String(result.data)), (c) => c.charCodeAt(0));
   }
+}
 
-  /** Ends the browser and removes its temporary profile. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#socket.close();
-    try {
-      this.#process.kill("SIGTERM");
-    } catch {
-      // already exited
+/** Reads a stream to its end, keeping only its last {@link OUTPUT_TAIL} characters. */
+function keepTail(stream: ReadableStream<Uint8Array>): { text: string; drained: Promise<void> } {
+  const output = { text: "", drained: Promise.resolve() };
+  output.drained = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      output.text = (output.text + chunk).slice(-OUTPUT_TAIL);
     }
-    await this.#process.status;
-    await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
-  }
+  })().catch(() => {});
+  return output;
+}
+
+/** A browser that is starting: its profile, its process, its output and how long it may take. */
+interface Starting {
+  profile: string;
+  process: Deno.ChildProcess;
+  output: { text: string };
+  timeoutMs: number;
+}
+
+/** Waits for the DevTools port, then opens a WebSocket to the browser's page. */
+async function connectToPage(starting: Starting): Promise<WebSocket> {
+  const port = await waitForPort(starting);
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
+    type: string;
+    webSocketDebuggerUrl: string;
+  }[];
+  const page = targets.find((t) => t.type === "page");
+  if (page === undefined) throw new Error("Chromium started without a page to drive.");
+  const socket = new WebSocket(page.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    socket.onopen = () => resolve();
+    socket.onerror = () => reject(new Error("Cannot open Chromium's DevTools connection."));
+  });
+  return socket;
 }
 
 /** Chromium writes its DevTools port to `DevToolsActivePort` in the profile once it listens. */
-async function waitForPort(
-  profile: string,
-  process: Deno.ChildProcess,
-  timeoutMs: number,
-): Promise<number> {
-  let exited = false;
-  process.status.then(() => exited = true);
+async function waitForPort({ profile, process, output, timeoutMs }: Starting): Promise<number> {
+  let exited: Deno.CommandStatus | undefined;
+  process.status.then((status) => exited = status);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (exited) throw new Error("Chromium exited while starting; run it by hand to see why.");
+    if (exited) {
+      throw new Error(
+        `Chromium exited (code ${exited.code}) while starting. Its last output: ` +
+          `${output.text.trim() || "none"}`,
+      );
+    }
     try {
       const [port] = (await Deno.readTextFile(`${profile}/DevToolsActivePort`)).split("\n");
       if (/^\d+$/.test(port)) return Number(port);
     } catch {
       // not written yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`Chromium did not open its DevTools port within ${timeoutMs} ms.`);
 }

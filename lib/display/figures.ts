@@ -8,7 +8,7 @@ import type { Mistake } from "../training/metrics.ts";
 import { normalizePixels } from "../data/preprocess.ts";
 import { createRandom } from "../random.ts";
 import type { Augmentation } from "../data/augment.ts";
-import type { EpochLogs } from "../training/train.ts";
+import type { TrainHistory } from "../training/train.ts";
 import type { ConvFilters, FeatureMaps } from "../models/inspect.ts";
 
 /** A Plotly figure: traces and layout, as `Plotly.newPlot` takes them. */
@@ -106,18 +106,19 @@ export function digitGridFigure(options: DigitGridOptions): Figure {
 }
 
 /**
- * Loss and accuracy per epoch, training against validation, side by side.
+ * Loss and accuracy per epoch of a training `history` (as `model.fit` returns it), training
+ * against validation, side by side.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { historyFigure } from "./figures.ts";
- * const figure = historyFigure([{ epoch: 1, loss: 0.2, accuracy: 0.9, learningRate: 0.001, seconds: 1, samplesPerSecond: 1 }]);
+ * const figure = historyFigure({ loss: [0.2], acc: [0.9], lr: [0.001], seconds: [1] });
  * assert.equal(figure.data.length, 2);
  * ```
  */
-export function historyFigure(history: readonly EpochLogs[]): Figure {
-  const epochs = history.map((h) => h.epoch);
+export function historyFigure(history: TrainHistory): Figure {
+  const epochs = history.loss.map((_, i) => i + 1);
   const line = (
     y: (number | undefined)[],
     name: string,
@@ -137,12 +138,12 @@ export function historyFigure(history: readonly EpochLogs[]): Figure {
     line: { color, dash },
   });
   const data = [
-    line(history.map((h) => h.loss), "training", 1, "#1f77b4"),
-    line(history.map((h) => h.accuracy), "training", 2, "#1f77b4"),
+    line(history.loss, "training", 1, "#1f77b4"),
+    line(history.acc, "training", 2, "#1f77b4"),
   ];
-  if (history.some((h) => h.valLoss !== undefined)) {
-    data.push(line(history.map((h) => h.valLoss), "validation", 1, "#ff7f0e", "dash"));
-    data.push(line(history.map((h) => h.valAccuracy), "validation", 2, "#ff7f0e", "dash"));
+  if (history.val_loss !== undefined && history.val_acc !== undefined) {
+    data.push(line(history.val_loss, "validation", 1, "#ff7f0e", "dash"));
+    data.push(line(history.val_acc, "validation", 2, "#ff7f0e", "dash"));
   }
   return {
     data,

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Broadcast, escapeHtml, jupyterApi, type MediaBundle } from "./jupyter.ts";
-import type { BatchProgress, EpochLogs, TrainOptions } from "../training/train.ts";
+import type { BatchLogs, TrainCallbacks, TrainParams } from "../training/train.ts";
 
 /** Values shown after the bar, in insertion order, e.g. `{ epoch: "1/3", loss: 0.41 }`. */
 export type ProgressFields = Record<string, string | number>;
@@ -212,56 +212,65 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * Callbacks for {@linkcode trainModel} that drive one live progress display.
+ * Callbacks for {@linkcode trainModel} (tfjs' names and arguments) that drive one live progress
+ * display: epoch, batch, the epoch's loss and accuracy so far, images per second and time left.
  *
  * @example
  * ```ts ignore
  * import { trainingProgress } from "./progress.ts";
- * await trainModel(model, train, { epochs: 5, batchSize: 128, seed: 42, ...trainingProgress() });
+ * await trainModel(model, train, { epochs: 5, batchSize: 128, seed: 42, callbacks: trainingProgress() });
  * ```
  */
 export function trainingProgress(
-  options: { title?: string; display?: ProgressDisplay } = {},
-): Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd"> {
+  options: { title?: string; display?: ProgressDisplay; now?: () => number } = {},
+): TrainCallbacks {
   const display = options.display ?? new ProgressDisplay({ title: options.title ?? "Training" });
-  let last: BatchProgress | undefined;
-  let lastEpoch: EpochLogs | undefined;
-  const fields = (p: BatchProgress) => {
-    const out: Record<string, string | number> = {
-      epoch: `${p.epoch}/${p.epochs}`,
-      batch: `${p.batch}/${p.batches}`,
-      loss: p.loss,
-      accuracy: p.accuracy,
-      "images/s": Math.round(p.samplesPerSecond),
-      ETA: formatDuration(p.etaSeconds),
+  const now = options.now ?? (() => performance.now());
+  let params: TrainParams = { epochs: 1, steps: 1, samples: 1, batchSize: 1 };
+  let epoch = 0;
+  let epochStart = now();
+  let last: Required<ProgressState> | undefined;
+  let valAcc: number | undefined;
+  const state = (batch: number, logs: BatchLogs): Required<ProgressState> => {
+    const seen = Math.min((batch + 1) * params.batchSize, params.samples);
+    const rate = seen / Math.max((now() - epochStart) / 1000, 1e-9);
+    const remaining = (params.epochs - epoch - 1) * params.samples + params.samples - seen;
+    const fields: ProgressFields = {
+      epoch: `${epoch + 1}/${params.epochs}`,
+      batch: `${batch + 1}/${params.steps}`,
+      loss: logs.loss,
+      accuracy: logs.acc,
+      "images/s": Math.round(rate),
+      ETA: formatDuration(remaining / rate),
     };
-    if (lastEpoch?.valAccuracy !== undefined) out["last val accuracy"] = lastEpoch.valAccuracy;
-    return out;
+    if (valAcc !== undefined) fields["last val accuracy"] = valAcc;
+    return { value: epoch * params.steps + batch + 1, total: params.epochs * params.steps, fields };
   };
-  const state = (p: BatchProgress) => ({
-    value: (p.epoch - 1) * p.batches + p.batch,
-    total: p.epochs * p.batches,
-    fields: fields(p),
-  });
   return {
-    onBatchEnd: async (progress) => {
-      last = progress;
-      await display.update(state(progress));
+    setParams: (p) => void (params = p),
+    onEpochBegin: (e) => {
+      epoch = e;
+      epochStart = now();
     },
-    onEpochEnd: async (logs) => {
-      lastEpoch = logs;
-      if (last !== undefined) await display.update(state(last));
+    onBatchEnd: async (batch, logs) => {
+      last = state(batch, logs);
+      await display.update(last);
     },
-    onTrainEnd: async (result) => {
+    onEpochEnd: async (_epoch, logs) => {
+      valAcc = logs.val_acc;
       if (last === undefined) return;
-      const final = state(last);
-      if (result.stoppedEarly) {
+      if (valAcc !== undefined) last.fields["last val accuracy"] = valAcc;
+      await display.update(last);
+    },
+    onTrainEnd: async (end) => {
+      if (last === undefined) return;
+      if (end.stopped_early) {
         // A bar left at "60%, epoch 9/15" would look like a run that broke off.
-        final.value = final.total;
-        final.fields.stopped = `early at epoch ${result.history.length}: best validation loss ` +
-          `at epoch ${result.bestEpoch}, whose weights are kept`;
+        last.value = last.total;
+        last.fields.stopped = `early at epoch ${end.epochs}: best validation loss ` +
+          `at epoch ${end.best_epoch}, whose weights are kept`;
       }
-      await display.done(final);
+      await display.done(last);
     },
   };
 }

@@ -7,7 +7,9 @@ import pl from "nodejs-polars";
 import type * as tf from "@tensorflow/tfjs";
 import type { Mnist } from "../data/mnist.ts";
 import type { ReportRow } from "../training/metrics.ts";
-import type { EpochLogs } from "../training/train.ts";
+import type { TrainHistory } from "../training/train.ts";
+import type { NotebookParameters } from "../training/run_parameters.ts";
+import type { WasmBackendInfo } from "../engine/mod.ts";
 
 const round = (value: number, digits = 4) => Number(value.toFixed(digits));
 
@@ -59,24 +61,28 @@ export function modelSummaryTable(model: tf.LayersModel): pl.DataFrame {
 }
 
 /**
- * One row per epoch: loss and accuracy on the training and validation images, time and speed.
+ * One row per epoch of a training `history` (as `model.fit` returns it): loss and accuracy on the
+ * training and validation images, learning rate and time.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { historyTable } from "./tables.ts";
- * historyTable(result.history);
+ * const table = historyTable({ loss: [0.3, 0.2], acc: [0.9, 0.95], lr: [1e-3, 1e-3], seconds: [9, 8] });
+ * assert.deepEqual(table.getColumn("epoch").toArray(), [1, 2]);
  * ```
  */
-export function historyTable(history: readonly EpochLogs[]): pl.DataFrame {
+export function historyTable(history: TrainHistory): pl.DataFrame {
+  const optional = (values: number[] | undefined) =>
+    history.loss.map((_, i) => (values?.[i] === undefined ? null : round(values[i])));
   return pl.DataFrame({
-    epoch: history.map((h) => h.epoch),
-    loss: history.map((h) => round(h.loss)),
-    accuracy: history.map((h) => round(h.accuracy)),
-    "val loss": history.map((h) => (h.valLoss === undefined ? null : round(h.valLoss))),
-    "val accuracy": history.map((h) => (h.valAccuracy === undefined ? null : round(h.valAccuracy))),
-    "learning rate": history.map((h) => h.learningRate),
-    seconds: history.map((h) => round(h.seconds, 1)),
-    "images/s": history.map((h) => Math.round(h.samplesPerSecond)),
+    epoch: history.loss.map((_, i) => i + 1),
+    loss: history.loss.map((v) => round(v)),
+    accuracy: history.acc.map((v) => round(v)),
+    "val loss": optional(history.val_loss),
+    "val accuracy": optional(history.val_acc),
+    "learning rate": history.lr,
+    seconds: history.seconds.map((v) => round(v, 1)),
   });
 }
 
@@ -101,6 +107,33 @@ export function classificationReportTable(rows: readonly ReportRow[]): pl.DataFr
 
 /** A value a table cell can hold. */
 export type Cell = string | number | boolean | null;
+
+/**
+ * The setup cell's one row: the Deno release, the backend as set up, and the run's parameters (the
+ * variants as a list, "none" meaning recorded results; all training images as "all").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setupTable } from "./tables.ts";
+ * import { NOTEBOOK_PARAMETERS, readRunParameters } from "../training/run_parameters.ts";
+ * const params = readRunParameters({ names: NOTEBOOK_PARAMETERS, env: {} });
+ * const backend = { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" };
+ * const table = setupTable(backend, params);
+ * assert.deepEqual(table.getColumn("variants").toArray(), ["none (recorded results)"]);
+ * assert.deepEqual(table.getColumn("trainSamples").toArray(), ["all"]);
+ * assert.deepEqual(table.getColumn("deno").toArray(), [Deno.version.deno]);
+ * ```
+ */
+export function setupTable(backend: WasmBackendInfo, params: NotebookParameters): pl.DataFrame {
+  return recordsTable([{
+    deno: Deno.version.deno,
+    ...backend,
+    ...params,
+    variants: params.variants.join(", ") || "none (recorded results)",
+    trainSamples: params.trainSamples ?? "all",
+  }]);
+}
 
 /**
  * A table from rows of plain records (one column per key of the first row, in its order); values

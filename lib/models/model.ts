@@ -1,76 +1,65 @@
 /**
- * Building models from a plain description: a list of layers (convolution, pooling, Dropout, ...)
- * becomes a compiled tfjs model with Keras-style layer names and seeded initial weights. The
- * tutorial's CNN and every variant of the "Going further" section are such descriptions, in
- * `variants.ts`.
+ * What a `tf.layers` model needs beyond tfjs to be reproducible and tidy here: seeded initial
+ * weights and Dropout masks ({@linkcode seedModel}), the tutorial's compile settings
+ * ({@linkcode compileModel}) and a dispose that frees the optimizer too ({@linkcode disposeModel}).
+ * The models themselves are written in `tf.layers`, in the notebook and in `variants.ts`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { IMAGE_SHAPE } from "../data/mnist.ts";
 import { checkSeed } from "../random.ts";
 
-/** One layer of a model description. */
-export type LayerSpec =
-  /** 3x3 (or `kernelSize`) convolution, then ReLU; with `batchNorm`, Batch Normalization first. */
-  | { kind: "conv"; filters: number; kernelSize?: number; batchNorm?: boolean }
-  /** 2x2 max pooling. */
-  | { kind: "pool" }
-  /** Dropout of `rate` while training; a new, seeded mask every step. */
-  | { kind: "dropout"; rate: number }
-  | { kind: "flatten" }
-  /** Fully connected, then ReLU; with `batchNorm`, Batch Normalization first. */
-  | { kind: "dense"; units: number; batchNorm?: boolean };
-
-/** A model: its layers before the softmax output, and Adam's learning rate. */
-export interface ModelSpec {
-  /** The model's name, as its summary shows it. */
-  name: string;
-  /** The hidden layers; a softmax layer with one unit per class is added after them. */
-  layers: readonly LayerSpec[];
-  /** Adam's (initial) learning rate. */
-  learningRate: number;
-}
-
-/** Options of {@linkcode buildModel}. */
-export interface BuildOptions {
-  /** Fixes the initial weights and the Dropout masks: the same seed builds the same model. */
-  seed: number;
-  /** The number of classes. Default 10. */
-  classes?: number;
+/** A layer with a kernel (Conv2D, Dense, ...), as tfjs keeps it. */
+interface KernelLayer {
+  kernel: { shape: number[]; write(value: tf.Tensor): void } | null;
 }
 
 /**
- * Builds and compiles a model from its description. Layers get Keras' names (`conv2d`,
- * `conv2d_1`, ...), so the summary reads like the original tutorial's, and every layer with random
- * initial weights gets the next seed after the previous one's.
+ * Makes a model's start reproducible and Keras' own: every layer with a kernel gets it drawn from
+ * Glorot uniform (Keras' default; tfjs' layers default to Glorot normal) with the next seed,
+ * `seed`, `seed + 1`, ... in layer order, and every Dropout layer draws its masks from the next
+ * seed, a new mask each training step. Biases start at zero already. The same seed gives the same
+ * weights.
  *
- * @throws {RangeError} for a seed that is not a whole number, or a bad learning rate.
+ * tfjs initializers take a seed each, which would mean one option per layer in the model's code;
+ * one call after building keeps the model as a Keras reader writes it.
+ *
+ * @throws {RangeError} for a seed that is not a whole number of 0 or more.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { buildModel, disposeModel } from "./model.ts";
- * const model = buildModel(
- *   { name: "tiny", layers: [{ kind: "flatten" }, { kind: "dense", units: 8 }], learningRate: 1e-3 },
- *   { seed: 1, classes: 3 },
- * );
- * assert.equal(model.countParams(), 784 * 8 + 8 + 8 * 3 + 3);
- * disposeModel(model);
+ * import * as tf from "@tensorflow/tfjs";
+ * import { seedModel } from "./model.ts";
+ * const build = () =>
+ *   seedModel(tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 })] }), 7);
+ * const [a, b] = [build(), build()];
+ * assert.deepEqual(a.getWeights()[0].arraySync(), b.getWeights()[0].arraySync());
+ * a.dispose();
+ * b.dispose();
  * ```
  */
-export function buildModel(spec: ModelSpec, options: BuildOptions): tf.Sequential {
-  checkSeed(options.seed);
-  checkLearningRate(spec.learningRate);
-  const builder = new Builder(spec.name, options.seed);
-  for (const layer of spec.layers) builder.add(layer);
-  const model = builder.output(options.classes ?? 10);
-  compileModel(model, spec.learningRate);
+export function seedModel<M extends tf.LayersModel>(model: M, seed: number): M {
+  checkSeed(seed);
+  let next = seed;
+  for (const layer of model.layers) {
+    if (layer.getClassName() === "Dropout") {
+      advancingSeed(layer, next++);
+      continue;
+    }
+    if (!("kernel" in layer)) continue;
+    const { kernel } = layer as unknown as KernelLayer;
+    if (!kernel) continue; // a layer not built yet, which a built model does not hold
+    const value = tf.initializers.glorotUniform({ seed: next++ }).apply(kernel.shape, "float32");
+    kernel.write(value);
+    value.dispose();
+  }
   return model;
 }
 
 /**
- * Compiles `model` as the tutorial does: Adam, sparse categorical cross-entropy, accuracy.
+ * Compiles `model` as the tutorial does: Adam at `learningRate` (Keras' defaults otherwise),
+ * sparse categorical cross-entropy, accuracy.
  *
  * @throws {RangeError} for a learning rate that is not a positive number.
  *
@@ -81,17 +70,17 @@ export function buildModel(spec: ModelSpec, options: BuildOptions): tf.Sequentia
  * import { compileModel, disposeModel } from "./model.ts";
  * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 10 })] });
  * compileModel(model, 0.01);
- * assert.ok(model.optimizer !== undefined);
+ * assert.equal(model.optimizer.getConfig().learningRate, 0.01);
  * disposeModel(model);
  * ```
  */
-export function compileModel(model: tf.LayersModel, learningRate: number): void {
+export function compileModel<M extends tf.LayersModel>(model: M, learningRate: number): M {
   model.compile({
-    // Keras' Adam defaults: beta1 0.9, beta2 0.999, epsilon 1e-7.
     optimizer: tf.train.adam(checkLearningRate(learningRate), 0.9, 0.999, 1e-7),
     loss: "sparseCategoricalCrossentropy",
     metrics: ["accuracy"],
   });
+  return model;
 }
 
 /**
@@ -116,15 +105,16 @@ export function checkLearningRate(rate: number): number {
 
 /**
  * Disposes a model together with its optimizer: `model.dispose()` leaves the Adam moments alive
- * because the optimizer was passed as an object, not a name.
+ * when the optimizer was passed as an object, not a name.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { buildModel, disposeModel } from "./model.ts";
+ * import { compileModel, disposeModel } from "./model.ts";
  * const before = tf.memory().numTensors;
- * disposeModel(buildModel({ name: "m", layers: [{ kind: "flatten" }], learningRate: 1e-3 }, { seed: 1 }));
+ * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+ * disposeModel(compileModel(model, 1e-3));
  * assert.equal(tf.memory().numTensors, before);
  * ```
  */
@@ -142,106 +132,10 @@ export function disposeModel(model: tf.LayersModel): void {
  * when predicting), so a getter that counts up from `seed` gives each step its own, repeatable
  * mask. `getConfig` also reads it, which only changes the number saved in model.json.
  */
-function advancingSeed(layer: tf.layers.Layer, seed: number): tf.layers.Layer {
+function advancingSeed(layer: tf.layers.Layer, seed: number): void {
   let calls = 0;
   Object.defineProperty(layer, "seed", {
     get: () => seed + 1_000_003 * calls++,
     configurable: true,
   });
-  return layer;
-}
-
-/** Adds layers with Keras-style names and consecutive seeds. */
-class Builder {
-  readonly model: tf.Sequential;
-  private nextSeed: number;
-  private readonly counts = new Map<string, number>();
-
-  constructor(name: string, seed: number) {
-    this.model = tf.sequential({ name });
-    this.nextSeed = seed;
-  }
-
-  add(layer: LayerSpec): void {
-    switch (layer.kind) {
-      case "conv":
-        return this.weighted(
-          tf.layers.conv2d({
-            name: this.name("conv2d"),
-            ...this.first(),
-            filters: layer.filters,
-            kernelSize: layer.kernelSize ?? 3,
-            ...this.activation(layer.batchNorm),
-          }),
-          layer.batchNorm,
-        );
-      case "dense":
-        return this.weighted(
-          tf.layers.dense({
-            name: this.name("dense"),
-            ...this.first(),
-            units: layer.units,
-            ...this.activation(layer.batchNorm),
-          }),
-          layer.batchNorm,
-        );
-      case "pool":
-        return this.push(tf.layers.maxPooling2d({
-          name: this.name("max_pooling2d"),
-          ...this.first(),
-          poolSize: 2,
-        }));
-      case "flatten":
-        return this.push(tf.layers.flatten({ name: this.name("flatten"), ...this.first() }));
-      case "dropout": {
-        const dropout = tf.layers.dropout({ name: this.name("dropout"), rate: layer.rate });
-        return this.push(advancingSeed(dropout, this.nextSeed++));
-      }
-    }
-  }
-
-  output(classes: number): tf.Sequential {
-    this.push(tf.layers.dense({
-      name: this.name("dense"),
-      ...this.first(),
-      units: classes,
-      activation: "softmax",
-      kernelInitializer: this.init(),
-    }));
-    return this.model;
-  }
-
-  /** ReLU, or nothing when Batch Normalization follows (which makes a bias redundant). */
-  private activation(batchNorm = false) {
-    return {
-      activation: batchNorm ? "linear" as const : "relu" as const,
-      useBias: !batchNorm,
-      kernelInitializer: this.init(),
-    };
-  }
-
-  private weighted(layer: tf.layers.Layer, batchNorm = false): void {
-    this.push(layer);
-    if (!batchNorm) return;
-    this.push(tf.layers.batchNormalization({ name: this.name("batch_normalization") }));
-    this.push(tf.layers.activation({ name: this.name("activation"), activation: "relu" }));
-  }
-
-  private push(layer: tf.layers.Layer): void {
-    this.model.add(layer);
-  }
-
-  private name(kind: string): string {
-    const n = this.counts.get(kind) ?? 0;
-    this.counts.set(kind, n + 1);
-    return n === 0 ? kind : `${kind}_${n}`;
-  }
-
-  private init() {
-    return tf.initializers.glorotUniform({ seed: this.nextSeed++ });
-  }
-
-  private first(): { inputShape?: number[] } {
-    return this.model.layers.length === 0 ? { inputShape: [...IMAGE_SHAPE] } : {};
-  }
 }

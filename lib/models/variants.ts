@@ -1,24 +1,30 @@
 /**
- * The catalogue of model variants, as data: the tutorial's CNN (`baseline`) and four ways to
- * improve it (a learning-rate schedule with early stopping, Dropout and Batch Normalization, data
- * augmentation, a deeper network). Each variant describes its layers (built by `model.ts`) and its
- * training; `runExperiment` in `../training/experiment.ts` runs one end to end.
+ * The catalogue of model variants: the tutorial's CNN (`baseline`) and four ways to improve it (a
+ * learning-rate schedule with early stopping, Dropout and Batch Normalization, data augmentation, a
+ * deeper network). Each variant is a small function that writes its model in `tf.layers`, as the
+ * notebook's build cell does, with its training settings beside it as data; `runExperiment` in
+ * `../training/experiment.ts` runs one end to end.
  *
- * Being plain data, a variant can be compared, printed and hashed: {@linkcode variantFingerprint}
- * changes whenever anything that changes its results does.
+ * {@linkcode variantFingerprint} hashes a variant's topology JSON (as `model.toJSON()` gives it)
+ * and its training settings, so it changes whenever anything that changes its results does.
+ *
+ * Batch Normalization layers keep a moving mean and variance of their inputs while training, which
+ * they use instead of the batch's statistics when predicting. Here they move 10% a step (momentum
+ * 0.9, PyTorch's default) instead of tfjs' and Keras' 1% (0.99): the statistics then settle within
+ * a few dozen steps, so a short run predicts as well as it trained, where 0.99 still remembered
+ * its starting variance of 1 after hundreds of steps and the model answered at chance.
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import {
   type Augmentation,
   type AugmentOptions,
   createAugmentation,
   DEFAULT_AUGMENT,
 } from "../data/augment.ts";
-// Registers a BatchNormalization gradient without the full-size Tile that is slow on wasm.
-import "../wasm/batch_norm_grad.ts";
-import { buildModel, type BuildOptions, type LayerSpec } from "./model.ts";
+import { IMAGE_SHAPE } from "../data/mnist.ts";
+import { compileModel, seedModel } from "./model.ts";
 
 /** The names of the variants, in the order the notebook compares them. */
 export const VARIANT_NAMES = ["baseline", "tuned", "regularized", "augmented", "deep"] as const;
@@ -58,22 +64,101 @@ export interface Variant {
   summary: string;
   /** One or two sentences for the notebook. */
   description: string;
-  /** The hidden layers; the softmax output is added by `buildModel`. */
-  layers: readonly LayerSpec[];
+  /** Writes the model, uncompiled and unseeded, with `classes` outputs. */
+  model: (classes: number) => tf.Sequential;
   /** Adam's initial learning rate. */
   learningRate: number;
   training: VariantTraining;
 }
 
-/** The tutorial's layers: Conv 32, Pool, Conv 64, Pool, Flatten, Dense 64. */
-const TUTORIAL_LAYERS: readonly LayerSpec[] = [
-  { kind: "conv", filters: 32 },
-  { kind: "pool" },
-  { kind: "conv", filters: 64 },
-  { kind: "pool" },
-  { kind: "flatten" },
-  { kind: "dense", units: 64 },
-];
+/** Batch Normalization's momentum: see the module's documentation. */
+export const BATCH_NORM_MOMENTUM = 0.9;
+
+/**
+ * The tutorial's CNN: Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2, Flatten,
+ * Dense 64 relu, Dense softmax (121,930 parameters with 10 classes).
+ */
+function tutorialCnn(classes: number): tf.Sequential {
+  return tf.sequential({
+    name: "tutorial_cnn",
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [...IMAGE_SHAPE],
+        filters: 32,
+        kernelSize: 3,
+        activation: "relu",
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: "relu" }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 64, activation: "relu" }),
+      tf.layers.dense({ units: classes, activation: "softmax" }),
+    ],
+  });
+}
+
+/**
+ * `layer` (a convolution or dense layer without activation and bias, which Batch Normalization
+ * makes redundant), then Batch Normalization, then ReLU.
+ */
+function normalized(layer: tf.layers.Layer): tf.layers.Layer[] {
+  return [
+    layer,
+    tf.layers.batchNormalization({ momentum: BATCH_NORM_MOMENTUM }),
+    tf.layers.activation({ activation: "relu" }),
+  ];
+}
+
+/** A layer before Batch Normalization: no activation yet, no bias (BN's offset replaces it). */
+const plain = { activation: "linear", useBias: false } as const;
+
+/** Regularized's CNN: the tutorial's layers with Batch Normalization and Dropout. */
+function regularizedCnn(classes: number): tf.Sequential {
+  return tf.sequential({
+    name: "regularized_cnn",
+    layers: [
+      ...normalized(
+        tf.layers.conv2d({ inputShape: [...IMAGE_SHAPE], filters: 32, kernelSize: 3, ...plain }),
+      ),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.dropout({ rate: 0.25 }),
+      ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.dropout({ rate: 0.25 }),
+      tf.layers.flatten(),
+      ...normalized(tf.layers.dense({ units: 64, ...plain })),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.dense({ units: classes, activation: "softmax" }),
+    ],
+  });
+}
+
+/** Deep's CNN: three convolutions, Batch Normalization after the 4x smaller later ones. */
+function deepCnn(classes: number): tf.Sequential {
+  return tf.sequential({
+    name: "deep_cnn",
+    layers: [
+      // No Batch Normalization at 26x26: its moments and gradient there cost more than the
+      // convolutions on wasm; the later, 4x smaller activations get it cheaply.
+      tf.layers.conv2d({
+        inputShape: [...IMAGE_SHAPE],
+        filters: 32,
+        kernelSize: 3,
+        activation: "relu",
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
+      ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.dropout({ rate: 0.2 }),
+      tf.layers.flatten(),
+      ...normalized(tf.layers.dense({ units: 128, ...plain })),
+      tf.layers.dropout({ rate: 0.3 }),
+      tf.layers.dense({ units: classes, activation: "softmax" }),
+    ],
+  });
+}
 
 /** Tuned's training: longer, a decaying rate, early stopping. */
 const TUNED_TRAINING: VariantTraining = {
@@ -89,7 +174,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     name: "baseline",
     summary: "the tutorial's CNN, Adam 1e-3",
     description: "The tutorial's CNN (121,930 parameters): 5 epochs of Adam at 1e-3.",
-    layers: TUTORIAL_LAYERS,
+    model: tutorialCnn,
     learningRate: 0.001,
     training: { epochs: 5, batchSize: 128 },
   },
@@ -98,7 +183,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     summary: "baseline CNN, decaying rate, early stopping",
     description: "The same CNN, up to 15 epochs, Adam from 2e-3 decaying 25% per epoch, " +
       "early stopping on validation loss (patience 3, best weights kept).",
-    layers: TUTORIAL_LAYERS,
+    model: tutorialCnn,
     learningRate: 0.002,
     training: TUNED_TRAINING,
   },
@@ -107,17 +192,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     summary: "+ Batch Normalization and Dropout",
     description: "The same layers plus Batch Normalization after each convolution and the " +
       "hidden dense layer, and Dropout (0.25 after pooling, 0.5 before the output); tuned's schedule.",
-    layers: [
-      { kind: "conv", filters: 32, batchNorm: true },
-      { kind: "pool" },
-      { kind: "dropout", rate: 0.25 },
-      { kind: "conv", filters: 64, batchNorm: true },
-      { kind: "pool" },
-      { kind: "dropout", rate: 0.25 },
-      { kind: "flatten" },
-      { kind: "dense", units: 64, batchNorm: true },
-      { kind: "dropout", rate: 0.5 },
-    ],
+    model: regularizedCnn,
     learningRate: 0.002,
     training: TUNED_TRAINING,
   },
@@ -126,7 +201,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     summary: "baseline CNN on rotated/shifted/zoomed images",
     description: "The tutorial's CNN trained on images rotated (±10°), shifted (±2 px) and " +
       "zoomed (±10%) at random every batch; tuned's schedule and early stopping.",
-    layers: TUTORIAL_LAYERS,
+    model: tutorialCnn,
     learningRate: 0.002,
     training: { ...TUNED_TRAINING, augmentation: { ...DEFAULT_AUGMENT } },
   },
@@ -137,19 +212,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
       "Conv32-Pool, then 2x Conv64 with Batch Normalization and a Pool, Dense 128 with " +
       "Batch Normalization, Dropout 0.2 and 0.3, augmentation as augmented's, and a one-cycle " +
       "schedule (peak 4e-3) over 8 epochs.",
-    layers: [
-      // No Batch Normalization at 26x26: its moments and gradient there cost more than the
-      // convolutions on wasm; the later, 4x smaller activations get it cheaply.
-      { kind: "conv", filters: 32 },
-      { kind: "pool" },
-      { kind: "conv", filters: 64, batchNorm: true },
-      { kind: "conv", filters: 64, batchNorm: true },
-      { kind: "pool" },
-      { kind: "dropout", rate: 0.2 },
-      { kind: "flatten" },
-      { kind: "dense", units: 128, batchNorm: true },
-      { kind: "dropout", rate: 0.3 },
-    ],
+    model: deepCnn,
     learningRate: 0.004,
     training: {
       // 8 epochs: at ~2x the baseline's cost per image, the most that fits ~15 minutes on
@@ -201,8 +264,17 @@ export function getVariant(name: string): Variant {
   );
 }
 
+/** Options of {@linkcode buildVariant}. */
+export interface BuildOptions {
+  /** Fixes the initial weights and the Dropout masks: the same seed builds the same model. */
+  seed: number;
+  /** The number of classes. Default 10. */
+  classes?: number;
+}
+
 /**
- * Builds and compiles a variant's model (Adam, sparse categorical cross-entropy).
+ * Builds a variant's model, seeds it (`seedModel`) and compiles it with Adam at the variant's
+ * learning rate and sparse categorical cross-entropy.
  *
  * @example
  * ```ts
@@ -216,10 +288,7 @@ export function getVariant(name: string): Variant {
  */
 export function buildVariant(variant: VariantName | Variant, options: BuildOptions): tf.Sequential {
   const v = typeof variant === "string" ? getVariant(variant) : variant;
-  return buildModel(
-    { name: `${v.name}_cnn`, layers: v.layers, learningRate: v.learningRate },
-    options,
-  );
+  return compileModel(seedModel(v.model(options.classes ?? 10), options.seed), v.learningRate);
 }
 
 /**
@@ -306,9 +375,9 @@ export function variantTrainOptions(
 }
 
 /**
- * A short hash of everything in a variant's definition that changes its results (layers, learning
- * rate, schedule, early stopping, augmentation), so that a result kept from an earlier run is
- * only reused for the very same definition.
+ * A short hash of everything in a variant's definition that changes its results (the model's
+ * topology JSON without layer names, learning rate, schedule, early stopping, augmentation), so
+ * that a result kept from an earlier run is only reused for the very same definition.
  *
  * @example
  * ```ts
@@ -320,10 +389,24 @@ export function variantTrainOptions(
  * ```
  */
 export async function variantFingerprint(variant: Variant): Promise<string> {
-  const { name: _name, summary: _summary, description: _description, ...definition } = variant;
+  const { name: _name, summary: _summary, description: _description, model, ...training } = variant;
+  const built = model(10);
+  // tfjs numbers the names of the layers it names (`conv2d_Conv2D3`) by how many came before.
+  const { config } = withoutNames(built.toJSON(null, false)) as { config: unknown };
+  built.dispose();
+  const definition = { model: config, ...training };
   const bytes = new TextEncoder().encode(canonicalJson(definition));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `value` without its `name` keys, at any depth. */
+function withoutNames(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNames);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).filter(([k]) => k !== "name").map(([k, v]) => [k, withoutNames(v)]),
+  );
 }
 
 /** JSON with object keys sorted, so that the same data always gives the same text. */

@@ -14,8 +14,8 @@ import { fileURLToPath } from "node:url";
 import { runExperiment } from "./experiment.ts";
 import type { DatasetName, Mnist } from "../data/mnist.ts";
 import { writeJson } from "../files.ts";
-import type { NotebookParameters } from "../parameters.ts";
-import type { TrainOptions } from "./train.ts";
+import type { NotebookParameters } from "./run_parameters.ts";
+import type { TrainCallbacks } from "./train.ts";
 import type { RunMetrics } from "./run_metrics.ts";
 import { disposeModel } from "../models/model.ts";
 import {
@@ -26,7 +26,7 @@ import {
   VARIANTS,
 } from "../models/variants.ts";
 import type { RecordedGroup, RecordedResults } from "./experiment_summary.ts";
-import type { WasmBackendInfo } from "../wasm/backend.ts";
+import type { WasmBackendInfo } from "../engine/mod.ts";
 
 /** The repository's `outputs/variants/`, whatever the working directory. */
 export const DEFAULT_RESULTS_DIR: string = fileURLToPath(
@@ -76,7 +76,7 @@ export interface CompareOptions {
    */
   progress?: (
     variant: VariantName,
-  ) => Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd">;
+  ) => TrainCallbacks;
 }
 
 /**
@@ -118,8 +118,8 @@ export interface ExpectedRun {
  * ```ts
  * import assert from "node:assert/strict";
  * import { expectedRun } from "./compare.ts";
- * import { readParameters, NOTEBOOK_PARAMETERS } from "../parameters.ts";
- * const params = readParameters({ names: NOTEBOOK_PARAMETERS, env: { TRAIN_SAMPLES: "1000" } });
+ * import { NOTEBOOK_PARAMETERS, readRunParameters } from "./run_parameters.ts";
+ * const params = readRunParameters({ names: NOTEBOOK_PARAMETERS, env: { TRAIN_SAMPLES: "1000" } });
  * const expected = await expectedRun("tuned", { params, dataset: "mnist", trainCount: 60_000 });
  * assert.deepEqual([expected.epochs, expected.train_samples, expected.validation_samples], [15, 900, 100]);
  * ```
@@ -260,7 +260,7 @@ async function trainedLine(
     trainSamples: params.trainSamples,
     validationSplit: params.validationSplit,
     backend,
-    ...options.progress?.(name),
+    callbacks: options.progress?.(name),
   });
   disposeModel(run.model); // the model and its optimizer state
   await writeJson(path, run.metrics);

@@ -9,7 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SHAPE, IMAGE_SIZE } from "../data/mnist.ts";
 import { type AnySplit, normalizePixels } from "../data/preprocess.ts";
 import { argMax } from "./metrics.ts";
-import type { Replicas } from "./data_parallel.ts";
+import type { Replicas } from "../engine/mod.ts";
+import { inTutorialTerms } from "./engine_errors.ts";
 
 /** The predictions of a model on a split, with the loss and accuracy they give. */
 export interface Evaluation {
@@ -58,11 +59,11 @@ export async function evaluateModel(
   options: EvaluateOptions = {},
 ): Promise<Evaluation> {
   const workers = options.workers ??
-    (tf.getBackend() === "wasm" ? (await import("./data_parallel.ts")).defaultPredictors() : 1);
+    (tf.getBackend() === "wasm" ? (await import("../engine/mod.ts")).defaultPredictors() : 1);
   let predictors: Replicas | undefined;
   if (workers > 1 && split.count > 1) {
     // Loaded only here: it loads the wasm backend, which would outrank a program's cpu backend.
-    const { startOrFallBack, startPredictors } = await import("./data_parallel.ts");
+    const { startOrFallBack, startPredictors } = await import("../engine/mod.ts");
     predictors = await startOrFallBack(() => startPredictors(model, { workers }), {
       workers,
       explicit: options.workers !== undefined,
@@ -73,7 +74,12 @@ export async function evaluateModel(
     return scoreProbabilities(predictProbabilities(model, split.images, options), split);
   }
   try {
-    return scoreProbabilities(await predictors.predict(split.images, split.count), split);
+    const probabilities = await predictors.predict(split.images, split.count, {
+      toFloats: normalizePixels,
+    });
+    return scoreProbabilities(probabilities, split);
+  } catch (error) {
+    throw await inTutorialTerms(error);
   } finally {
     predictors.close();
   }

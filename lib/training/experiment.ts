@@ -27,12 +27,11 @@ import {
   type VariantName,
   variantTrainOptions,
 } from "../models/variants.ts";
-import { setupWasmBackend, type WasmBackendInfo } from "../wasm/backend.ts";
+import { setupWasmBackend, type WasmBackendInfo } from "../engine/mod.ts";
 import { checkSeed } from "../random.ts";
 
 /** Options of {@linkcode runExperiment}. */
-export interface ExperimentOptions
-  extends Pick<TrainOptions, "onBatchEnd" | "onEpochEnd" | "onTrainEnd"> {
+export interface ExperimentOptions extends Pick<TrainOptions, "callbacks"> {
   /** Default `"mnist"`. */
   dataset?: DatasetName;
   /** The variant, by name or as an object. */
@@ -76,7 +75,7 @@ export interface ExperimentResult {
  * ```ts ignore
  * import { runExperiment } from "./experiment.ts";
  * import { trainingProgress } from "../display/progress.ts";
- * const run = await runExperiment({ variant: "tuned", seed: 1, trainSamples: 2000, ...trainingProgress() });
+ * const run = await runExperiment({ variant: "tuned", seed: 1, trainSamples: 2000, callbacks: trainingProgress() });
  * console.log(run.metrics.test_accuracy);
  * disposeModel(run.model);
  * ```
@@ -116,12 +115,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       epochs,
       batchSize,
       seed: options.seed,
-      validation,
+      validationData: validation,
       classes: data.classNames.length,
       ...variantTrainOptions(variant, epochs),
-      onBatchEnd: options.onBatchEnd,
-      onEpochEnd: options.onEpochEnd,
-      onTrainEnd: options.onTrainEnd,
+      callbacks: options.callbacks,
     });
     const evaluation = await evaluateModel(model, data.test);
     const metrics = runMetrics({

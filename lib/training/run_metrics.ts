@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { writeJson } from "../files.ts";
 import { saveModel } from "../models/model_files.ts";
 import type { DatasetName } from "../data/mnist.ts";
-import type { ParameterValues } from "../parameters.ts";
+import type { RunParameters } from "./run_parameters.ts";
 import type { Evaluation } from "./evaluate.ts";
 import type { TrainResult } from "./train.ts";
-import type { WasmBackendInfo } from "../wasm/backend.ts";
+import type { WasmBackendInfo } from "../engine/mod.ts";
 
 /** What `metrics.json` holds. Names are snake_case, as the files of Python tools. */
 export interface RunMetrics {
@@ -55,7 +55,7 @@ export interface RunMetrics {
 
 /** What a run is made of, for {@linkcode runMetrics}: the names the notebook's cells use. */
 export interface RunRecord {
-  params: Pick<ParameterValues, "dataset" | "seed" | "epochs" | "batchSize">;
+  params: Pick<RunParameters, "dataset" | "seed" | "epochs" | "batchSize">;
   /** Which model: `baseline` for the tutorial's, or an improved variant's name. */
   variant: string;
   /** `variantFingerprint()` of the variant's definition, when known. */
@@ -90,7 +90,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
     test_loss: run.evaluation.loss,
     seed: run.params.seed,
     epochs: run.params.epochs,
-    epochs_run: run.training.history.length,
+    epochs_run: run.training.epoch.length,
     batch_size: run.params.batchSize,
     train_samples: run.train.count,
     validation_samples: run.validation.count,
@@ -103,15 +103,18 @@ export function runMetrics(run: RunRecord): RunMetrics {
     tfjs_version: run.backend.tfjsVersion,
     deno_version: Deno.version.deno,
     ...(run.notSureBelow === undefined ? {} : { notSureBelow: run.notSureBelow }),
-    history: run.training.history.map((h) => ({
-      epoch: h.epoch,
-      loss: h.loss,
-      accuracy: h.accuracy,
-      val_loss: h.valLoss ?? null,
-      val_accuracy: h.valAccuracy ?? null,
-      learning_rate: h.learningRate,
-      seconds: h.seconds,
-    })),
+    history: run.training.epoch.map((epoch) => {
+      const h = run.training.history;
+      return {
+        epoch: epoch + 1,
+        loss: h.loss[epoch],
+        accuracy: h.acc[epoch],
+        val_loss: h.val_loss?.[epoch] ?? null,
+        val_accuracy: h.val_acc?.[epoch] ?? null,
+        learning_rate: h.lr[epoch],
+        seconds: h.seconds[epoch],
+      };
+    }),
   };
 }
 

@@ -1,66 +1,110 @@
 /**
- * The training loop of the tutorial's models: seeded shuffling, Keras-style epoch logs, validation
- * on held-out images, progress reports, early stopping, and guards against bad labels and
- * divergence. {@linkcode trainModel} is an epoch loop over small named steps, each exported and
- * tested on its own: {@linkcode epochOrder}, {@linkcode trainBatch}, {@linkcode checkDivergence}
- * and {@linkcode EarlyStopping}.
+ * Training that reads like tfjs' `model.fit`: {@linkcode trainModel} takes `epochs`, `batchSize`,
+ * `validationData` or `validationSplit`, `shuffle` and `callbacks` (`onEpochEnd(epoch, logs)`,
+ * `onBatchEnd(batch, logs)`, `onTrainEnd`, with logs keyed `loss`, `acc`, `val_loss`, `val_acc`),
+ * and returns a `history` as `model.fit` does. What it adds: it trains on every core through the
+ * worker replicas (`../engine/mod.ts`), gives the same result for the same seed (shuffling,
+ * Dropout, augmentation), augments batches, follows a learning-rate schedule, stops early, guards
+ * against bad labels and divergence, and re-estimates Batch Normalization's statistics before
+ * each validation (`batch_norm_statistics.ts`).
+ *
+ * Its steps are exported and tested on their own: {@linkcode epochOrder}, {@linkcode trainBatch},
+ * {@linkcode checkDivergence} and {@linkcode EarlyStopping}.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SHAPE, IMAGE_SIZE } from "../data/mnist.ts";
 import type { Augmentation } from "../data/augment.ts";
-import { gatherBatch, type PreparedSplit } from "../data/preprocess.ts";
+import { gatherBatch, type PreparedSplit, splitValidation } from "../data/preprocess.ts";
 import { checkLearningRate } from "../models/model.ts";
 import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
-import type { Replicas } from "./data_parallel.ts";
-import type { KernelProfile, KernelStats } from "../wasm/kernel_profile.ts";
-import { isOutOfMemory } from "../wasm/heap_module.ts";
+import { hasBatchNormalization, reestimateBatchNormalization } from "./batch_norm_statistics.ts";
+import { inTutorialTerms } from "./engine_errors.ts";
+import type { KernelProfile, KernelStats, Replicas } from "../engine/mod.ts";
 
-/** What one epoch achieved, as Keras' `history` reports it. */
+/** An epoch's logs, keyed as tfjs' `model.fit` keys them, plus the rate and the time. */
 export interface EpochLogs {
-  /** 1-based. */
-  epoch: number;
   /** Mean training loss over the epoch's batches, weighted by batch size. */
   loss: number;
   /** Training accuracy over the epoch. */
-  accuracy: number;
+  acc: number;
   /** Loss on the validation images after the epoch (absent without validation images). */
-  valLoss?: number;
+  val_loss?: number;
   /** Accuracy on the validation images after the epoch. */
-  valAccuracy?: number;
+  val_acc?: number;
   /** The learning rate used in the epoch. */
-  learningRate: number;
+  lr: number;
   /** Wall time of the epoch's training steps (validation excluded). */
   seconds: number;
-  /** Training images per second in the epoch. */
-  samplesPerSecond: number;
 }
 
-/** Where training is, reported after every batch. */
-export interface BatchProgress {
-  epoch: number;
-  epochs: number;
-  /** 1-based batch number within the epoch. */
+/** A batch's logs, as tfjs' `onBatchEnd` gets them; `loss` and `acc` are the epoch's so far. */
+export interface BatchLogs {
+  /** 0-based, within the epoch. */
   batch: number;
-  batches: number;
-  /** Running mean of the epoch's loss and accuracy so far. */
+  /** Images in the batch. */
+  size: number;
   loss: number;
-  accuracy: number;
-  samplesPerSecond: number;
-  /** Estimated seconds left for the whole run. */
-  etaSeconds: number;
+  acc: number;
 }
 
-/** Options of {@linkcode trainModel}. */
+/** What the run is, as tfjs' `callback.setParams` gets it. */
+export interface TrainParams {
+  epochs: number;
+  /** Batches per epoch. */
+  steps: number;
+  /** Training images per epoch. */
+  samples: number;
+  batchSize: number;
+}
+
+/** How training ended, as `onTrainEnd` gets it. */
+export interface TrainEndLogs {
+  /** Epochs run. */
+  epochs: number;
+  /** The epoch (1-based) whose weights the model holds. */
+  best_epoch: number;
+  /** 1 when early stopping ended the run, else 0. */
+  stopped_early: number;
+}
+
+/** Callbacks with tfjs' names and arguments; every one may be async. */
+export interface TrainCallbacks {
+  setParams?: (params: TrainParams) => void;
+  onTrainBegin?: () => void | Promise<void>;
+  /** `epoch` is 0-based, as in tfjs. */
+  onEpochBegin?: (epoch: number) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  /** Called once when training ends, early or not (not when it fails). */
+  onTrainEnd?: (logs: TrainEndLogs) => void | Promise<void>;
+}
+
+/** The history, as tfjs' `model.fit` returns it in `history.history`: one entry per epoch. */
+export interface TrainHistory {
+  loss: number[];
+  acc: number[];
+  val_loss?: number[];
+  val_acc?: number[];
+  lr: number[];
+  seconds: number[];
+}
+
+/** Options of {@linkcode trainModel}: `model.fit`'s names, and what it adds. */
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
   /** Fixes the order of the images in every epoch (and the augmentation). */
   seed: number;
   /** Images to report validation loss and accuracy on after each epoch, prepared as `train`. */
-  validation?: PreparedSplit;
+  validationData?: PreparedSplit;
+  /** Or: hold out this last fraction of `train` for validation, as Keras does. */
+  validationSplit?: number;
+  /** Visit the images in a new, seeded order every epoch. Default true, as in `model.fit`. */
+  shuffle?: boolean;
+  callbacks?: TrainCallbacks | TrainCallbacks[];
   /** The learning rate of each 0-based epoch; default: the optimizer's own, unchanged. */
   learningRateSchedule?: (epoch: number) => number;
   /** Stop when the validation loss has not improved for `patience` epochs, keeping the best weights. */
@@ -70,7 +114,7 @@ export interface TrainOptions {
   /** The number of classes; labels must be below it. Default 10. */
   classes?: number;
   /**
-   * Worker replicas for synchronous data-parallel training (`data_parallel.ts`), each on one
+   * Worker replicas for synchronous data-parallel training (the engine's `startReplicas`), each on one
    * thread; 0 trains in this process. Default: the wasm backend's thread count when the model
    * allows replicas, else 0.
    */
@@ -80,19 +124,17 @@ export interface TrainOptions {
    * the result's `kernelProfile` holds the times.
    */
   profileKernels?: { byShape?: boolean };
-  onBatchEnd?: (progress: BatchProgress) => void | Promise<void>;
-  onEpochEnd?: (logs: EpochLogs) => void | Promise<void>;
-  /** Called once when training ends, early or not (not when it fails). */
-  onTrainEnd?: (result: TrainResult) => void | Promise<void>;
 }
 
-/** The outcome of {@linkcode trainModel}. */
+/** The outcome of {@linkcode trainModel}, shaped as tfjs' `History`. */
 export interface TrainResult {
-  history: EpochLogs[];
+  /** The 0-based epochs run. */
+  epoch: number[];
+  history: TrainHistory;
   /** Wall time of all training steps (validation excluded). */
   seconds: number;
   samplesPerSecond: number;
-  /** The epoch whose weights the model holds at the end (the best one with early stopping). */
+  /** The epoch (1-based) whose weights the model holds at the end (the best one with early stopping). */
   bestEpoch: number;
   stoppedEarly: boolean;
   /**
@@ -103,11 +145,11 @@ export interface TrainResult {
 }
 
 /**
- * Trains a compiled model with sparse labels: every epoch visits the training images in an order
- * fixed by `seed` and the epoch, in batches of `batchSize` (the last one smaller), then scores the
- * validation images and decides whether to stop early. The images are trained on as given: floats
- * in [0, 1], prepared by `normalizePixels` and `reshapeImages` (or `prepareSplit`) from
- * `../data/preprocess.ts`.
+ * Trains a compiled model with sparse labels, as `model.fit(x, y, options)` would: every epoch
+ * visits the training images in an order fixed by `seed` and the epoch, in batches of `batchSize`
+ * (the last one smaller), then scores the validation images and decides whether to stop early.
+ * The images are floats in [0, 1], prepared by `normalizePixels` and `reshapeImages` (or
+ * `prepareSplit`) from `../data/preprocess.ts`.
  *
  * @throws {RangeError} before any step when a label is outside 0..classes-1, the images are not
  * prepared floats, or an option is bad.
@@ -117,109 +159,207 @@ export interface TrainResult {
  * ```ts ignore
  * import { buildBaselineModel } from "../models/variants.ts";
  * import { trainModel } from "./train.ts";
- * const result = await trainModel(buildBaselineModel({ seed: 42 }), prepareSplit(train), { epochs: 5, batchSize: 128, seed: 42 });
- * console.log(result.history.at(-1));
+ * const result = await trainModel(buildBaselineModel({ seed: 42 }), prepareSplit(train), {
+ *   epochs: 5, batchSize: 128, seed: 42, validationSplit: 0.1,
+ *   callbacks: { onEpochEnd: (epoch, logs) => console.log(epoch, logs.val_acc) },
+ * });
+ * console.log(result.history.val_acc);
  * ```
  */
 export async function trainModel(
   model: tf.LayersModel,
-  train: PreparedSplit,
+  data: PreparedSplit,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  checkTrainOptions(model, train, options);
-  const history: EpochLogs[] = [];
-  const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
-  // One stream for the whole run, so that every epoch's augmentation differs.
-  const random = createRandom((options.seed ^ 0x5bd1e995) >>> 0);
-  let replicas: Replicas | undefined;
-  let profile: KernelProfile | undefined;
-  let kernelProfile: Map<string, KernelStats> | undefined;
-  try {
-    // Loaded only when needed: it loads the wasm backend, which would outrank the cpu backend of
-    // a program that never asked for wasm.
-    const parallel = options.workers !== undefined && options.workers > 0 ||
-        options.workers === undefined && tf.getBackend() === "wasm"
-      ? await import("./data_parallel.ts")
-      : undefined;
-    const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 0;
-    if (parallel && workers > 0) {
-      replicas = await parallel.startOrFallBack(
-        () =>
-          parallel.startReplicas(model, {
-            workers,
-            batchCapacity: options.batchSize,
-            profileKernels: options.profileKernels,
-          }),
-        { workers, explicit: options.workers !== undefined, work: "Training" },
-      );
-    }
-    if (replicas === undefined && options.profileKernels) {
-      const { startKernelProfile } = await import("../wasm/kernel_profile.ts");
-      profile = startKernelProfile(tf.getBackend(), options.profileKernels);
-    }
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      const learningRate = options.learningRateSchedule?.(epoch) ?? getLearningRate(model);
-      setLearningRate(model, learningRate);
-      const context = { ...options, epoch, learningRate, random, replicas };
-      const logs = await trainEpoch(model, train, context);
-      // The replicas hold the trained weights: the model gets them for validation and callbacks.
-      await replicas?.copyWeightsTo(model);
-      if (options.validation && options.validation.count > 0) {
-        const validation = options.validation;
-        // The replicas hold the same weights: they predict the validation images in parallel.
-        const { loss, accuracy } = replicas
-          ? scoreProbabilities(
-            await replicas.predict(validation.images, validation.count),
-            validation,
-          )
-          : await evaluateModel(model, validation);
-        logs.valLoss = loss;
-        logs.valAccuracy = accuracy;
-      }
-      history.push(logs);
-      await options.onEpochEnd?.(logs);
-      if (stopper?.update(model, logs) === "stop") break;
-    }
-    stopper?.restoreBest(model, history.length);
-    kernelProfile = options.profileKernels
-      ? (replicas ? await replicas.kernelProfile() : profile?.stats)
-      : undefined;
-  } finally {
-    profile?.stop();
-    replicas?.close();
-    stopper?.dispose();
-  }
-  const seconds = history.reduce((sum, logs) => sum + logs.seconds, 0);
-  const result: TrainResult = {
-    history,
-    seconds,
-    samplesPerSecond: (history.length * train.count) / Math.max(seconds, 1e-9),
-    bestEpoch: stopper?.bestEpoch ?? history.length,
-    stoppedEarly: stopper?.stopped ?? false,
-    ...(kernelProfile ? { kernelProfile } : {}),
+  const { train, validation } = fitSplits(data, options);
+  checkTrainOptions(model, train, { ...options, validationData: validation });
+  const callbacks = [options.callbacks ?? []].flat();
+  const steps = Math.ceil(train.count / options.batchSize);
+  const params = {
+    epochs: options.epochs,
+    steps,
+    samples: train.count,
+    batchSize: options.batchSize,
   };
-  await options.onTrainEnd?.(result);
+  callbacks.forEach((c) => c.setParams?.(params));
+  const run = await startRun(model, options);
+  const history: TrainHistory = { loss: [], acc: [], lr: [], seconds: [] };
+  try {
+    for (const c of callbacks) await c.onTrainBegin?.();
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      for (const c of callbacks) await c.onEpochBegin?.(epoch);
+      const logs = await fitEpoch(model, train, validation, {
+        ...options,
+        ...run,
+        epoch,
+        callbacks,
+      });
+      for (const [key, value] of Object.entries(logs)) {
+        (history[key as keyof TrainHistory] ??= []).push(value);
+      }
+      for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
+      if (run.stopper?.update(model, { epoch: epoch + 1, valLoss: logs.val_loss }) === "stop") {
+        break;
+      }
+    }
+    run.stopper?.restoreBest(model, history.loss.length);
+    run.kernelProfile = options.profileKernels
+      ? (run.replicas ? await run.replicas.kernelProfile() : run.profile?.stats)
+      : undefined;
+  } catch (error) {
+    throw await inTutorialTerms(error);
+  } finally {
+    run.close();
+  }
+  const result = trainResult(history, train.count, run);
+  const end = {
+    epochs: result.epoch.length,
+    best_epoch: result.bestEpoch,
+    stopped_early: +result.stoppedEarly,
+  };
+  for (const c of callbacks) await c.onTrainEnd?.(end);
   return result;
 }
 
-/** What {@linkcode trainEpoch} needs beyond {@linkcode TrainOptions}. */
+/** The training and validation images: `validationData`, or the last `validationSplit` of `data`. */
+function fitSplits(
+  data: PreparedSplit,
+  options: TrainOptions,
+): { train: PreparedSplit; validation?: PreparedSplit } {
+  if (options.validationSplit === undefined) {
+    return { train: data, validation: options.validationData };
+  }
+  if (options.validationData !== undefined) {
+    throw new RangeError(
+      "Both validationData and validationSplit were given: pass one (validationSplit holds out " +
+        "the last fraction of the training images).",
+    );
+  }
+  return splitValidation(data, options.validationSplit);
+}
+
+/** What a run keeps from its start to its end. */
+interface Run {
+  replicas?: Replicas;
+  profile?: KernelProfile;
+  stopper?: EarlyStopping;
+  kernelProfile?: Map<string, KernelStats>;
+  /** One stream for the whole run, so that every epoch's augmentation differs. */
+  random: () => number;
+  close(): void;
+}
+
+/** Starts the replicas (or the kernel profile in this process) and the early stopping. */
+async function startRun(model: tf.LayersModel, options: TrainOptions): Promise<Run> {
+  // Loaded only when needed: it loads the wasm backend, which would outrank the cpu backend of
+  // a program that never asked for wasm.
+  const parallel = options.workers !== undefined && options.workers > 0 ||
+      options.workers === undefined && tf.getBackend() === "wasm"
+    ? await import("../engine/mod.ts")
+    : undefined;
+  const workers = options.workers ?? parallel?.defaultWorkers(model) ?? 0;
+  const replicas = parallel && workers > 0
+    ? await parallel.startOrFallBack(
+      () =>
+        parallel.startReplicas(model, {
+          workers,
+          batchCapacity: options.batchSize,
+          profileKernels: options.profileKernels,
+        }),
+      { workers, explicit: options.workers !== undefined, work: "Training" },
+    )
+    : undefined;
+  let profile: KernelProfile | undefined;
+  if (replicas === undefined && options.profileKernels) {
+    const { startKernelProfile } = await import("../engine/mod.ts");
+    profile = startKernelProfile(tf.getBackend(), options.profileKernels);
+  }
+  const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
+  return {
+    replicas,
+    profile,
+    stopper,
+    random: createRandom((options.seed ^ 0x5bd1e995) >>> 0),
+    close() {
+      profile?.stop();
+      replicas?.close();
+      stopper?.dispose();
+    },
+  };
+}
+
+function trainResult(history: TrainHistory, samples: number, run: Run): TrainResult {
+  const epochs = history.loss.length;
+  const seconds = history.seconds.reduce((sum, s) => sum + s, 0);
+  return {
+    epoch: Array.from({ length: epochs }, (_, i) => i),
+    history,
+    seconds,
+    samplesPerSecond: (epochs * samples) / Math.max(seconds, 1e-9),
+    bestEpoch: run.stopper?.bestEpoch ?? epochs,
+    stoppedEarly: run.stopper?.stopped ?? false,
+    ...(run.kernelProfile ? { kernelProfile: run.kernelProfile } : {}),
+  };
+}
+
+/** What {@linkcode fitEpoch} needs beyond {@linkcode TrainOptions}. */
 interface EpochContext extends TrainOptions {
   /** 0-based. */
   epoch: number;
-  learningRate: number;
   random: () => number;
   /** Train on these replicas instead of in this process. */
   replicas?: Replicas;
+  callbacks: TrainCallbacks[];
+}
+
+/** Images the Batch Normalization statistics are re-estimated on: plenty for 64 channels. */
+const STATISTICS_IMAGES = 512;
+
+/**
+ * One epoch: its learning rate, its steps, then the weights back into `model` (from the
+ * replicas), the Batch Normalization statistics re-estimated, and the validation scores.
+ */
+async function fitEpoch(
+  model: tf.LayersModel,
+  train: PreparedSplit,
+  validation: PreparedSplit | undefined,
+  context: EpochContext,
+): Promise<EpochLogs> {
+  const lr = context.learningRateSchedule?.(context.epoch) ?? getLearningRate(model);
+  setLearningRate(model, lr);
+  const logs = await trainEpoch(model, train, { ...context, lr });
+  // The replicas hold the trained weights: the model gets them for validation and callbacks.
+  await context.replicas?.copyWeightsTo(model);
+  const normalized = hasBatchNormalization(model);
+  if (normalized) {
+    const order = epochOrder(train.count, { seed: context.seed, epoch: context.epoch + 1 });
+    const sample = order.subarray(0, Math.min(STATISTICS_IMAGES, train.count));
+    reestimateBatchNormalization(model, gatherBatch(train, sample).pixels, sample.length);
+  }
+  if (validation && validation.count > 0) {
+    // The replicas predict in parallel with the same weights, unless the statistics changed here.
+    const { loss, accuracy } = context.replicas && !normalized
+      ? scoreProbabilities(
+        await context.replicas.predict(validation.images, validation.count),
+        validation,
+      )
+      : await evaluateModel(model, validation, { workers: 0 });
+    logs.val_loss = loss;
+    logs.val_acc = accuracy;
+  }
+  return logs;
 }
 
 /** One pass over the training images in the epoch's order; returns its logs without validation. */
 async function trainEpoch(
   model: tf.LayersModel,
   train: PreparedSplit,
-  context: EpochContext,
+  context: EpochContext & { lr: number },
 ): Promise<EpochLogs> {
-  const { epoch, epochs, batchSize } = context;
-  const order = epochOrder(train.count, { seed: context.seed, epoch });
+  const { epoch, batchSize } = context;
+  const order = context.shuffle === false
+    ? Uint32Array.from({ length: train.count }, (_, i) => i)
+    : epochOrder(train.count, { seed: context.seed, epoch });
   const batches = Math.ceil(train.count / batchSize);
   let lossSum = 0;
   let correctSum = 0;
@@ -233,36 +373,17 @@ async function trainEpoch(
     const { pixels, labels } = gatherBatch(train, indices);
     context.augment?.(pixels, indices.length, context.random);
     const { loss, accuracy, finite } = context.replicas
-      ? await context.replicas.trainOnBatch(pixels, labels, indices.length, context.learningRate)
+      ? await context.replicas.trainOnBatch(pixels, labels, indices.length, context.lr)
       : await trainBatch(model, { pixels, labels });
     checkDivergence(model, loss, `epoch ${epoch + 1}, batch ${batch + 1}`, finite);
     lossSum += loss * indices.length;
     correctSum += accuracy * indices.length;
     seen += indices.length;
-    if (context.onBatchEnd) {
-      const rate = seen / Math.max((performance.now() - start) / 1000, 1e-9);
-      const remaining = (epochs - epoch - 1) * train.count + (train.count - seen);
-      await context.onBatchEnd({
-        epoch: epoch + 1,
-        epochs,
-        batch: batch + 1,
-        batches,
-        loss: lossSum / seen,
-        accuracy: correctSum / seen,
-        samplesPerSecond: rate,
-        etaSeconds: remaining / rate,
-      });
-    }
+    const logs = { batch, size: indices.length, loss: lossSum / seen, acc: correctSum / seen };
+    for (const c of context.callbacks) await c.onBatchEnd?.(batch, logs);
   }
   const seconds = (performance.now() - start) / 1000;
-  return {
-    epoch: epoch + 1,
-    loss: lossSum / seen,
-    accuracy: correctSum / seen,
-    learningRate: context.learningRate,
-    seconds,
-    samplesPerSecond: seen / seconds,
-  };
+  return { loss: lossSum / seen, acc: correctSum / seen, lr: context.lr, seconds };
 }
 
 /**
@@ -371,6 +492,8 @@ export async function trainBatch(
     return { loss, accuracy };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // The engine is loaded on demand: it loads the wasm backend (see trainModel).
+    const { isOutOfMemory } = await import("../engine/mod.ts");
     if (isOutOfMemory(message)) {
       throw new Error(
         `The WebAssembly heap ran out of memory in a training step on ${count} images ` +
@@ -471,7 +594,7 @@ export class EarlyStopping {
   }
 
   /** Records an epoch's result; "stop" when the validation loss has not improved for long enough. */
-  update(model: tf.LayersModel, logs: Pick<EpochLogs, "epoch" | "valLoss">): "stop" | "continue" {
+  update(model: tf.LayersModel, logs: { epoch: number; valLoss?: number }): "stop" | "continue" {
     if (logs.valLoss === undefined) return "continue";
     if (logs.valLoss < this.bestLoss) {
       tf.dispose(this.bestWeights);
@@ -527,7 +650,7 @@ function checkTrainOptions(
   }
   const classes = options.classes ?? 10;
   checkLabels(train, classes, "training");
-  if (options.validation) checkLabels(options.validation, classes, "validation");
+  if (options.validationData) checkLabels(options.validationData, classes, "validation");
 }
 
 function checkLabels(split: PreparedSplit, classes: number, what: string): void {

@@ -60,3 +60,54 @@ Deno.test("Chromium cuts a long page into screenshot slices", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Chromium fails a command that gets no answer in time, and says so", async () => {
+  const browser = await Chromium.launch();
+  try {
+    const never = { expression: "new Promise(() => {})", awaitPromise: true };
+    await assert.rejects(
+      browser.send("Runtime.evaluate", never, { timeoutMs: 500 }),
+      /Chromium did not answer Runtime\.evaluate within 500 ms\./,
+    );
+    assert.equal(await browser.evaluate("1 + 1"), 2, "the page still answers after a timeout");
+  } finally {
+    await browser.close();
+  }
+});
+
+Deno.test("Chromium that exits fails the waiting and the later commands with a sentence", async () => {
+  const browser = await Chromium.launch();
+  try {
+    const waiting = browser.evaluate("new Promise(() => {})");
+    const event = browser.waitForEvent("Page.never", { timeoutMs: 30_000 });
+    await browser.send("Browser.close").catch(() => {}); // the browser may exit before replying
+    await assert.rejects(waiting, /Chromium exited \(code \d+.*\) while this page was in use/);
+    await assert.rejects(event, /Chromium exited/);
+    await assert.rejects(browser.evaluate("1"), /Cannot send Runtime\.evaluate: Chromium exited/);
+  } finally {
+    await browser.close();
+  }
+});
+
+Deno.test("Chromium passes events to its listeners and waits for one", async () => {
+  const browser = await Chromium.launch();
+  try {
+    const seen: string[] = [];
+    const stop = browser.onEvent((event) => seen.push(event.method));
+    await browser.send("Runtime.enable");
+    const logged = browser.waitForEvent("Runtime.consoleAPICalled", {
+      accept: (params) => (params.args as { value?: unknown }[])[0]?.value === "two",
+    });
+    await browser.evaluate("console.log('one'); console.log('two')");
+    const event = await logged;
+    assert.equal((event.params.args as { value?: unknown }[])[0].value, "two");
+    assert.ok(seen.includes("Runtime.consoleAPICalled"));
+    stop();
+    const count = seen.length;
+    await browser.evaluate("console.log('three')");
+    await browser.evaluate("1");
+    assert.equal(seen.length, count, "a stopped listener hears nothing more");
+  } finally {
+    await browser.close();
+  }
+});

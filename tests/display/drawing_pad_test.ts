@@ -14,7 +14,7 @@ import { DATASETS, loadMnist } from "../../lib/data/mnist.ts";
 import { prepareSplit, takeFirst } from "../../lib/data/preprocess.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { predictPixels } from "../../lib/models/predict_digit.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { installCommand, JUPYTER } from "../../jupyter/setup.ts";
 import { ChromiumPage } from "../chromium.ts";
 

@@ -85,30 +85,18 @@ Deno.test("confusionMatrixFigure() shows counts and row-normalised rates on hove
 });
 
 Deno.test("historyFigure() draws training and validation curves for loss and accuracy", () => {
-  const figure = historyFigure([
-    {
-      epoch: 1,
-      loss: 0.3,
-      accuracy: 0.9,
-      valLoss: 0.2,
-      valAccuracy: 0.95,
-      learningRate: 1e-3,
-      seconds: 1,
-      samplesPerSecond: 1,
-    },
-    {
-      epoch: 2,
-      loss: 0.1,
-      accuracy: 0.97,
-      valLoss: 0.1,
-      valAccuracy: 0.97,
-      learningRate: 1e-3,
-      seconds: 1,
-      samplesPerSecond: 1,
-    },
-  ]);
+  const figure = historyFigure({
+    loss: [0.3, 0.1],
+    acc: [0.9, 0.97],
+    val_loss: [0.2, 0.1],
+    val_acc: [0.95, 0.97],
+    lr: [1e-3, 1e-3],
+    seconds: [1, 1],
+  });
   assert.equal(figure.data.length, 4);
   assert.deepEqual(figure.data[2].y, [0.2, 0.1]);
+  assert.deepEqual(figure.data[3].y, [0.95, 0.97]);
+  assert.deepEqual(figure.data[0].x, [1, 2], "epochs count from 1");
 });
 
 Deno.test("heatmapGridFigure() lays tiles out in rows with one empty pixel between them", () => {

@@ -27,38 +27,18 @@ Deno.test("trainingProgress() drives one display and always shows the final stat
       return Promise.resolve();
     },
   });
-  const callbacks = trainingProgress({ display });
-  const progress = {
-    epochs: 2,
-    batches: 3,
-    loss: 0.5,
-    accuracy: 0.8,
-    samplesPerSecond: 1000,
-    etaSeconds: 3,
-  };
-  for (let epoch = 1; epoch <= 2; epoch++) {
-    for (let batch = 1; batch <= 3; batch++) {
-      clock += 10; // faster than the display's 4 updates a second
-      await callbacks.onBatchEnd!({ ...progress, epoch, batch });
+  const callbacks = trainingProgress({ display, now: () => clock });
+  callbacks.setParams!({ epochs: 2, steps: 3, samples: 30, batchSize: 10 });
+  for (let epoch = 0; epoch < 2; epoch++) {
+    await callbacks.onEpochBegin!(epoch);
+    for (let batch = 0; batch < 3; batch++) {
+      clock += 10; // faster than the display's 4 updates a second: 10 images in 10 ms
+      await callbacks.onBatchEnd!(batch, { batch, size: 10, loss: 0.5, acc: 0.8 });
     }
-    await callbacks.onEpochEnd!({
-      epoch,
-      loss: 0.5,
-      accuracy: 0.8,
-      valLoss: 0.4,
-      valAccuracy: 0.9,
-      learningRate: 0.001,
-      seconds: 1,
-      samplesPerSecond: 1000,
-    });
+    const logs = { loss: 0.5, acc: 0.8, val_loss: 0.4, val_acc: 0.9, lr: 0.001, seconds: 1 };
+    await callbacks.onEpochEnd!(epoch, logs);
   }
-  await callbacks.onTrainEnd!({
-    history: [],
-    seconds: 2,
-    samplesPerSecond: 1000,
-    bestEpoch: 2,
-    stoppedEarly: false,
-  });
+  await callbacks.onTrainEnd!({ epochs: 2, best_epoch: 2, stopped_early: 0 });
   assert.equal(sent[0].type, "display_data");
   assert.match(sent[0].text, /\] {2}16% \| epoch 1\/2 \| batch 1\/3/, "1 of 6 batches done");
   assert.ok(sent.slice(1).every((m) => m.type === "update_display_data"));
@@ -68,7 +48,7 @@ Deno.test("trainingProgress() drives one display and always shows the final stat
   assert.match(last, /100%/);
   assert.match(
     last,
-    /epoch 2\/2 \| batch 3\/3 \| loss 0\.5 \| accuracy 0\.8 \| images\/s 1000 \| ETA 3s/,
+    /epoch 2\/2 \| batch 3\/3 \| loss 0\.5 \| accuracy 0\.8 \| images\/s 1000 \| ETA 0s/,
   );
   assert.match(last, /last val accuracy 0\.9/);
 });
@@ -82,25 +62,13 @@ Deno.test("trainingProgress() fills the bar and says why when training stops ear
       return Promise.resolve();
     },
   });
-  const callbacks = trainingProgress({ display });
-  const batch = { epochs: 5, batches: 2, loss: 0.5, accuracy: 0.8, samplesPerSecond: 10 };
-  await callbacks.onBatchEnd!({ ...batch, epoch: 1, batch: 1, etaSeconds: 9 });
-  await callbacks.onBatchEnd!({ ...batch, epoch: 3, batch: 2, etaSeconds: 4 });
-  const history = [1, 2, 3].map((epoch) => ({
-    epoch,
-    loss: 0.5,
-    accuracy: 0.8,
-    learningRate: 0.001,
-    seconds: 1,
-    samplesPerSecond: 10,
-  }));
-  await callbacks.onTrainEnd!({
-    history,
-    seconds: 3,
-    samplesPerSecond: 10,
-    bestEpoch: 1,
-    stoppedEarly: true,
-  });
+  const callbacks = trainingProgress({ display, now: () => 0 });
+  callbacks.setParams!({ epochs: 5, steps: 2, samples: 20, batchSize: 10 });
+  const logs = { batch: 0, size: 10, loss: 0.5, acc: 0.8 };
+  await callbacks.onBatchEnd!(0, logs);
+  await callbacks.onEpochBegin!(2);
+  await callbacks.onBatchEnd!(1, { ...logs, batch: 1 });
+  await callbacks.onTrainEnd!({ epochs: 3, best_epoch: 1, stopped_early: 1 });
   const last = texts.at(-1)!;
   assert.match(last, /100%/);
   assert.match(last, /stopped early at epoch 3: best validation loss at epoch 1/);

@@ -2,7 +2,8 @@
  * Drives a real Jupyter frontend for the tests: Debian's classic Notebook server
  * (`/usr/bin/python3 -m notebook`) with the repository's Deno kernelspec, opened in headless
  * Chromium and remote-controlled over the Chrome DevTools Protocol (CDP) on Deno's own
- * WebSocket, so no browser-automation package is needed.
+ * WebSocket (the project's one DevTools client, `lib/display/chromium.ts`), so no
+ * browser-automation package is needed.
  *
  * Everything runs in a temporary folder (Jupyter's config, data and runtime folders and
  * Chromium's profile), and {@link openNotebookInBrowser} returns a handle whose `close()` stops
@@ -14,7 +15,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CHROMIUM, SYSTEM_PYTHON } from "../../jupyter/setup.ts";
-import { HEADLESS_FLAGS } from "../../lib/display/chromium.ts";
+import { Chromium } from "../../lib/display/chromium.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -116,75 +117,6 @@ async function stop(child: Deno.ChildProcess, signal: Deno.Signal, graceMs: numb
   }
 }
 
-/** A CDP session on one page target. */
-class DevTools {
-  #socket: WebSocket;
-  #nextId = 1;
-  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  #closed: Promise<void>;
-
-  private constructor(socket: WebSocket) {
-    this.#socket = socket;
-    this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data as string);
-      const waiter = message.id === undefined ? undefined : this.#pending.get(message.id);
-      if (waiter === undefined) return; // an event: not used
-      this.#pending.delete(message.id);
-      if (message.error) waiter.reject(new Error(`CDP: ${JSON.stringify(message.error)}`));
-      else waiter.resolve(message.result);
-    });
-    socket.addEventListener("close", () => {
-      for (const waiter of this.#pending.values()) {
-        waiter.reject(new Error("CDP: the connection to Chromium closed"));
-      }
-      this.#pending.clear();
-    });
-  }
-
-  static async connect(url: string): Promise<DevTools> {
-    const socket = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      socket.addEventListener("open", () => resolve(), { once: true });
-      socket.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)), {
-        once: true,
-      });
-    });
-    return new DevTools(socket);
-  }
-
-  send<T = Record<string, unknown>>(method: string, params: Record<string, unknown> = {}) {
-    const id = this.#nextId++;
-    // A page that stops answering must fail the test, not hang it.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return new Promise<T>((resolve, reject) => {
-      timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`CDP: Chromium did not answer ${method} within 60 s`));
-      }, 60_000);
-      this.#pending.set(id, { resolve: (v) => resolve(v as T), reject });
-      this.#socket.send(JSON.stringify({ id, method, params }));
-    }).finally(() => clearTimeout(timer));
-  }
-
-  async evaluate<T>(expression: string): Promise<T> {
-    const result = await this.send<{
-      result: { value?: T };
-      exceptionDetails?: { exception?: { description?: string }; text: string };
-    }>("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
-    if (result.exceptionDetails) {
-      const details = result.exceptionDetails;
-      throw new Error(`in the page: ${details.exception?.description ?? details.text}`);
-    }
-    return result.result.value as T;
-  }
-
-  async close(): Promise<void> {
-    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.close();
-    await Promise.race([this.#closed, sleep(2000)]);
-  }
-}
-
 /** The page-side expression that lists every code cell's prompt number and outputs. */
 const READ_CELLS = `Jupyter.notebook.get_cells().filter((c) => c.cell_type === "code").map((c) => ({
   executionCount: typeof c.input_prompt_number === "number" ? c.input_prompt_number : null,
@@ -226,10 +158,9 @@ export async function openNotebookInBrowser(
   const token = crypto.randomUUID().replaceAll("-", "");
   const port = freePort();
   const serverLog: string[] = [];
-  const browserLog: string[] = [];
   const children: { child: Deno.ChildProcess; signal: Deno.Signal }[] = [];
   const pumps: Promise<void>[] = [];
-  let devtools: DevTools | undefined;
+  let browser: Chromium | undefined;
   let kernelUrl: string | undefined;
 
   const close = async () => {
@@ -237,8 +168,7 @@ export async function openNotebookInBrowser(
       // Shut the kernel down through the server, so that no `deno jupyter` outlives the test.
       await fetch(kernelUrl, { method: "DELETE" }).then((r) => r.body?.cancel()).catch(() => {});
     }
-    await devtools?.send("Browser.close").catch(() => {});
-    await devtools?.close();
+    await browser?.close();
     for (const { child, signal } of children.reverse()) await stop(child, signal, 10_000);
     await Promise.allSettled(pumps);
     await Deno.remove(work, { recursive: true }).catch(() => {});
@@ -286,34 +216,14 @@ export async function openNotebookInBrowser(
       return response.ok ? true : undefined;
     });
 
-    const browser = new Deno.Command(CHROMIUM, {
-      args: [
-        ...HEADLESS_FLAGS,
-        `--user-data-dir=${join(work, "chromium")}`,
-        "--remote-debugging-address=127.0.0.1",
-        "--remote-debugging-port=0",
-        "--window-size=1280,2000",
-        "about:blank",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    children.push({ child: browser, signal: "SIGTERM" });
-    pumps.push(collect(browser.stderr, browserLog));
-    const debugPort = await waitFor("Chromium's DevTools port", 30_000, () => {
-      const match = browserLog.join("").match(/DevTools listening on ws:\/\/[^:]+:(\d+)\//);
-      return Promise.resolve(match?.[1]);
+    // A page that stops answering fails the test after 60 s rather than hanging it.
+    const session = browser = await Chromium.launch({
+      executable: CHROMIUM,
+      windowSize: [1280, 2000],
+      timeoutMs: 60_000,
     });
-    const pageUrl = await waitFor("Chromium's page target", 10_000, async () => {
-      const targets: { type: string; webSocketDebuggerUrl: string }[] =
-        await (await fetch(`http://127.0.0.1:${debugPort}/json/list`)).json();
-      return targets.find((t) => t.type === "page")?.webSocketDebuggerUrl;
-    });
-    devtools = await DevTools.connect(pageUrl);
     const name = encodeURIComponent(notebookPath.slice(notebookDir.length + 1));
-    await devtools.send("Page.navigate", { url: `${base}/notebooks/${name}?token=${token}` });
-    const session = devtools;
+    await session.send("Page.navigate", { url: `${base}/notebooks/${name}?token=${token}` });
     const kernelId = await waitFor(
       `the notebook page to load and its kernel to connect\n${serverLog.join("")}`,
       timeoutMs,
@@ -331,8 +241,6 @@ export async function openNotebookInBrowser(
       evaluate: (expression) => session.evaluate(expression),
       async runAll({ timeoutMs: runTimeoutMs = 300_000, settleMs = 3000 } = {}) {
         await session.evaluate(`document.querySelector("#run_all_cells > a").click()`);
-        // Done when the kernel is idle and every code cell shows its execution count. Then
-        // wait a little: outputs that the kernel sends late are exactly what this checks.
         // Done when every code cell shows its execution count (the kernel replied to each).
         // Then wait a little: outputs that the kernel sends late are exactly what this checks.
         let state = "";
@@ -361,7 +269,7 @@ export async function openNotebookInBrowser(
   } catch (error) {
     await close();
     const logs = `\n--- notebook server ---\n${serverLog.join("").slice(-3000)}` +
-      `\n--- chromium ---\n${browserLog.join("").slice(-2000)}`;
+      `\n--- chromium ---\n${browser?.output().slice(-2000) ?? ""}`;
     throw new Error(`${error instanceof Error ? error.message : error}${logs}`);
   }
 }

@@ -10,7 +10,7 @@ import { installCommand, JUPYTER, SYSTEM_PYTHON } from "../../jupyter/setup.ts";
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const CELL = `
-import { setupWasmBackend } from "./lib/wasm/backend.ts";
+import { setupWasmBackend } from "./lib/engine/mod.ts";
 import { buildBaselineModel } from "./lib/models/variants.ts";
 import { trainModel } from "./lib/training/train.ts";
 await setupWasmBackend({ threads: 2 });
@@ -22,7 +22,7 @@ await trainModel(buildBaselineModel({ seed: 1 }), { images, labels, count }, {
   batchSize: 128,
   seed: 1,
   workers: 2,
-  onBatchEnd: (p) => { if (p.batch === 2) console.log("training"); },
+  callbacks: { onBatchEnd: (batch) => { if (batch === 1) console.log("training"); } },
 });
 `;
 

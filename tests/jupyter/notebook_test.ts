@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { extractCells, isFormatted, mapLocations } from "../../jupyter/check_notebook.ts";
+import {
+  extractCells,
+  isFormatted,
+  mapLocations,
+  notebookRuleErrors,
+} from "../../jupyter/check_notebook.ts";
 import { CHROMIUM, CHROMIUM_BROWSER, installCommand, JUPYTER } from "../../jupyter/setup.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -264,6 +269,18 @@ Deno.test("check_notebook maps code cells to one module and errors back to cells
   assert.ok(source.trimEnd().endsWith("export {};"));
   const mapped = mapLocations(`at file:///r/.nb.ts:${line}:7`, "/r/.nb.ts", lines, "nb.ipynb");
   assert.equal(mapped, "at nb.ipynb cell 3, line 1:7");
+});
+
+Deno.test("check_notebook holds code cells to 15 lines and the model to tf.layers in its cell", () => {
+  const cell = (source: string) => ({ cell_type: "code", source });
+  const conv = "model.add(tf.layers.conv2d({ filters: 32, kernelSize: 3 }));";
+  const long = Array.from({ length: 16 }, (_, i) => `const v${i} = ${i};`).join("\n") + "\n";
+  const errors = notebookRuleErrors(JSON.stringify({ cells: [cell(conv), cell(long)] }));
+  assert.deepEqual(errors, ["cell 2 has 16 lines, more than 15"]);
+  const fifteen = long.split("\n").slice(1).join("\n");
+  assert.deepEqual(notebookRuleErrors(JSON.stringify({ cells: [cell(conv), cell(fifteen)] })), []);
+  const built = notebookRuleErrors(JSON.stringify({ cells: [cell(`buildVariant("deep", o);`)] }));
+  assert.match(built[0], /cell 1 calls buildVariant: write the tutorial's model with tf.layers/);
 });
 
 Deno.test("check_notebook reports a type error with its notebook cell", async () => {

@@ -10,7 +10,7 @@ import { loadModel } from "../../lib/models/model_files.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import type { RunMetrics } from "../../lib/training/run_metrics.ts";
 import { HELP, parseTrainArgs } from "../../programs/train.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 
 await setupWasmBackend({ threads: 1 });
 const mnist = await loadMnist({ downloadUrls: [] });

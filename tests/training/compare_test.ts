@@ -6,7 +6,7 @@ import {
   runMismatch,
 } from "../../lib/training/compare.ts";
 import { loadMnist, type Mnist } from "../../lib/data/mnist.ts";
-import { NOTEBOOK_PARAMETERS, readParameters } from "../../lib/parameters.ts";
+import { NOTEBOOK_PARAMETERS, readRunParameters } from "../../lib/training/run_parameters.ts";
 import { variantFingerprint, VARIANTS } from "../../lib/models/variants.ts";
 import type { RecordedGroup } from "../../lib/training/experiment_summary.ts";
 import type { RunMetrics } from "../../lib/training/run_metrics.ts";
@@ -14,11 +14,11 @@ import {
   setupWasmBackend,
   shutdownWasmBackend,
   type WasmBackendInfo,
-} from "../../lib/wasm/backend.ts";
+} from "../../lib/engine/mod.ts";
 import { listFiles } from "../fixtures.ts";
 
 const quick = (env: Record<string, string> = {}) =>
-  readParameters({
+  readRunParameters({
     names: NOTEBOOK_PARAMETERS,
     env: { TRAIN_SAMPLES: "300", EPOCHS: "1", ...env },
   });

@@ -12,7 +12,7 @@ import { sliceSplit } from "../../lib/data/preprocess.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { buildVariant, VARIANTS } from "../../lib/models/variants.ts";
 import { assertSameArray } from "../fixtures.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 
 // One thread: XNNPACK's multi-threaded reductions may add in a different order from run to run.
 const backend = await setupWasmBackend({ threads: 1 });
@@ -31,7 +31,7 @@ for (const variant of ["baseline", "deep"] as const) {
     assert.equal(a.train.count, 540, "the last 10% of the 600 images are held out");
     assert.equal(a.validation.count, 60);
     // Validated after each epoch on those 60, scored on the 1,000 test images.
-    assert.equal(typeof a.training.history[0].valLoss, "number");
+    assert.equal(typeof a.training.history.val_loss![0], "number");
     assert.equal(typeof a.metrics.history[0].val_loss, "number");
     assert.equal(a.evaluation.predicted.length, small.test.count);
     assert.equal(a.metrics.test_accuracy, b.metrics.test_accuracy);

@@ -19,26 +19,15 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
     validation,
     model,
     training: {
-      history: [
-        {
-          epoch: 1,
-          loss: 1,
-          accuracy: 0.5,
-          valLoss: 0.9,
-          valAccuracy: 0.6,
-          learningRate: 1e-3,
-          seconds: 2,
-          samplesPerSecond: 45,
-        },
-        {
-          epoch: 2,
-          loss: 0.5,
-          accuracy: 0.8,
-          learningRate: 1e-3,
-          seconds: 2,
-          samplesPerSecond: 45,
-        },
-      ],
+      epoch: [0, 1],
+      history: {
+        loss: [1, 0.5],
+        acc: [0.5, 0.8],
+        val_loss: [0.9, 0.7],
+        val_acc: [0.6, 0.7],
+        lr: [1e-3, 1e-4],
+        seconds: [2, 2],
+      },
       seconds: 4,
       samplesPerSecond: 45,
       // Asked for 5 epochs, it stopped early after 2.
@@ -77,9 +66,9 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
       epoch: 2,
       loss: 0.5,
       accuracy: 0.8,
-      val_loss: null,
-      val_accuracy: null,
-      learning_rate: 1e-3,
+      val_loss: 0.7,
+      val_accuracy: 0.7,
+      learning_rate: 1e-4,
       seconds: 2,
     });
     const files = await listFiles(join(dir, "model"));
@@ -101,7 +90,8 @@ Deno.test("runMetrics() records the not-sure threshold when the run has one", ()
       validation: { count: 10 },
       model,
       training: {
-        history: [],
+        epoch: [],
+        history: { loss: [], acc: [], lr: [], seconds: [] },
         seconds: 1,
         samplesPerSecond: 90,
         bestEpoch: 0,

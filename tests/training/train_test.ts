@@ -3,15 +3,10 @@ import * as tf from "@tensorflow/tfjs";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
 import { type PreparedSplit, prepareSplit, sliceSplit } from "../../lib/data/preprocess.ts";
-import { buildModel, disposeModel } from "../../lib/models/model.ts";
+import { compileModel, disposeModel, seedModel } from "../../lib/models/model.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
-import {
-  type BatchProgress,
-  epochOrder,
-  maxBatchSize,
-  trainModel,
-} from "../../lib/training/train.ts";
-import { setupWasmBackend, shutdownWasmBackend } from "../../lib/wasm/backend.ts";
+import { epochOrder, maxBatchSize, trainModel } from "../../lib/training/train.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { assertDifferentArrays, assertSameArray, rejectionOf } from "../fixtures.ts";
 
 await setupWasmBackend();
@@ -31,14 +26,17 @@ Deno.test("trainModel() lowers the loss on real digits and keeps the tensor coun
     epochs: 3,
     batchSize: 64,
     seed: 1,
-    validation,
-    onEpochEnd: () => {
-      counts.push(tf.memory().numTensors);
+    validationData: validation,
+    callbacks: {
+      onEpochEnd: () => {
+        counts.push(tf.memory().numTensors);
+      },
     },
   });
-  assert.equal(result.history.length, 3);
-  assert.ok(result.history[2].loss < result.history[0].loss * 0.7, JSON.stringify(result.history));
-  assert.ok(result.history[2].valAccuracy! > 0.6, JSON.stringify(result.history));
+  assert.deepEqual(result.epoch, [0, 1, 2]);
+  const { loss, val_acc } = result.history;
+  assert.ok(loss[2] < loss[0] * 0.7, JSON.stringify(result.history));
+  assert.ok(val_acc![2] > 0.6, JSON.stringify(result.history));
   assert.deepEqual(counts, [counts[0], counts[0], counts[0]]);
   // Running the training cell again continues training and holds no more tensors.
   await trainModel(model, train, { epochs: 1, batchSize: 64, seed: 2 });
@@ -80,7 +78,7 @@ Deno.test("trainModel() rejects images that were not normalized, before any trai
   const error = await rejectionOf(trainModel(model, bytes, { epochs: 1, batchSize: 32, seed: 1 }));
   assert.match(error.message, /training images are Uint8Array, not the normalized floats/);
   assert.match(error.message, /normalizePixels\(\) and reshapeImages\(\)/);
-  const badValidation = { validation: validationBytes as unknown as PreparedSplit };
+  const badValidation = { validationData: validationBytes as unknown as PreparedSplit };
   assert.match(
     (await rejectionOf(
       trainModel(model, train, { epochs: 1, batchSize: 32, seed: 1, ...badValidation }),
@@ -104,8 +102,8 @@ Deno.test("trainModel() trains on the floats it is given, without scaling them a
   assert.ok(Math.abs(dimmed - before) > 1e-3, `${dimmed} vs ${before}: the check could not fail`);
   const result = await trainModel(model, few, { epochs: 1, batchSize: 256, seed: 1 });
   assert.ok(
-    Math.abs(result.history[0].loss - before) < 1e-4,
-    `${result.history[0].loss} vs ${before}`,
+    Math.abs(result.history.loss[0] - before) < 1e-4,
+    `${result.history.loss[0]} vs ${before}`,
   );
   model.dispose();
 });
@@ -121,6 +119,12 @@ Deno.test("trainModel() rejects bad options with a sentence naming the value", a
     (await rejectionOf(trainModel(model, train, { ...options, batchSize: 1.5 }))).message,
     /batch size must be a positive integer, got 1.5/,
   );
+  assert.match(
+    (await rejectionOf(
+      trainModel(model, train, { ...options, validationSplit: 0.1, validationData: validation }),
+    )).message,
+    /Both validationData and validationSplit were given: pass one/,
+  );
   model.dispose();
 });
 
@@ -132,7 +136,7 @@ Deno.test("trainModel() follows the learning-rate schedule and reports it per ep
     seed: 1,
     learningRateSchedule: (epoch) => 0.001 / 2 ** epoch,
   });
-  assert.deepEqual(result.history.map((h) => h.learningRate), [0.001, 0.0005, 0.00025]);
+  assert.deepEqual(result.history.lr, [0.001, 0.0005, 0.00025]);
   model.dispose();
 });
 
@@ -208,30 +212,42 @@ function numberedSplit(count: number): PreparedSplit {
 }
 
 /** A model small enough that a step costs nothing: the loop is what these tests watch. */
-const TINY = {
-  name: "tiny",
-  layers: [{ kind: "pool" }, { kind: "flatten" }, { kind: "dense", units: 4 }],
-  learningRate: 0.001,
-} as const;
+function tiny(): tf.Sequential {
+  return compileModel(
+    tf.sequential({
+      layers: [
+        tf.layers.maxPooling2d({ inputShape: [28, 28, 1], poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    }),
+    0.001,
+  );
+}
 
 /** Trains and returns the images each epoch visited, in order, and the batches' progress. */
-async function visits(seed: number, options: { epochs: number; count: number; batchSize: number }) {
-  const model = buildModel(TINY, { seed: 1 });
+async function visits(
+  seed: number,
+  options: { epochs: number; count: number; batchSize: number; shuffle?: boolean },
+) {
+  const model = seedModel(tiny(), 1);
   const epochs: number[][] = [[]];
-  const progress: BatchProgress[] = [];
+  const progress: string[] = [];
+  let epoch = 0;
+  let steps = 0;
   await trainModel(model, numberedSplit(options.count), {
     ...options,
     seed,
-    validation: numberedSplit(10),
+    validationData: numberedSplit(10),
     // The augmentation hook sees every training batch (and only those) before its step.
     augment: (pixels, count) => {
       for (let i = 0; i < count; i++) epochs.at(-1)!.push(Math.round(pixels[i * 784] * 255));
     },
-    onBatchEnd: (p) => {
-      progress.push(p);
-    },
-    onEpochEnd: () => {
-      epochs.push([]);
+    callbacks: {
+      setParams: (params) => void (steps = params.steps),
+      onEpochBegin: (e) => void (epoch = e),
+      onBatchEnd: (batch, logs) => void progress.push(`${epoch}.${batch}/${steps}:${logs.size}`),
+      onEpochEnd: () => void epochs.push([]),
     },
   });
   epochs.pop();
@@ -256,20 +272,44 @@ Deno.test("trainModel() visits every image once per epoch, in a new order each e
   );
   const other = await visits(5, options);
   assertDifferentArrays(other.epochs[0], epochs[0], "another seed, another order");
-  // 70 images in batches of 32: 32, 32, then the last 6, every epoch; the ETA ends at 0.
-  assert.deepEqual(progress.map((p) => `${p.epoch}.${p.batch}/${p.batches}`), [
-    "1.1/3",
-    "1.2/3",
-    "1.3/3",
-    "2.1/3",
-    "2.2/3",
-    "2.3/3",
-    "3.1/3",
-    "3.2/3",
-    "3.3/3",
+  // 70 images in batches of 32: 32, 32, then the last 6, every epoch (0-based, as in tfjs).
+  assert.deepEqual(progress, [
+    "0.0/3:32",
+    "0.1/3:32",
+    "0.2/3:6",
+    "1.0/3:32",
+    "1.1/3:32",
+    "1.2/3:6",
+    "2.0/3:32",
+    "2.1/3:32",
+    "2.2/3:6",
   ]);
-  assert.equal(progress.at(-1)!.etaSeconds, 0);
-  assert.ok(progress[2].etaSeconds > 0);
+});
+
+Deno.test("trainModel() with shuffle false visits the images in their order every epoch", async () => {
+  const { epochs } = await visits(4, { epochs: 2, count: 40, batchSize: 16, shuffle: false });
+  const inOrder = Array.from({ length: 40 }, (_, i) => i);
+  epochs.forEach((order, e) => assertSameArray(order, inOrder, { message: `epoch ${e + 1}` }));
+});
+
+Deno.test("trainModel() with validationSplit holds out the last images, as Keras does", async () => {
+  const model = buildBaselineModel({ seed: 2 });
+  const part = sliceSplit(train, 0, 160);
+  const seen: number[] = [];
+  const result = await trainModel(model, part, {
+    epochs: 1,
+    batchSize: 32,
+    seed: 1,
+    validationSplit: 0.2,
+    // Callbacks come one object or a list, as in model.fit.
+    callbacks: [{ setParams: (p) => void seen.push(p.samples) }, {
+      onTrainEnd: () => void seen.push(-1),
+    }],
+  });
+  assert.deepEqual(seen, [128, -1], "128 images train, the last 32 validate");
+  const scored = await evaluateModel(model, sliceSplit(part, 128, 160));
+  assert.ok(Math.abs(result.history.val_loss![0] - scored.loss) < 1e-6);
+  model.dispose();
 });
 
 Deno.test("trainModel() reports the mean loss and accuracy over the epoch's images, the last smaller batch by its size", async () => {
@@ -289,10 +329,10 @@ Deno.test("trainModel() reports the mean loss and accuracy over the epoch's imag
   );
   const whole = await evaluateModel(model, part);
   assert.ok(
-    Math.abs(result.history[0].loss - whole.loss) < 1e-5,
-    `${result.history[0].loss} vs ${whole.loss}`,
+    Math.abs(result.history.loss[0] - whole.loss) < 1e-5,
+    `${result.history.loss[0]} vs ${whole.loss}`,
   );
-  assert.ok(Math.abs(result.history[0].accuracy - whole.accuracy) < 1e-6);
+  assert.ok(Math.abs(result.history.acc[0] - whole.accuracy) < 1e-6);
   model.dispose();
 });
 
@@ -302,14 +342,14 @@ Deno.test("trainModel() scores the validation images, not the training ones, aft
     epochs: 1,
     batchSize: 64,
     seed: 1,
-    validation,
+    validationData: validation,
   });
   const scored = await evaluateModel(model, validation);
   assert.ok(
-    Math.abs(result.history[0].valLoss! - scored.loss) < 1e-6,
-    `${result.history[0].valLoss} vs ${scored.loss}`,
+    Math.abs(result.history.val_loss![0] - scored.loss) < 1e-6,
+    `${result.history.val_loss} vs ${scored.loss}`,
   );
-  assert.equal(result.history[0].valAccuracy, scored.accuracy);
+  assert.equal(result.history.val_acc![0], scored.accuracy);
   model.dispose();
 });
 
@@ -320,13 +360,13 @@ Deno.test("trainModel() stops early after `patience` epochs without progress and
     epochs: 4,
     batchSize: 64,
     seed: 1,
-    validation,
+    validationData: validation,
     learningRateSchedule: (epoch) => (epoch === 0 ? 0.002 : 0.2),
     earlyStopping: { patience: 2 },
   });
-  const losses = result.history.map((h) => h.valLoss!);
+  const losses = result.history.val_loss!;
   assert.ok(losses[1] > losses[0] && losses[2] > losses[0], JSON.stringify(losses));
-  assert.equal(result.history.length, 3, "epochs 2 and 3 without progress, then stop");
+  assert.equal(result.epoch.length, 3, "epochs 2 and 3 without progress, then stop");
   assert.equal(result.stoppedEarly, true);
   assert.equal(result.bestEpoch, 1);
   const now = await evaluateModel(model, validation);

@@ -1,0 +1,390 @@
+/**
+ * The worker behind {@linkcode startReplicas} (`data_parallel.ts`): one replica of the model on a
+ * single-threaded wasm backend. Each step it computes the gradients of its share of the batch,
+ * writes them (scaled by its share of the batch) into its slot of shared memory, and, once every
+ * replica has written, sums the slots in replica order and applies the same optimizer step as
+ * every other replica, so all replicas hold the same weights bit for bit.
+ *
+ * Messages are {@linkcode ReplicaRequest}s; every request gets exactly one
+ * {@linkcode ReplicaReply}. Not meant to be imported: `startReplicas` starts it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { setupWasmBackend } from "./backend.ts";
+import { type KernelProfile, type KernelStats, startKernelProfile } from "./kernel_profile.ts";
+import type { OptimizerState } from "./optimizer_state.ts";
+import {
+  type FlatOptimizerSettings,
+  type FlatOptimizerState,
+  flatOptimizerState,
+  flatStep,
+  toOptimizerState,
+} from "./flat_optimizer.ts";
+import type { ReplicaLoss } from "./data_parallel.ts";
+
+/** Everything a replica needs to build its model and find its shared memory. */
+export interface ReplicaInit {
+  type: "init";
+  /** 0-based; replica 0 sums first and reports the weights. */
+  index: number;
+  replicas: number;
+  /** `model.toJSON(null, false)` of the main model. */
+  topology: string;
+  /** The values of `model.weights`, in order. */
+  weights: Float32Array[];
+  /** The optimizer's settings; absent for a replica that only predicts (no gradient slots then). */
+  optimizer?: FlatOptimizerSettings;
+  /** The loss to train on (labels arrive as class numbers; one-hot ones are made here). */
+  loss?: ReplicaLoss;
+  /** The optimizer's state when the model has trained before (see {@linkcode OptimizerState}). */
+  optimizerState?: OptimizerState;
+  /** The first seed of each Dropout layer, in layer order. */
+  dropoutSeeds: number[];
+  /** Input pixels of a batch, or of the images to predict: `capacity` x `inputSize` floats. */
+  inputs: SharedArrayBuffer;
+  /** Labels of the batch, `capacity` floats. */
+  labels: SharedArrayBuffer;
+  /** Predicted probabilities, `capacity` x classes floats. */
+  outputs: SharedArrayBuffer;
+  /** `replicas` slots of the trainable parameter count, then `replicas` slots of the rest. */
+  gradients?: SharedArrayBuffer;
+  /** Time every kernel from now on (see {@linkcode ProfileRequest}). */
+  profileKernels?: { byShape?: boolean };
+}
+
+/** Asks for the kernel times so far (when started with `profileKernels`). */
+export interface ProfileRequest {
+  type: "profile";
+}
+
+/** Predict samples `start`..`start + count - 1` of `inputs` into the same rows of `outputs`. */
+export interface PredictRequest {
+  type: "predict";
+  start: number;
+  count: number;
+}
+
+/** A training step's first half: the gradients of samples `start`..`start + count - 1`. */
+export interface GradientsRequest {
+  type: "gradients";
+  start: number;
+  count: number;
+  /** Samples in the whole batch, over all replicas. */
+  total: number;
+}
+
+/** A training step's second half: sum the slots of the first `active` replicas and step. */
+export interface ApplyRequest {
+  type: "apply";
+  active: number;
+  learningRate: number;
+}
+
+/** Asks replica for the values of `model.weights`. */
+export interface WeightsRequest {
+  type: "weights";
+}
+
+/** Everything a replica is asked to do. */
+export type ReplicaRequest =
+  | ReplicaInit
+  | GradientsRequest
+  | ApplyRequest
+  | WeightsRequest
+  | PredictRequest
+  | ProfileRequest;
+
+/** A replica's answer. `error` is set when the request failed. */
+export interface ReplicaReply {
+  type: string;
+  error?: string;
+  loss?: number;
+  accuracy?: number;
+  /** After `apply`: whether every weight is finite. */
+  finite?: boolean;
+  weights?: Float32Array[];
+  /** After `weights`: the optimizer's state. */
+  optimizerState?: OptimizerState;
+  /** After `init`: live tensors, to check for leaks. */
+  tensors?: number;
+  /** After `profile`: self milliseconds and calls per kernel. */
+  kernels?: [string, KernelStats][];
+}
+
+/** The loss and metric functions Keras' `compile` resolved, as tfjs-layers keeps them. */
+interface CompiledInternals {
+  lossFunctions: ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor)[];
+}
+
+interface State {
+  init: ReplicaInit;
+  model: tf.LayersModel;
+  /** The trainable weights, flat, in `trainable`'s order: what the optimizer updates. */
+  flat: Float32Array;
+  optimizer: FlatOptimizerState;
+  loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+  inputShape: number[];
+  inputSize: number;
+  trainable: tf.Variable[];
+  /** Non-trainable weights (Batch Normalization's moving statistics). */
+  frozen: tf.LayerVariable[];
+  trainableSize: number;
+  frozenSize: number;
+  profile?: KernelProfile;
+}
+
+let state: State | undefined;
+
+async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
+  tf.enableProdMode();
+  await setupWasmBackend({ threads: 1 });
+  const topology = JSON.parse(init.topology);
+  checkLayersKnown(topology);
+  const model = await tf.models.modelFromJSON(topology);
+  if (model.weights.length !== init.weights.length) {
+    throw new Error(
+      `the model has ${model.weights.length} weights but ${init.weights.length} were sent`,
+    );
+  }
+  const values = init.weights.map((w, i) => tf.tensor(w, model.weights[i].read().shape));
+  model.setWeights(values);
+  tf.dispose(values);
+  // Compiled for the loss function Keras resolves; the optimizer runs in apply(), on flat arrays.
+  model.compile({ optimizer: tf.train.sgd(0), loss: init.loss ?? "sparseCategoricalCrossentropy" });
+  let d = 0;
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== "Dropout") continue;
+    // Each replica draws its own masks for its own samples: the seed advances every step as in
+    // the variants, offset by the replica index so replicas do not drop the same units.
+    const base = init.dropoutSeeds[d++] + 7_919 * init.index;
+    let calls = 0;
+    Object.defineProperty(layer, "seed", {
+      get: () => base + 1_000_003 * calls++,
+      configurable: true,
+    });
+  }
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const frozen = model.nonTrainableWeights;
+  const inputShape = model.inputs[0].shape.slice(1) as number[];
+  const trainableSize = trainable.reduce((s, w) => s + w.size, 0);
+  const flat = new Float32Array(trainableSize);
+  let offset = 0;
+  for (const w of trainable) {
+    flat.set(w.dataSync() as Float32Array, offset);
+    offset += w.size;
+  }
+  state = {
+    init,
+    model,
+    flat,
+    optimizer: init.optimizer === undefined
+      ? { slots: [], iterations: 0 }
+      : flatOptimizerState(init.optimizer, trainableSize, init.optimizerState),
+    // A Sequential model keeps its compiled state in an inner functional model.
+    loss: ((model as unknown as { model?: CompiledInternals }).model ??
+      (model as unknown as CompiledInternals)).lossFunctions[0],
+    inputShape,
+    inputSize: inputShape.reduce((a, b) => a * b, 1),
+    trainable,
+    frozen,
+    trainableSize,
+    frozenSize: frozen.reduce((s, w) => s + w.read().size, 0),
+    profile: init.profileKernels ? startKernelProfile("wasm", init.profileKernels) : undefined,
+  };
+  return { type: "init", tensors: tf.memory().numTensors };
+}
+
+/**
+ * Throws a sentence when the topology names a layer class this worker does not know: a custom
+ * layer registered in the main thread only. tfjs' own error says it in several lines.
+ */
+function checkLayersKnown(topology: unknown): void {
+  const known = tf.serialization.SerializationMap.getMap().classNameMap;
+  const visit = (node: unknown): void => {
+    if (typeof node !== "object" || node === null) return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    const { class_name: name, config } = node as { class_name?: unknown; config?: unknown };
+    if (typeof name === "string" && !(name in known) && isLayerConfig(config)) {
+      throw new Error(
+        `the layer class "${name}" is not one of tfjs' built-in layers, so a replica cannot ` +
+          "rebuild the model",
+      );
+    }
+    visit((config as { layers?: unknown } | undefined)?.layers);
+  };
+  visit(topology);
+}
+
+function isLayerConfig(config: unknown): boolean {
+  return typeof config === "object" && config !== null && "name" in config;
+}
+
+function slots(s: State): { trainable: Float32Array[]; frozen: Float32Array[] } {
+  const r = s.init.replicas;
+  const buffer = s.init.gradients;
+  if (buffer === undefined || s.init.optimizer === undefined) {
+    throw new Error("this replica was started to predict only; start replicas to train");
+  }
+  const trainable = Array.from(
+    { length: r },
+    (_, i) => new Float32Array(buffer, i * s.trainableSize * 4, s.trainableSize),
+  );
+  const frozenBase = r * s.trainableSize * 4;
+  const frozen = Array.from(
+    { length: r },
+    (_, i) => new Float32Array(buffer, frozenBase + i * s.frozenSize * 4, s.frozenSize),
+  );
+  return { trainable, frozen };
+}
+
+function gradients(s: State, request: GradientsRequest): ReplicaReply {
+  const { start, count, total } = request;
+  const pixels = new Float32Array(s.init.inputs, start * s.inputSize * 4, count * s.inputSize);
+  const labels = new Float32Array(s.init.labels, start * 4, count);
+  const mine = slots(s);
+  const variables = s.trainable;
+  let accuracy = NaN;
+  const lossValue = tf.tidy(() => {
+    const x = tf.tensor(pixels, [count, ...s.inputShape]);
+    const y = tf.tensor1d(labels);
+    const classes = s.model.outputs[0].shape.at(-1) as number;
+    const target = s.init.loss === "categoricalCrossentropy"
+      ? tf.oneHot(tf.cast(y, "int32"), classes).toFloat()
+      : y;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = s.model.apply(x, { training: true }) as tf.Tensor;
+      accuracy = tf.metrics.sparseCategoricalAccuracy(y, out).mean().dataSync()[0];
+      return tf.mean(s.loss(target, out)) as tf.Scalar;
+    }, variables);
+    // The batch loss is the mean over all replicas' samples: scale this share by count/total.
+    const slot = mine.trainable[s.init.index];
+    const scale = count / total;
+    let offset = 0;
+    for (const v of variables) {
+      const g = grads[v.name].dataSync() as Float32Array;
+      for (let i = 0; i < g.length; i++) slot[offset + i] = g[i] * scale;
+      offset += g.length;
+    }
+    return value.dataSync()[0];
+  });
+  // Batch Normalization updated its moving statistics from this share: publish them.
+  let offset = 0;
+  for (const w of s.frozen) {
+    const v = w.read().dataSync() as Float32Array;
+    mine.frozen[s.init.index].set(v, offset);
+    offset += v.length;
+  }
+  return { type: "gradients", loss: lossValue, accuracy };
+}
+
+function apply(s: State, request: ApplyRequest): ReplicaReply {
+  const all = slots(s);
+  // Every replica sums the same slots in the same order: identical float results everywhere.
+  const sum = new Float32Array(s.trainableSize);
+  for (let r = 0; r < request.active; r++) {
+    const slot = all.trainable[r];
+    for (let i = 0; i < sum.length; i++) sum[i] += slot[i];
+  }
+  flatStep(s.flat, sum, s.optimizer, s.init.optimizer!, request.learningRate);
+  let at = 0;
+  for (const w of s.trainable) {
+    const next = tf.tensor(s.flat.subarray(at, at + w.size), w.shape);
+    w.assign(next);
+    next.dispose();
+    at += w.size;
+  }
+  if (s.frozenSize > 0) {
+    // Moving statistics: the mean over the replicas that trained, in replica order.
+    const mean = new Float32Array(s.frozenSize);
+    for (let r = 0; r < request.active; r++) {
+      const slot = all.frozen[r];
+      for (let i = 0; i < mean.length; i++) mean[i] += slot[i];
+    }
+    for (let i = 0; i < mean.length; i++) mean[i] /= request.active;
+    let offset = 0;
+    for (const w of s.frozen) {
+      const { size, shape } = w.read();
+      tf.tidy(() => {
+        w.write(tf.tensor(mean.subarray(offset, offset + size), shape));
+      });
+      offset += size;
+    }
+  }
+  let finite = true;
+  if (s.init.index === 0) {
+    // Summed in float32, as the in-process check (a tfjs sum) does: weights near the float32
+    // limit overflow it and count as diverged there too.
+    let total = 0;
+    for (let i = 0; i < s.flat.length; i++) total = Math.fround(total + s.flat[i]);
+    finite = Number.isFinite(total);
+  }
+  return { type: "apply", finite };
+}
+
+/** Largest number of images one `model.predict` call gets (bounds the heap a replica uses). */
+const PREDICT_BATCH = 256;
+
+function predict(s: State, request: PredictRequest): ReplicaReply {
+  const { start, count } = request;
+  const outputs = new Float32Array(s.init.outputs);
+  const classes = s.model.outputs[0].shape.at(-1) as number;
+  for (let at = start; at < start + count; at += PREDICT_BATCH) {
+    const n = Math.min(PREDICT_BATCH, start + count - at);
+    const pixels = new Float32Array(s.init.inputs, at * s.inputSize * 4, n * s.inputSize);
+    tf.tidy(() => {
+      // One call per batch: model.predict would otherwise cut it into batches of 32.
+      const out = s.model.predict(tf.tensor(pixels, [n, ...s.inputShape]), {
+        batchSize: n,
+      }) as tf.Tensor;
+      outputs.set(out.dataSync(), at * classes);
+    });
+  }
+  return { type: "predict" };
+}
+
+function weights(s: State): ReplicaReply {
+  return {
+    type: "weights",
+    weights: s.model.weights.map((w) => w.read().dataSync() as Float32Array),
+    optimizerState: s.init.optimizer && toOptimizerState(
+      s.optimizer,
+      s.init.optimizer,
+      s.trainable.map((w) => ({ name: w.name, shape: w.shape })),
+    ),
+    tensors: tf.memory().numTensors,
+  };
+}
+
+async function handle(request: ReplicaRequest): Promise<ReplicaReply> {
+  if (request.type === "init") return await initialize(request);
+  if (state === undefined) throw new Error("the replica was asked to work before init");
+  if (request.type === "gradients") return gradients(state, request);
+  if (request.type === "apply") return apply(state, request);
+  if (request.type === "predict") return predict(state, request);
+  if (request.type === "profile") {
+    return { type: "profile", kernels: [...state.profile?.stats ?? []] };
+  }
+  return weights(state);
+}
+
+// Requests are handled one at a time, in order: the main thread never sends the next before the
+// reply to the previous one, except `init`, which comes first.
+let queue: Promise<void> = Promise.resolve();
+/** This worker's global scope, as far as this module uses it. */
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent<ReplicaRequest>) => void;
+  postMessage: (message: ReplicaReply) => void;
+};
+scope.onmessage = (event) => {
+  const request = event.data;
+  queue = queue.then(async () => {
+    let reply: ReplicaReply;
+    try {
+      reply = await handle(request);
+    } catch (e) {
+      reply = { type: request.type, error: e instanceof Error ? e.stack ?? e.message : String(e) };
+    }
+    scope.postMessage(reply);
+  });
+};
