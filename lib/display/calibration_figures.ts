@@ -197,33 +197,10 @@ export function confidenceHistogramFigure(
     title?: string;
   },
 ): Figure {
-  const bins = 20;
-  const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
   const threshold = options.notSureBelow;
-  const data = options.groups.map((group, g) => {
-    const { confidence } = confidences(group.probabilities, options.classes);
-    const counts = new Array<number>(bins).fill(0);
-    for (const c of confidence) counts[Math.min(bins - 1, Math.floor(c * bins))]++;
-    const total = Math.max(1, confidence.length);
-    const answered = threshold === undefined
-      ? ""
-      : `, ${percent(confidence.filter((c) => c >= threshold).length / total, 0)} answered`;
-    return {
-      type: "bar",
-      name: `${group.name} (${confidence.length.toLocaleString("en-US")}${answered})`,
-      x: counts.map((_, b) => (b + 0.5) / bins),
-      y: counts.map((n) => (100 * n) / total),
-      width: 1 / bins,
-      opacity: 0.6,
-      marker: { color: group.color ?? colors[g % colors.length] },
-      customdata: counts.map((
-        n,
-        b,
-      ) => [n, `${(b / bins).toFixed(2)}–${((b + 1) / bins).toFixed(2)}`]),
-      hovertemplate: `${group.name}<br>confidence %{customdata[1]}: %{y:.1f}% ` +
-        "(%{customdata[0]:,} images)<extra></extra>",
-    };
-  });
+  const data = options.groups.map((group, g) =>
+    confidenceBars(group, { classes: options.classes, threshold, index: g })
+  );
   return {
     data,
     layout: {
@@ -255,5 +232,35 @@ export function confidenceHistogramFigure(
         font: { color: "#d62728" },
       }],
     },
+  };
+}
+
+/** One group's histogram bars: shares of its images in 20 confidence bins. */
+function confidenceBars(
+  group: ConfidenceGroup,
+  options: { classes: number; threshold?: number; index: number },
+): Record<string, unknown> {
+  const bins = 20;
+  const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
+  const { confidence } = confidences(group.probabilities, options.classes);
+  const counts = new Array<number>(bins).fill(0);
+  for (const c of confidence) counts[Math.min(bins - 1, Math.floor(c * bins))]++;
+  const total = Math.max(1, confidence.length);
+  const threshold = options.threshold;
+  const answered = threshold === undefined
+    ? ""
+    : `, ${percent(confidence.filter((c) => c >= threshold).length / total, 0)} answered`;
+  const range = (b: number) => `${(b / bins).toFixed(2)}–${((b + 1) / bins).toFixed(2)}`;
+  return {
+    type: "bar",
+    name: `${group.name} (${confidence.length.toLocaleString("en-US")}${answered})`,
+    x: counts.map((_, b) => (b + 0.5) / bins),
+    y: counts.map((n) => (100 * n) / total),
+    width: 1 / bins,
+    opacity: 0.6,
+    marker: { color: group.color ?? colors[options.index % colors.length] },
+    customdata: counts.map((n, b) => [n, range(b)]),
+    hovertemplate: `${group.name}<br>confidence %{customdata[1]}: %{y:.1f}% ` +
+      "(%{customdata[0]:,} images)<extra></extra>",
   };
 }

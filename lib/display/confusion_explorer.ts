@@ -259,9 +259,15 @@ export function confusionExplorerHtml(id: string, options: ConfusionExplorerOpti
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confusionCells, showConfusionExplorer } from "./confusion_explorer.ts";
  * const cells = confusionCells({ probabilities: Float32Array.of(0.2, 0.8), labels: [0] });
- * await showConfusionExplorer({ cells, images: new Uint8Array(784), classNames: ["a", "b"] });
+ * const printed: string[] = [];
+ * const log = console.log;
+ * console.log = (text: string) => printed.push(text);
+ * await showConfusionExplorer({ cells, images: new Uint8Array(784), classNames: ["a", "b"] })
+ *   .finally(() => console.log = log);
+ * assert.deepEqual(printed, ["[Plotly figure: untitled, 1 trace(s)]"], "outside Jupyter: a line");
  * ```
  */
 export async function showConfusionExplorer(options: ConfusionExplorerOptions): Promise<void> {
