@@ -371,15 +371,24 @@ def main() -> None:
         problems = [str(exc)]
     finally:
         runner.stop()
-    nbformat.write(nb, str(out_nb))
-    log(f"wrote {out_nb} ({time.monotonic() - started:.0f}s)")
-    if not args.no_html:
-        result = subprocess.run(
-            [sys.executable, "-m", "nbconvert", "--to", "html", "--log-level", "WARN",
-             "--output-dir", str(out_dir), str(out_nb)])
-        if result.returncode != 0:
-            fail(f"nbconvert could not render {out_nb} to HTML (exit {result.returncode}).")
-        log(f"wrote {out_nb.with_suffix('.html')}")
+    # Written to a temporary name and renamed into place: a reader never sees half of a file.
+    partial = f".{out_nb.stem}.{os.getpid()}.partial"
+    partial_nb, partial_html = out_dir / f"{partial}.ipynb", out_dir / f"{partial}.html"
+    try:
+        nbformat.write(nb, str(partial_nb))
+        os.replace(partial_nb, out_nb)
+        log(f"wrote {out_nb} ({time.monotonic() - started:.0f}s)")
+        if not args.no_html:
+            result = subprocess.run(
+                [sys.executable, "-m", "nbconvert", "--to", "html", "--log-level", "WARN",
+                 "--output-dir", str(out_dir), "--output", partial, str(out_nb)])
+            if result.returncode != 0:
+                fail(f"nbconvert could not render {out_nb} to HTML (exit {result.returncode}).")
+            os.replace(partial_html, out_nb.with_suffix(".html"))
+            log(f"wrote {out_nb.with_suffix('.html')}")
+    finally:
+        for leftover in (partial_nb, partial_html):
+            leftover.unlink(missing_ok=True)
     if problems:
         for p in problems:
             print(f"error: {p}", file=sys.stderr)

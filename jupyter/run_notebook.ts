@@ -19,6 +19,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { lockOutputDir } from "../lib/run_lock.ts";
 import {
   ensureInstalled,
   installCommand,
@@ -45,6 +46,31 @@ export async function runNotebook(
     console.error(`error: ${error.message}`);
     return 1;
   }
+  // Two runs into one folder would mix their notebooks, HTML pages and metrics.json: the second
+  // stops here, before the kernel starts.
+  const lock = await lockOutputDir(outputDirOf(args), "deno task notebook").catch((error) =>
+    error as Error
+  );
+  if (lock instanceof Error) {
+    console.error(`error: ${lock.message}`);
+    return 1;
+  }
+  try {
+    return await runPython(args, env);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The folder the runner writes: `--output-dir DIR` (or `--output-dir=DIR`), else `outputs`. */
+export function outputDirOf(args: readonly string[]): string {
+  const at = args.indexOf("--output-dir");
+  if (at >= 0 && at + 1 < args.length) return args[at + 1];
+  const joined = args.find((arg) => arg.startsWith("--output-dir="));
+  return joined ? joined.slice("--output-dir=".length) : "outputs";
+}
+
+async function runPython(args: string[], env: Record<string, string>): Promise<number> {
   // The kernelspec starts `deno` from PATH: make it the same deno that runs this task.
   const path = `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`;
   const command = new Deno.Command(SYSTEM_PYTHON, {

@@ -107,7 +107,7 @@ export function parseProgramArgs<
   args: readonly string[],
   options: { env?: Record<string, string | undefined> } = {},
 ): ProgramArgs<K, D, V> {
-  const env = options.env ?? readEnvironment();
+  const env = options.env ?? readEnvironment(spec.table.variables);
   const { values, positionals } = parseCommandLine(spec, args);
   const { table } = spec;
   const explicit: Partial<ParameterValues<D, V>> = {};

@@ -21,7 +21,7 @@ import { readEnvironment } from "./parameters.ts";
  */
 export function misspeltVariables(
   known: readonly string[],
-  env: Record<string, string | undefined> = readEnvironment(),
+  env: Record<string, string | undefined> = readEnvironment(known),
 ): string[] {
   const warnings: string[] = [];
   for (const [variable, value] of Object.entries(env)) {

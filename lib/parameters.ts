@@ -408,7 +408,7 @@ export function readParameters<
   table: ParameterTable<D, V>,
   options: ReadParametersOptions<K, D, V> = {},
 ): Pick<ParameterValues<D, V>, K> {
-  const env = options.env ?? readEnvironment();
+  const env = options.env ?? readEnvironment(table.variables);
   const values: Partial<ParameterValues<D, V>> = {};
   const defaulted = new Set<ParameterName>();
   // Table order matters: a default may depend on an earlier value (epochs on the variant).
@@ -440,13 +440,28 @@ export function assign<K extends ParameterName, D extends string, V extends stri
   target[name] = value;
 }
 
-/** The process environment, or none without `--allow-env` (the defaults apply). */
-export function readEnvironment(): Record<string, string | undefined> {
-  try {
-    return Deno.env.toObject();
-  } catch {
-    return {};
+/**
+ * The process environment: all of it when the process may read all of it (so that a misspelt
+ * variable is seen), else those of `variables` it may read: a task is given `--allow-env` for the
+ * project's variables only (`deno.json`). Without `--allow-env`, none: the defaults apply.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readEnvironment } from "./parameters.ts";
+ * assert.equal(typeof readEnvironment(["EPOCHS"]), "object");
+ * ```
+ */
+export function readEnvironment(
+  variables: readonly string[] = [],
+): Record<string, string | undefined> {
+  if (Deno.permissions.querySync({ name: "env" }).state === "granted") return Deno.env.toObject();
+  const env: Record<string, string | undefined> = {};
+  for (const name of variables) {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") continue;
+    env[name] = Deno.env.get(name);
   }
+  return env;
 }
 
 /**

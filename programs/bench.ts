@@ -14,6 +14,7 @@
  *
  * @module
  */
+import process from "node:process";
 import * as tf from "@tensorflow/tfjs";
 import { loadMnist, type Mnist, type MnistSplit } from "../lib/data/mnist.ts";
 import {
@@ -234,14 +235,10 @@ function report(
   };
 }
 
-/** User + system CPU seconds of this process (Linux /proc), or undefined elsewhere. */
+/** User + system CPU seconds of this process, all its threads (getrusage: no permission needed). */
 function processCpuSeconds(): number | undefined {
-  try {
-    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
-  } catch {
-    return undefined;
-  }
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
 }
 
 /** Milliseconds and calls per training step for each kernel, printed to stderr as a table. */

@@ -16,6 +16,7 @@
  */
 import { join } from "node:path";
 import { writeJson } from "../lib/files.ts";
+import { lockOutputDir } from "../lib/run_lock.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { disposeModel } from "../lib/models/model.ts";
 import { VARIANT_NAMES, variantFingerprint } from "../lib/models/variants.ts";
@@ -24,6 +25,7 @@ import {
   parseProgramArgs,
   type ProgramSpec,
   startProgram,
+  USAGE_EXIT_CODE,
   UsageError,
 } from "../lib/command_line.ts";
 import { ParameterError, type ParameterName, parseWholeNumber } from "../lib/parameters.ts";
@@ -166,6 +168,14 @@ export async function main(args: readonly string[]): Promise<number> {
     outputDir: (o) => o.runs,
   });
   if (typeof options === "number") return options;
+  // A second run into the same folder stops here, before any work, instead of mixing files.
+  const lock = await lockOutputDir(options.runs, "deno task experiments").catch((error) =>
+    error as Error
+  );
+  if (lock instanceof Error) {
+    console.error(`Error: ${lock.message}`);
+    return USAGE_EXIT_CODE;
+  }
   try {
     const folders = options.summarizeOnly ? undefined : await train(options);
     const runs = (await readRuns(options.runs)).filter((run) =>
@@ -181,6 +191,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
+    await lock.release();
     shutdownWasmBackend();
   }
 }

@@ -1,7 +1,6 @@
 /**
  * Reads your own digit images (PNG or JPEG, any size, colour or grey, with or without transparency)
- * and prints what a trained model sees in each: its class (or "not sure", below the threshold recorded
- * with the model) and the top-3 probabilities. Run
+ * and prints what a trained model sees in each: its class and the top-3 probabilities. Run
  * `deno task predict --help` for the flags.
  *
  * The model is checked before any image is read, and every file is checked before it is decoded:
@@ -19,6 +18,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type DatasetName, DATASETS, isDatasetName } from "../lib/data/mnist.ts";
 import { ImageFileError, readImageFile } from "../lib/data/image_file.ts";
+import { readRunMetrics, type RunMetrics } from "../lib/training/run_metrics.ts";
 import {
   type DigitPrediction,
   formatPrediction,
@@ -32,6 +32,7 @@ import {
   USAGE_EXIT_CODE,
   UsageError,
 } from "../lib/command_line.ts";
+import { readEnvironment } from "../lib/parameters.ts";
 import { RUN_PARAMETERS } from "../lib/training/run_parameters.ts";
 
 /** Exit code when every file could be read but some held no digit. */
@@ -99,7 +100,7 @@ export function parsePredictArgs(
   args: readonly string[],
   options: { env?: Record<string, string | undefined> } = {},
 ): PredictCliOptions {
-  const env = options.env ?? Deno.env.toObject();
+  const env = options.env ?? readEnvironment(RUN_PARAMETERS.variables);
   const parsed = parseProgramArgs(PREDICT_PROGRAM, args, { env });
   if (!parsed.help && parsed.positionals.length === 0) {
     throw new UsageError(
@@ -125,37 +126,27 @@ export function parsePredictArgs(
 interface ModelRecord {
   /** The class names: the flag's dataset, else the recorded one, else MNIST's digits. */
   classNames: readonly string[];
-  /** The recorded "not sure" threshold, if any. */
+  /** The recorded "not sure" threshold (chosen on the validation images), if any. */
   notSureBelow?: number;
 }
 
 /**
  * The class names and the "not sure" threshold for a model folder, from the run's `metrics.json`
- * beside it (a model without one is taken to be an MNIST one that always answers).
- *
- * @throws {UsageError} when the record's `notSureBelow` is not a number from 0 to 1.
+ * beside the folder (without one, the model is taken to be an MNIST one that always answers).
  */
 async function modelRecord(options: PredictCliOptions): Promise<ModelRecord> {
-  const path = join(dirname(options.model), "metrics.json");
-  let metrics: Record<string, unknown> | undefined;
+  let metrics: RunMetrics | undefined;
   try {
-    metrics = JSON.parse(await Deno.readTextFile(path));
-  } catch {
-    // No record of the run.
+    metrics = await readRunMetrics(join(dirname(options.model), "metrics.json"));
+  } catch (error) {
+    // No record of the run: the model is taken to be an MNIST one. A damaged record is told.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const recorded = String(metrics?.dataset);
-  const dataset = options.dataset ?? (isDatasetName(recorded) ? recorded : "mnist");
-  const notSureBelow = metrics?.notSureBelow;
-  if (
-    notSureBelow !== undefined && !(typeof notSureBelow === "number" && notSureBelow >= 0 &&
-      notSureBelow <= 1)
-  ) {
-    throw new UsageError(
-      `${path}: notSureBelow must be a number from 0 to 1, got ${JSON.stringify(notSureBelow)}; ` +
-        "remove it or train the model again.",
-    );
-  }
-  return { classNames: DATASETS[dataset].classNames, notSureBelow };
+  const recorded = metrics !== undefined && isDatasetName(metrics.dataset)
+    ? metrics.dataset
+    : undefined;
+  const dataset = options.dataset ?? recorded ?? "mnist";
+  return { classNames: DATASETS[dataset].classNames, notSureBelow: metrics?.notSureBelow };
 }
 
 /**
@@ -185,19 +176,12 @@ export async function main(args: readonly string[]): Promise<number> {
   tf.enableProdMode();
   await tf.setBackend("cpu");
   let model: tf.LayersModel;
-  try {
-    model = await loadDigitModel(options.model);
-  } catch (error) {
-    console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
-    return USAGE_EXIT_CODE;
-  }
   let record: ModelRecord;
   try {
     record = await modelRecord(options);
+    model = await loadDigitModel(options.model);
   } catch (error) {
-    model.dispose();
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`Error: ${error.message}`);
+    console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return USAGE_EXIT_CODE;
   }
   let code = 0;

@@ -16,11 +16,13 @@
  *
  * @module
  */
+import os from "node:os";
 import { join } from "node:path";
 import { writeFileAtomically, writeJson } from "../lib/files.ts";
 import { renderFigureImages } from "../lib/display/static_plot.ts";
 import type { PlotlyFigure } from "../lib/display/plotly.ts";
 import { USAGE_EXIT_CODE } from "../lib/command_line.ts";
+import { readEnvironment } from "../lib/parameters.ts";
 import { RUN_PARAMETERS } from "../lib/training/run_parameters.ts";
 import { runNotebook } from "../jupyter/run_notebook.ts";
 import {
@@ -41,6 +43,7 @@ export const README_IMAGES: readonly { file: string; marker: string }[] = [
   { file: "images/confusion_matrix.png", marker: "confusionMatrixFigure(" },
   { file: "images/predictions.png", marker: "predictionsFigure(" },
   { file: "images/filters.png", marker: "filtersFigure(" },
+  { file: "images/learned_map.png", marker: "learnedMapFigure(" },
 ];
 
 /** The `--help` text. */
@@ -55,10 +58,15 @@ commit and machine. Also writes the README's pictures to images/.
 `;
 
 /** The notebook parameters set in `env` (variable -> value): what made this run not a default one. */
-export function parametersSet(env: Record<string, string>): Record<string, string> {
+export function parametersSet(
+  env: Record<string, string | undefined>,
+): Record<string, string> {
   const names = Object.values(RUN_PARAMETERS.rows).map((spec) => spec.env)
     .filter((name) => name !== "WASM_THREADS"); // how fast, not what: not a notebook parameter
-  return Object.fromEntries(names.flatMap((name) => name in env ? [[name, env[name]]] : []));
+  return Object.fromEntries(names.flatMap((name) => {
+    const value = env[name];
+    return value === undefined ? [] : [[name, value]];
+  }));
 }
 
 /** The commit checked out, with ` + uncommitted changes` when tracked files differ from it. */
@@ -74,12 +82,8 @@ async function currentCommit(): Promise<string> {
 
 /** The machine in a few words: CPU, cores, memory, OS and Deno. */
 function describeMachine(): string {
-  let cpu = "unknown CPU";
-  try {
-    cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.+)$/m)?.[1] ?? cpu;
-  } catch {
-    // not Linux
-  }
+  // os.cpus() needs only --allow-sys=cpus; Deno refuses /proc/cpuinfo to all but -A.
+  const cpu = os.cpus()[0]?.model.trim() || "unknown CPU";
   const memory = (Deno.systemMemoryInfo().total / 2 ** 30).toFixed(0);
   return `${navigator.hardwareConcurrency} cores of ${cpu}, ${memory} GiB, ${Deno.build.os}, ` +
     `Deno ${Deno.version.deno}`;
@@ -149,7 +153,7 @@ async function runAndRecord(provenancePath: string): Promise<number> {
     commit,
     machine: describeMachine(),
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-    parameters: parametersSet(Deno.env.toObject()),
+    parameters: parametersSet(readEnvironment(RUN_PARAMETERS.variables)),
     runSeconds: (performance.now() - started) / 1000,
   };
   await writeJson(provenancePath, provenance);
@@ -160,7 +164,11 @@ async function runAndRecord(provenancePath: string): Promise<number> {
 async function publishCopy(executed: Notebook, provenance: Provenance): Promise<number> {
   const started = performance.now();
   // Twice the figure's size in pixels, shown at its size: sharp on high-density screens.
-  const draw = (figures: readonly PlotlyFigure[]) => renderFigureImages(figures, { scale: 2 });
+  const draw = (figures: readonly PlotlyFigure[]) =>
+    renderFigureImages(figures, {
+      scale: 2,
+      profileParent: PUBLISH_DIR, // publish may write only its own folders (deno.json)
+    });
   const copy = await renderedCopy(executed, { draw, provenance });
   const text = JSON.stringify(copy, null, 1) + "\n";
   const problems = checkRenderedCopy(
@@ -172,7 +180,10 @@ async function publishCopy(executed: Notebook, provenance: Provenance): Promise<
     for (const problem of problems) console.error(`Error: ${problem}`);
     return 1;
   }
-  await writeFileAtomically(RENDERED_NOTEBOOK, new TextEncoder().encode(text));
+  // Written in outputs/ and renamed into place: publish may write only that file at the top.
+  const partial = join(PUBLISH_DIR, `${RENDERED_NOTEBOOK}.partial`);
+  await writeFileAtomically(partial, new TextEncoder().encode(text));
+  await Deno.rename(partial, RENDERED_NOTEBOOK);
   const images = await writeReadmeImages(copy);
   const figures = copy.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.["image/png"]);
   console.log(

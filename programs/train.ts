@@ -18,7 +18,14 @@
 import { join } from "node:path";
 import { disposeModel } from "../lib/models/model.ts";
 import { VARIANT_NAMES, VARIANTS } from "../lib/models/variants.ts";
-import { helpText, parseProgramArgs, type ProgramSpec, startProgram } from "../lib/command_line.ts";
+import {
+  helpText,
+  parseProgramArgs,
+  type ProgramSpec,
+  startProgram,
+  USAGE_EXIT_CODE,
+} from "../lib/command_line.ts";
+import { lockOutputDir } from "../lib/run_lock.ts";
 import type { ParameterName } from "../lib/parameters.ts";
 import { RUN_PARAMETERS, type RunParameters } from "../lib/training/run_parameters.ts";
 import { formatDuration, trainingProgress } from "../lib/display/progress.ts";
@@ -115,6 +122,12 @@ export async function main(args: readonly string[]): Promise<number> {
     outputDir: (o) => o.out,
   });
   if (typeof options === "number") return options;
+  // A second run into the same folder stops here, before any work, instead of mixing files.
+  const lock = await lockOutputDir(options.out, "deno task train").catch((error) => error as Error);
+  if (lock instanceof Error) {
+    console.error(`Error: ${lock.message}`);
+    return USAGE_EXIT_CODE;
+  }
   try {
     const { dataset, variant, seed, threads } = options.parameters;
     const backend = await setupWasmBackend({ threads });
@@ -139,6 +152,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
+    await lock.release();
     shutdownWasmBackend();
   }
 }

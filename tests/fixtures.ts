@@ -7,7 +7,9 @@
 import { AssertionError } from "node:assert/strict";
 import { join } from "node:path";
 import type { IdxFileName } from "../lib/data/mnist.ts";
+import type { RunMetrics } from "../lib/training/run_metrics.ts";
 import { sha256 } from "../lib/files.ts";
+import { crc32, deflateSync } from "node:zlib";
 
 /** Bytes of an IDX file: big-endian magic, dimensions, then the data. */
 export function idxBytes(magic: number, shape: number[], data: Uint8Array): Uint8Array {
@@ -184,4 +186,92 @@ export async function runProgram(
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** A PNG chunk: length, type, body and the CRC of type and body. */
+function pngChunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.length);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)) >>> 0);
+  return out;
+}
+
+/**
+ * A well-formed 8-bit grey PNG (every chunk whole, every CRC right) whose image data holds only
+ * `rows` of the `height` rows its header promises, or all of them; `interlaced` stores the rows
+ * in Adam7's seven passes. Every pixel is 200.
+ */
+export function greyPng(
+  options: { width: number; height: number; rows?: number; interlaced?: boolean },
+): Uint8Array {
+  const { width, height } = options;
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 0, 0, 0, options.interlaced ? 1 : 0], 8);
+  const passes = options.interlaced
+    ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [
+      0,
+      1,
+      1,
+      2,
+    ]]
+    : [[0, 0, 1, 1]];
+  const scanlines: number[] = [];
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil(Math.max(0, width - x0) / dx);
+    const h = Math.ceil(Math.max(0, height - y0) / dy);
+    if (w === 0) continue;
+    for (let y = 0; y < h; y++) scanlines.push(0, ...new Array(w).fill(200));
+  }
+  const kept = options.rows === undefined
+    ? scanlines
+    : scanlines.slice(0, options.rows * (width + 1));
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk("IHDR", header),
+    pngChunk("IDAT", new Uint8Array(deflateSync(new Uint8Array(kept)))),
+    pngChunk("IEND", new Uint8Array()),
+  ];
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
+
+/** A whole `metrics.json` record of a small run, with `more` fields changed. */
+export function sampleRunMetrics(more: Partial<RunMetrics> = {}): RunMetrics {
+  return {
+    dataset: "mnist",
+    variant: "baseline",
+    test_accuracy: 0.9,
+    test_loss: 0.3,
+    seed: 1,
+    epochs: 1,
+    epochs_run: 1,
+    batch_size: 128,
+    train_samples: 1800,
+    validation_samples: 200,
+    parameters: 121_930,
+    train_seconds: 3,
+    train_samples_per_s: 600,
+    backend: "wasm",
+    simd: true,
+    threads: 2,
+    tfjs_version: "4.22.0",
+    deno_version: "2.8.1",
+    history: [{
+      epoch: 1,
+      loss: 0.5,
+      accuracy: 0.8,
+      val_loss: null,
+      val_accuracy: null,
+      learning_rate: 0.001,
+      seconds: 3,
+    }],
+    ...more,
+  };
 }

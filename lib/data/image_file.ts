@@ -5,6 +5,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { inflateSync } from "node:zlib";
+import { readRegularFile } from "../files.ts";
 import * as pngjs from "pngjs";
 import jpeg from "jpeg-js";
 import type { RasterImage } from "./digit_image.ts";
@@ -24,6 +26,9 @@ const PNG_SYNC = (pngjs as unknown as { PNG: { sync: PngSync } }).PNG.sync;
 
 /** The largest image accepted, in megapixels: a photo is far smaller, a bigger one is a mistake. */
 export const MAX_MEGAPIXELS = 50;
+
+/** The largest image file read, in bytes: a PNG of the largest image accepted is far smaller. */
+export const MAX_FILE_BYTES = 200_000_000;
 
 /** A decoded image: RGBA bytes. */
 export interface DecodedImage extends RasterImage {
@@ -56,6 +61,68 @@ function checkSize(name: string, width: number, height: number): void {
   }
 }
 
+/** Channels per pixel by PNG colour type: grey, RGB, palette, grey + alpha, RGBA. */
+const PNG_CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Adam7's seven passes: first column, first row, column step, row step. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [
+  0,
+  1,
+  1,
+  2,
+]] as const;
+
+/**
+ * The bytes of filtered scanlines a PNG's header promises: a filter byte and the packed pixels of
+ * each row (of each Adam7 pass when interlaced).
+ */
+function pngDataBytes(width: number, height: number, bitsPerPixel: number, interlaced: boolean) {
+  const rows = (w: number, h: number) =>
+    w === 0 || h === 0 ? 0 : h * (1 + Math.ceil(w * bitsPerPixel / 8));
+  if (!interlaced) return rows(width, height);
+  return ADAM7.reduce(
+    (sum, [x0, y0, dx, dy]) =>
+      sum + rows(Math.ceil(Math.max(0, width - x0) / dx), Math.ceil(Math.max(0, height - y0) / dy)),
+    0,
+  );
+}
+
+/**
+ * Checks that a PNG's image data (its IDAT chunks, inflated) holds every row its header promises:
+ * pngjs fills missing rows with zeros, which would read as a mostly empty image.
+ */
+function checkPngData(bytes: Uint8Array, name: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const idat: Uint8Array[] = [];
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (type === "IDAT") idat.push(bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + length)));
+    if (type === "IEND") break;
+    at += 12 + length;
+  }
+  const [width, height] = [view.getUint32(16), view.getUint32(20)];
+  const bits = bytes[24] * (PNG_CHANNELS[bytes[25]] ?? 1);
+  const expected = pngDataBytes(width, height, bits, bytes[28] === 1);
+  let inflated = 0;
+  try {
+    // One byte more than promised is enough to know the data is not short; no more is made.
+    inflated = inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1 }).length;
+  } catch (error) {
+    if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return;
+    throw new ImageFileError(
+      `${name} is a truncated or damaged PNG file: its image data cannot be inflated ` +
+        `(${reason(error)}).`,
+    );
+  }
+  if (inflated < expected) {
+    throw new ImageFileError(
+      `${name} is a damaged PNG file: its image data holds ${inflated} bytes, but its header ` +
+        `(${width}x${height}) promises ${expected}; it was cut short, so it is not read as an image.`,
+    );
+  }
+}
+
 /**
  * Decodes the bytes of a PNG or JPEG file (any size up to {@link MAX_MEGAPIXELS}, colour or grey,
  * with or without transparency) into RGBA pixels. `name` is used in error messages.
@@ -79,6 +146,7 @@ export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
     }
     const header = new DataView(bytes.buffer, bytes.byteOffset, 24);
     checkSize(name, header.getUint32(16), header.getUint32(20));
+    checkPngData(bytes, name);
     try {
       const png = PNG_SYNC.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data) };
@@ -130,13 +198,17 @@ export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
 export async function readImageFile(path: string): Promise<DecodedImage> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    // A named pipe or a device is refused before it is opened: reading it could block for good.
+    bytes = await readRegularFile(path, { maxBytes: MAX_FILE_BYTES, what: "an image" });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new ImageFileError(`${path} does not exist: check the path.`);
     }
-    if (error instanceof Deno.errors.IsADirectory) {
+    if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
       throw new ImageFileError(`${path} is a folder, not an image file.`);
+    }
+    if (/is not a regular file|over the limit/.test(reason(error))) {
+      throw new ImageFileError(reason(error));
     }
     throw new ImageFileError(`Cannot read ${path} (${reason(error)}).`);
   }

@@ -6,8 +6,9 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { concatBytes, sha256, writeFileAtomically } from "../files.ts";
+import { readRegularFile, sha256, writeFileAtomically } from "../files.ts";
 import { fileURLToPath } from "node:url";
+import { downloadBounded } from "./download.ts";
 import { gunzip, parseIdxImages, parseIdxLabels } from "./idx.ts";
 
 /** Side of an image, in pixels. */
@@ -51,6 +52,8 @@ export interface DatasetInfo {
   classNames: readonly string[];
   /** SHA-256 (hex) of each gzipped file. */
   checksums: Readonly<Record<IdxFileName, string>>;
+  /** Size in bytes of each gzipped file: no source may send more. */
+  sizes: Readonly<Record<IdxFileName, number>>;
   /** Public HTTPS folders that hold the four files. */
   downloadUrls: readonly string[];
   /** How many training images the real files hold. */
@@ -70,6 +73,12 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
         "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
       "t10k-labels-idx1-ubyte.gz":
         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    },
+    sizes: {
+      "train-images-idx3-ubyte.gz": 9_912_422,
+      "train-labels-idx1-ubyte.gz": 28_881,
+      "t10k-images-idx3-ubyte.gz": 1_648_877,
+      "t10k-labels-idx1-ubyte.gz": 4_542,
     },
     downloadUrls: [
       "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -99,6 +108,12 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
         "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
       "t10k-labels-idx1-ubyte.gz":
         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    },
+    sizes: {
+      "train-images-idx3-ubyte.gz": 26_421_880,
+      "train-labels-idx1-ubyte.gz": 29_515,
+      "t10k-images-idx3-ubyte.gz": 4_422_102,
+      "t10k-labels-idx1-ubyte.gz": 5_148,
     },
     downloadUrls: ["https://storage.googleapis.com/tensorflow/tf-keras-datasets/"],
     trainImages: 60_000,
@@ -138,6 +153,11 @@ export interface LoadMnistOptions {
   downloadUrls?: readonly string[];
   /** Override of the expected SHA-256 per file (tests use small generated files). */
   checksums?: Partial<Record<IdxFileName, string>>;
+  /**
+   * Override of the expected size in bytes per file. A file whose checksum is overridden and whose
+   * size is not may hold up to {@linkcode MAX_FILE_BYTES}.
+   */
+  sizes?: Partial<Record<IdxFileName, number>>;
   /** The fetch to use for URLs. Default: the global `fetch`. */
   fetch?: typeof fetch;
   /** Told of each file fetched or refused, for a progress log. Default: silent. */
@@ -160,6 +180,9 @@ const FILES: readonly IdxFileName[] = [
 export const DEFAULT_CACHE_DIR: string = fileURLToPath(new URL("../../data/", import.meta.url));
 
 const STALL_TIMEOUT_MS = 30_000;
+
+/** The ceiling of a file whose size is not known: above the largest real file (26.4 MB). */
+export const MAX_FILE_BYTES = 32_000_000;
 
 /** A temporary file older than this is left over from a run that died; writes take milliseconds. */
 const STALE_PARTIAL_MS = 60_000;
@@ -281,24 +304,32 @@ async function fetchVerified(
   options: LoadMnistOptions & { signal: AbortSignal },
 ): Promise<Uint8Array> {
   const expected = (options.checksums?.[file] ?? DATASETS[dataset].checksums[file]).toLowerCase();
+  const size = knownSize(dataset, file, options);
   const cachePath = join(options.cacheDir ?? DEFAULT_CACHE_DIR, dataset, file);
   const log = options.log ?? (() => {});
   const failures: string[] = [];
 
   // The cache is checked like any other source, but a bad copy there is deleted, never used.
-  const cached = await readFileIfExists(cachePath);
-  if (cached !== undefined) {
-    const actual = await sha256(cached);
-    if (actual === expected) return cached;
+  const cached = await readFileIfExists(cachePath, size);
+  if (cached === undefined) {
+    failures.push(`cache ${cachePath}: not present`);
+  } else if ("size" in cached) {
+    await Deno.remove(cachePath).catch(() => {});
+    const reason =
+      `it holds ${cached.size} bytes, expected ${size ?? `at most ${MAX_FILE_BYTES}`}` +
+      "; the bad copy was deleted";
+    log(`${cachePath}: ${reason}`);
+    failures.push(`cache ${cachePath}: ${reason}`);
+  } else {
+    const actual = await sha256(cached.bytes);
+    if (actual === expected) return cached.bytes;
     await Deno.remove(cachePath).catch(() => {});
     const reason = `SHA-256 is ${actual}, expected ${expected}; the bad copy was deleted`;
     log(`${cachePath}: ${reason}`);
     failures.push(`cache ${cachePath}: ${reason}`);
-  } else {
-    failures.push(`cache ${cachePath}: not present`);
   }
 
-  for (const source of sourcesFor(dataset, file, options)) {
+  for (const source of sourcesFor(dataset, file, { ...options, size })) {
     if (options.signal.aborted) {
       throw new Error(`Loading ${file} was cancelled: another file failed.`);
     }
@@ -327,17 +358,31 @@ async function fetchVerified(
   );
 }
 
+/**
+ * The size `file` must have: the dataset's, or the one given; unknown (`undefined`, bounded by
+ * {@linkcode MAX_FILE_BYTES}) when only its checksum is overridden.
+ */
+function knownSize(
+  dataset: DatasetName,
+  file: IdxFileName,
+  options: LoadMnistOptions,
+): number | undefined {
+  if (options.sizes?.[file] !== undefined) return options.sizes[file];
+  return options.checksums?.[file] === undefined ? DATASETS[dataset].sizes[file] : undefined;
+}
+
 function sourcesFor(
   dataset: DatasetName,
   file: IdxFileName,
-  options: LoadMnistOptions & { signal: AbortSignal },
+  options: LoadMnistOptions & { signal: AbortSignal; size: number | undefined },
 ): Source[] {
-  const fetcher = options.fetch ?? fetch;
   const download = (url: URL) =>
-    downloadFile(url, {
-      fetch: fetcher,
+    downloadBounded(url, {
+      fetch: options.fetch,
       signal: options.signal,
       stallTimeoutMs: options.stallTimeoutMs ?? STALL_TIMEOUT_MS,
+      size: options.size,
+      maxBytes: MAX_FILE_BYTES,
     });
   const sources: Source[] = [];
   const mirror = options.mirror === undefined ? Deno.env.get("DATA_MIRROR") : options.mirror;
@@ -353,14 +398,7 @@ function sourcesFor(
       const path = join(mirror, dataset, file);
       sources.push({
         label: `DATA_MIRROR ${path}`,
-        read: async () => {
-          try {
-            return await Deno.readFile(path);
-          } catch (error) {
-            if (error instanceof Deno.errors.NotFound) throw new Error("not found");
-            throw error;
-          }
-        },
+        read: () => readMirrorFile(path, options.size),
         cache: true,
       });
     }
@@ -370,64 +408,6 @@ function sourcesFor(
     sources.push({ label: url.href, read: () => download(url), cache: true });
   }
   return sources;
-}
-
-/**
- * Downloads `url` whole. Gives up when no byte arrives for `stallTimeoutMs` (however long a slow
- * but steady download takes), or when `signal` is aborted; the error says how much arrived.
- */
-async function downloadFile(
-  url: URL,
-  options: { fetch: typeof fetch; signal: AbortSignal; stallTimeoutMs: number },
-): Promise<Uint8Array> {
-  const stall = new AbortController();
-  const signal = AbortSignal.any([options.signal, stall.signal]);
-  let timer = setTimeout(() => stall.abort(), options.stallTimeoutMs);
-  const restartTimer = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => stall.abort(), options.stallTimeoutMs);
-  };
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  let expected: number | undefined;
-  try {
-    const response = await options.fetch(url, { signal });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
-    }
-    const length = Number(response.headers.get("content-length"));
-    expected = Number.isFinite(length) && length > 0 ? length : undefined;
-    if (response.body === null) return new Uint8Array();
-    const reader = response.body.getReader();
-    signal.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
-    while (true) {
-      const { done, value } = await reader.read();
-      if (signal.aborted) throw signal.reason ?? new Error("aborted");
-      if (done) break;
-      chunks.push(value);
-      received += value.byteLength;
-      restartTimer();
-    }
-  } catch (error) {
-    const arrived = `${formatBytes(received)}${expected ? ` of ${formatBytes(expected)}` : ""}`;
-    if (stall.signal.aborted) {
-      throw new Error(
-        `the download stalled: no data for ${options.stallTimeoutMs / 1000} s after ${arrived} ` +
-          "arrived",
-      );
-    }
-    if (options.signal.aborted) throw new Error(`cancelled after ${arrived}: another file failed`);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(received > 0 ? `${reason} after ${arrived} arrived` : reason);
-  } finally {
-    clearTimeout(timer);
-  }
-  return concatBytes(chunks);
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${bytes} bytes`;
 }
 
 /**
@@ -450,9 +430,36 @@ async function removeStalePartials(dir: string): Promise<void> {
   }
 }
 
-async function readFileIfExists(path: string): Promise<Uint8Array | undefined> {
+/**
+ * Reads a file of a mirror folder: a regular file of the known size (a pipe or a device there is
+ * refused by name, never read), or at most `MAX_FILE_BYTES` when the size is not known.
+ */
+async function readMirrorFile(path: string, size: number | undefined): Promise<Uint8Array> {
+  const stat = await Deno.stat(path).catch((error) => {
+    throw error instanceof Deno.errors.NotFound ? new Error("not found") : error;
+  });
+  if (stat.isFile && size !== undefined && stat.size !== size) {
+    throw new Error(
+      `${path} holds ${stat.size} bytes, but the file holds ${size} bytes: it is another file`,
+    );
+  }
+  return await readRegularFile(path, { maxBytes: MAX_FILE_BYTES, what: "a dataset file" });
+}
+
+/**
+ * Reads a cached file of the known size (at most `MAX_FILE_BYTES` when unknown); a file of another
+ * size is not read, only its size returned, so that the caller deletes it.
+ */
+async function readFileIfExists(
+  path: string,
+  size: number | undefined,
+): Promise<{ bytes: Uint8Array } | { size: number } | undefined> {
   try {
-    return await Deno.readFile(path);
+    const stat = await Deno.stat(path);
+    if (stat.isFile && (size !== undefined ? stat.size !== size : stat.size > MAX_FILE_BYTES)) {
+      return { size: stat.size };
+    }
+    return { bytes: await readRegularFile(path, { what: "a cached dataset file" }) };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
@@ -460,6 +467,9 @@ async function readFileIfExists(path: string): Promise<Uint8Array | undefined> {
         `${path} is a folder, but the cache keeps the file ${basename(path)} there: remove the ` +
           `folder (rm -r ${path}) and run again.`,
       );
+    }
+    if (/is not a regular file/.test((error as Error).message)) {
+      throw new Error(`${(error as Error).message} The cache keeps ${basename(path)} there.`);
     }
     throw new Error(`Cannot read the cached file ${path} (${(error as Error).message}).`);
   }

@@ -47,6 +47,11 @@ export interface ChromiumOptions {
   timeoutMs?: number;
   /** The window size, `[width, height]` in CSS pixels. Default `[1280, 1024]`. */
   windowSize?: readonly [number, number];
+  /**
+   * The folder in which the browser's temporary profile is made (and removed). Default: the
+   * system's temporary folder; a task that may write only its own folders passes one of them.
+   */
+  profileParent?: string;
 }
 
 /** A DevTools protocol event: its method and parameters. */
@@ -140,7 +145,11 @@ export class Chromium {
     const executable = options.executable ?? Deno.env.get("CHROMIUM") ?? DEFAULT_CHROMIUM;
     const timeoutMs = options.timeoutMs ?? 60_000;
     const [width, height] = options.windowSize ?? [1280, 1024];
-    const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
+    if (options.profileParent) await Deno.mkdir(options.profileParent, { recursive: true });
+    const profile = await Deno.makeTempDir({
+      prefix: "chromium-profile-",
+      dir: options.profileParent,
+    });
     let process: Deno.ChildProcess;
     try {
       process = new Deno.Command(executable, {
@@ -371,8 +380,11 @@ export class Chromium {
 function keepTail(stream: ReadableStream<Uint8Array>): { text: string; drained: Promise<void> } {
   const output = { text: "", drained: Promise.resolve() };
   output.drained = (async () => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      output.text = (output.text + chunk).slice(-OUTPUT_TAIL);
+    // A TextDecoder rather than a TextDecoderStream: the latter's types differ between Deno's
+    // and the DOM's libraries, and the pad's and map's page modules bring in the DOM's.
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      output.text = (output.text + decoder.decode(chunk, { stream: true })).slice(-OUTPUT_TAIL);
     }
   })().catch(() => {});
   return output;

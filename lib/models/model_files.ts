@@ -12,16 +12,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { isAbsolute, join, normalize } from "node:path";
-import { sha256, writeFileAtomically } from "../files.ts";
+import { readRegularFile, sha256, writeFileAtomically } from "../files.ts";
+import { checkShape, MAX_JSON_BYTES, type Shape } from "../json_file.ts";
+import { tryLockFile } from "../run_lock.ts";
 
 /** Weights files this module writes: `weights-` and the first 16 hex digits of their SHA-256. */
 const WEIGHTS_NAME = /^weights-([0-9a-f]{16})\.bin$/;
 
 /** The lock a save holds on its folder. */
 const LOCK_FILE = ".saving.lock";
-
-/** A lock older than this is from a run that died: it is taken over. */
-const STALE_LOCK_MS = 10 * 60_000;
 
 /**
  * Saves `model` as `<dir>/model.json` and `<dir>/weights-<hash>.bin`, so that whoever reads the
@@ -79,43 +78,24 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   }));
 }
 
-/** Runs `save` holding `<dir>/.saving.lock`, made with create-new so that only one run holds it. */
+/**
+ * Runs `save` holding `<dir>/.saving.lock`, an exclusive lock the operating system releases when
+ * its process ends: only one run saves at a time, and a lock left by a run that died is taken over.
+ */
 async function withSaveLock(dir: string, save: () => Promise<void>): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const lock = join(dir, LOCK_FILE);
-  const owner = new TextEncoder().encode(`${Deno.pid} ${new Date().toISOString()}\n`);
-  try {
-    await Deno.writeFile(lock, owner, { createNew: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    if (!(await isStaleLock(lock))) {
-      throw new Error(
-        `Another run is saving a model in ${dir} right now (it holds ${lock}). Wait for it to ` +
-          "finish, or save to another folder (--out).",
-      );
-    }
-    await Deno.writeFile(lock, owner); // the run that held it died; this save takes it over
+  const held = await tryLockFile(lock, "saving a model");
+  if ("heldBy" in held) {
+    throw new Error(
+      `Another run is saving a model in ${dir} right now (${held.heldBy}; it holds ${lock}). ` +
+        "Wait for it to finish, or save to another folder (--out).",
+    );
   }
   try {
     await save();
   } finally {
-    await Deno.remove(lock).catch(() => {});
-  }
-}
-
-/** A lock is stale when its process is gone (Linux) or it is older than any save takes. */
-async function isStaleLock(lock: string): Promise<boolean> {
-  try {
-    const [pid] = (await Deno.readTextFile(lock)).split(" ");
-    const stat = await Deno.stat(lock);
-    const age = Date.now() - (stat.mtime?.getTime() ?? Date.now());
-    if (age > STALE_LOCK_MS) return true;
-    if (Deno.build.os === "linux" && /^\d+$/.test(pid)) {
-      return !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false));
-    }
-    return false;
-  } catch {
-    return false;
+    await held.release();
   }
 }
 
@@ -198,10 +178,29 @@ export async function loadModel(
   return model;
 }
 
+/** The parts of `model.json` this loader reads, checked before anything is built. */
+const MODEL_JSON_SHAPE: Shape = {
+  fields: {
+    modelTopology: { fields: { class_name: "string", config: "any" } },
+    format: "string",
+    weightsManifest: {
+      list: {
+        fields: {
+          paths: { list: "string" },
+          weights: {
+            list: { fields: { name: "string", shape: { list: "integer" }, dtype: "string" } },
+          },
+        },
+      },
+    },
+  },
+  optional: ["format"],
+};
+
 async function readModelJson(jsonPath: string): Promise<tf.io.ModelJSON> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(jsonPath);
+    bytes = await readRegularFile(jsonPath, { maxBytes: MAX_JSON_BYTES, what: "a model" });
   } catch (error) {
     throw new Error(
       `Cannot read the model at ${jsonPath} (${
@@ -211,24 +210,19 @@ async function readModelJson(jsonPath: string): Promise<tf.io.ModelJSON> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
     throw new Error(
       `${jsonPath} is not valid JSON (${(error as Error).message}): save the model again.`,
     );
   }
-  const candidate = json as Partial<tf.io.ModelJSON> | null;
-  if (
-    candidate === null || typeof candidate !== "object" || !candidate.modelTopology ||
-    !Array.isArray(candidate.weightsManifest) ||
-    !candidate.weightsManifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))
-  ) {
-    throw new Error(
-      `${jsonPath} is not a TensorFlow.js layers model (no topology or weights manifest): ` +
-        "save the model again.",
-    );
-  }
-  return candidate as tf.io.ModelJSON;
+  checkShape<tf.io.ModelJSON>(
+    json,
+    MODEL_JSON_SHAPE,
+    jsonPath,
+    "It is not a TensorFlow.js layers model as saveModel writes: save the model again.",
+  );
+  return json;
 }
 
 async function readWeightsFile(dir: string, jsonPath: string, path: string): Promise<Uint8Array> {

@@ -14,9 +14,10 @@ import { fileURLToPath } from "node:url";
 import { runExperiment } from "./experiment.ts";
 import type { DatasetName, Mnist } from "../data/mnist.ts";
 import { writeJson } from "../files.ts";
+import { JsonFileError } from "../json_file.ts";
 import type { NotebookParameters } from "./run_parameters.ts";
 import type { TrainCallbacks } from "./train.ts";
-import type { RunMetrics } from "./run_metrics.ts";
+import { readRunMetrics, type RunMetrics } from "./run_metrics.ts";
 import { disposeModel } from "../models/model.ts";
 import {
   getVariant,
@@ -352,14 +353,15 @@ async function readMetrics(
   path: string,
 ): Promise<{ metrics: RunMetrics; date: string } | undefined> {
   try {
-    const [text, info] = await Promise.all([Deno.readTextFile(path), Deno.stat(path)]);
+    const [metrics, info] = await Promise.all([readRunMetrics(path), Deno.stat(path)]);
     return {
-      metrics: JSON.parse(text) as RunMetrics,
+      metrics,
       date: info.mtime?.toISOString().slice(0, 16).replace("T", " ") ?? "date unknown",
     };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    if (error instanceof SyntaxError) return undefined; // a damaged result is trained again
+    // A damaged result (not JSON, or a field missing or of the wrong type) is trained again.
+    if (error instanceof JsonFileError) return undefined;
     throw error;
   }
 }

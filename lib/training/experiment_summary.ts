@@ -11,10 +11,12 @@
  *
  * @module
  */
+import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeJson } from "../files.ts";
-import type { RunMetrics } from "./run_metrics.ts";
+import { readRegularFile, writeJson } from "../files.ts";
+import { checkShape, MAX_JSON_BYTES, readJsonFile, type Shape } from "../json_file.ts";
+import { readRunMetrics, type RunMetrics } from "./run_metrics.ts";
 import { VARIANT_NAMES } from "../models/variants.ts";
 
 /** The committed record that the notebook reads: `results/experiments.json`. */
@@ -101,6 +103,77 @@ export interface RecordedGroup {
     note?: string;
   };
 }
+
+const MACHINE_SHAPE: Shape = { fields: { cores: "integer", cpu: "string", os: "string" } };
+
+/** The shape of `provenance.json`. */
+const PROVENANCE_SHAPE: Shape = {
+  fields: {
+    date: "string",
+    commit: "string",
+    machine: MACHINE_SHAPE,
+    fingerprint: "string",
+    source: "string",
+    note: "string",
+  },
+  optional: ["note"],
+};
+
+const NUMBER_OR_NULL: Shape = { anyOf: ["number", "null"], says: "a number or null" };
+
+/** The shape of `results/experiments.json`, checked whenever it is read. */
+const RECORDED_RESULTS_SHAPE: Shape = {
+  fields: {
+    about: "string",
+    groups: {
+      list: {
+        fields: {
+          variant: "string",
+          dataset: "string",
+          fingerprint: "string",
+          settings: {
+            fields: {
+              epochs: "integer",
+              batch_size: "integer",
+              train_samples: "integer",
+              validation_samples: "integer",
+            },
+          },
+          parameters: "integer",
+          seeds: { list: "integer" },
+          runs: {
+            list: {
+              fields: {
+                seed: "integer",
+                test_accuracy: { range: [0, 1] },
+                test_loss: NUMBER_OR_NULL,
+                epochs_run: "integer",
+                train_seconds: NUMBER_OR_NULL,
+              },
+            },
+          },
+          test_accuracy_mean: "number",
+          test_accuracy_sd: "number",
+          test_loss_mean: "number",
+          test_loss_sd: "number",
+          provenance: {
+            fields: {
+              source: "string",
+              dates: "string",
+              commit: "string",
+              machine: MACHINE_SHAPE,
+              deno: "string",
+              tfjs: "string",
+              threads: "integer",
+              note: "string",
+            },
+            optional: ["note"],
+          },
+        },
+      },
+    },
+  },
+};
 
 /** What `results/experiments.json` holds. */
 export interface RecordedResults {
@@ -255,12 +328,14 @@ export const RECORD_ABOUT = "Results of deno task experiments (and earlier recor
 export async function readRecorded(path: string = RECORDED_RESULTS_PATH): Promise<RecordedResults> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = new TextDecoder().decode(
+      await readRegularFile(path, { maxBytes: MAX_JSON_BYTES, what: "a record of experiments" }),
+    );
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { about: RECORD_ABOUT, groups: [] };
     throw error;
   }
-  let record: RecordedResults;
+  let record: unknown;
   try {
     record = JSON.parse(text);
   } catch (error) {
@@ -269,12 +344,13 @@ export async function readRecorded(path: string = RECORDED_RESULTS_PATH): Promis
         "checkout, or delete it and rerun deno task experiments.",
     );
   }
-  if (!Array.isArray(record?.groups)) {
-    throw new Error(
-      `${path} has no "groups" list: it is not a record of experiments. Restore it with git ` +
-        "checkout, or delete it and rerun deno task experiments.",
-    );
-  }
+  checkShape<RecordedResults>(
+    record,
+    RECORDED_RESULTS_SHAPE,
+    path,
+    "It is not a record of experiments: restore it with git checkout, or delete it and rerun " +
+      "deno task experiments.",
+  );
   return record;
 }
 
@@ -327,13 +403,17 @@ export async function readRuns(dir: string): Promise<RecordedRun[]> {
   for (const name of names.sort()) {
     let metrics: RunMetrics;
     try {
-      metrics = JSON.parse(await Deno.readTextFile(join(dir, name, "metrics.json")));
+      metrics = await readRunMetrics(join(dir, name, "metrics.json"));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
     }
     try {
-      const provenance = JSON.parse(await Deno.readTextFile(join(dir, name, "provenance.json")));
+      const provenance = await readJsonFile<RunProvenance>(
+        join(dir, name, "provenance.json"),
+        PROVENANCE_SHAPE,
+        "Write it again (date, commit, machine, fingerprint, source) or delete the folder.",
+      );
       runs.push({ metrics, provenance, folder: join(dir, name) });
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -381,10 +461,10 @@ export async function runProvenance(
 export function machineInfo(): MachineInfo {
   let cpu = "unknown";
   try {
-    const info = Deno.readTextFileSync("/proc/cpuinfo");
-    cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1].trim() ?? cpu;
+    // os.cpus() needs only --allow-sys=cpus; Deno refuses /proc/cpuinfo to all but -A.
+    cpu = os.cpus()[0]?.model.trim() || cpu;
   } catch {
-    // not Linux, or no read permission: the model stays unknown
+    // no permission: the model stays unknown
   }
   return { cores: navigator.hardwareConcurrency, cpu, os: Deno.build.os };
 }

@@ -7,6 +7,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { writeJson } from "../files.ts";
+import { readJsonFile, type Shape } from "../json_file.ts";
 import { saveModel } from "../models/model_files.ts";
 import type { DatasetName } from "../data/mnist.ts";
 import type { RunParameters } from "./run_parameters.ts";
@@ -51,6 +52,72 @@ export interface RunMetrics {
     learning_rate: number;
     seconds: number;
   }[];
+}
+
+const NUMBER_OR_NULL: Shape = { anyOf: ["number", "null"], says: "a number or null" };
+
+/** The shape of `metrics.json`, checked whenever one is read back. */
+export const RUN_METRICS_SHAPE: Shape = {
+  fields: {
+    dataset: "string",
+    variant: "string",
+    variant_fingerprint: "string",
+    test_accuracy: { range: [0, 1] },
+    test_loss: "number",
+    seed: "integer",
+    epochs: "integer",
+    epochs_run: "integer",
+    batch_size: "integer",
+    train_samples: "integer",
+    validation_samples: "integer",
+    parameters: "integer",
+    train_seconds: "number",
+    train_samples_per_s: "number",
+    backend: "string",
+    simd: "boolean",
+    threads: "integer",
+    tfjs_version: "string",
+    deno_version: "string",
+    notSureBelow: { range: [0, 1] },
+    history: {
+      list: {
+        fields: {
+          epoch: "integer",
+          loss: "number",
+          accuracy: "number",
+          val_loss: NUMBER_OR_NULL,
+          val_accuracy: NUMBER_OR_NULL,
+          learning_rate: "number",
+          seconds: "number",
+        },
+      },
+    },
+  },
+  optional: ["variant_fingerprint", "notSureBelow"],
+};
+
+/**
+ * Reads a `metrics.json` back, its every field checked.
+ *
+ * @throws {Deno.errors.NotFound} when there is none; an error naming the file and the field when a
+ * field is missing or of the wrong type.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readRunMetrics } from "./run_metrics.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/metrics.json`, '{"dataset": "mnist", "variant": 7}');
+ * await assert.rejects(readRunMetrics(`${dir}/metrics.json`), /metrics\.json: the field "variant" should be a string, but it is 7/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readRunMetrics(path: string): Promise<RunMetrics> {
+  return await readJsonFile<RunMetrics>(
+    path,
+    RUN_METRICS_SHAPE,
+    "Train the run again (deno task train, or the notebook), or delete the file.",
+  );
 }
 
 /** What a run is made of, for {@linkcode runMetrics}: the names the notebook's cells use. */

@@ -36,7 +36,7 @@ export const RUN_PARAMETERS: ParameterTable<DatasetName, VariantName> = paramete
   cores: logicalCores(),
   trainingCount,
   // Read elsewhere (the data loader, the notebook runner, the profiler): near misses count too.
-  otherVariables: ["DATA_MIRROR", "NOTEBOOK_CELL_TIMEOUT", "PROFILE_SHAPES"],
+  otherVariables: ["DATA_MIRROR", "NOTEBOOK_CELL_TIMEOUT", "PROFILE_SHAPES", "CHROMIUM"],
 });
 
 /**

@@ -7,6 +7,7 @@ import {
   ImageFileError,
   readImageFile,
 } from "../../lib/data/image_file.ts";
+import { greyPng } from "../fixtures.ts";
 
 /** A PNG of `channels` channels whose pixel i is [i % 256, 10, 20, 255 - i % 7], cut to fit. */
 function png(width: number, height: number, channels: 1 | 2 | 3 | 4 = 4): Uint8Array {
@@ -87,6 +88,46 @@ Deno.test("readImageFile() says when the path is missing or a folder", async () 
     await assert.rejects(readImageFile(dir), /is a folder, not an image file\./);
     await Deno.writeFile(join(dir, "ok.png"), png(2, 2));
     assert.equal((await readImageFile(join(dir, "ok.png"))).width, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeImage() calls a PNG whose image data is shorter than its header says damaged, not empty", () => {
+  assert.throws(
+    () => decodeImage(greyPng({ width: 200, height: 200, rows: 20 }), "short.png"),
+    /^ImageFileError: short\.png is a damaged PNG file: its image data holds 4020 bytes, but its header \(200x200\) promises 40200; it was cut short/,
+  );
+  // One row short is damaged too; whole images decode, interlaced (Adam7) or not.
+  assert.throws(() => decodeImage(greyPng({ width: 9, height: 7, rows: 6 }), "a.png"), /damaged/);
+  for (const interlaced of [false, true]) {
+    const image = decodeImage(greyPng({ width: 9, height: 7, interlaced }), "whole.png");
+    assert.deepEqual([image.width, image.height, image.data[0], image.data.at(-2)], [
+      9,
+      7,
+      200,
+      200,
+    ]);
+  }
+  const cut = greyPng({ width: 9, height: 7, interlaced: true, rows: 3 });
+  assert.throws(() => decodeImage(cut, "adam7.png"), /adam7\.png is a damaged PNG file/);
+});
+
+Deno.test("readImageFile() refuses a named pipe by name without blocking on it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pipe = join(dir, "digit.png");
+    assert.ok((await new Deno.Command("mkfifo", { args: [pipe] }).output()).success);
+    await assert.rejects(
+      readImageFile(pipe),
+      new RegExp(
+        `^ImageFileError: ${pipe} is not a regular file \\(a named pipe\\), so it is not read`,
+      ),
+    );
+    await assert.rejects(
+      readImageFile("/dev/zero"),
+      /\/dev\/zero is not a regular file \(a device\)/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -329,8 +329,10 @@ function serveFiles(
   behaviour: (file: IdxFileName) => Behaviour,
 ) {
   const cancelled: string[] = [];
+  const started: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     const file = new URL(request.url).pathname.split("/").pop() as IdxFileName;
+    started.push(file);
     const bytes = files[file];
     const how = behaviour(file);
     if (how === "missing" || bytes === undefined) return new Response("no", { status: 404 });
@@ -363,7 +365,7 @@ function serveFiles(
     });
     return new Response(body, { headers: { "content-length": String(bytes.length) } });
   });
-  return { url: `http://127.0.0.1:${server.addr.port}/mnist/`, cancelled, server };
+  return { url: `http://127.0.0.1:${server.addr.port}/mnist/`, cancelled, started, server };
 }
 
 Deno.test("loadMnist() gives up a stalled download quickly, saying how much arrived and what to do", async () => {
@@ -461,12 +463,13 @@ Deno.test("loadMnist() cancels the other downloads as soon as one file cannot be
       assert.match(error.message, /Could not get a good copy of train-labels-idx1-ubyte\.gz/);
       assert.match(error.message, /HTTP 404/);
       assert.ok(performance.now() - start < 5000, "the stalled downloads were not waited for");
-      await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(served.cancelled.sort(), [
-        "t10k-images-idx3-ubyte.gz",
-        "t10k-labels-idx1-ubyte.gz",
-        "train-images-idx3-ubyte.gz",
-      ]);
+      // The server learns of each cancel when its connection closes: wait for that, 2 s at most.
+      // A download cancelled before its request went out never reached the server at all.
+      const stalled = () => served.started.filter((f) => f !== "train-labels-idx1-ubyte.gz");
+      for (let i = 0; i < 20 && served.cancelled.length < stalled().length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(served.cancelled.sort(), stalled().sort());
     } finally {
       await served.server.shutdown();
     }
@@ -543,5 +546,93 @@ Deno.test("loadMnistOrExplain() says what to run when a dataset is nowhere, and 
       checksums: await checksumsOf(files),
     });
     assert.equal(typeof found === "string" ? found : found.train.count, 30);
+  });
+});
+
+Deno.test("loadMnist() stops a mirror that sends more than a file's known size, and caches nothing", async () => {
+  await withTempDirs(async (_mirror, cache) => {
+    const files = await datasetFiles();
+    const sizes = Object.fromEntries(Object.entries(files).map(([n, b]) => [n, b.length]));
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new Uint8Array(512)) });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
+      const name = new URL(r.url).pathname.split("/").pop() as IdxFileName;
+      return name === "t10k-images-idx3-ubyte.gz"
+        ? new Response(endless)
+        : new Response(files[name] as Uint8Array<ArrayBuffer>);
+    });
+    const deadline = setTimeout(() => server.shutdown(), 10_000);
+    try {
+      const url = `http://127.0.0.1:${server.addr.port}/data`;
+      const error = await rejectionOf(loadMnist({
+        mirror: url,
+        cacheDir: cache,
+        downloadUrls: [],
+        checksums: await checksumsOf(files),
+        sizes,
+      }));
+      const size = files["t10k-images-idx3-ubyte.gz"].length;
+      assert.match(
+        error.message,
+        new RegExp(`${url}/mnist/t10k-images-idx3-ubyte\\.gz sent more than the ${size} bytes`),
+      );
+      assert.ok(!(await listFiles(join(cache, "mnist"))).includes("t10k-images-idx3-ubyte.gz"));
+    } finally {
+      clearTimeout(deadline);
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("loadMnist() refuses a named pipe or a file of the wrong size in a mirror folder, by name", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    const sizes = Object.fromEntries(Object.entries(files).map(([n, b]) => [n, b.length]));
+    await writeMirror(mirror, "mnist", files);
+    const pipe = join(mirror, "mnist", "train-labels-idx1-ubyte.gz");
+    await Deno.remove(pipe);
+    const made = await new Deno.Command("mkfifo", { args: [pipe] }).output();
+    assert.ok(made.success, "mkfifo made the pipe");
+    const options = {
+      mirror,
+      cacheDir: cache,
+      downloadUrls: [],
+      checksums: await checksumsOf(files),
+    };
+    const start = performance.now();
+    const error = await rejectionOf(loadMnist({ ...options, sizes }));
+    assert.ok(performance.now() - start < 5000, "the pipe was not opened");
+    assert.match(error.message, new RegExp(`${pipe} is not a regular file \\(a named pipe\\)`));
+    await Deno.remove(pipe);
+    await Deno.writeFile(pipe, new Uint8Array(sizes["train-labels-idx1-ubyte.gz"] + 1));
+    const wrong = await rejectionOf(loadMnist({ ...options, sizes }));
+    const size = sizes["train-labels-idx1-ubyte.gz"];
+    assert.match(
+      wrong.message,
+      new RegExp(`${pipe} holds ${size + 1} bytes, but the file holds ${size}`),
+    );
+  });
+});
+
+Deno.test("loadMnist() deletes a cached file of the wrong size without reading it", async () => {
+  await withTempDirs(async (mirror, cache) => {
+    const files = await datasetFiles();
+    const sizes = Object.fromEntries(Object.entries(files).map(([n, b]) => [n, b.length]));
+    await writeMirror(mirror, "mnist", files);
+    await writeMirror(cache, "mnist", { "t10k-labels-idx1-ubyte.gz": new Uint8Array(100_000) });
+    const messages: string[] = [];
+    const data = await loadMnist({
+      mirror,
+      cacheDir: cache,
+      downloadUrls: [],
+      checksums: await checksumsOf(files),
+      sizes,
+      log: (m) => messages.push(m),
+    });
+    assert.equal(data.test.count, 10);
+    assert.ok(
+      messages.some((m) => /holds 100000 bytes, expected \d+; the bad copy was deleted/.test(m)),
+    );
+    const cached = await Deno.readFile(join(cache, "mnist", "t10k-labels-idx1-ubyte.gz"));
+    assert.equal(cached.length, sizes["t10k-labels-idx1-ubyte.gz"]);
   });
 });

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { loadModel, saveModel } from "../../lib/models/model_files.ts";
+import { tryLockFile } from "../../lib/run_lock.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { assertSameArray, listFiles, rejectionOf } from "../fixtures.ts";
 
@@ -83,7 +84,22 @@ Deno.test("loadModel() names the missing file and says what to do", async () => 
     await Deno.writeTextFile(join(dir, "model.json"), "{}");
     assert.match(
       (await rejectionOf(loadModel(dir))).message,
-      /is not a TensorFlow\.js layers model/,
+      /model\.json: the field "modelTopology" is missing .* not a TensorFlow\.js layers model/,
+    );
+    const manifest = [{
+      paths: ["w.bin"],
+      weights: [{ name: "k", shape: [3, "3"], dtype: "float32" }],
+    }];
+    await Deno.writeTextFile(
+      join(dir, "model.json"),
+      JSON.stringify({
+        modelTopology: { class_name: "Sequential", config: {} },
+        weightsManifest: manifest,
+      }),
+    );
+    assert.match(
+      (await rejectionOf(loadModel(dir))).message,
+      /model\.json: the field "weightsManifest\[0\]\.weights\[0\]\.shape\[1\]" should be a whole number, but it is "3"/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -155,12 +171,10 @@ Deno.test("saveModel(): a save into a folder another live run is saving into sto
   try {
     const first = await saved(dir, 3);
     const before = firstWeight(await loadModel(dir));
-    // A live process (this one) holds the lock, as a run saving at the same moment does.
-    // (Two saves started together in one process raced: sometimes the first had finished.)
-    await Deno.writeTextFile(
-      join(dir, ".saving.lock"),
-      `${Deno.pid} ${new Date().toISOString()}\n`,
-    );
+    // A live run holds the lock, as a run saving at the same moment does. (Two saves started
+    // together in one process raced: sometimes the first had finished.)
+    const held = await tryLockFile(join(dir, ".saving.lock"), "another save");
+    assert.ok("release" in held);
     const second = buildBaselineModel({ seed: 4 });
     await assert.rejects(
       saveModel(second, dir),
@@ -171,6 +185,7 @@ Deno.test("saveModel(): a save into a folder another live run is saving into sto
     assert.deepEqual(await listFiles(dir), [".saving.lock", "model.json", first].sort());
     loaded.dispose();
     disposeModel(second);
+    await held.release();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

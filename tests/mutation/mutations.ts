@@ -82,9 +82,11 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/training/compare.ts": ["tests/training/compare_test.ts"],
   "lib/training/experiment_summary.ts": ["tests/training/experiment_summary_test.ts"],
   "lib/display/figures.ts": ["tests/display/figures_test.ts"],
+  "lib/display/chromium.ts": ["tests/display/chromium_test.ts"],
   "lib/display/jupyter.ts": ["tests/display/jupyter_test.ts"],
   "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
   "lib/display/progress.ts": ["tests/display/progress_test.ts"],
+  "lib/display/training_curves.ts": ["tests/display/training_curves_test.ts"],
   "lib/display/tables.ts": ["tests/display/tables_test.ts"],
   "programs/train.ts": ["tests/programs/train_test.ts"],
   "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
@@ -96,10 +98,23 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
   "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
   "lib/display/drawing_pad.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/display/drawing_pad_view.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/models/saliency.ts": ["tests/models/saliency_test.ts"],
+  "lib/models/learned_map.ts": ["tests/models/learned_map_test.ts"],
+  "lib/display/map_figure.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/map_hover.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/saliency_figure.ts": ["tests/display/saliency_figure_test.ts"],
   "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
   "lib/training/calibration.ts": ["tests/training/calibration_test.ts"],
   "lib/display/calibration_figures.ts": ["tests/display/calibration_figures_test.ts"],
   "lib/display/confusion_explorer.ts": ["tests/display/confusion_explorer_test.ts"],
+  "lib/data/download.ts": ["tests/data/download_test.ts"],
+  "lib/json_file.ts": [
+    "tests/training/experiment_summary_test.ts",
+    "tests/models/model_files_test.ts",
+  ],
+  "lib/run_lock.ts": ["tests/run_lock_test.ts"],
+  "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
 };
 
 /** The test files a mutation runs. */
@@ -329,15 +344,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "mnist-cache-checksum-skipped",
     file: "lib/data/mnist.ts",
-    original: "if (actual === expected) return cached;",
-    mutant: "return cached;",
+    original: "if (actual === expected) return cached.bytes;",
+    mutant: "return cached.bytes;",
     breaks: "a bad cached file is used",
   },
   {
     id: "mnist-bad-cache-kept",
     file: "lib/data/mnist.ts",
-    original: "    await Deno.remove(cachePath).catch(() => {});",
-    mutant: "",
+    original: "    await Deno.remove(cachePath).catch(() => {});\n    const reason = `SHA-256",
+    mutant: "    const reason = `SHA-256",
     breaks: "a cached file that fails its check is not deleted",
   },
   {
@@ -1107,6 +1122,71 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: 'const type = "display_data";',
     breaks: "every update adds an output instead of updating in place",
   },
+  // lib/display/training_curves.ts
+  {
+    id: "curves-new-output-every-update",
+    file: "lib/display/training_curves.ts",
+    original: 'const type = this.#shown ? "update_display_data" : "display_data";',
+    mutant: 'const type = "display_data";',
+    breaks: "every update of the live figure adds an output instead of updating it in place",
+  },
+  {
+    id: "curves-not-throttled",
+    file: "lib/display/training_curves.ts",
+    original: "if (!final && now - this.#lastSent < this.#minIntervalMs) return this.#chain;",
+    mutant: "if (!final && now - this.#lastSent < 0) return this.#chain;",
+    breaks: "the live figure is sent after every batch, hundreds of times a second",
+  },
+  {
+    id: "curves-final-update-throttled",
+    file: "lib/display/training_curves.ts",
+    original: "if (!final && now - this.#lastSent < this.#minIntervalMs) return this.#chain;",
+    mutant: "if (now - this.#lastSent < this.#minIntervalMs) return this.#chain;",
+    breaks: "the end of training can be throttled away: the notebook keeps an unfinished figure",
+  },
+  {
+    id: "curves-thinning-drops-batches",
+    file: "lib/display/training_curves.ts",
+    original: "pairs.push(next ? merge(this.#points[i], next) : this.#points[i]);",
+    mutant: "pairs.push(next ?? this.#points[i]);",
+    breaks: "thinning a long run drops batches instead of averaging them",
+  },
+  {
+    id: "curves-mean-unweighted",
+    file: "lib/display/training_curves.ts",
+    original: "loss: (a.loss * a.count + b.loss * b.count) / count,",
+    mutant: "loss: (a.loss + b.loss) / 2,",
+    breaks: "a thinned point's loss over-weights the batches it absorbed last",
+  },
+  {
+    id: "curves-validation-panels-swapped",
+    file: "lib/display/training_curves.ts",
+    original: 'const valKey = key === "loss" ? "valLoss" : "valAcc";',
+    mutant: 'const valKey = key === "loss" ? "valAcc" : "valLoss";',
+    breaks: "validation accuracy drawn on the loss panel of the live figure",
+  },
+  {
+    id: "curves-batch-placed-one-early",
+    file: "lib/display/training_curves.ts",
+    original: "p.epoch + (p.batch + 1) / state.batchesPerEpoch",
+    mutant: "p.epoch + p.batch / state.batchesPerEpoch",
+    breaks: "an epoch's last batch is drawn at the start of the next epoch's span, not its end",
+  },
+  {
+    id: "curves-later-epochs-unplaced",
+    file: "lib/display/training_curves.ts",
+    original: "      this.#batchesPerEpoch = this.#batchesInEpoch;\n",
+    mutant: "",
+    breaks: "without batchesPerEpoch, later epochs' batches pile up instead of following the first",
+  },
+  {
+    id: "curves-tfjs-val-acc-ignored",
+    file: "lib/display/training_curves.ts",
+    original: 'valAcc: logValue(logs, "val_acc", "val_accuracy"),',
+    mutant: 'valAcc: logValue(logs, "val_accuracy"),',
+    breaks: "tfjs' val_acc is not drawn: the validation accuracy curve stays empty",
+  },
+
   // lib/display/jupyter.ts
   {
     id: "jupyter-escape-order",
@@ -1201,8 +1281,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-files-lock-not-exclusive",
     file: "lib/models/model_files.ts",
-    original: "await Deno.writeFile(lock, owner, { createNew: true });",
-    mutant: "await Deno.writeFile(lock, owner);",
+    original: 'if ("heldBy" in held) {',
+    mutant: "if (false) {",
     breaks: "two runs saving into one folder at once are not stopped",
   },
   {
@@ -1321,6 +1401,29 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "const probabilities = predictPixels(model, digit.pixels.map((v) => 1 - v));",
     breaks: "the model is shown the digit with its colours inverted",
   },
+  // lib/display/chromium.ts: the one DevTools client
+  {
+    id: "chromium-exit-not-reported",
+    file: "lib/display/chromium.ts",
+    original: "      for (const listener of this.#exitListeners) listener(this.#exited);\n",
+    mutant: "",
+    breaks:
+      "a browser that exits leaves an event wait hanging until its timeout, without saying why",
+  },
+  {
+    id: "chromium-command-timeout-ignored",
+    file: "lib/display/chromium.ts",
+    original: "const timeoutMs = options.timeoutMs ?? this.#timeoutMs;",
+    mutant: "const timeoutMs = this.#timeoutMs;",
+    breaks: "a command's own timeout is ignored: it waits the browser's 60 s",
+  },
+  {
+    id: "chromium-event-listener-kept",
+    file: "lib/display/chromium.ts",
+    original: "    return () => this.#listeners.delete(listener);",
+    mutant: "    return () => false;",
+    breaks: "a stopped event listener keeps hearing events (and keeps growing what it holds)",
+  },
   // lib/display/digit_prediction.ts
   {
     id: "digit-prediction-bars-by-rank",
@@ -1344,6 +1447,78 @@ export const MUTATIONS: readonly Mutation[] = [
       "const weights = new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData ?? []));",
     mutant: "const weights = new Uint8Array(0);",
     breaks: "the page gets the model without its weights",
+  },
+  {
+    id: "drawing-pad-answer-height-free",
+    file: "lib/display/drawing_pad.ts",
+    original: "#ID .dpad-answer{grid-column:1 / 3;height:92px;",
+    mutant: "#ID .dpad-answer{grid-column:1 / 3;",
+    breaks: "the Clear button jumps when the first answer appears",
+    tests: ["tests/jupyter/drawing_pad_frontend_test.ts"],
+  },
+  // lib/display/drawing_pad_view.ts
+  {
+    id: "drawing-pad-view-threshold-exclusive",
+    file: "lib/display/drawing_pad_view.ts",
+    original: "if (probabilities[best] >= notSureBelow) {",
+    mutant: "if (probabilities[best] > notSureBelow) {",
+    breaks: 'an answer exactly at the threshold is called "not sure"',
+  },
+  // lib/models/saliency.ts
+  {
+    id: "saliency-gradient-only",
+    file: "lib/models/saliency.ts",
+    original: "const map = tf.mul(gradient, input).dataSync() as Float32Array;",
+    mutant: "const map = gradient.dataSync() as Float32Array;",
+    breaks: "blank paper lights up: the map is no longer about the strokes drawn",
+  },
+  {
+    id: "saliency-probability-not-log",
+    file: "lib/models/saliency.ts",
+    original: "return tf.sum(tf.log(tf.add(tf.slice(output, [0, target], [1, 1]), 1e-7)));",
+    mutant: "return tf.sum(tf.slice(output, [0, target], [1, 1]));",
+    breaks: "a sure answer's map fades to nothing (softmax saturates)",
+  },
+  // lib/models/learned_map.ts
+  {
+    id: "learned-map-mistakes-uncapped",
+    file: "lib/models/learned_map.ts",
+    original:
+      "const mistakes = order.filter((i) => labels[i] !== predicted[i]).slice(0, size >> 2);",
+    mutant: "const mistakes = order.filter((i) => labels[i] !== predicted[i]);",
+    breaks: "a poor model's mistakes crowd out the classes on the map",
+  },
+  {
+    id: "learned-map-unseeded",
+    file: "lib/models/learned_map.ts",
+    original: "random: createRandom(options.seed),",
+    mutant: "random: Math.random,",
+    breaks: "the map changes on every run",
+  },
+  // lib/display/map_figure.ts
+  {
+    id: "map-figure-one-panel",
+    file: "lib/display/map_figure.ts",
+    original:
+      'const axes = panel === 1 ? { xaxis: "x", yaxis: "y" } : { xaxis: "x2", yaxis: "y2" };',
+    mutant: 'const axes = { xaxis: "x", yaxis: "y" };',
+    breaks: "the pixel map is drawn over the network's map",
+  },
+  // lib/display/map_hover.ts
+  {
+    id: "map-hover-sprite-row",
+    file: "lib/display/map_hover.ts",
+    original: "Math.floor(k / columns) * 28,",
+    mutant: "Math.floor(k / columns) * 27,",
+    breaks: "hovering shows a slice of two images instead of the point's",
+  },
+  // lib/display/saliency_figure.ts
+  {
+    id: "saliency-figure-unscaled",
+    file: "lib/display/saliency_figure.ts",
+    original: "return map.map((v) => v / largest);",
+    mutant: "return map;",
+    breaks: "small maps vanish in the colour scale and large ones saturate",
   },
   // lib/models/inspect.ts
   {
@@ -1394,8 +1569,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "program-predict-dataset-record-ignored",
     file: "programs/predict.ts",
-    original: 'options.dataset ?? (isDatasetName(recorded) ? recorded : "mnist");',
-    mutant: 'options.dataset ?? "mnist";',
+    original: 'const dataset = options.dataset ?? recorded ?? "mnist";',
+    mutant: 'const dataset = options.dataset ?? "mnist";',
     breaks: "a Fashion-MNIST model's predictions named as digits",
   },
   {
@@ -1727,6 +1902,78 @@ export const MUTATIONS: readonly Mutation[] = [
     original: '(activation === "linear" || activation === "relu") &&',
     mutant: "true &&",
     breaks: "a convolution fused with elu, sigmoid or relu6 runs as linear on the replicas",
+  },
+  {
+    id: "download-no-ceiling",
+    file: "lib/data/download.ts",
+    original: "if (received + value.byteLength > ceiling) {",
+    mutant: "if (received + value.byteLength > Infinity) {",
+    breaks: "a mirror that sends without end is read without end, all of it kept in memory",
+  },
+  {
+    id: "download-content-length-ignored",
+    file: "lib/data/download.ts",
+    original:
+      "const wrong = options.size !== undefined ? length !== options.size : length > ceiling;",
+    mutant: "const wrong = false;",
+    breaks: "a Content-Length that disagrees with the file's size is read anyway",
+  },
+  {
+    id: "download-redirects-unbounded",
+    file: "lib/data/download.ts",
+    original: "if (redirects === maxRedirects) {",
+    mutant: "if (redirects === 1000) {",
+    breaks: "a redirect loop is followed a thousand times",
+  },
+  {
+    id: "mnist-mirror-size-unchecked",
+    file: "lib/data/mnist.ts",
+    original: "if (stat.isFile && size !== undefined && stat.size !== size) {",
+    mutant: "if (false) {",
+    breaks: "a mirror-folder file of the wrong size is read whole before its checksum fails",
+  },
+  {
+    id: "image-file-short-png-accepted",
+    file: "lib/data/image_file.ts",
+    original: "    checkPngData(bytes, name);\n",
+    mutant: "",
+    breaks: "a PNG cut short inside its image data reads as a mostly empty image: no digit found",
+  },
+  {
+    id: "json-file-missing-field-accepted",
+    file: "lib/json_file.ts",
+    original: "if (shape.optional?.includes(name)) continue;",
+    mutant: "continue;",
+    breaks: "a record without a field is used as if it had it",
+  },
+  {
+    id: "run-metrics-not-sure-unbounded",
+    file: "lib/training/run_metrics.ts",
+    original: "notSureBelow: { range: [0, 1] },",
+    mutant: 'notSureBelow: "number",',
+    breaks: "a metrics.json saying not sure below 1.5 is accepted",
+    tests: ["tests/programs/predict_test.ts"],
+  },
+  {
+    id: "run-lock-not-exclusive",
+    file: "lib/run_lock.ts",
+    original: "if (!(await file.tryLock(true))) return",
+    mutant: "if (!(await file.tryLock(false))) return",
+    breaks: "two runs write one output folder at once and mix their files",
+  },
+  {
+    id: "run-lock-left-behind",
+    file: "lib/run_lock.ts",
+    original: "    await Deno.remove(path).catch(() => {});\n    file.close();",
+    mutant: "    file.close();",
+    breaks: "a finished run leaves its lock file in the output folder",
+  },
+  {
+    id: "task-permissions-mirror-host-forgotten",
+    file: "programs/task_permissions.ts",
+    original: "hosts.add(new URL(mirror).host);",
+    mutant: "",
+    breaks: "DATA_MIRROR=https://... is refused by Deno's network permission",
   },
   // lib/engine/errors.ts, lib/training/engine_errors.ts: engine errors in the tutorial's words
   {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runProgram } from "../fixtures.ts";
+import { greyPng, runProgram, sampleRunMetrics } from "../fixtures.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -36,7 +36,10 @@ async function fixtures(): Promise<{ dir: string; files: Record<string, string> 
   const other = tf.sequential({ layers: [tf.layers.dense({ inputShape: [32, 32, 3], units: 2 })] });
   await saveModel(other, join(dir, "other"));
   other.dispose();
-  await Deno.writeTextFile(join(dir, "fashion.json"), JSON.stringify({ dataset: "fashion-mnist" }));
+  await Deno.writeTextFile(
+    join(dir, "fashion.json"),
+    JSON.stringify(sampleRunMetrics({ dataset: "fashion-mnist", notSureBelow: 0.5 })),
+  );
 
   const files: Record<string, string> = {};
   const write = async (name: string, bytes: Uint8Array) => {
@@ -59,6 +62,10 @@ async function fixtures(): Promise<{ dir: string; files: Record<string, string> 
   await write("notes.txt", new TextEncoder().encode("not a picture"));
   await write("truncated.png", grey.subarray(0, grey.length - 20));
   await write("truncated.jpg", new Uint8Array(photo.data).subarray(0, 200));
+  // Every chunk whole, but the image data holds 20 of the 200 rows the header promises.
+  await write("short.png", greyPng({ width: 200, height: 200, rows: 20 }));
+  files["pipe.png"] = join(dir, "pipe.png");
+  await new Deno.Command("mkfifo", { args: [files["pipe.png"]] }).output();
   // Only the header of a 8000x7000 PNG: the size is refused before anything is decoded.
   const huge = grey.slice(0, 33);
   new DataView(huge.buffer).setUint32(16, 8000);
@@ -125,7 +132,15 @@ Deno.test("deno task predict prints each image's class and top 3, as predictDigi
 Deno.test("deno task predict names each bad file and its problem, exit code 2", async () => {
   const { dir, files } = await fixtures();
   try {
-    const bad = ["missing.png", "notes.txt", "truncated.png", "truncated.jpg", "huge.png"];
+    const bad = [
+      "missing.png",
+      "notes.txt",
+      "truncated.png",
+      "truncated.jpg",
+      "huge.png",
+      "short.png",
+      "pipe.png",
+    ];
     const { code, stdout, stderr } = await predict([
       "--model",
       join(dir, "run", "model"),
@@ -146,6 +161,8 @@ Deno.test("deno task predict names each bad file and its problem, exit code 2", 
       lines[4],
       /huge\.png is 8000x7000 pixels \(56\.0 megapixels\), over the limit of 50 megapixels: scale it down first\.$/,
     );
+    assert.match(lines[5], /short\.png is a damaged PNG file: .* promises 40200; it was cut short/);
+    assert.match(lines[6], /pipe\.png is not a regular file \(a named pipe\)/);
     assert.match(stdout, /grey\.png: \d/, "the good file is still predicted");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -238,7 +255,7 @@ Deno.test("deno task predict says not sure below the run's recorded threshold, w
     const record = (notSureBelow: unknown) =>
       Deno.writeTextFile(
         join(dir, "run", "metrics.json"),
-        JSON.stringify({ dataset: "mnist", notSureBelow }),
+        JSON.stringify({ ...sampleRunMetrics(), dataset: "mnist", notSureBelow }),
       );
     const ask = () => predict(["--model", join(dir, "run", "model"), files["grey.png"]]);
     const answer = formatPrediction(files["grey.png"], prediction.ranking);
@@ -252,13 +269,31 @@ Deno.test("deno task predict says not sure below the run's recorded threshold, w
     );
     await record(Math.max(0, top - 1e-3));
     assert.equal((await ask()).stdout.trimEnd(), answer);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
-    await record("high");
-    const bad = await ask();
-    assert.equal(bad.code, 2);
+Deno.test("deno task predict names a damaged metrics.json beside the model and its field, exit code 2", async () => {
+  const { dir, files } = await fixtures();
+  try {
+    const metrics = join(dir, "run", "metrics.json");
+    const run = (m: unknown) => Deno.writeTextFile(metrics, JSON.stringify(m));
+    await run({ ...sampleRunMetrics(), notSureBelow: 1.5 });
+    const args = ["--model", join(dir, "run", "model"), files["grey.png"]];
+    const wrong = await predict(args);
+    assert.equal(wrong.code, 2);
     assert.match(
-      bad.stderr,
-      /metrics\.json: notSureBelow must be a number from 0 to 1, got "high"; remove it or train/,
+      wrong.stderr,
+      new RegExp(
+        `^Error: ${metrics}: the field "notSureBelow" should be a number from 0 to 1, but it is 1\\.5\\.`,
+      ),
+    );
+    const { history: _, ...missing } = sampleRunMetrics();
+    await run(missing);
+    assert.match(
+      (await predict(args)).stderr,
+      /the field "history" is missing \(it should be a list\)/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

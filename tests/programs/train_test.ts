@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { runProgram } from "../fixtures.ts";
+import { lockOutputDir } from "../../lib/run_lock.ts";
 import { join } from "node:path";
 import { loadMnist } from "../../lib/data/mnist.ts";
 import { loadModel } from "../../lib/models/model_files.ts";
@@ -106,6 +107,26 @@ Deno.test("the trainer warns about a misspelt variable and stops on an unusable 
   assert.match(r.stderr, /EPOCH is not a variable this project reads; did you mean EPOCHS\?/);
   assert.match(r.stderr, /Cannot write to \/proc\/forbidden\/run/);
   assert.doesNotMatch(r.stderr, /Training/);
+});
+
+Deno.test("the trainer stops with a sentence, before loading, when another run writes its --out", async () => {
+  const out = await Deno.makeTempDir();
+  const lock = await lockOutputDir(out, "deno task notebook");
+  try {
+    const r = await cli(["--out", out]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^Error: ${out} is being written by another run right now \\(pid ${Deno.pid}, deno task notebook`,
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /Training/);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [".run.lock"]);
+  } finally {
+    await lock.release();
+    await Deno.remove(out, { recursive: true });
+  }
 });
 
 Deno.test("a tiny trainer run writes metrics.json and a model that loads and scores the same", async () => {

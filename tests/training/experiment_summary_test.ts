@@ -101,7 +101,24 @@ Deno.test("mergeRecorded() replaces only the group of the same key and source, a
     ["deep", "deno task experiments"],
   ]);
   await Deno.writeTextFile(path, "{}");
-  await assert.rejects(() => readRecorded(path), /has no "groups" list: it is not a record/);
+  await assert.rejects(
+    () => readRecorded(path),
+    /experiments\.json: the field "about" is missing .* It is not a record of experiments/,
+  );
+  // A wrong type deep inside is named by its path in the file.
+  const edited = JSON.parse(JSON.stringify(merged));
+  edited.groups[1].runs[0].test_accuracy = "99%";
+  await Deno.writeTextFile(path, JSON.stringify(edited));
+  await assert.rejects(
+    () => readRecorded(path),
+    /experiments\.json: the field "groups\[1\]\.runs\[0\]\.test_accuracy" should be a number from 0 to 1, but it is "99%"/,
+  );
+  delete edited.groups[1].runs[0].test_accuracy;
+  await Deno.writeTextFile(path, JSON.stringify(edited));
+  await assert.rejects(
+    () => readRecorded(path),
+    /"groups\[1\]\.runs\[0\]\.test_accuracy" is missing/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -119,6 +136,15 @@ Deno.test("readRuns reads finished runs, skips unfinished ones, refuses a run wi
   await Deno.writeTextFile(join(dir, "c-bare", "metrics.json"), JSON.stringify(metrics));
   await assert.rejects(() => readRuns(dir), /c-bare has a metrics.json but no provenance.json/);
   await assert.rejects(() => readRuns(join(dir, "none")), /There is no folder .*none: train runs/);
+  await Deno.writeTextFile(join(dir, "c-bare", "provenance.json"), JSON.stringify(provenance));
+  await Deno.writeTextFile(
+    join(dir, "c-bare", "metrics.json"),
+    JSON.stringify({ ...metrics, epochs_run: 2.5 }),
+  );
+  await assert.rejects(
+    () => readRuns(dir),
+    /c-bare\/metrics\.json: the field "epochs_run" should be a whole number, but it is 2\.5/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { taskPermissions } from "../../programs/task_permissions.ts";
+import { RUN_PARAMETERS } from "../../lib/training/run_parameters.ts";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const TASKS: Record<string, string> = JSON.parse(
+  await Deno.readTextFile(join(REPO, "deno.json")),
+).tasks;
+
+/** Runs `deno <args>` in the repository with `env` added; returns its exit code and output. */
+async function deno(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: REPO,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("taskPermissions() reads the repository and DATA_MIRROR's folder, and reaches only the mirrors' hosts", () => {
+  const hosts = "storage.googleapis.com,ossci-datasets.s3.amazonaws.com";
+  assert.deepEqual(taskPermissions({}).flags, ["--allow-read=.", `--allow-net=${hosts}`]);
+  assert.deepEqual(taskPermissions({ DATA_MIRROR: "../shared" }).flags, [
+    "--allow-read=.,../shared",
+    `--allow-net=${hosts}`,
+  ]);
+  assert.equal(
+    taskPermissions({ DATA_MIRROR: "file:///srv/data" }).flags[0],
+    "--allow-read=.,/srv/data",
+  );
+  assert.deepEqual(taskPermissions({ DATA_MIRROR: "http://127.0.0.1:8000/d" }).flags, [
+    "--allow-read=.",
+    `--allow-net=${hosts},127.0.0.1:8000`,
+  ]);
+  const spaced = taskPermissions({ DATA_MIRROR: "/srv/my data" });
+  assert.equal(spaced.flags[0], "--allow-read");
+  assert.match(spaced.warnings[0], /DATA_MIRROR="\/srv\/my data" has a space or a comma/);
+  assert.match(taskPermissions({ EPOCH: "3" }).warnings[0], /did you mean EPOCHS\?/);
+});
+
+Deno.test("deno.json: no task but test has -A, and each reads only the project's variables", () => {
+  for (const [name, line] of Object.entries(TASKS)) {
+    if (name === "test") continue;
+    // programs/task_permissions.ts reads the whole environment to print flags and warnings only.
+    const command = line.replaceAll("$(deno run --allow-env programs/task_permissions.ts)", "");
+    assert.doesNotMatch(command, /(^|\s)(-A|--allow-all)(\s|$)/, `deno task ${name} has -A`);
+    assert.doesNotMatch(command, /--allow-(env|net|write|run|sys)(\s|$)/, `${name}: unlimited`);
+    for (const list of command.matchAll(/--allow-env=(\S+)/g)) {
+      const extra = list[1].split(",").filter((v) => !RUN_PARAMETERS.variables.includes(v));
+      assert.ok(extra.every((v) => ["PATH", "NO_COLOR"].includes(v)), `${name}: ${extra}`);
+    }
+  }
+  // The variables the programs read are all granted to the tasks that run them.
+  const granted = TASKS.train.match(/--allow-env=(\S+)/)?.[1].split(",") ?? [];
+  assert.deepEqual([...granted].sort(), [...RUN_PARAMETERS.variables].sort());
+});
+
+Deno.test("deno task train with a forbidden --out is refused by Deno, told in a sentence, not a stack trace", async () => {
+  const outside = await Deno.makeTempDir();
+  try {
+    const r = await deno(["task", "-q", "train", "--out", join(outside, "run")]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      `Error: Cannot write to ${join(outside, "run")}: this task may write only the folders ` +
+        "deno.json gives it (data/ and outputs/, see the README's permissions table). Choose a " +
+        `folder under outputs/, or run the program with deno run and --allow-write=${
+          join(outside, "run")
+        }.`,
+    );
+    assert.deepEqual([...Deno.readDirSync(outside)], [], "nothing written there");
+  } finally {
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("a task's permissions read a DATA_MIRROR folder outside the repository, and nothing else there", async () => {
+  const outside = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(outside, "file.txt"), "mirror");
+    await Deno.writeTextFile(`${outside}-beside.txt`, "not the mirror");
+    const helper = await deno(["run", "--allow-env", "programs/task_permissions.ts"], {
+      DATA_MIRROR: outside,
+    });
+    const flags = helper.stdout.trim().split(" ");
+    const probe = `for (const p of Deno.args) {
+      try { console.log(Deno.readTextFileSync(p)); } catch (e) { console.log(e.name); }
+    }`;
+    const program = `data:application/typescript,${encodeURIComponent(probe)}`;
+    const r = await deno([
+      "run",
+      ...flags,
+      program,
+      join(outside, "file.txt"),
+      `${outside}-beside.txt`,
+    ]);
+    assert.deepEqual(r.stdout.trim().split("\n"), ["mirror", "NotCapable"], r.stderr);
+  } finally {
+    await Deno.remove(`${outside}-beside.txt`).catch(() => {});
+    await Deno.remove(outside, { recursive: true });
+  }
+});
