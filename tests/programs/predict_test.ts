@@ -228,7 +228,8 @@ Deno.test("deno task predict uses the class names of the run's dataset", async (
     assert.equal(code, 0, stderr);
     assert.match(
       stdout,
-      /grey\.png: (T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) /,
+      // The record's notSureBelow may make this untrained model "not sure": its top 3 still name.
+      /grey\.png: .*\((T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) \d/,
     );
     const flagged = await predict([
       "--dataset",
@@ -237,7 +238,7 @@ Deno.test("deno task predict uses the class names of the run's dataset", async (
       join(dir, "run", "model"),
       files["grey.png"],
     ]);
-    assert.match(flagged.stdout, /grey\.png: \d /);
+    assert.match(flagged.stdout, /grey\.png: .*\(\d \d/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
