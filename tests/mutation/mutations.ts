@@ -768,7 +768,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "variants-fingerprint-ignores-layers",
     file: "lib/models/variants.ts",
-    original: "const definition = { model: config, ...training };",
+    original: "const definition = { layers: topology, ...training };",
     mutant: "const definition = { ...training };",
     breaks: "a changed model keeps its old fingerprint, so stale results are shown",
   },
