@@ -105,6 +105,9 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/display/map_hover.ts": ["tests/display/map_figure_test.ts"],
   "lib/display/saliency_figure.ts": ["tests/display/saliency_figure_test.ts"],
   "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
+  "lib/training/calibration.ts": ["tests/training/calibration_test.ts"],
+  "lib/display/calibration_figures.ts": ["tests/display/calibration_figures_test.ts"],
+  "lib/display/confusion_explorer.ts": ["tests/display/confusion_explorer_test.ts"],
   "lib/data/download.ts": ["tests/data/download_test.ts"],
   "lib/json_file.ts": [
     "tests/training/experiment_summary_test.ts",
@@ -1566,8 +1569,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "program-predict-dataset-record-ignored",
     file: "programs/predict.ts",
-    original: "if (isDatasetName(metrics.dataset)) dataset = metrics.dataset;",
-    mutant: "",
+    original: 'const dataset = options.dataset ?? recorded ?? "mnist";',
+    mutant: 'const dataset = options.dataset ?? "mnist";',
     breaks: "a Fashion-MNIST model's predictions named as digits",
   },
   {
@@ -1663,6 +1666,95 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "fused.relu ? 1 : 0,",
     mutant: "0,",
     breaks: "prediction's first layer skips its ReLU",
+  },
+  // lib/training/calibration.ts
+  {
+    id: "calibration-ece-unweighted",
+    file: "lib/training/calibration.ts",
+    original: "s + (b.count / total) * Math.abs(b.accuracy - b.confidence)",
+    mutant: "s + Math.abs(b.accuracy - b.confidence) / binCount",
+    breaks: "the calibration error weighs a bin of 3 answers like one of 9,000",
+  },
+  {
+    id: "calibration-threshold-highest",
+    file: "lib/training/calibration.ts",
+    original: "reaching.reduce((a, b) => (b.threshold < a.threshold ? b : a))",
+    mutant: "reaching.reduce((a, b) => (b.threshold > a.threshold ? b : a))",
+    breaks:
+      "the not-sure threshold is the highest that keeps the promise: the model hardly answers",
+  },
+  {
+    id: "calibration-ties-left-out",
+    file: "lib/training/calibration.ts",
+    original: "while (answered < count && confidence[order[answered]] >= threshold) answered++;",
+    mutant: "",
+    breaks: "answers as sure as the threshold are counted as not sure on the curve",
+  },
+  // lib/display/calibration_figures.ts
+  {
+    id: "calibration-figure-rule-on-validation",
+    file: "lib/display/calibration_figures.ts",
+    original: "x: [point.coverage],",
+    mutant: "x: [rule.coverage],",
+    breaks: "the threshold is drawn where it lands on the validation images, on the test curve",
+  },
+  {
+    id: "calibration-figure-histogram-counts",
+    file: "lib/display/calibration_figures.ts",
+    original: "y: counts.map((n) => (100 * n) / total),",
+    mutant: "y: counts,",
+    breaks: "groups of different sizes are compared by counts, not shares",
+  },
+  // lib/display/confusion_explorer.ts
+  {
+    id: "confusion-explorer-least-sure-first",
+    file: "lib/display/confusion_explorer.ts",
+    original: "images.sort((a, b) => b.probability - a.probability || a.index - b.index);",
+    mutant: "images.sort((a, b) => a.probability - b.probability || a.index - b.index);",
+    breaks: "a cell shows its least confident images first",
+  },
+  {
+    id: "confusion-explorer-click-transposed",
+    file: "lib/display/confusion_explorer.ts",
+    original: "var i = data.classNames.indexOf(String(point.y));",
+    mutant: "var i = data.classNames.indexOf(String(point.x));",
+    breaks: "clicking a cell shows another cell's images",
+  },
+  {
+    id: "confusion-explorer-ink-white",
+    file: "lib/display/confusion_explorer.ts",
+    original: "data: pixels.map((v) => 255 - v)",
+    mutant: "data: pixels",
+    breaks: "the cell's digits are white on black, unlike every other figure",
+  },
+  {
+    id: "run-metrics-not-sure-dropped",
+    file: "lib/training/run_metrics.ts",
+    original: "...(run.notSureBelow === undefined ? {} : { notSureBelow: run.notSureBelow }),",
+    mutant: "",
+    breaks: "metrics.json loses the threshold: deno task predict never says not sure",
+  },
+  {
+    id: "experiment-not-sure-on-test",
+    file: "lib/training/experiment.ts",
+    original: "notSureBelow: await notSureBelowOn(model, validation),",
+    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test)),",
+    breaks: "the not-sure threshold is chosen on the test images",
+  },
+  {
+    id: "program-predict-always-sure",
+    file: "programs/predict.ts",
+    original: "console.log(formatPrediction(file, prediction.ranking, record));",
+    mutant: "console.log(formatPrediction(file, prediction.ranking));",
+    breaks: "deno task predict ignores the recorded not-sure threshold",
+  },
+  {
+    id: "predict-digit-not-sure-at-threshold",
+    file: "lib/models/predict_digit.ts",
+    original: "ranking[0].probability >= options.notSureBelow",
+    mutant: "ranking[0].probability > options.notSureBelow + 0.01",
+    breaks: "answers just above the threshold are called not sure",
+    tests: ["tests/programs/predict_test.ts"],
   },
   // lib/engine/flat_optimizer.ts, the replicas' refusals and losses, the fused-activation route
   {
