@@ -118,8 +118,7 @@ export function sumLeadingAxes(
   return out;
 }
 
-/** The geometry of a 2x2, stride-2, unpadded NHWC max pool. */
-
+/** What {@linkcode channelwise} computes: x + v, x * v, x - v or v - x. */
 export type ChannelOp = "add" | "multiply" | "subtract" | "subtractFrom";
 
 const CHANNEL_OPS: Record<ChannelOp, number> = {

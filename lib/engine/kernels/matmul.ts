@@ -53,8 +53,10 @@ function size(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
+/** Rows of B per GEMM call: 256 rows of a packed panel are 8 KB. */
 const K_BLOCK = 256;
 
+/** Options of {@linkcode matMul}. */
 export interface MatMulOptions {
   /** Multiply by the transpose of `a`'s last two axes. */
   transposeA?: boolean;

@@ -10,36 +10,20 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { POOLING_WASM_BASE64 } from "./pooling_wasm.ts";
 import { heapModule, heapOffset } from "./heap_module.ts";
 
+/** The layout both pooling kernels take after their pointers: batch, h, w, c, output h and w. */
+type PoolGeometry = [batch: number, h: number, w: number, c: number, oh: number, ow: number];
+
 /** The functions `pooling.wat` exports. */
 interface PoolingExports {
-  max_pool_2x2(
-    y: number,
-    x: number,
-    batch: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-  ): void;
-  max_pool_grad_2x2(
-    dx: number,
-    x: number,
-    y: number,
-    dy: number,
-    batch: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-  ): void;
+  max_pool_2x2(y: number, x: number, ...geometry: PoolGeometry): void;
+  max_pool_grad_2x2(dx: number, x: number, y: number, dy: number, ...geometry: PoolGeometry): void;
 }
 
 function poolingModule(backend: BackendWasm): PoolingExports {
   return heapModule(POOLING_WASM_BASE64, backend) as unknown as PoolingExports;
 }
 
+/** The geometry of a 2x2, stride-2, unpadded NHWC max pool. */
 export interface MaxPool2x2Shape {
   batch: number;
   inHeight: number;
@@ -116,12 +100,7 @@ export function maxPoolGrad2x2(
     heapOffset(backend, x),
     heapOffset(backend, y),
     heapOffset(backend, dy),
-    batch,
-    inHeight,
-    inWidth,
-    channels,
-    oh,
-    ow,
+    ...[batch, inHeight, inWidth, channels, oh, ow] satisfies PoolGeometry,
   );
   return out;
 }
@@ -165,12 +144,7 @@ export function maxPool2x2(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInf
   poolingModule(backend).max_pool_2x2(
     heapOffset(backend, out),
     heapOffset(backend, x),
-    batch,
-    inHeight,
-    inWidth,
-    channels,
-    oh,
-    ow,
+    ...[batch, inHeight, inWidth, channels, oh, ow] satisfies PoolGeometry,
   );
   return out;
 }

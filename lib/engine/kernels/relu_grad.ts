@@ -61,5 +61,3 @@ export function reluGrad(backend: BackendWasm, dy: tf.TensorInfo, x: tf.TensorIn
   );
   return out;
 }
-
-/** What {@linkcode channelwise} computes: x + v, x * v, x - v or v - x. */

@@ -55,14 +55,11 @@ export interface WinogradOptions {
   rotated?: boolean;
 }
 
-type WinogradConv = (
-  x: number,
-  u: number,
-  out: number,
-  bias: number,
-  zero: number,
-  v: number,
-  m: number,
+/**
+ * The layout both Winograd kernels take after their pointers: batch, input height and width,
+ * input and output channels, output height and width, padding above and left, tiles per block.
+ */
+type WinogradGeometry = [
   n: number,
   h: number,
   w: number,
@@ -73,7 +70,17 @@ type WinogradConv = (
   padTop: number,
   padLeft: number,
   tb: number,
-  flags: number,
+];
+
+type WinogradConv = (
+  x: number,
+  u: number,
+  out: number,
+  bias: number,
+  zero: number,
+  v: number,
+  m: number,
+  ...geometryAndFlags: [...WinogradGeometry, flags: number]
 ) => void;
 
 /**
@@ -192,16 +199,7 @@ export function winogradConv2D(
       at + 4 * uSize,
       at + 4 * (uSize + c),
       at + 4 * (uSize + c + vSize),
-      n,
-      h,
-      w,
-      c,
-      co,
-      oh,
-      ow,
-      padTop,
-      padLeft,
-      tb,
+      ...[n, h, w, c, co, oh, ow, padTop, padLeft, tb] satisfies WinogradGeometry,
       (bias === undefined ? 0 : 1) | (relu ? 2 : 0),
     );
   });
@@ -279,16 +277,7 @@ type WinogradFilterGrad = (
   zero: number,
   v: number,
   w: number,
-  n: number,
-  h: number,
-  wd: number,
-  c: number,
-  co: number,
-  oh: number,
-  ow: number,
-  padTop: number,
-  padLeft: number,
-  tb: number,
+  ...geometry: WinogradGeometry
 ) => void;
 
 /**
@@ -354,16 +343,7 @@ export function winogradFilterGradient(
       at + 4 * duSize,
       at + 4 * (duSize + zSize),
       at + 4 * (duSize + zSize + vSize),
-      n,
-      h,
-      w,
-      c,
-      co,
-      oh,
-      ow,
-      padTop,
-      padLeft,
-      tb,
+      ...[n, h, w, c, co, oh, ow, padTop, padLeft, tb] satisfies WinogradGeometry,
     );
     // Views are taken again after the kernel: instantiating it may have grown the heap.
     const s = backend.typedArrayFromHeap(scratch) as Float32Array;
