@@ -74,18 +74,23 @@ export interface Variant {
 /** Batch Normalization's momentum: see the module's documentation. */
 export const BATCH_NORM_MOMENTUM = 0.9;
 
+/** The tutorial's first layer, which `deep` keeps: Conv2D 32 3x3 relu on the grey image. */
+function firstConvolution(): tf.layers.Layer {
+  return tf.layers.conv2d({
+    inputShape: [...IMAGE_SHAPE],
+    filters: 32,
+    kernelSize: 3,
+    activation: "relu",
+  });
+}
+
 /**
  * The tutorial's CNN: Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2, Flatten,
  * Dense 64 relu, Dense softmax (121,930 parameters with 10 classes).
  */
 function tutorialCnn(classes: number): tf.layers.Layer[] {
   return [
-    tf.layers.conv2d({
-      inputShape: [...IMAGE_SHAPE],
-      filters: 32,
-      kernelSize: 3,
-      activation: "relu",
-    }),
+    firstConvolution(),
     tf.layers.maxPooling2d({ poolSize: 2 }),
     tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: "relu" }),
     tf.layers.maxPooling2d({ poolSize: 2 }),
@@ -133,12 +138,7 @@ function deepCnn(classes: number): tf.layers.Layer[] {
   return [
     // No Batch Normalization at 26x26: its moments and gradient there cost more than the
     // convolutions on wasm; the later, 4x smaller activations get it cheaply.
-    tf.layers.conv2d({
-      inputShape: [...IMAGE_SHAPE],
-      filters: 32,
-      kernelSize: 3,
-      activation: "relu",
-    }),
+    firstConvolution(),
     tf.layers.maxPooling2d({ poolSize: 2 }),
     ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
     ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
