@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type DatasetName, DATASETS, isDatasetName } from "../lib/data/mnist.ts";
 import { ImageFileError, readImageFile } from "../lib/data/image_file.ts";
-import { readRunMetrics } from "../lib/training/run_metrics.ts";
+import { readRunMetrics, type RunMetrics } from "../lib/training/run_metrics.ts";
 import {
   type DigitPrediction,
   formatPrediction,
@@ -56,7 +56,9 @@ were: cropped to the ink, scaled into 20x20 keeping its shape, centred by mass i
   }],
   positionals: "FILE...",
   epilogue: `Without --dataset or DATASET, the class names are those of the dataset recorded in
-DIR/../metrics.json (written with the model), else MNIST's digits.
+DIR/../metrics.json (written with the model), else MNIST's digits. When that record holds a
+notSureBelow threshold (chosen on the validation images), an answer less probable than it
+prints "not sure", still with the top 3.
 
 Exit codes: 0 every image predicted, 1 no digit found in some image, 2 bad flags, a bad
 model folder or a file that is missing or not a readable PNG or JPEG.`,
@@ -120,22 +122,31 @@ export function parsePredictArgs(
   };
 }
 
+/** What the program takes from the run's record beside the model folder. */
+interface ModelRecord {
+  /** The class names: the flag's dataset, else the recorded one, else MNIST's digits. */
+  classNames: readonly string[];
+  /** The recorded "not sure" threshold (chosen on the validation images), if any. */
+  notSureBelow?: number;
+}
+
 /**
- * The class names for a model folder: the flag's dataset, else the one recorded in the run's
- * `metrics.json` beside the folder, else MNIST's digits.
+ * The class names and the "not sure" threshold for a model folder, from the run's `metrics.json`
+ * beside the folder (without one, the model is taken to be an MNIST one that always answers).
  */
-async function classNamesFor(options: PredictCliOptions): Promise<readonly string[]> {
-  let dataset = options.dataset;
-  if (dataset === undefined) {
-    try {
-      const metrics = await readRunMetrics(join(dirname(options.model), "metrics.json"));
-      if (isDatasetName(metrics.dataset)) dataset = metrics.dataset;
-    } catch (error) {
-      // No record of the run: the model is taken to be an MNIST one. A damaged record is told.
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
+async function modelRecord(options: PredictCliOptions): Promise<ModelRecord> {
+  let metrics: RunMetrics | undefined;
+  try {
+    metrics = await readRunMetrics(join(dirname(options.model), "metrics.json"));
+  } catch (error) {
+    // No record of the run: the model is taken to be an MNIST one. A damaged record is told.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  return DATASETS[dataset ?? "mnist"].classNames;
+  const recorded = metrics !== undefined && isDatasetName(metrics.dataset)
+    ? metrics.dataset
+    : undefined;
+  const dataset = options.dataset ?? recorded ?? "mnist";
+  return { classNames: DATASETS[dataset].classNames, notSureBelow: metrics?.notSureBelow };
 }
 
 /**
@@ -165,9 +176,9 @@ export async function main(args: readonly string[]): Promise<number> {
   tf.enableProdMode();
   await tf.setBackend("cpu");
   let model: tf.LayersModel;
-  let classNames: readonly string[];
+  let record: ModelRecord;
   try {
-    classNames = await classNamesFor(options);
+    record = await modelRecord(options);
     model = await loadDigitModel(options.model);
   } catch (error) {
     console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
@@ -178,7 +189,7 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const file of options.files) {
       let prediction: DigitPrediction | undefined;
       try {
-        prediction = predictDigit(model, await readImageFile(file), classNames);
+        prediction = predictDigit(model, await readImageFile(file), record.classNames);
       } catch (error) {
         if (!(error instanceof ImageFileError)) throw error;
         console.error(`Error: ${error.message}`);
@@ -192,7 +203,7 @@ export async function main(args: readonly string[]): Promise<number> {
         code = Math.max(code, NO_DIGIT_EXIT_CODE);
         continue;
       }
-      console.log(formatPrediction(file, prediction.ranking));
+      console.log(formatPrediction(file, prediction.ranking, record));
     }
   } finally {
     model.dispose();

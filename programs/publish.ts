@@ -43,6 +43,7 @@ export const README_IMAGES: readonly { file: string; marker: string }[] = [
   { file: "images/confusion_matrix.png", marker: "confusionMatrixFigure(" },
   { file: "images/predictions.png", marker: "predictionsFigure(" },
   { file: "images/filters.png", marker: "filtersFigure(" },
+  { file: "images/learned_map.png", marker: "learnedMapFigure(" },
 ];
 
 /** The `--help` text. */

@@ -380,8 +380,11 @@ export class Chromium {
 function keepTail(stream: ReadableStream<Uint8Array>): { text: string; drained: Promise<void> } {
   const output = { text: "", drained: Promise.resolve() };
   output.drained = (async () => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      output.text = (output.text + chunk).slice(-OUTPUT_TAIL);
+    // A TextDecoder rather than a TextDecoderStream: the latter's types differ between Deno's
+    // and the DOM's libraries, and the pad's and map's page modules bring in the DOM's.
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      output.text = (output.text + decoder.decode(chunk, { stream: true })).slice(-OUTPUT_TAIL);
     }
   })().catch(() => {});
   return output;

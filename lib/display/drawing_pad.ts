@@ -1,12 +1,14 @@
 /**
  * A drawing pad for a trained model, as ONE self-contained `text/html` output: the reader draws a
  * digit with the mouse, a finger or a pen and sees the 28x28 image the model receives, the
- * predicted class and a bar per class, updated while drawing.
+ * predicted class (or "not sure" below a threshold), a bar per class and the saliency map of the
+ * answer (which strokes pushed it there), updated while drawing.
  *
  * Deno's Jupyter kernel cannot receive messages from the page, so the page does the work: the
- * model's weights, TensorFlow.js (core, layers and the CPU backend) and {@linkcode toDigitImage}
- * (the same preprocessing as `deno task predict`, bundled with `deno bundle`) are inlined, and
- * nothing is fetched. It works in JupyterLab and in the HTML that `deno task notebook` exports.
+ * model's weights, TensorFlow.js (core, layers and the CPU backend), {@linkcode toDigitImage} (the
+ * same preprocessing as `deno task predict`), `saliencyMap` and the pad's code
+ * (`drawing_pad_view.ts`), bundled with `deno bundle`, are inlined, and nothing is fetched. It
+ * works in JupyterLab, the classic Notebook and the HTML that `deno task notebook` exports.
  *
  * @module
  */
@@ -14,14 +16,10 @@ import * as tf from "@tensorflow/tfjs";
 import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
 import { escapeHtml, type MediaBundle, scriptJson, showBundle } from "./jupyter.ts";
+import type { PadConfig, PageModel } from "./drawing_pad_view.ts";
 
 /** The model as the page loads it with `tf.io.fromMemory`, weights in base64. */
-export interface InlineModel {
-  modelTopology: unknown;
-  weightSpecs: tf.io.WeightsManifestEntry[];
-  /** All weights, little-endian float32, base64. */
-  weightData: string;
-}
+export type InlineModel = PageModel;
 
 /** Options for {@link drawingPadBundle} and {@link showDrawingPad}. */
 export interface DrawingPadOptions {
@@ -31,6 +29,11 @@ export interface DrawingPadOptions {
   newId?: () => string;
   /** The page's library script; defaults to {@link bundlePadLibrary}. */
   library?: string;
+  /**
+   * Below this probability the pad answers "not sure" (still showing its two top answers), e.g.
+   * the threshold chosen on the validation images. Default 0: it always answers.
+   */
+  notSureBelow?: number;
 }
 
 const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
@@ -122,163 +125,35 @@ export function bundlePadLibrary(): Promise<string> {
   return cachedLibrary;
 }
 
+// Every rule is scoped to the pad's id and every class starts with "dpad-", a name no frontend
+// styles: the classic Notebook's Bootstrap gives any ".row" ::before/::after boxes (which became
+// extra grid cells) and a 20 px line-height (which made the big answer overlap the preview). The
+// reset line sets what a host page might change; the answer box has a fixed height, so Clear
+// stays where it is when the first answer appears.
 const STYLE = `
-#ID{font-family:system-ui,sans-serif;font-size:14px;padding:8px;background:#fff;display:inline-flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
-#ID .pad{width:280px;height:280px;border:1px solid #999;border-radius:4px;cursor:crosshair;touch-action:none;background:#fff;display:block}
-#ID .side{display:flex;flex-direction:column;gap:8px;align-items:center}
-#ID .input{width:112px;height:112px;image-rendering:pixelated;border:1px solid #999;background:#000}
-#ID .caption{color:#666;font-size:12px}
-#ID .answer{font-size:20px;min-height:1.5em;text-align:center;max-width:150px}
-#ID .answer b{font-size:44px;display:block}
-#ID .bars{display:grid;grid-template-columns:auto 160px 4em;gap:3px 8px;align-items:center}
-#ID .name{text-align:right;white-space:nowrap}
-#ID .track{height:14px;background:#eee;border-radius:2px;overflow:hidden}
-#ID .fill{height:100%;width:0;background:#5b8ff9}
-#ID .best .fill{background:#e8684a}
-#ID .best .name{font-weight:bold}
-#ID .pct{font-variant-numeric:tabular-nums;color:#444;text-align:right}
-#ID button{font:inherit;padding:4px 14px}
+#ID,#ID *{box-sizing:border-box;margin:0;padding:0;line-height:1.25;float:none;font-family:system-ui,sans-serif}
+#ID *::before,#ID *::after{content:none;display:none}
+#ID{font-size:14px;padding:8px;background:#fff;color:#222;display:inline-flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+#ID .dpad-canvas{width:280px;height:280px;border:1px solid #999;border-radius:4px;cursor:crosshair;touch-action:none;background:#fff;display:block}
+#ID .dpad-side{display:grid;grid-template-columns:112px 112px;gap:4px 8px;justify-items:center;width:232px}
+#ID .dpad-input,#ID .dpad-why{width:112px;height:112px;image-rendering:pixelated;border:1px solid #999;display:block}
+#ID .dpad-input{background:#000}
+#ID .dpad-why{background:#fff}
+#ID .dpad-caption{color:#666;font-size:12px;text-align:center;white-space:nowrap}
+#ID .dpad-legend{grid-column:1 / 3;white-space:normal}
+#ID .dpad-answer{grid-column:1 / 3;height:92px;overflow:hidden;text-align:center;font-size:16px;width:100%}
+#ID .dpad-answer b{font-size:44px;line-height:52px;height:52px;display:block}
+#ID .dpad-answer span{display:block}
+#ID .dpad-bars{display:grid;grid-template-columns:auto 160px 4em;gap:3px 8px;align-items:center}
+#ID .dpad-row{display:contents}
+#ID .dpad-name{text-align:right;white-space:nowrap}
+#ID .dpad-track{height:14px;background:#eee;border-radius:2px;overflow:hidden;display:block}
+#ID .dpad-fill{height:100%;width:0;background:#5b8ff9;display:block}
+#ID .dpad-best .dpad-fill{background:#e8684a}
+#ID .dpad-best .dpad-name{font-weight:bold}
+#ID .dpad-pct{font-variant-numeric:tabular-nums;color:#444;text-align:right}
+#ID .dpad-clear{grid-column:1 / 3;font:inherit;padding:4px 14px;border:1px solid #888;border-radius:3px;background:#f4f4f4;color:#222}
 `;
-
-// The page's code: drawing, preprocessing with the bundled toDigitImage, inference with tfjs' CPU
-// backend, and the bars. Results are also written to data-* attributes, which tests read.
-const PAGE_SCRIPT = `(function () {
-  var root = document.getElementById(ID);
-  if (!root || root.getAttribute("data-state") !== "loading") return;
-  var lib = window.__digitPadLib, tf = lib && lib.tf;
-  var canvas = root.querySelector(".pad"), view = root.querySelector(".input");
-  var answer = root.querySelector(".answer");
-  var rows = root.querySelectorAll(".row");
-  var context = canvas.getContext("2d", { willReadFrequently: true });
-  var viewContext = view.getContext("2d");
-  var model = null, drawing = false, last = null, scheduled = false;
-
-  function setAnswer(html, state) {
-    answer.innerHTML = html;
-    root.setAttribute("data-state", state);
-  }
-  function showBars(probabilities) {
-    var best = -1;
-    for (var i = 0; probabilities && i < probabilities.length; i++) {
-      if (best < 0 || probabilities[i] > probabilities[best]) best = i;
-    }
-    rows.forEach(function (row, i) {
-      var p = probabilities ? probabilities[i] : 0;
-      row.querySelector(".fill").style.width = (100 * p).toFixed(1) + "%";
-      row.querySelector(".pct").textContent = probabilities ? (100 * p).toFixed(1) + "%" : "";
-      row.classList.toggle("best", i === best);
-    });
-    return best;
-  }
-  function showInput(pixels) {
-    var image = viewContext.createImageData(28, 28);
-    for (var i = 0; i < 784; i++) {
-      var v = pixels ? Math.round(255 * pixels[i]) : 0;
-      image.data[4 * i] = image.data[4 * i + 1] = image.data[4 * i + 2] = v;
-      image.data[4 * i + 3] = 255;
-    }
-    viewContext.putImageData(image, 0, 0);
-  }
-  function predict() {
-    scheduled = false;
-    var pixels = context.getImageData(0, 0, canvas.width, canvas.height);
-    var digit = lib.toDigitImage({
-      width: pixels.width, height: pixels.height, channels: 4, data: pixels.data,
-    });
-    if (!digit) {
-      showInput(null);
-      showBars(null);
-      root.removeAttribute("data-input");
-      root.removeAttribute("data-probabilities");
-      root.setAttribute("data-prediction", "");
-      setAnswer("draw a digit first", "empty");
-      return;
-    }
-    showInput(digit.pixels);
-    root.setAttribute("data-input", JSON.stringify(Array.from(digit.pixels)));
-    if (!model) return;
-    var probabilities = tf.tidy(function () {
-      return model.predict(tf.tensor4d(digit.pixels, [1, 28, 28, 1])).dataSync();
-    });
-    var best = showBars(probabilities);
-    root.setAttribute("data-probabilities", JSON.stringify(Array.from(probabilities)));
-    root.setAttribute("data-prediction", NAMES[best]);
-    var name = document.createElement("b");
-    name.textContent = NAMES[best];
-    setAnswer(name.outerHTML + (100 * probabilities[best]).toFixed(1) + "% sure", "predicted");
-  }
-  function schedule() {
-    if (scheduled) return;
-    scheduled = true;
-    requestAnimationFrame(predict);
-  }
-  function clear() {
-    context.fillStyle = "#fff";
-    context.fillRect(0, 0, canvas.width, canvas.height);
-    predict();
-  }
-  function point(event) {
-    var box = canvas.getBoundingClientRect();
-    return [
-      (event.clientX - box.left) * canvas.width / box.width,
-      (event.clientY - box.top) * canvas.height / box.height,
-    ];
-  }
-  function line(from, to) {
-    context.beginPath();
-    context.moveTo(from[0], from[1]);
-    context.lineTo(to[0], to[1]);
-    context.stroke();
-  }
-  canvas.addEventListener("pointerdown", function (event) {
-    event.preventDefault();
-    drawing = true;
-    canvas.setPointerCapture(event.pointerId);
-    last = point(event);
-    line(last, last);
-    schedule();
-  });
-  canvas.addEventListener("pointermove", function (event) {
-    if (!drawing) return;
-    var next = point(event);
-    line(last, next);
-    last = next;
-    schedule();
-  });
-  function end() {
-    if (!drawing) return;
-    drawing = false;
-    predict();
-  }
-  canvas.addEventListener("pointerup", end);
-  canvas.addEventListener("pointercancel", end);
-  root.querySelector("button").addEventListener("click", clear);
-
-  context.lineWidth = 20;
-  context.lineCap = "round";
-  context.lineJoin = "round";
-  context.strokeStyle = "#000";
-  clear();
-  if (!tf) {
-    setAnswer("the pad's script did not load", "error");
-    return;
-  }
-  setAnswer("loading the model...", "loading");
-  tf.setBackend("cpu").then(function () {
-    var bytes = atob(MODEL.weightData), weights = new Uint8Array(bytes.length);
-    for (var i = 0; i < bytes.length; i++) weights[i] = bytes.charCodeAt(i);
-    return tf.loadLayersModel(tf.io.fromMemory({
-      modelTopology: MODEL.modelTopology,
-      weightSpecs: MODEL.weightSpecs,
-      weightData: weights.buffer,
-    }));
-  }).then(function (loaded) {
-    model = loaded;
-    predict();
-  }).catch(function (error) {
-    setAnswer("the model did not load: " + String(error).replace(/</g, "&lt;"), "error");
-  });
-})();`;
 
 /**
  * The drawing pad's output: `text/html` with everything inlined, and a `text/plain` line saying
@@ -309,44 +184,56 @@ export async function drawingPadBundle(
         "pass the dataset's classNames.",
     );
   }
-  const id = `digit-pad-${(options.newId ?? (() => crypto.randomUUID()))()}`;
-  const library = options.library ?? await bundlePadLibrary();
-  const rows = classNames.map((name) =>
-    `<div class="row" style="display:contents"><span class="name">${
-      escapeHtml(name)
-    }</span><span class="track"><span class="fill" style="display:block"></span></span>` +
-    `<span class="pct"></span></div>`
-  ).join("");
-  const style = STYLE.replaceAll("#ID", `#${id}`);
-  const script = PAGE_SCRIPT
-    .replace(
-      "var root = document.getElementById(ID);",
-      `var root = document.getElementById(${scriptJson(id)});`,
-    )
-    .replace(
-      "(function () {",
-      `(function () {\n  var NAMES = ${scriptJson(classNames)};\n  var MODEL = ${
-        scriptJson(await inlineModel(model))
-      };`,
+  const notSureBelow = options.notSureBelow ?? 0;
+  if (!(notSureBelow >= 0 && notSureBelow <= 1)) {
+    throw new RangeError(
+      `notSureBelow must be a probability from 0 to 1, got ${notSureBelow}: pass the threshold ` +
+        "chosen on the validation images, or 0 to always answer.",
     );
-  const html = `<style>${style}</style>
-<div id="${id}" class="digit-pad" data-state="loading">
-<canvas class="pad" width="280" height="280"></canvas>
-<div class="side"><span class="caption">what the model sees</span><canvas class="input" width="28" height="28"></canvas>
-<div class="answer">loading the model...</div><button type="button">Clear</button></div>
-<div class="bars">${rows}</div>
-</div>
-<script type="text/javascript">if (!window.__digitPadLib) {
-${library}
-}</script>
-<script type="text/javascript">${script}</script>`;
+  }
+  const id = `digit-pad-${(options.newId ?? (() => crypto.randomUUID()))()}`;
+  const config: PadConfig = { names: classNames, model: await inlineModel(model), notSureBelow };
+  const library = options.library ?? await bundlePadLibrary();
   return {
-    "text/html": html,
+    "text/html": padHtml(id, config, library),
     "text/plain":
       `[Drawing pad: draw a digit and this ${model.countParams().toLocaleString("en-US")}-` +
       `parameter model reads it, in the page (TensorFlow.js and the weights are inlined). Open ` +
       `the notebook in JupyterLab or its exported HTML to use it.]`,
   };
+}
+
+/** The pad's elements (found by `drawing_pad_view.ts` through their classes) and its scripts. */
+function padHtml(id: string, config: PadConfig, library: string): string {
+  const rows = config.names.map((name) =>
+    `<div class="dpad-row"><span class="dpad-name">${escapeHtml(name)}</span>` +
+    `<span class="dpad-track"><span class="dpad-fill"></span></span>` +
+    `<span class="dpad-pct"></span></div>`
+  ).join("");
+  // The library (once per page) defines __digitPadLib; the second script starts this pad, or
+  // says why it cannot.
+  return `<style>${STYLE.replaceAll("#ID", `#${id}`)}</style>
+<div id="${id}" class="digit-pad" data-state="loading">
+<canvas class="dpad-canvas" width="280" height="280"></canvas>
+<div class="dpad-side"><span class="dpad-caption">what the model sees</span>` +
+    `<span class="dpad-caption">why it answers</span>` +
+    `<canvas class="dpad-input" width="28" height="28"></canvas>` +
+    `<canvas class="dpad-why" width="28" height="28"></canvas>` +
+    `<span class="dpad-caption dpad-legend">red ink pushed it towards its answer, blue away</span>
+<div class="dpad-answer"><b></b><span>loading the model...</span></div>` +
+    `<button type="button" class="dpad-clear">Clear</button></div>
+<div class="dpad-bars">${rows}</div>
+</div>
+<script type="text/javascript">if (!window.__digitPadLib || !window.__digitPadLib.start) {
+${library}
+}</script>
+<script type="text/javascript">(function () {
+  var root = document.getElementById(${scriptJson(id)}), lib = window.__digitPadLib;
+  if (!root) return;
+  if (lib && lib.start) return lib.start(root, ${scriptJson(config)});
+  root.setAttribute("data-state", "error");
+  root.querySelector(".dpad-answer span").textContent = "the pad's script did not load";
+})();</script>`;
 }
 
 /**

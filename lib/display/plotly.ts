@@ -20,11 +20,13 @@ export interface PlotlyFigure {
   config?: Record<string, unknown>;
 }
 
-/** Plotly config applied to every figure (no network: no "edit in Chart Studio" link). */
+/**
+ * Plotly config applied to every figure: resized with the page, no Plotly logo. (plotly.js 4 has
+ * no Chart Studio link any more, so no `showLink: false`.)
+ */
 export const DEFAULT_PLOT_CONFIG: Readonly<Record<string, unknown>> = {
   responsive: true,
   displaylogo: false,
-  showLink: false,
 };
 
 /**
@@ -159,8 +161,7 @@ export class PlotlyRenderer {
    * `window.Plotly` exists (now, on the `plotly-ready` event, or by polling for 10 s, after
    * which it explains how to reload the library).
    */
-  figureHtml(figure: PlotlyFigure): string {
-    const id = `plotly-${this.#newId()}`;
+  figureHtml(figure: PlotlyFigure, id = `plotly-${this.#newId()}`): string {
     const hint = "plotly.js is not loaded in this page: run a cell with " +
       "<code>await loadPlotly()</code> (or re-run the notebook) and reload.";
     // The figure is stored once, as JSON the drawing script reads back and `figureOf` finds.
@@ -191,18 +192,33 @@ export class PlotlyRenderer {
   }
 
   /** The outputs to show for a figure: the library first if this session lacks it. */
-  bundlesFor(figure: PlotlyFigure): MediaBundle[] {
+  bundlesFor(figure: PlotlyFigure, options: FigureOutputOptions = {}): MediaBundle[] {
     const library = this.#loaded ? [] : this.libraryBundles();
-    return [...library, this.figureBundle(figure)];
+    return [...library, this.figureBundle(figure, options)];
   }
 
   /**
    * The display bundle for a figure: the HTML above (which holds the figure object once, for the
-   * page and for `deno task publish`, see {@link figureOf}) and a plain-text description.
+   * page and for `deno task publish`, see {@link figureOf}), then `options.after`'s HTML, and a
+   * plain-text description.
    */
-  figureBundle(figure: PlotlyFigure): MediaBundle {
-    return { "text/html": this.figureHtml(figure), "text/plain": describeFigure(figure) };
+  figureBundle(figure: PlotlyFigure, options: FigureOutputOptions = {}): MediaBundle {
+    const id = `plotly-${this.#newId()}`;
+    return {
+      "text/html": this.figureHtml(figure, id) + (options.after?.(id) ?? ""),
+      "text/plain": describeFigure(figure),
+    };
   }
+}
+
+/** Options of {@link showPlot} and {@link PlotlyRenderer.figureBundle}. */
+export interface FigureOutputOptions {
+  /**
+   * HTML shown after the figure in the same output, given the id of the figure's element: for
+   * example a panel and a script that listens to the figure's `plotly_click` events. Viewers that
+   * run no scripts get the figure's picture only (`deno task publish` replaces the whole output).
+   */
+  after?: (id: string) => string;
 }
 
 /** The class of the `<script type="application/json">` that holds a figure in its HTML. */
@@ -297,10 +313,13 @@ export async function loadPlotly(): Promise<void> {
  * assert.deepEqual(printed, ["[Plotly figure: Training loss, 1 trace(s)]"]);
  * ```
  */
-export async function showPlot(figure: PlotlyFigure): Promise<void> {
+export async function showPlot(
+  figure: PlotlyFigure,
+  options: FigureOutputOptions = {},
+): Promise<void> {
   if (jupyterApi() === undefined) {
     console.log(describeFigure(figure));
     return;
   }
-  for (const bundle of plotly.bundlesFor(figure)) await showBundle(bundle);
+  for (const bundle of plotly.bundlesFor(figure, options)) await showBundle(bundle);
 }

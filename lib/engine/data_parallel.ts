@@ -72,6 +72,7 @@ const LOSSES: readonly ReplicaLoss[] = ["sparseCategoricalCrossentropy", "catego
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { replicaLoss } from "./data_parallel.ts";
+ * await tf.setBackend("cpu");
  * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
  * model.compile({ optimizer: "sgd", loss: tf.metrics.categoricalCrossentropy });
  * assert.equal(replicaLoss(model), "categoricalCrossentropy");

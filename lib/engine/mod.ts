@@ -1,7 +1,7 @@
 /**
  * The training engine: the tfjs WebAssembly backend started for training in Deno (threads, SIMD,
- * our own kernels and gradients), synchronous data-parallel replicas on worker threads with a
- * one-pass Adam over flat arrays, and a per-kernel profiler. Modules outside `lib/engine/` import
+ * our own kernels and gradients), synchronous data-parallel replicas on worker threads with
+ * one-pass optimizers over flat arrays, and a per-kernel profiler. Modules outside `lib/engine/` import
  * it only through this file.
  *
  * @example

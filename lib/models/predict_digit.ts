@@ -141,7 +141,9 @@ export function rankClasses(
 }
 
 /**
- * One line for a prediction: the class, then the top three with their probabilities.
+ * One line for a prediction: the class, then the top three with their probabilities. Below the
+ * model's "not sure" threshold (`notSureBelow`, from the run's `metrics.json`) the class gives way
+ * to "not sure", and the top three still follow.
  *
  * @example
  * ```ts
@@ -157,11 +159,20 @@ export function rankClasses(
  *   formatPrediction("seven.png", ranking),
  *   "seven.png: 7   (7 97.12%, 1 1.50%, 9 0.80%)",
  * );
+ * assert.equal(
+ *   formatPrediction("seven.png", ranking, { notSureBelow: 0.99 }),
+ *   "seven.png: not sure   (7 97.12%, 1 1.50%, 9 0.80%)",
+ * );
  * ```
  */
-export function formatPrediction(source: string, ranking: readonly RankedClass[]): string {
+export function formatPrediction(
+  source: string,
+  ranking: readonly RankedClass[],
+  options: { notSureBelow?: number } = {},
+): string {
   const top = ranking.slice(0, 3).map((c) => `${c.name} ${(100 * c.probability).toFixed(2)}%`);
-  return `${source}: ${ranking[0].name}   (${top.join(", ")})`;
+  const sure = options.notSureBelow === undefined || ranking[0].probability >= options.notSureBelow;
+  return `${source}: ${sure ? ranking[0].name : "not sure"}   (${top.join(", ")})`;
 }
 
 /**

@@ -64,8 +64,8 @@ export interface Variant {
   summary: string;
   /** One or two sentences for the notebook. */
   description: string;
-  /** Writes the model, uncompiled and unseeded, with `classes` outputs. */
-  model: (classes: number) => tf.Sequential;
+  /** Writes the model's layers, with `classes` outputs; `buildVariant` makes them a model. */
+  layers: (classes: number) => tf.layers.Layer[];
   /** Adam's initial learning rate. */
   learningRate: number;
   training: VariantTraining;
@@ -74,28 +74,30 @@ export interface Variant {
 /** Batch Normalization's momentum: see the module's documentation. */
 export const BATCH_NORM_MOMENTUM = 0.9;
 
+/** The tutorial's first layer, which `deep` keeps: Conv2D 32 3x3 relu on the grey image. */
+function firstConvolution(): tf.layers.Layer {
+  return tf.layers.conv2d({
+    inputShape: [...IMAGE_SHAPE],
+    filters: 32,
+    kernelSize: 3,
+    activation: "relu",
+  });
+}
+
 /**
  * The tutorial's CNN: Conv2D 32 3x3 relu, MaxPool 2, Conv2D 64 3x3 relu, MaxPool 2, Flatten,
  * Dense 64 relu, Dense softmax (121,930 parameters with 10 classes).
  */
-function tutorialCnn(classes: number): tf.Sequential {
-  return tf.sequential({
-    name: "tutorial_cnn",
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [...IMAGE_SHAPE],
-        filters: 32,
-        kernelSize: 3,
-        activation: "relu",
-      }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: "relu" }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 64, activation: "relu" }),
-      tf.layers.dense({ units: classes, activation: "softmax" }),
-    ],
-  });
+function tutorialCnn(classes: number): tf.layers.Layer[] {
+  return [
+    firstConvolution(),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: "relu" }),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.flatten(),
+    tf.layers.dense({ units: 64, activation: "relu" }),
+    tf.layers.dense({ units: classes, activation: "softmax" }),
+  ];
 }
 
 /**
@@ -114,50 +116,39 @@ function normalized(layer: tf.layers.Layer): tf.layers.Layer[] {
 const plain = { activation: "linear", useBias: false } as const;
 
 /** Regularized's CNN: the tutorial's layers with Batch Normalization and Dropout. */
-function regularizedCnn(classes: number): tf.Sequential {
-  return tf.sequential({
-    name: "regularized_cnn",
-    layers: [
-      ...normalized(
-        tf.layers.conv2d({ inputShape: [...IMAGE_SHAPE], filters: 32, kernelSize: 3, ...plain }),
-      ),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.dropout({ rate: 0.25 }),
-      ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.dropout({ rate: 0.25 }),
-      tf.layers.flatten(),
-      ...normalized(tf.layers.dense({ units: 64, ...plain })),
-      tf.layers.dropout({ rate: 0.5 }),
-      tf.layers.dense({ units: classes, activation: "softmax" }),
-    ],
-  });
+function regularizedCnn(classes: number): tf.layers.Layer[] {
+  return [
+    ...normalized(
+      tf.layers.conv2d({ inputShape: [...IMAGE_SHAPE], filters: 32, kernelSize: 3, ...plain }),
+    ),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.dropout({ rate: 0.25 }),
+    ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.dropout({ rate: 0.25 }),
+    tf.layers.flatten(),
+    ...normalized(tf.layers.dense({ units: 64, ...plain })),
+    tf.layers.dropout({ rate: 0.5 }),
+    tf.layers.dense({ units: classes, activation: "softmax" }),
+  ];
 }
 
 /** Deep's CNN: three convolutions, Batch Normalization after the 4x smaller later ones. */
-function deepCnn(classes: number): tf.Sequential {
-  return tf.sequential({
-    name: "deep_cnn",
-    layers: [
-      // No Batch Normalization at 26x26: its moments and gradient there cost more than the
-      // convolutions on wasm; the later, 4x smaller activations get it cheaply.
-      tf.layers.conv2d({
-        inputShape: [...IMAGE_SHAPE],
-        filters: 32,
-        kernelSize: 3,
-        activation: "relu",
-      }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
-      ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.dropout({ rate: 0.2 }),
-      tf.layers.flatten(),
-      ...normalized(tf.layers.dense({ units: 128, ...plain })),
-      tf.layers.dropout({ rate: 0.3 }),
-      tf.layers.dense({ units: classes, activation: "softmax" }),
-    ],
-  });
+function deepCnn(classes: number): tf.layers.Layer[] {
+  return [
+    // No Batch Normalization at 26x26: its moments and gradient there cost more than the
+    // convolutions on wasm; the later, 4x smaller activations get it cheaply.
+    firstConvolution(),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
+    ...normalized(tf.layers.conv2d({ filters: 64, kernelSize: 3, ...plain })),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.dropout({ rate: 0.2 }),
+    tf.layers.flatten(),
+    ...normalized(tf.layers.dense({ units: 128, ...plain })),
+    tf.layers.dropout({ rate: 0.3 }),
+    tf.layers.dense({ units: classes, activation: "softmax" }),
+  ];
 }
 
 /** Tuned's training: longer, a decaying rate, early stopping. */
@@ -174,7 +165,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     name: "baseline",
     summary: "the tutorial's CNN, Adam 1e-3",
     description: "The tutorial's CNN (121,930 parameters): 5 epochs of Adam at 1e-3.",
-    model: tutorialCnn,
+    layers: tutorialCnn,
     learningRate: 0.001,
     training: { epochs: 5, batchSize: 128 },
   },
@@ -183,7 +174,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     summary: "baseline CNN, decaying rate, early stopping",
     description: "The same CNN, up to 15 epochs, Adam from 2e-3 decaying 25% per epoch, " +
       "early stopping on validation loss (patience 3, best weights kept).",
-    model: tutorialCnn,
+    layers: tutorialCnn,
     learningRate: 0.002,
     training: TUNED_TRAINING,
   },
@@ -192,7 +183,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     summary: "+ Batch Normalization and Dropout",
     description: "The same layers plus Batch Normalization after each convolution and the " +
       "hidden dense layer, and Dropout (0.25 after pooling, 0.5 before the output); tuned's schedule.",
-    model: regularizedCnn,
+    layers: regularizedCnn,
     learningRate: 0.002,
     training: TUNED_TRAINING,
   },
@@ -201,7 +192,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     summary: "baseline CNN on rotated/shifted/zoomed images",
     description: "The tutorial's CNN trained on images rotated (±10°), shifted (±2 px) and " +
       "zoomed (±10%) at random every batch; tuned's schedule and early stopping.",
-    model: tutorialCnn,
+    layers: tutorialCnn,
     learningRate: 0.002,
     training: { ...TUNED_TRAINING, augmentation: { ...DEFAULT_AUGMENT } },
   },
@@ -212,7 +203,7 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
       "Conv32-Pool, then 2x Conv64 with Batch Normalization and a Pool, Dense 128 with " +
       "Batch Normalization, Dropout 0.2 and 0.3, augmentation as augmented's, and a one-cycle " +
       "schedule (peak 4e-3) over 8 epochs.",
-    model: deepCnn,
+    layers: deepCnn,
     learningRate: 0.004,
     training: {
       // 8 epochs: at ~2x the baseline's cost per image, the most that fits ~15 minutes on
@@ -288,7 +279,8 @@ export interface BuildOptions {
  */
 export function buildVariant(variant: VariantName | Variant, options: BuildOptions): tf.Sequential {
   const v = typeof variant === "string" ? getVariant(variant) : variant;
-  return compileModel(seedModel(v.model(options.classes ?? 10), options.seed), v.learningRate);
+  const model = tf.sequential({ name: `${v.name}_cnn`, layers: v.layers(options.classes ?? 10) });
+  return compileModel(seedModel(model, options.seed), v.learningRate);
 }
 
 /**
@@ -389,12 +381,16 @@ export function variantTrainOptions(
  * ```
  */
 export async function variantFingerprint(variant: Variant): Promise<string> {
-  const { name: _name, summary: _summary, description: _description, model, ...training } = variant;
-  const built = model(10);
-  // tfjs numbers the names of the layers it names (`conv2d_Conv2D3`) by how many came before.
-  const { config } = withoutNames(built.toJSON(null, false)) as { config: unknown };
-  built.dispose();
-  const definition = { model: config, ...training };
+  const { name: _name, summary: _summary, description: _description, layers, ...training } =
+    variant;
+  // The layers as the model's topology JSON lists them, read before any weight exists (no tensor,
+  // no backend needed). tfjs numbers the names it gives (`conv2d_Conv2D3`) by how many came
+  // before: names are left out.
+  const topology = layers(10).map((layer) => ({
+    className: layer.getClassName(),
+    config: withoutNames(layer.getConfig()),
+  }));
+  const definition = { layers: topology, ...training };
   const bytes = new TextEncoder().encode(canonicalJson(definition));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");

@@ -16,6 +16,7 @@ import {
 } from "../data/preprocess.ts";
 import { type RunMetrics, runMetrics } from "./run_metrics.ts";
 import { evaluateModel, type Evaluation } from "./evaluate.ts";
+import { NOT_SURE_TARGET_ACCURACY, notSureThreshold } from "./calibration.ts";
 import { trainModel, type TrainOptions, type TrainResult } from "./train.ts";
 import { disposeModel } from "../models/model.ts";
 import {
@@ -121,6 +122,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     });
     const evaluation = await evaluateModel(model, data.test);
     const metrics = runMetrics({
+      notSureBelow: await notSureBelowOn(model, validation),
       params: { dataset, seed: options.seed, epochs, batchSize },
       variant: variant.name,
       fingerprint: await variantFingerprint(variant),
@@ -136,4 +138,21 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     disposeModel(model);
     throw error;
   }
+}
+
+/**
+ * The "not sure" threshold chosen on the validation images for {@linkcode NOT_SURE_TARGET_ACCURACY},
+ * as the notebook chooses it; `undefined` without validation images.
+ */
+async function notSureBelowOn(
+  model: tf.LayersModel,
+  validation: PreparedSplit,
+): Promise<number | undefined> {
+  if (validation.count === 0) return undefined;
+  const { probabilities } = await evaluateModel(model, validation);
+  return notSureThreshold({
+    probabilities,
+    labels: validation.labels,
+    targetAccuracy: NOT_SURE_TARGET_ACCURACY,
+  }).threshold;
 }

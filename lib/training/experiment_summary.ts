@@ -28,7 +28,7 @@ export const RECORDED_RESULTS_PATH: string = fileURLToPath(
 export interface MachineInfo {
   /** Logical cores. */
   cores: number;
-  /** The CPU model, as `/proc/cpuinfo` names it ("unknown" elsewhere). */
+  /** The CPU model, as the system names it (`os.cpus()`; "unknown" without permission). */
   cpu: string;
   os: string;
 }

@@ -37,7 +37,11 @@ export interface RunMetrics {
   threads: number;
   tfjs_version: string;
   deno_version: string;
-  /** The confidence below which the model answers "not sure", from 0 to 1; absent in older records. */
+  /**
+   * The confidence below which the model says "not sure" (`deno task predict`, the drawing pad),
+   * chosen on the validation images (`notSureThreshold` in `calibration.ts`); absent when there
+   * were none, and in older records.
+   */
   notSureBelow?: number;
   history: {
     epoch: number;
@@ -130,6 +134,8 @@ export interface RunRecord {
   training: TrainResult;
   evaluation: Pick<Evaluation, "loss" | "accuracy">;
   backend: WasmBackendInfo;
+  /** The "not sure" threshold chosen on the validation images, if any. */
+  notSureBelow?: number;
 }
 
 /**
@@ -163,6 +169,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
     threads: run.backend.threads,
     tfjs_version: run.backend.tfjsVersion,
     deno_version: Deno.version.deno,
+    ...(run.notSureBelow === undefined ? {} : { notSureBelow: run.notSureBelow }),
     history: run.training.epoch.map((epoch) => {
       const h = run.training.history;
       return {

@@ -691,6 +691,8 @@ function checkPositiveInteger(name: string, value: number): void {
  */
 interface WithLearningRate {
   learningRate: number;
+  /** SGD and Momentum step with a -rate scalar made once: this method makes it anew. */
+  setLearningRate?: (rate: number) => void;
 }
 
 function getLearningRate(model: tf.LayersModel): number {
@@ -698,5 +700,7 @@ function getLearningRate(model: tf.LayersModel): number {
 }
 
 function setLearningRate(model: tf.LayersModel, rate: number): void {
-  (model.optimizer as unknown as WithLearningRate).learningRate = checkLearningRate(rate);
+  const optimizer = model.optimizer as unknown as WithLearningRate;
+  if (optimizer.setLearningRate) optimizer.setLearningRate(checkLearningRate(rate));
+  else optimizer.learningRate = checkLearningRate(rate);
 }

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { bundlePadLibrary, drawingPadBundle, inlineModel } from "../../lib/display/drawing_pad.ts";
+import { answerWords, saliencyColor } from "../../lib/display/drawing_pad_view.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { saveModel } from "../../lib/models/model_files.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
@@ -14,6 +15,7 @@ import { DATASETS, loadMnist } from "../../lib/data/mnist.ts";
 import { prepareSplit, takeFirst } from "../../lib/data/preprocess.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { predictPixels } from "../../lib/models/predict_digit.ts";
+import { saliencyMap } from "../../lib/models/saliency.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { installCommand, JUPYTER } from "../../jupyter/setup.ts";
 import { ChromiumPage } from "../chromium.ts";
@@ -52,7 +54,9 @@ Deno.test("drawingPadBundle() is one HTML output with a text fallback and the cl
     String(bundle["text/plain"]),
     /^\[Drawing pad: draw a digit and this 121,930-parameter model reads it/,
   );
-  for (const name of names) assert.ok(html.includes(`<span class="name">${name}</span>`), name);
+  for (const name of names) {
+    assert.ok(html.includes(`<span class="dpad-name">${name}</span>`), name);
+  }
   assert.ok(html.includes('id="digit-pad-x1"') && html.includes("/*lib*/"));
   assert.equal(html.match(/<script/g)?.length, 2, "the library and the page's code, inline");
   assert.doesNotMatch(
@@ -117,6 +121,38 @@ const DRAWINGS: Record<string, [number, number][]> = {
   0: path(ellipse),
   7: path([[70, 50], [210, 50], [120, 245]]),
 };
+// Crossing strokes that are no digit: the model should not be sure of them.
+const SCRIBBLE = path([[40, 60], [240, 90], [50, 130], [235, 170], [45, 230], [140, 30], [
+  200,
+  250,
+]]);
+/** The pad's threshold in this test: answers below 90% are "not sure". */
+const NOT_SURE_BELOW = 0.9;
+
+/**
+ * Checks the page's saliency map of its answer against Deno's for the same pixels, and that the
+ * "why" canvas shows it: red where ink pushed towards the answer.
+ */
+async function checkSaliency(
+  browser: ChromiumPage,
+  model: tf.LayersModel,
+  input: Float32Array,
+): Promise<void> {
+  const pad = `document.querySelector(".digit-pad")`;
+  const page: number[] = JSON.parse(
+    await browser.evaluate<string>(`${pad}.getAttribute("data-saliency")`),
+  );
+  const ours = saliencyMap(model, input).map;
+  const largest = Math.max(...ours.map(Math.abs));
+  assert.ok(largest > 0, "the map is not blank");
+  const gap = Math.max(...page.map((v, i) => Math.abs(v - ours[i])));
+  assert.ok(gap < 1e-3 * largest, `page and Deno saliency differ by ${gap} (largest ${largest})`);
+  const red = await browser.evaluate<number>(
+    `(() => { const c = ${pad}.querySelector(".dpad-why"); const d = c.getContext("2d").getImageData(0, 0, 28, 28).data; let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > d[i + 2] + 60) n++; return n; })()`,
+  );
+  const pushing = ours.filter((v) => v > 0.4 * largest).length;
+  assert.ok(red >= pushing && pushing > 0, `${red} red pixels drawn for ${pushing} pushing ones`);
+}
 
 Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as Deno's model.predict", async () => {
   assert.ok(
@@ -137,7 +173,8 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
 
     const cell = `import { loadModel } from "${join(repo, "lib", "models", "model_files.ts")}";\n` +
       `import { showDrawingPad } from "${join(repo, "lib", "display", "drawing_pad.ts")}";\n` +
-      `await showDrawingPad(await loadModel(${JSON.stringify(join(dir, "model"))}));`;
+      `await showDrawingPad(await loadModel(${JSON.stringify(join(dir, "model"))}), ` +
+      `{ notSureBelow: ${NOT_SURE_BELOW} });`;
     await Deno.writeTextFile(
       join(dir, "pad.ipynb"),
       JSON.stringify({
@@ -190,12 +227,12 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
     const state = () => browser.evaluate<string>(`${pad}.getAttribute("data-state")`);
     await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`, 60_000);
     assert.equal(
-      await browser.evaluate(`${pad}.querySelector(".answer").textContent`),
+      await browser.evaluate(`${pad}.querySelector(".dpad-answer").textContent`),
       "draw a digit first",
     );
     assert.equal(await browser.evaluate(`${pad}.hasAttribute("data-probabilities")`), false);
     const box = await browser.evaluate<{ x: number; y: number }>(
-      `(() => { ${pad}.scrollIntoView({ block: "center" }); const r = ${pad}.querySelector(".pad").getBoundingClientRect(); return { x: r.left, y: r.top }; })()`,
+      `(() => { ${pad}.scrollIntoView({ block: "center" }); const r = ${pad}.querySelector(".dpad-canvas").getBoundingClientRect(); return { x: r.left, y: r.top }; })()`,
     );
 
     for (const digit of ["1", "0", "7"]) {
@@ -204,7 +241,7 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
       const seen = await browser.evaluate<
         { prediction: string; probabilities: string; input: string; answer: string }
       >(
-        `({ prediction: ${pad}.getAttribute("data-prediction"), probabilities: ${pad}.getAttribute("data-probabilities"), input: ${pad}.getAttribute("data-input"), answer: ${pad}.querySelector(".answer").textContent })`,
+        `({ prediction: ${pad}.getAttribute("data-prediction"), probabilities: ${pad}.getAttribute("data-probabilities"), input: ${pad}.getAttribute("data-input"), answer: ${pad}.querySelector(".dpad-answer").textContent })`,
       );
       const probabilities: number[] = JSON.parse(seen.probabilities);
       const input = Float32Array.from(JSON.parse(seen.input));
@@ -219,9 +256,12 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
       const gap = Math.max(...probabilities.map((p, i) => Math.abs(p - ours[i])));
       assert.ok(gap < 1e-4, `page and Deno differ by ${gap} for the ${digit}`);
       const bars = await browser.evaluate<string[]>(
-        `Array.from(${pad}.querySelectorAll(".fill"), (b) => b.style.width)`,
+        `Array.from(${pad}.querySelectorAll(".dpad-fill"), (b) => b.style.width)`,
       );
       assert.equal(bars[Number(digit)], `${(100 * probabilities[Number(digit)]).toFixed(1)}%`);
+      await checkSaliency(browser, model, input);
+      const verdict = probabilities[Number(digit)] >= NOT_SURE_BELOW ? "sure" : "not-sure";
+      assert.equal(await browser.evaluate(`${pad}.getAttribute("data-verdict")`), verdict);
       const screenshot = Deno.env.get("DRAWING_PAD_SCREENSHOT");
       if (digit === "7" && screenshot) {
         const area = await browser.evaluate<
@@ -239,17 +279,33 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
         );
       }
       const button = await browser.evaluate<{ x: number; y: number }>(
-        `(() => { const r = ${pad}.querySelector("button").getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`,
+        `(() => { const r = ${pad}.querySelector(".dpad-clear").getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`,
       );
       await browser.drag([[button.x, button.y]]);
       await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`);
       assert.equal(
-        await browser.evaluate(`${pad}.querySelector(".answer").textContent`),
+        await browser.evaluate(`${pad}.querySelector(".dpad-answer").textContent`),
         "draw a digit first",
       );
       assert.equal(await browser.evaluate(`${pad}.getAttribute("data-prediction")`), "");
     }
     assert.equal(await state(), "empty");
+
+    // A scribble: "not sure", still with the two top answers, and its saliency map.
+    await browser.drag(SCRIBBLE.map(([x, y]) => [box.x + x, box.y + y] as const));
+    await browser.waitUntil(`${pad}.getAttribute("data-state") === "predicted"`);
+    const scribble = await browser.evaluate<{ verdict: string; answer: string; p: string }>(
+      `({ verdict: ${pad}.getAttribute("data-verdict"), answer: ${pad}.querySelector(".dpad-answer").textContent, p: ${pad}.getAttribute("data-probabilities") })`,
+    );
+    assert.equal(scribble.verdict, "not-sure", `the scribble read as sure: ${scribble.p}`);
+    assert.match(scribble.answer, /^\?not sure: \S+ \(\d+\.\d%\) or \S+ \(\d+\.\d%\)$/);
+    await checkSaliency(
+      browser,
+      model,
+      Float32Array.from(
+        JSON.parse(await browser.evaluate<string>(`${pad}.getAttribute("data-input")`)),
+      ),
+    );
 
     const exceptions = browser.events.filter((e) => e.method === "Runtime.exceptionThrown");
     assert.deepEqual(exceptions, []);
@@ -280,7 +336,7 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
       await deepLoaded;
       await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`, 60_000);
       const corner = await browser.evaluate<{ x: number; y: number }>(
-        `(() => { const r = ${pad}.querySelector(".pad").getBoundingClientRect(); return { x: r.left, y: r.top }; })()`,
+        `(() => { const r = ${pad}.querySelector(".dpad-canvas").getBoundingClientRect(); return { x: r.left, y: r.top }; })()`,
       );
       await browser.drag(DRAWINGS[7].map(([x, y]) => [corner.x + x, corner.y + y] as const));
       await browser.waitUntil(`${pad}.getAttribute("data-state") === "predicted"`);
@@ -300,4 +356,47 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
     shutdownWasmBackend();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test('the pad\'s answer is "not sure" below notSureBelow, with its two top answers', () => {
+  const names = ["zero", "one", "two"];
+  const p = Float32Array.of(0.125, 0.75, 0.125);
+  assert.deepEqual(answerWords(names, p, [1, 0, 2], 0.6), {
+    big: "one",
+    line: "75.0% sure",
+    sure: true,
+  });
+  assert.deepEqual(answerWords(names, p, [1, 0, 2], 0.75), {
+    big: "one",
+    line: "75.0% sure",
+    sure: true,
+  });
+  assert.deepEqual(answerWords(names, p, [1, 0, 2], 0.8), {
+    big: "?",
+    line: "not sure: one (75.0%) or zero (12.5%)",
+    sure: false,
+  });
+});
+
+Deno.test("the pad's saliency colours: red towards, blue away, grey ink, white paper", () => {
+  const map = Float32Array.of(2, -1, 0, 0);
+  const ink = Float32Array.of(1, 1, 1, 0);
+  const color = saliencyColor(map, ink);
+  assert.deepEqual(color(0), [214, 39, 40], "the largest push is fully red");
+  const away = color(1);
+  assert.ok(away[2] > away[0] + 30, `half a push away is bluish: ${away}`);
+  assert.deepEqual(color(2), [195, 195, 195], "ink that pushes nowhere is grey");
+  assert.deepEqual(color(3), [255, 255, 255], "blank paper is white");
+});
+
+Deno.test("drawingPadBundle() names a notSureBelow that is no probability", async () => {
+  await tf.setBackend("cpu");
+  const model = buildBaselineModel({ seed: 1 });
+  for (const notSureBelow of [1.5, -0.1, Number.NaN]) {
+    await assert.rejects(
+      drawingPadBundle(model, { notSureBelow, library: "" }),
+      /notSureBelow must be a probability from 0 to 1, got/,
+    );
+  }
+  model.dispose();
 });

@@ -90,6 +90,20 @@ Deno.test("a figure's HTML holds the figure object once, and figureOf() reads it
   assert.deepEqual(figureOf({ [PLOTLY_MIME]: figure }), figure);
 });
 
+Deno.test("HTML that belongs with a figure follows it in the same output and knows its id", () => {
+  const renderer = new PlotlyRenderer({ librarySource: () => FAKE_LIBRARY, newId: () => "f7" });
+  const figure = { data: [{ type: "heatmap", z: [[1]] }] };
+  const bundle = renderer.figureBundle(figure, {
+    after: (id) => `<div id="${id}-panel"></div><script>watch("${id}")</script>`,
+  });
+  const text = html(bundle);
+  assert.match(text, /^<div id="plotly-f7" class="plotly-figure"/);
+  assert.ok(text.endsWith('<div id="plotly-f7-panel"></div><script>watch("plotly-f7")</script>'));
+  assert.deepEqual(figureOf(bundle)?.data, figure.data, "publish still finds the figure");
+  const [only] = renderer.bundlesFor(figure, { after: () => "<p>below</p>" }).slice(-1);
+  assert.ok(html(only).endsWith("<p>below</p>"));
+});
+
 Deno.test("the real, minified plotly.js bundle is found and sets window.Plotly", () => {
   const source = readPlotlySource();
   // The minified build: the whole library, at well under half the 11 MB of plotly.js-dist.

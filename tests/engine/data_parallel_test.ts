@@ -284,3 +284,28 @@ Deno.test("trainModel() trains a model the replicas refuse in this process, afte
     disposeModel(model);
   }
 });
+
+Deno.test("trainModel() follows a learning-rate schedule with SGD momentum in this process as on 2 workers", async () => {
+  const split = prepareSplit({ ...syntheticSplit(64), count: 64 });
+  const options = {
+    epochs: 2,
+    batchSize: 32,
+    seed: 5,
+    learningRateSchedule: (epoch: number) => [0.05, 0.001][epoch],
+  };
+  const [inProcess, parallel] = [buildBaselineModel({ seed: 2 }), buildBaselineModel({ seed: 2 })];
+  for (const model of [inProcess, parallel]) {
+    model.compile({
+      optimizer: tf.train.momentum(0.05, 0.9),
+      loss: "sparseCategoricalCrossentropy",
+    });
+  }
+  try {
+    await trainModel(inProcess, split, { ...options, workers: 0 });
+    await trainModel(parallel, split, { ...options, workers: 2 });
+    assert.ok(maxAbsDifference(valuesOf(inProcess), valuesOf(parallel)) < 1e-4);
+  } finally {
+    disposeModel(inProcess);
+    disposeModel(parallel);
+  }
+});

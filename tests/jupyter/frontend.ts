@@ -43,6 +43,8 @@ export interface FrontendCell {
 export interface NotebookPage {
   /** Evaluates `expression` in the page and returns its JSON value. */
   evaluate<T>(expression: string): Promise<T>;
+  /** Sends one DevTools command to the page, e.g. `Input.dispatchMouseEvent`. */
+  send(method: string, params?: Record<string, unknown>): Promise<unknown>;
   /**
    * Clicks Cell > Run All, waits until every code cell has run and `settleMs` more, then returns
    * the cells and whether the page still shows the kernel busy.
@@ -239,6 +241,7 @@ export async function openNotebookInBrowser(
 
     return {
       evaluate: (expression) => session.evaluate(expression),
+      send: (method, params) => session.send(method, params),
       async runAll({ timeoutMs: runTimeoutMs = 300_000, settleMs = 3000 } = {}) {
         await session.evaluate(`document.querySelector("#run_all_cells > a").click()`);
         // Done when every code cell shows its execution count (the kernel replied to each).

@@ -176,18 +176,14 @@ Deno.test("variantFingerprint() changes with anything that changes a result, not
   // Built after other models, its layers get other names from tfjs: the same fingerprint.
   assert.equal(await variantFingerprint(VARIANTS.tuned), await variantFingerprint(VARIANTS.tuned));
   assert.notEqual(
-    await variantFingerprint({ ...VARIANTS.regularized, model: VARIANTS.deep.model }),
+    await variantFingerprint({ ...VARIANTS.regularized, layers: VARIANTS.deep.layers }),
     await variantFingerprint(VARIANTS.regularized),
   );
   const changed = [
     { ...base, learningRate: 0.0011 },
     {
       ...base,
-      model: (classes: number) => {
-        const model = base.model(classes);
-        model.add(tf.layers.dropout({ rate: 0.1 }));
-        return model;
-      },
+      layers: (classes: number) => [...base.layers(classes), tf.layers.dropout({ rate: 0.1 })],
     },
     { ...base, training: { ...base.training, epochs: 6 } },
     { ...base, training: { ...base.training, earlyStoppingPatience: 2 } },

@@ -110,7 +110,16 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/models/predict_digit.ts": ["tests/models/predict_digit_test.ts"],
   "lib/display/digit_prediction.ts": ["tests/display/digit_prediction_test.ts"],
   "lib/display/drawing_pad.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/display/drawing_pad_view.ts": ["tests/display/drawing_pad_test.ts"],
+  "lib/models/saliency.ts": ["tests/models/saliency_test.ts"],
+  "lib/models/learned_map.ts": ["tests/models/learned_map_test.ts"],
+  "lib/display/map_figure.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/map_hover.ts": ["tests/display/map_figure_test.ts"],
+  "lib/display/saliency_figure.ts": ["tests/display/saliency_figure_test.ts"],
   "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
+  "lib/training/calibration.ts": ["tests/training/calibration_test.ts"],
+  "lib/display/calibration_figures.ts": ["tests/display/calibration_figures_test.ts"],
+  "lib/display/confusion_explorer.ts": ["tests/display/confusion_explorer_test.ts"],
   "lib/data/download.ts": ["tests/data/download_test.ts"],
   "lib/json_file.ts": [
     "tests/training/experiment_summary_test.ts",
@@ -777,7 +786,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "variants-fingerprint-ignores-layers",
     file: "lib/models/variants.ts",
-    original: "const definition = { model: config, ...training };",
+    original: "const definition = { layers: topology, ...training };",
     mutant: "const definition = { ...training };",
     breaks: "a changed model keeps its old fingerprint, so stale results are shown",
   },
@@ -1457,6 +1466,78 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "const weights = new Uint8Array(0);",
     breaks: "the page gets the model without its weights",
   },
+  {
+    id: "drawing-pad-answer-height-free",
+    file: "lib/display/drawing_pad.ts",
+    original: "#ID .dpad-answer{grid-column:1 / 3;height:92px;",
+    mutant: "#ID .dpad-answer{grid-column:1 / 3;",
+    breaks: "the Clear button jumps when the first answer appears",
+    tests: ["tests/jupyter/drawing_pad_frontend_test.ts"],
+  },
+  // lib/display/drawing_pad_view.ts
+  {
+    id: "drawing-pad-view-threshold-exclusive",
+    file: "lib/display/drawing_pad_view.ts",
+    original: "if (probabilities[best] >= notSureBelow) {",
+    mutant: "if (probabilities[best] > notSureBelow) {",
+    breaks: 'an answer exactly at the threshold is called "not sure"',
+  },
+  // lib/models/saliency.ts
+  {
+    id: "saliency-gradient-only",
+    file: "lib/models/saliency.ts",
+    original: "const map = tf.mul(gradient, input).dataSync() as Float32Array;",
+    mutant: "const map = gradient.dataSync() as Float32Array;",
+    breaks: "blank paper lights up: the map is no longer about the strokes drawn",
+  },
+  {
+    id: "saliency-probability-not-log",
+    file: "lib/models/saliency.ts",
+    original: "return tf.sum(tf.log(tf.add(tf.slice(output, [0, target], [1, 1]), 1e-7)));",
+    mutant: "return tf.sum(tf.slice(output, [0, target], [1, 1]));",
+    breaks: "a sure answer's map fades to nothing (softmax saturates)",
+  },
+  // lib/models/learned_map.ts
+  {
+    id: "learned-map-mistakes-uncapped",
+    file: "lib/models/learned_map.ts",
+    original:
+      "const mistakes = order.filter((i) => labels[i] !== predicted[i]).slice(0, size >> 2);",
+    mutant: "const mistakes = order.filter((i) => labels[i] !== predicted[i]);",
+    breaks: "a poor model's mistakes crowd out the classes on the map",
+  },
+  {
+    id: "learned-map-unseeded",
+    file: "lib/models/learned_map.ts",
+    original: "random: createRandom(options.seed),",
+    mutant: "random: Math.random,",
+    breaks: "the map changes on every run",
+  },
+  // lib/display/map_figure.ts
+  {
+    id: "map-figure-one-panel",
+    file: "lib/display/map_figure.ts",
+    original:
+      'const axes = panel === 1 ? { xaxis: "x", yaxis: "y" } : { xaxis: "x2", yaxis: "y2" };',
+    mutant: 'const axes = { xaxis: "x", yaxis: "y" };',
+    breaks: "the pixel map is drawn over the network's map",
+  },
+  // lib/display/map_hover.ts
+  {
+    id: "map-hover-sprite-row",
+    file: "lib/display/map_hover.ts",
+    original: "Math.floor(k / columns) * 28,",
+    mutant: "Math.floor(k / columns) * 27,",
+    breaks: "hovering shows a slice of two images instead of the point's",
+  },
+  // lib/display/saliency_figure.ts
+  {
+    id: "saliency-figure-unscaled",
+    file: "lib/display/saliency_figure.ts",
+    original: "return map.map((v) => v / largest);",
+    mutant: "return map;",
+    breaks: "small maps vanish in the colour scale and large ones saturate",
+  },
   // lib/models/inspect.ts
   {
     id: "inspect-filter-transposed",
@@ -1506,8 +1587,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "program-predict-dataset-record-ignored",
     file: "programs/predict.ts",
-    original: "if (isDatasetName(metrics.dataset)) dataset = metrics.dataset;",
-    mutant: "",
+    original: 'const dataset = options.dataset ?? recorded ?? "mnist";',
+    mutant: 'const dataset = options.dataset ?? "mnist";',
     breaks: "a Fashion-MNIST model's predictions named as digits",
   },
   {
@@ -1603,6 +1684,95 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "fused.relu ? 1 : 0,",
     mutant: "0,",
     breaks: "prediction's first layer skips its ReLU",
+  },
+  // lib/training/calibration.ts
+  {
+    id: "calibration-ece-unweighted",
+    file: "lib/training/calibration.ts",
+    original: "s + (b.count / total) * Math.abs(b.accuracy - b.confidence)",
+    mutant: "s + Math.abs(b.accuracy - b.confidence) / binCount",
+    breaks: "the calibration error weighs a bin of 3 answers like one of 9,000",
+  },
+  {
+    id: "calibration-threshold-highest",
+    file: "lib/training/calibration.ts",
+    original: "reaching.reduce((a, b) => (b.threshold < a.threshold ? b : a))",
+    mutant: "reaching.reduce((a, b) => (b.threshold > a.threshold ? b : a))",
+    breaks:
+      "the not-sure threshold is the highest that keeps the promise: the model hardly answers",
+  },
+  {
+    id: "calibration-ties-left-out",
+    file: "lib/training/calibration.ts",
+    original: "while (answered < count && confidence[order[answered]] >= threshold) answered++;",
+    mutant: "",
+    breaks: "answers as sure as the threshold are counted as not sure on the curve",
+  },
+  // lib/display/calibration_figures.ts
+  {
+    id: "calibration-figure-rule-on-validation",
+    file: "lib/display/calibration_figures.ts",
+    original: "x: [point.coverage],",
+    mutant: "x: [rule.coverage],",
+    breaks: "the threshold is drawn where it lands on the validation images, on the test curve",
+  },
+  {
+    id: "calibration-figure-histogram-counts",
+    file: "lib/display/calibration_figures.ts",
+    original: "y: counts.map((n) => (100 * n) / total),",
+    mutant: "y: counts,",
+    breaks: "groups of different sizes are compared by counts, not shares",
+  },
+  // lib/display/confusion_explorer.ts
+  {
+    id: "confusion-explorer-least-sure-first",
+    file: "lib/display/confusion_explorer.ts",
+    original: "images.sort((a, b) => b.probability - a.probability || a.index - b.index);",
+    mutant: "images.sort((a, b) => a.probability - b.probability || a.index - b.index);",
+    breaks: "a cell shows its least confident images first",
+  },
+  {
+    id: "confusion-explorer-click-transposed",
+    file: "lib/display/confusion_explorer.ts",
+    original: "var i = data.classNames.indexOf(String(point.y));",
+    mutant: "var i = data.classNames.indexOf(String(point.x));",
+    breaks: "clicking a cell shows another cell's images",
+  },
+  {
+    id: "confusion-explorer-ink-white",
+    file: "lib/display/confusion_explorer.ts",
+    original: "data: pixels.map((v) => 255 - v)",
+    mutant: "data: pixels",
+    breaks: "the cell's digits are white on black, unlike every other figure",
+  },
+  {
+    id: "run-metrics-not-sure-dropped",
+    file: "lib/training/run_metrics.ts",
+    original: "...(run.notSureBelow === undefined ? {} : { notSureBelow: run.notSureBelow }),",
+    mutant: "",
+    breaks: "metrics.json loses the threshold: deno task predict never says not sure",
+  },
+  {
+    id: "experiment-not-sure-on-test",
+    file: "lib/training/experiment.ts",
+    original: "notSureBelow: await notSureBelowOn(model, validation),",
+    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test)),",
+    breaks: "the not-sure threshold is chosen on the test images",
+  },
+  {
+    id: "program-predict-always-sure",
+    file: "programs/predict.ts",
+    original: "console.log(formatPrediction(file, prediction.ranking, record));",
+    mutant: "console.log(formatPrediction(file, prediction.ranking));",
+    breaks: "deno task predict ignores the recorded not-sure threshold",
+  },
+  {
+    id: "predict-digit-not-sure-at-threshold",
+    file: "lib/models/predict_digit.ts",
+    original: "ranking[0].probability >= options.notSureBelow",
+    mutant: "ranking[0].probability > options.notSureBelow + 0.01",
+    breaks: "answers just above the threshold are called not sure",
+    tests: ["tests/programs/predict_test.ts"],
   },
   // lib/engine/flat_optimizer.ts, the replicas' refusals and losses, the fused-activation route
   {
@@ -2289,5 +2459,13 @@ export const MUTATIONS: readonly Mutation[] = [
     original: 'return Array.isArray(html) ? html.join("") : typeof html === "string" ? html : "";',
     mutant: 'return typeof html === "string" ? html : "";',
     breaks: "a script in HTML that Jupyter saved as a list of lines reaches the rendered copy",
+  },
+  {
+    id: "train-sgd-schedule-ignored",
+    file: "lib/training/train.ts",
+    original: "if (optimizer.setLearningRate) optimizer.setLearningRate(checkLearningRate(rate));",
+    mutant: "if (false) optimizer.setLearningRate?.(checkLearningRate(rate));",
+    breaks: "SGD and Momentum keep their first rate in this process while a schedule changes it",
+    tests: ["tests/engine/data_parallel_test.ts"],
   },
 ];

@@ -228,7 +228,8 @@ Deno.test("deno task predict uses the class names of the run's dataset", async (
     assert.equal(code, 0, stderr);
     assert.match(
       stdout,
-      /grey\.png: (T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) /,
+      // The record's notSureBelow may make this untrained model "not sure": its top 3 still name.
+      /grey\.png: .*\((T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) \d/,
     );
     const flagged = await predict([
       "--dataset",
@@ -237,7 +238,38 @@ Deno.test("deno task predict uses the class names of the run's dataset", async (
       join(dir, "run", "model"),
       files["grey.png"],
     ]);
-    assert.match(flagged.stdout, /grey\.png: \d /);
+    assert.match(flagged.stdout, /grey\.png: .*\(\d \d/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task predict says not sure below the run's recorded threshold, with its top 3", async () => {
+  const { dir, files } = await fixtures();
+  try {
+    const model = await loadModel(join(dir, "run", "model"));
+    const prediction = predictDigit(model, await readImageFile(files["grey.png"]));
+    model.dispose();
+    assert.ok(prediction);
+    const top = prediction.ranking[0].probability;
+    // metrics.json beside the model folder, as the notebook and deno task train write it.
+    const record = (notSureBelow: unknown) =>
+      Deno.writeTextFile(
+        join(dir, "run", "metrics.json"),
+        JSON.stringify({ ...sampleRunMetrics(), dataset: "mnist", notSureBelow }),
+      );
+    const ask = () => predict(["--model", join(dir, "run", "model"), files["grey.png"]]);
+    const answer = formatPrediction(files["grey.png"], prediction.ranking);
+
+    await record(Math.min(1, top + 1e-3));
+    const unsure = await ask();
+    assert.equal(unsure.code, 0, unsure.stderr);
+    assert.equal(
+      unsure.stdout.trimEnd(),
+      answer.replace(`: ${prediction.ranking[0].name}   (`, ": not sure   ("),
+    );
+    await record(Math.max(0, top - 1e-3));
+    assert.equal((await ask()).stdout.trimEnd(), answer);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { runExperiment } from "../../lib/training/experiment.ts";
+import { evaluateModel } from "../../lib/training/evaluate.ts";
+import { NOT_SURE_TARGET_ACCURACY, notSureThreshold } from "../../lib/training/calibration.ts";
 import { loadMnist } from "../../lib/data/mnist.ts";
 import { sliceSplit } from "../../lib/data/preprocess.ts";
 import { disposeModel } from "../../lib/models/model.ts";
@@ -37,6 +39,15 @@ for (const variant of ["baseline", "deep"] as const) {
     assert.deepEqual(a.metrics.history.map((h) => h.loss), b.metrics.history.map((h) => h.loss));
     assert.equal(a.metrics.variant, variant);
     assert.equal(a.metrics.threads, 1);
+    // The not-sure threshold, chosen on the 60 validation images (never the test images).
+    const { probabilities } = await evaluateModel(a.model, a.validation);
+    const rule = notSureThreshold({
+      probabilities,
+      labels: a.validation.labels,
+      targetAccuracy: NOT_SURE_TARGET_ACCURACY,
+    });
+    assert.equal(a.metrics.notSureBelow, rule.threshold);
+    assert.equal(a.metrics.notSureBelow, b.metrics.notSureBelow);
     const c = await runExperiment({
       variant,
       seed: 6,

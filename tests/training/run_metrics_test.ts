@@ -61,6 +61,7 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
     assert.equal(written.validation_samples, 10);
     assert.deepEqual([written.epochs, written.epochs_run], [5, 2], "an early stop shows");
     assert.equal(written.parameters, 121_930);
+    assert.equal("notSureBelow" in written, false, "no threshold given, none recorded");
     assert.deepEqual(written.history[1], {
       epoch: 2,
       loss: 0.5,
@@ -75,6 +76,33 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
     assert.match(files[1], /^weights-[0-9a-f]{16}\.bin$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+    model.dispose();
+  }
+});
+
+Deno.test("runMetrics() records the not-sure threshold when the run has one", () => {
+  const model = buildBaselineModel({ seed: 42 });
+  try {
+    const metrics = runMetrics({
+      params: { dataset: "mnist", seed: 3, epochs: 1, batchSize: 32 },
+      variant: "baseline",
+      train: { count: 90 },
+      validation: { count: 10 },
+      model,
+      training: {
+        epoch: [],
+        history: { loss: [], acc: [], lr: [], seconds: [] },
+        seconds: 1,
+        samplesPerSecond: 90,
+        bestEpoch: 0,
+        stoppedEarly: false,
+      },
+      evaluation: { loss: 0.4, accuracy: 0.9 },
+      backend: { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" },
+      notSureBelow: 0.8125,
+    });
+    assert.equal(metrics.notSureBelow, 0.8125);
+  } finally {
     model.dispose();
   }
 });
