@@ -6,8 +6,10 @@
 import assert from "node:assert/strict";
 import {
   formatGroup,
+  type RecordedResults,
   type RecordedRun,
   summarizeRuns,
+  writeRecorded,
 } from "../../lib/training/experiment_summary.ts";
 import { sampleRunMetrics } from "../fixtures.ts";
 
@@ -67,4 +69,20 @@ Deno.test("the provenance says when machines differ, names each commit once, and
 Deno.test("formatGroup() prints the accuracy and its spread in percent, the loss with 4 decimals", () => {
   const [group] = summarizeRuns([run(1), run(3)]);
   assert.match(formatGroup(group), /seeds 1,3 accuracy 98\.20 ± 0\.14% {2}loss 0\.2000 ± 0\.1414/);
+});
+
+Deno.test("writeRecorded() lists MNIST before Fashion-MNIST, whatever order the groups came in", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const groups = summarizeRuns([
+      run(1, {}, { dataset: "fashion-mnist" }),
+      run(1, {}, { dataset: "mnist" }),
+    ]);
+    const path = `${dir}/experiments.json`;
+    await writeRecorded({ about: "test", groups }, path);
+    const written = JSON.parse(await Deno.readTextFile(path)) as RecordedResults;
+    assert.deepEqual(written.groups.map((g) => g.dataset), ["mnist", "fashion-mnist"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
