@@ -123,6 +123,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/data/download.ts": ["tests/data/download_test.ts"],
   "lib/json_file.ts": [
     "tests/training/experiment_summary_test.ts",
+    "tests/training/experiment_summary_reader_test.ts",
     "tests/models/model_files_test.ts",
   ],
   "lib/run_lock.ts": ["tests/run_lock_test.ts"],

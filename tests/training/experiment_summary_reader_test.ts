@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   formatGroup,
+  readRecorded,
   type RecordedResults,
   type RecordedRun,
   summarizeRuns,
@@ -82,6 +83,19 @@ Deno.test("writeRecorded() lists MNIST before Fashion-MNIST, whatever order the 
     await writeRecorded({ about: "test", groups }, path);
     const written = JSON.parse(await Deno.readTextFile(path)) as RecordedResults;
     assert.deepEqual(written.groups.map((g) => g.dataset), ["mnist", "fashion-mnist"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readRecorded() refuses an accuracy written as a percentage, naming the field", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [group] = summarizeRuns([run(1)]);
+    group.runs[0].test_accuracy = 98.1;
+    const path = `${dir}/experiments.json`;
+    await Deno.writeTextFile(path, JSON.stringify({ about: "test", groups: [group] }));
+    await assert.rejects(readRecorded(path), /test_accuracy.*from 0 to 1/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
