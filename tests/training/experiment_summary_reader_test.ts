@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   formatGroup,
+  gitCommit,
   readRecorded,
   type RecordedResults,
   type RecordedRun,
@@ -96,6 +97,26 @@ Deno.test("readRecorded() refuses an accuracy written as a percentage, naming th
     const path = `${dir}/experiments.json`;
     await Deno.writeTextFile(path, JSON.stringify({ about: "test", groups: [group] }));
     await assert.rejects(readRecorded(path), /test_accuracy.*from 0 to 1/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("gitCommit() marks a commit whose lib/ has uncommitted changes", async () => {
+  const dir = await Deno.makeTempDir();
+  const git = (...args: string[]) =>
+    new Deno.Command("git", { args: ["-C", dir, ...args], stdout: "null", stderr: "null" })
+      .output();
+  try {
+    await git("init", "-q");
+    await Deno.mkdir(`${dir}/lib`);
+    await Deno.writeTextFile(`${dir}/lib/a.ts`, "export const a = 1;\n");
+    await git("add", ".");
+    await git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "a");
+    const clean = await gitCommit(dir);
+    assert.match(clean, /^[0-9a-f]{7,}$/);
+    await Deno.writeTextFile(`${dir}/lib/a.ts`, "export const a = 2;\n");
+    assert.equal(await gitCommit(dir), `${clean}+changes`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
