@@ -96,7 +96,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
   "lib/display/progress.ts": ["tests/display/progress_test.ts"],
   "lib/display/training_curves.ts": ["tests/display/training_curves_test.ts"],
-  "lib/display/tables.ts": ["tests/display/tables_test.ts"],
+  "lib/display/tables.ts": ["tests/display/tables_test.ts", "tests/display/tables_reader_test.ts"],
   "programs/train.ts": ["tests/programs/train_test.ts"],
   "programs/check_doc_examples.ts": ["tests/programs/check_doc_examples_test.ts"],
   "programs/bench.ts": ["tests/programs/bench_test.ts"],
