@@ -81,7 +81,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/training/evaluate.ts": ["tests/training/train_test.ts"],
   "lib/training/metrics.ts": ["tests/training/metrics_test.ts"],
   "lib/training/experiment.ts": ["tests/training/experiment_test.ts"],
-  "lib/training/run_metrics.ts": ["tests/training/run_metrics_test.ts"],
+  "lib/training/run_metrics.ts": [
+    "tests/training/run_metrics_test.ts",
+    "tests/training/run_metrics_reader_test.ts",
+  ],
   "lib/training/compare.ts": ["tests/training/compare_test.ts"],
   "lib/training/experiment_summary.ts": [
     "tests/training/experiment_summary_test.ts",
