@@ -97,7 +97,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/display/chromium.ts": ["tests/display/chromium_test.ts"],
   "lib/display/jupyter.ts": ["tests/display/jupyter_test.ts"],
   "lib/display/plotly.ts": ["tests/display/plotly_test.ts"],
-  "lib/display/progress.ts": ["tests/display/progress_test.ts"],
+  "lib/display/progress.ts": [
+    "tests/display/progress_test.ts",
+    "tests/display/progress_reader_test.ts",
+  ],
   "lib/display/training_curves.ts": ["tests/display/training_curves_test.ts"],
   "lib/display/tables.ts": ["tests/display/tables_test.ts", "tests/display/tables_reader_test.ts"],
   "programs/train.ts": ["tests/programs/train_test.ts"],
