@@ -85,7 +85,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
     "tests/training/run_metrics_test.ts",
     "tests/training/run_metrics_reader_test.ts",
   ],
-  "lib/training/compare.ts": ["tests/training/compare_test.ts"],
+  "lib/training/compare.ts": [
+    "tests/training/compare_test.ts",
+    "tests/training/compare_reader_test.ts",
+  ],
   "lib/training/experiment_summary.ts": [
     "tests/training/experiment_summary_test.ts",
     "tests/training/experiment_summary_reader_test.ts",
