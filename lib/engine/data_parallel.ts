@@ -443,7 +443,10 @@ export async function startReplicas(
  * import { startPredictors } from "./data_parallel.ts";
  * await setupWasmBackend({ threads: 1 });
  * const model = tf.sequential({
- *   layers: [tf.layers.dense({ inputShape: [2, 2, 1], units: 3, activation: "softmax" })],
+ *   layers: [
+ *     tf.layers.flatten({ inputShape: [2, 2, 1] }),
+ *     tf.layers.dense({ units: 3, activation: "softmax" }),
+ *   ],
  * });
  * const images = Uint8Array.of(0, 50, 100, 150, 200, 250, 10, 20, 30, 40, 50, 60);
  * const predictors = await startPredictors(model, { workers: 2 });
@@ -453,6 +456,7 @@ export async function startReplicas(
  *   const theirs = tf.tidy(() =>
  *     (model.predict(tf.tensor4d(images, [3, 2, 2, 1]).div(255)) as tf.Tensor).dataSync()
  *   );
+ *   assert.equal(ours.length, 9);
  *   assert.ok(ours.every((p, i) => Math.abs(p - theirs[i]) < 1e-5));
  * } finally {
  *   predictors.close();

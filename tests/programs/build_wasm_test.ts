@@ -42,5 +42,5 @@ Deno.test("buildAll() names a source that does not assemble", async () => {
 });
 
 Deno.test("constantName() refuses a file name that is not a constant", () => {
-  assert.throws(() => constantName("Conv-2"), /lib\/wasm\/Conv-2.wat: name the file/);
+  assert.throws(() => constantName("Conv-2"), /lib\/engine\/kernels\/Conv-2.wat: name the file/);
 });
