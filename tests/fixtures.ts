@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { AssertionError } from "node:assert/strict";
-import { join } from "node:path";
+import assert, { AssertionError } from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { IdxFileName } from "../lib/data/mnist.ts";
 import type { RunMetrics } from "../lib/training/run_metrics.ts";
 import { sha256 } from "../lib/files.ts";
@@ -368,4 +369,47 @@ export function storedAsLines<T>(notebook: T): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
   };
   return walk(notebook) as T;
+}
+
+/**
+ * Runs a one-cell notebook, `<dir>/<name>.ipynb` with `source` as its cell, through the project's
+ * runner (`jupyter/run_notebook.ts`, as `deno task notebook` does) and returns the path of the
+ * exported HTML page, `<dir>/out/<name>.html`. Fails with the runner's stderr if it does not exit 0.
+ */
+export async function exportOneCellNotebook(
+  dir: string,
+  name: string,
+  source: string,
+): Promise<string> {
+  const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
+  await Deno.writeTextFile(
+    join(dir, `${name}.ipynb`),
+    JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
+      cells: [{
+        cell_type: "code",
+        id: name,
+        source,
+        metadata: {},
+        outputs: [],
+        execution_count: null,
+      }],
+    }),
+  );
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(repo, "jupyter", "run_notebook.ts"),
+      join(dir, `${name}.ipynb`),
+      "--output-dir",
+      join(dir, "out"),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+  return join(dir, "out", `${name}.html`);
 }

@@ -16,6 +16,7 @@ import {
 import { decodeImage } from "../../lib/data/image_file.ts";
 import { installCommand, JUPYTER } from "../../jupyter/setup.ts";
 import { ChromiumPage } from "../chromium.ts";
+import { exportOneCellNotebook } from "../fixtures.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -209,36 +210,7 @@ const labels = bytes.slice(12000, 12300);
 const images = bytes.slice(12300);
 const classNames = ${JSON.stringify(DIGITS)};
 await showConfusionExplorer({ cells: confusionCells({ probabilities, labels }), images, classNames });`;
-    await Deno.writeTextFile(
-      join(dir, "matrix.ipynb"),
-      JSON.stringify({
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
-        cells: [{
-          cell_type: "code",
-          id: "m",
-          source: cell,
-          metadata: {},
-          outputs: [],
-          execution_count: null,
-        }],
-      }),
-    );
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        join(repo, "jupyter", "run_notebook.ts"),
-        join(dir, "matrix.ipynb"),
-        "--output-dir",
-        join(dir, "out"),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
-    const htmlPath = join(dir, "out", "matrix.html");
+    const htmlPath = await exportOneCellNotebook(dir, "matrix", cell);
 
     browser = await ChromiumPage.launch("1000x1200");
     await browser.send("Network.enable");

@@ -19,6 +19,7 @@ import { saliencyMap } from "../../lib/models/saliency.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { installCommand, JUPYTER } from "../../jupyter/setup.ts";
 import { ChromiumPage } from "../chromium.ts";
+import { exportOneCellNotebook } from "../fixtures.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -175,36 +176,7 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
       `import { showDrawingPad } from "${join(repo, "lib", "display", "drawing_pad.ts")}";\n` +
       `await showDrawingPad(await loadModel(${JSON.stringify(join(dir, "model"))}), ` +
       `{ notSureBelow: ${NOT_SURE_BELOW} });`;
-    await Deno.writeTextFile(
-      join(dir, "pad.ipynb"),
-      JSON.stringify({
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
-        cells: [{
-          cell_type: "code",
-          id: "pad",
-          source: cell,
-          metadata: {},
-          outputs: [],
-          execution_count: null,
-        }],
-      }),
-    );
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        join(repo, "jupyter", "run_notebook.ts"),
-        join(dir, "pad.ipynb"),
-        "--output-dir",
-        join(dir, "out"),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
-    const htmlPath = join(dir, "out", "pad.html");
+    const htmlPath = await exportOneCellNotebook(dir, "pad", cell);
     const exported = await Deno.readTextFile(htmlPath);
     assert.ok(exported.includes('class="digit-pad"'), "the exported HTML holds the pad");
 

@@ -18,7 +18,7 @@ import {
 import { SPRITE_COLUMNS } from "../../lib/display/map_hover.ts";
 import { installCommand, JUPYTER } from "../../jupyter/setup.ts";
 import { ChromiumPage } from "../chromium.ts";
-import { syntheticSplit } from "../fixtures.ts";
+import { exportOneCellNotebook, syntheticSplit } from "../fixtures.ts";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
@@ -145,7 +145,7 @@ Deno.test("the exported map shows the image under the pointer in Chromium, offli
       `await showLearnedMap(learnedMapFigure(map, { classNames: ${JSON.stringify(NAMES)} }), ` +
       `{ images: syntheticSplit(130).images, indices: map.indices });`,
     ].join("\n");
-    const htmlPath = await exportCell(dir, cell);
+    const htmlPath = await exportOneCellNotebook(dir, "map", cell);
     page = await ChromiumPage.launch("1200x900");
     await page.send("Network.enable");
     await page.send("Page.enable");
@@ -219,40 +219,6 @@ async function pointOnScreen(
     const box = gd.getBoundingClientRect();
     return { x: box.left + xa._offset + xa.l2p(t.x[${j}]), y: box.top + ya._offset + ya.l2p(t.y[${j}]), k: t.customdata[${j}][0] };
   })()`);
-}
-
-/** Runs a one-cell notebook with the project's runner; returns its exported HTML's path. */
-async function exportCell(dir: string, source: string): Promise<string> {
-  await Deno.writeTextFile(
-    join(dir, "map.ipynb"),
-    JSON.stringify({
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
-      cells: [{
-        cell_type: "code",
-        id: "map",
-        source,
-        metadata: {},
-        outputs: [],
-        execution_count: null,
-      }],
-    }),
-  );
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      join(repo, "jupyter", "run_notebook.ts"),
-      join(dir, "map.ipynb"),
-      "--output-dir",
-      join(dir, "out"),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
-  return join(dir, "out", "map.html");
 }
 
 Deno.test("spriteGrey() keeps 16 grey levels, black and white exact", () => {
