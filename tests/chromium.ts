@@ -53,6 +53,26 @@ export class ChromiumPage {
     return this.#browser.waitUntil<T>(expression, timeoutMs);
   }
 
+  /**
+   * Opens the local page at `path` with the network offline (so a page that needs anything from
+   * the network fails visibly) and the Network, Page and Runtime events recorded in
+   * {@linkcode events}; returns once the page has loaded.
+   */
+  async openOffline(path: string, timeoutMs = 60_000): Promise<void> {
+    await this.send("Network.enable");
+    await this.send("Page.enable");
+    await this.send("Runtime.enable");
+    await this.send("Network.emulateNetworkConditions", {
+      offline: true,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    const loaded = this.waitForEvent("Page.loadEventFired", timeoutMs);
+    await this.send("Page.navigate", { url: `file://${path}` });
+    await loaded;
+  }
+
   /** Presses the left button at the first point, moves through the others, releases. */
   async drag(points: readonly (readonly [number, number])[]): Promise<void> {
     const mouse = (type: string, [x, y]: readonly [number, number], buttons: number) =>

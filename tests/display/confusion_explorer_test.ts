@@ -213,18 +213,7 @@ await showConfusionExplorer({ cells: confusionCells({ probabilities, labels }), 
     const htmlPath = await exportOneCellNotebook(dir, "matrix", cell);
 
     browser = await ChromiumPage.launch("1000x1200");
-    await browser.send("Network.enable");
-    await browser.send("Page.enable");
-    await browser.send("Runtime.enable");
-    await browser.send("Network.emulateNetworkConditions", {
-      offline: true,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
-    const loaded = browser.waitForEvent("Page.loadEventFired", 60_000);
-    await browser.send("Page.navigate", { url: `file://${htmlPath}` });
-    await loaded;
+    await browser.openOffline(htmlPath);
     const panel = `document.querySelector(".confusion-explorer")`;
     await browser.waitUntil(`!!${panel} && ${panel}.getAttribute("data-ready") === "true"`, 60_000);
     assert.match(

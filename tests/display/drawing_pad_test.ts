@@ -182,19 +182,8 @@ Deno.test("the exported drawing pad reads drawn digits in Chromium, offline, as 
 
     const browser = await ChromiumPage.launch("1100x800");
     page = browser;
-    await browser.send("Network.enable");
-    await browser.send("Page.enable");
-    await browser.send("Runtime.enable");
     // Offline: the pad must not need anything from the network.
-    await browser.send("Network.emulateNetworkConditions", {
-      offline: true,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
-    const loaded = browser.waitForEvent("Page.loadEventFired", 60_000);
-    await browser.send("Page.navigate", { url: `file://${htmlPath}` });
-    await loaded;
+    await browser.openOffline(htmlPath);
     const pad = `document.querySelector(".digit-pad")`;
     const state = () => browser.evaluate<string>(`${pad}.getAttribute("data-state")`);
     await browser.waitUntil(`${pad}.getAttribute("data-state") === "empty"`, 60_000);

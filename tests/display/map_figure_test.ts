@@ -147,18 +147,7 @@ Deno.test("the exported map shows the image under the pointer in Chromium, offli
     ].join("\n");
     const htmlPath = await exportOneCellNotebook(dir, "map", cell);
     page = await ChromiumPage.launch("1200x900");
-    await page.send("Network.enable");
-    await page.send("Page.enable");
-    await page.send("Runtime.enable");
-    await page.send("Network.emulateNetworkConditions", {
-      offline: true,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
-    const loaded = page.waitForEvent("Page.loadEventFired", 60_000);
-    await page.send("Page.navigate", { url: `file://${htmlPath}` });
-    await loaded;
+    await page.openOffline(htmlPath);
     const root = `document.querySelector(".learned-map")`;
     await page.waitUntil(`${root}.dataset.hover === "attached"`, 60_000);
     const images = syntheticSplit(130).images;
