@@ -8,7 +8,8 @@ import assert, { AssertionError } from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IdxFileName } from "../lib/data/mnist.ts";
-import type { RunMetrics } from "../lib/training/run_metrics.ts";
+import type { RunMetrics, RunRecord } from "../lib/training/run_metrics.ts";
+import type * as tf from "@tensorflow/tfjs";
 import { sha256 } from "../lib/files.ts";
 import { crc32, deflateSync } from "node:zlib";
 
@@ -412,4 +413,29 @@ export async function exportOneCellNotebook(
   }).output();
   assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
   return join(dir, "out", `${name}.html`);
+}
+
+/**
+ * A small run of `model` as `runMetrics()` takes it (seed 3, one epoch of 90 training and 10
+ * validation images, test accuracy 0.9, the wasm backend on 2 threads), with `more` on top.
+ */
+export function sampleRunRecord(model: tf.LayersModel, more: Partial<RunRecord> = {}): RunRecord {
+  return {
+    params: { dataset: "mnist", seed: 3, epochs: 1, batchSize: 32 },
+    variant: "baseline",
+    train: { count: 90 },
+    validation: { count: 10 },
+    model,
+    training: {
+      epoch: [],
+      history: { loss: [], acc: [], lr: [], seconds: [] },
+      seconds: 1,
+      samplesPerSecond: 90,
+      bestEpoch: 0,
+      stoppedEarly: false,
+    },
+    evaluation: { loss: 0.4, accuracy: 0.9 },
+    backend: { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" },
+    ...more,
+  };
 }

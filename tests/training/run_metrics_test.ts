@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
 import { runMetrics, saveRun } from "../../lib/training/run_metrics.ts";
-import { listFiles, syntheticSplit } from "../fixtures.ts";
+import { listFiles, sampleRunRecord, syntheticSplit } from "../fixtures.ts";
 
 tf.enableProdMode(); // no "use tfjs-node" banner in the test output
 await tf.setBackend("cpu");
@@ -83,24 +83,7 @@ Deno.test("runMetrics() and saveRun() write metrics.json with the promised field
 Deno.test("runMetrics() records the not-sure threshold when the run has one", () => {
   const model = buildBaselineModel({ seed: 42 });
   try {
-    const metrics = runMetrics({
-      params: { dataset: "mnist", seed: 3, epochs: 1, batchSize: 32 },
-      variant: "baseline",
-      train: { count: 90 },
-      validation: { count: 10 },
-      model,
-      training: {
-        epoch: [],
-        history: { loss: [], acc: [], lr: [], seconds: [] },
-        seconds: 1,
-        samplesPerSecond: 90,
-        bestEpoch: 0,
-        stoppedEarly: false,
-      },
-      evaluation: { loss: 0.4, accuracy: 0.9 },
-      backend: { backend: "wasm", simd: true, threads: 2, tfjsVersion: "4.22.0" },
-      notSureBelow: 0.8125,
-    });
+    const metrics = runMetrics(sampleRunRecord(model, { notSureBelow: 0.8125 }));
     assert.equal(metrics.notSureBelow, 0.8125);
   } finally {
     model.dispose();
