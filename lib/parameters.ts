@@ -73,8 +73,13 @@ export interface ParameterSpec<
 export interface Catalogue<D extends string, V extends string> {
   /** The datasets by name, in the order help lists them, each with its training images. */
   datasets: Readonly<Record<D, { trainImages: number }>>;
-  /** The model variants by name, in catalogue order, each with its training's defaults. */
-  variants: Readonly<Record<V, { training: { epochs: number; batchSize: number } }>>;
+  /**
+   * The model variants by name, in catalogue order, each with its training's defaults and, for
+   * those that stop early on the validation loss, their patience.
+   */
+  variants: Readonly<
+    Record<V, { training: { epochs: number; batchSize: number; earlyStoppingPatience?: number } }>
+  >;
   /** Looks a variant up by name, or throws an error whose message names the known ones. */
   variantNamed(name: string): V;
   /** The most threads: the machine's logical cores. */
@@ -426,6 +431,7 @@ export function readParameters<
     assign(values, name, value);
   }
   checkCombinations(table.catalogue, values as ParameterValues<D, V>, defaulted);
+  checkEarlyStopping(table.catalogue, values as ParameterValues<D, V>, options.names);
   const picked: Partial<ParameterValues<D, V>> = {};
   for (const name of options.names ?? PARAMETER_NAMES) assign(picked, name, values[name]);
   return picked as Pick<ParameterValues<D, V>, K>;
@@ -503,7 +509,16 @@ function checkCombinations<D extends string, V extends string>(
   defaulted: ReadonlySet<ParameterName>,
 ) {
   const { trainSamples, validationSplit, batchSize, dataset } = values;
-  const images = trainSamples ?? catalogue.datasets[dataset].trainImages;
+  const available = catalogue.datasets[dataset].trainImages;
+  if (trainSamples !== undefined && trainSamples > available) {
+    // Taking the first N of fewer images would train on all of them under a wrong record.
+    throw new ParameterError(
+      `${trainSamples} training samples (TRAIN_SAMPLES, --train-samples) are more than the ` +
+        `${available} training images of ${dataset}: give at most ${available}, or leave it ` +
+        "unset for all.",
+    );
+  }
+  const images = trainSamples ?? available;
   const training = catalogue.trainingCount(images, validationSplit);
   if (training < 1) {
     throw new ParameterError(
@@ -522,4 +537,33 @@ function checkCombinations<D extends string, V extends string>(
         `${validationSplit} held out): give at most ${training}.`,
     );
   }
+}
+
+/**
+ * Refuses a variant that stops early on the validation loss when the split leaves no validation
+ * image: its early stopping would never fire. Only the variants the caller reads count (the
+ * notebook reads `variants`, not `variant`).
+ */
+function checkEarlyStopping<D extends string, V extends string>(
+  catalogue: Catalogue<D, V>,
+  values: ParameterValues<D, V>,
+  names: readonly ParameterName[] = PARAMETER_NAMES,
+) {
+  const { trainSamples, validationSplit, dataset } = values;
+  const images = trainSamples ?? catalogue.datasets[dataset].trainImages;
+  if (images - catalogue.trainingCount(images, validationSplit) > 0) return;
+  const trained = [
+    ...names.includes("variant") ? [values.variant] : [],
+    ...names.includes("variants") ? values.variants : [],
+  ];
+  const stopping = trained.find((name) =>
+    catalogue.variants[name].training.earlyStoppingPatience !== undefined
+  );
+  if (stopping === undefined) return;
+  throw new ParameterError(
+    `The ${stopping} variant stops early when its validation loss no longer improves, but a ` +
+      `validation split of ${validationSplit} (VALIDATION_SPLIT, --validation-split) holds out ` +
+      `none of the ${images} training images: give a split above 0, such as 0.1, or train ` +
+      "another variant.",
+  );
 }

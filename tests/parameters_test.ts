@@ -211,3 +211,73 @@ Deno.test("parameterTable() takes its names, defaults and core count from the ca
   assert.equal(table.rows.epochs.defaultText, "the variant's: 3 for baseline");
   assert.ok(table.variables.includes("LETTERS_MIRROR") && table.variables.includes("EPOCHS"));
 });
+
+// The documented bounds of each parameter, read through the front door: the value on the bound
+// is taken as given, the one just outside is refused with a sentence naming the variable.
+Deno.test("readParameters() takes each parameter's bounds and refuses the values just outside", () => {
+  const read = (env: Record<string, string>) => readParameters({ env });
+  const cores = logicalCores();
+  assert.equal(read({ EPOCHS: "1" }).epochs, 1);
+  assert.equal(read({ EPOCHS: "10000" }).epochs, 10_000);
+  assert.throws(() => read({ EPOCHS: "10001" }), /EPOCHS="10001" is not valid: .* 1 to 10000/);
+  assert.equal(read({ SEED: "0" }).seed, 0);
+  assert.equal(read({ SEED: "4294967295" }).seed, 4_294_967_295);
+  assert.equal(read({ WASM_THREADS: "1" }).threads, 1);
+  assert.equal(read({ WASM_THREADS: String(cores) }).threads, cores);
+  assert.throws(
+    () => read({ WASM_THREADS: String(cores + 1) }),
+    new RegExp(`WASM_THREADS="${cores + 1}" is not valid: give a whole number from 1 to ${cores}`),
+  );
+  // A batch of one image, and one as large as the 54,000 images left after the default split.
+  assert.equal(read({ BATCH_SIZE: "1" }).batchSize, 1);
+  assert.equal(read({ BATCH_SIZE: "54000" }).batchSize, 54_000);
+  assert.throws(
+    () => read({ BATCH_SIZE: "54001" }),
+    /larger than the 54000 images .*at most 54000/,
+  );
+  assert.equal(read({ VALIDATION_SPLIT: "0", BATCH_SIZE: "60000" }).batchSize, 60_000);
+});
+
+Deno.test("TRAIN_SAMPLES runs from 1 (with no validation split) to the dataset's 60,000 images", () => {
+  const read = (env: Record<string, string>) => readParameters({ env });
+  const one = read({ TRAIN_SAMPLES: "1", VALIDATION_SPLIT: "0" });
+  assert.deepEqual([one.trainSamples, one.validationSplit, one.batchSize], [1, 0, 1]);
+  // With the default split one image is all held out; two leave one to train on.
+  assert.throws(() => read({ TRAIN_SAMPLES: "1" }), /holds out all 1 training images/);
+  assert.equal(read({ TRAIN_SAMPLES: "2" }).batchSize, 1);
+  assert.equal(read({ TRAIN_SAMPLES: "60000" }).trainSamples, 60_000);
+  for (const dataset of ["mnist", "fashion-mnist"]) {
+    assert.throws(
+      () => read({ DATASET: dataset, TRAIN_SAMPLES: "60001" }),
+      new RegExp(
+        `60001 training samples \\(TRAIN_SAMPLES, --train-samples\\) are more than the 60000 ` +
+          `training images of ${dataset}: give at most 60000`,
+      ),
+    );
+  }
+  // Not a batch checked against 63,000 images that are not there.
+  assert.throws(() => read({ TRAIN_SAMPLES: "70000", BATCH_SIZE: "60000" }), /at most 60000/);
+});
+
+Deno.test("VALIDATION_SPLIT from 0 (none) up to just below 1; early stopping refuses a split of none", () => {
+  const read = (env: Record<string, string>) => readParameters({ env });
+  assert.equal(read({ VALIDATION_SPLIT: "0" }).validationSplit, 0);
+  // 0.9999 of 60,000 leaves 5 images (1 - 0.9999 is a hair under 0.0001 in floating point, as
+  // Keras computes it): the default batch shrinks to them.
+  assert.equal(read({ VALIDATION_SPLIT: "0.9999" }).batchSize, 5);
+  assert.throws(() => read({ VALIDATION_SPLIT: "0.9999", TRAIN_SAMPLES: "100" }), /leaving none/);
+  const refusal =
+    /The tuned variant stops early .* validation split of 0 .* holds out none of the 60000 training images: give a split above 0/;
+  assert.throws(() => read({ VARIANT: "tuned", VALIDATION_SPLIT: "0" }), refusal);
+  assert.throws(() => read({ VARIANTS: "all", VALIDATION_SPLIT: "0" }), /The tuned variant/);
+  // 1 - 1e-20 is 1 in floating point: no image is held out, though the split is not 0.
+  assert.throws(() => read({ VARIANT: "tuned", VALIDATION_SPLIT: "1e-20" }), /holds out none/);
+  assert.equal(read({ VARIANT: "tuned", VALIDATION_SPLIT: "0.001" }).validationSplit, 0.001);
+  assert.equal(read({ VARIANTS: "baseline,deep", VALIDATION_SPLIT: "0" }).variants.length, 2);
+  // The notebook does not read VARIANT: a tuned one left in the environment does not stop it.
+  const notebook = readParameters({
+    names: NOTEBOOK_PARAMETERS,
+    env: { VARIANT: "tuned", VALIDATION_SPLIT: "0" },
+  });
+  assert.equal(notebook.validationSplit, 0);
+});

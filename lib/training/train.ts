@@ -633,6 +633,13 @@ function checkTrainOptions(
   checkPositiveInteger("batch size", options.batchSize);
   checkSeed(options.seed);
   if (train.count === 0) throw new RangeError("There are no training images to train on.");
+  if (options.earlyStopping && !(options.validationData && options.validationData.count > 0)) {
+    // Without a validation loss to watch, early stopping would silently never stop.
+    throw new RangeError(
+      "Early stopping watches the validation loss, but there are no validation images: give a " +
+        "validation split above 0 (VALIDATION_SPLIT, --validation-split) or leave early stopping out.",
+    );
+  }
   if (options.batchSize > train.count) {
     throw new RangeError(
       `The batch size ${options.batchSize} is larger than the ${train.count} training images: ` +

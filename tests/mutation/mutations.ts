@@ -2478,4 +2478,37 @@ export const MUTATIONS: readonly Mutation[] = [
     breaks: "SGD and Momentum keep their first rate in this process while a schedule changes it",
     tests: ["tests/engine/data_parallel_test.ts"],
   },
+  {
+    id: "parameters-train-samples-beyond-dataset",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "if (trainSamples !== undefined && trainSamples > available) {",
+    mutant: "if (trainSamples !== undefined && trainSamples > available + 1) {",
+    breaks: "TRAIN_SAMPLES=60001 is accepted: the run trains on 60,000 images recorded as 60,001",
+  },
+  {
+    id: "parameters-early-stopping-without-validation",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: "if (images - catalogue.trainingCount(images, validationSplit) > 0) return;",
+    mutant: "if (validationSplit > 0) return;",
+    breaks: "VALIDATION_SPLIT=1e-20 (1 - 1e-20 is 1) holds out nothing, yet tuned starts a run",
+  },
+  {
+    id: "parameters-early-stopping-reads-unread-variant",
+    file: "lib/parameters.ts",
+    tests: ["tests/parameters_test.ts"],
+    original: '...names.includes("variant") ? [values.variant] : [],',
+    mutant: "values.variant,",
+    breaks: "the notebook refuses VALIDATION_SPLIT=0 for a VARIANT it never reads",
+  },
+  {
+    id: "train-early-stopping-without-validation",
+    file: "lib/training/train.ts",
+    tests: ["tests/training/train_test.ts"],
+    original:
+      "if (options.earlyStopping && !(options.validationData && options.validationData.count > 0)) {",
+    mutant: "if (options.earlyStopping && !options.validationData) {",
+    breaks: "early stopping with an empty validation split trains on without ever stopping",
+  },
 ];

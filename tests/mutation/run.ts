@@ -49,7 +49,11 @@ async function repositoryFiles(repo: string): Promise<string[]> {
     stdout: "piped",
   }).output();
   if (!out.success) throw new Error(`git ls-files failed in ${repo}: is it a git checkout?`);
-  return new TextDecoder().decode(out.stdout).split("\0").filter((f) => f !== "");
+  // node_modules is linked below; a worktree may hold it as a symlink, which node_modules/ in
+  // .gitignore does not match.
+  return new TextDecoder().decode(out.stdout).split("\0").filter((f) =>
+    f !== "" && f !== "node_modules"
+  );
 }
 
 /** A copy of the repository in a temporary folder; node_modules is linked, data/ copied. */

@@ -34,6 +34,8 @@ const BAD_FLAGS: [string[], RegExp][] = [
   [["--dataset", "constructor"], /--dataset "constructor" is not valid/],
   [["--train-samples", "1", "--validation-split", "0.9"], /leaving none to train on/],
   [["--batch-size", "99999999"], /batch size of 99999999 .* is larger than the 54000 images/],
+  [["--train-samples", "60001"], /more than the 60000 training images of mnist/],
+  [["--variant", "tuned", "--validation-split", "0"], /The tuned variant stops early .* none of/],
   [["--epochs"], /--epochs needs a value/],
   [["--epochs", "--seed", "1"], /--epochs needs a value before the next flag/],
   [["extra"], /Unexpected argument "extra"/],
@@ -160,6 +162,25 @@ Deno.test("a tiny trainer run writes metrics.json and a model that loads and sco
   assert.ok(Math.abs(evaluation.accuracy - metrics.test_accuracy) < 1e-9);
   assert.ok(Math.abs(evaluation.loss - metrics.test_loss) < 1e-5);
   model.dispose();
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("a trainer run with --validation-split 0 trains on every sample and records no validation", async () => {
+  const out = await Deno.makeTempDir();
+  const r = await cli(
+    ["--train-samples", "64", "--epochs", "1", "--threads", "1", "--out", out],
+    { VALIDATION_SPLIT: "0" },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const metrics: RunMetrics = JSON.parse(await Deno.readTextFile(join(out, "metrics.json")));
+  assert.deepEqual([metrics.train_samples, metrics.validation_samples], [64, 0]);
+  assert.deepEqual(
+    [metrics.history[0].val_loss, metrics.history[0].val_accuracy],
+    [null, null],
+    "no validation scores are made up",
+  );
+  assert.ok(Number.isFinite(metrics.history[0].loss) && metrics.test_accuracy > 0);
+  assert.equal(metrics.notSureBelow, undefined, "no threshold without validation images");
   await Deno.remove(out, { recursive: true });
 });
 

@@ -374,6 +374,44 @@ Deno.test("trainModel() stops early after `patience` epochs without progress and
   model.dispose();
 });
 
+Deno.test("trainModel() without validation images trains, logs no val_ fields, and refuses early stopping", async () => {
+  const model = buildBaselineModel({ seed: 4 });
+  const part = sliceSplit(train, 0, 64);
+  const logged: string[][] = [];
+  const result = await trainModel(model, part, {
+    epochs: 1,
+    batchSize: 32,
+    seed: 1,
+    validationSplit: 0,
+    callbacks: { onEpochEnd: (_, logs) => void logged.push(Object.keys(logs ?? {})) },
+  });
+  assert.ok(Number.isFinite(result.history.loss[0]));
+  assert.deepEqual(
+    [result.history.val_loss, result.history.val_acc],
+    [undefined, undefined],
+    JSON.stringify(result.history),
+  );
+  assert.ok(!logged[0].some((key) => key.startsWith("val_")), logged[0].join());
+  const before = tf.memory().numTensors;
+  for (const options of [{ validationSplit: 0 }, { validationData: sliceSplit(part, 0, 0) }]) {
+    const error = await rejectionOf(
+      trainModel(model, part, {
+        epochs: 2,
+        batchSize: 32,
+        seed: 1,
+        earlyStopping: { patience: 1 },
+        ...options,
+      }),
+    );
+    assert.match(
+      String(error),
+      /Early stopping watches the validation loss, but there are no validation images/,
+    );
+  }
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});
+
 Deno.test("the wasm thread pool shuts down so this file can exit", () => {
   shutdownWasmBackend();
 });
