@@ -109,18 +109,21 @@ function findInk(
   const threshold = options.inkThreshold ?? 0.2;
   const minContrast = options.minContrast ?? 0.1;
   const grey = greyLevels(image);
-  const background = median(borderValues(grey, width, height));
-  const inverted = background > 0.5;
+  // The border tells the paper from the ink: dark ink on light paper is inverted.
+  const inverted = median(borderValues(grey, width, height)) > 0.5;
   if (inverted) { for (let i = 0; i < grey.length; i++) grey[i] = 1 - grey[i]; }
-  const base = inverted ? 1 - background : background;
-  let peak = 0;
-  for (const v of grey) peak = Math.max(peak, v);
-  const contrast = peak - base;
+  // Against the paper around each pixel, not one level for the page: a photo's light is uneven.
+  const background = localBackground(grey, width, height);
+  let contrast = 0;
+  for (let i = 0; i < grey.length; i++) {
+    grey[i] -= background[i];
+    contrast = Math.max(contrast, grey[i]);
+  }
   if (!(contrast >= minContrast)) return undefined;
 
   // Ink from 0 at the noise threshold to 1 at the strongest stroke; everything below is background.
-  const floor = base + threshold * contrast;
-  const range = peak - floor;
+  const floor = threshold * contrast;
+  const range = contrast - floor;
   let x0 = width, y0 = height, x1 = -1, y1 = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -223,6 +226,79 @@ function borderValues(grey: Float32Array, width: number, height: number): number
     if (width > 1) values.push(grey[y * width + width - 1]);
   }
   return values;
+}
+
+/** Cells along the longer side of the image in which the paper's level is estimated. */
+const BACKGROUND_CELLS = 8;
+/** A cell's paper level: this quantile of its grey levels, so ink may cover most of a cell. */
+const BACKGROUND_QUANTILE = 0.25;
+/**
+ * A cell takes the darkest paper level of the cells within this many cells of it, so that a cell
+ * filled with ink takes its neighbours' paper; a gradient moves little over a few cells.
+ */
+const BACKGROUND_REACH = 2;
+
+/**
+ * The paper's level under every pixel of a light-on-dark image: a low quantile of each cell of a
+ * coarse grid, the darkest within reach, interpolated between cell centres. Linear in the pixels.
+ */
+function localBackground(grey: Float32Array, width: number, height: number): Float32Array {
+  const cell = Math.max(1, Math.ceil(Math.max(width, height) / BACKGROUND_CELLS));
+  const columns = Math.ceil(width / cell), rows = Math.ceil(height / cell);
+  const levels = cellQuantiles(grey, { width, height, cell, columns, rows });
+  const darkest = new Float32Array(columns * rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      let level = Infinity;
+      for (let rr = Math.max(0, r - BACKGROUND_REACH); rr <= r + BACKGROUND_REACH; rr++) {
+        for (let cc = Math.max(0, c - BACKGROUND_REACH); cc <= c + BACKGROUND_REACH; cc++) {
+          if (rr < rows && cc < columns) level = Math.min(level, levels[rr * columns + cc]);
+        }
+      }
+      darkest[r * columns + c] = level;
+    }
+  }
+  const at = (p: number, count: number) => {
+    const f = clamp((p + 0.5) / cell - 0.5, 0, count - 1);
+    const i = Math.min(Math.floor(f), count - 2);
+    return i < 0 ? { i: 0, j: 0, t: 0 } : { i, j: i + 1, t: f - i };
+  };
+  const background = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const { i: r0, j: r1, t: ty } = at(y, rows);
+    for (let x = 0; x < width; x++) {
+      const { i: c0, j: c1, t: tx } = at(x, columns);
+      const top = darkest[r0 * columns + c0] * (1 - tx) + darkest[r0 * columns + c1] * tx;
+      const bottom = darkest[r1 * columns + c0] * (1 - tx) + darkest[r1 * columns + c1] * tx;
+      background[y * width + x] = top * (1 - ty) + bottom * ty;
+    }
+  }
+  return background;
+}
+
+/** {@link BACKGROUND_QUANTILE} of each cell's grey levels, from a 256-level histogram per cell. */
+function cellQuantiles(
+  grey: Float32Array,
+  grid: { width: number; height: number; cell: number; columns: number; rows: number },
+): Float32Array {
+  const { width, height, cell, columns, rows } = grid;
+  const histograms = new Uint32Array(columns * rows * 256);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / cell) * columns;
+    for (let x = 0; x < width; x++) {
+      const level = clamp(Math.round(grey[y * width + x] * 255), 0, 255);
+      histograms[(row + Math.floor(x / cell)) * 256 + level]++;
+    }
+  }
+  const levels = new Float32Array(columns * rows);
+  for (let k = 0; k < columns * rows; k++) {
+    const w = Math.min(cell, width - (k % columns) * cell);
+    const h = Math.min(cell, height - Math.floor(k / columns) * cell);
+    let wanted = Math.ceil(w * h * BACKGROUND_QUANTILE), level = 0;
+    while ((wanted -= histograms[k * 256 + level]) > 0) level++;
+    levels[k] = level / 255;
+  }
+  return levels;
 }
 
 function median(values: number[]): number {

@@ -49,3 +49,20 @@ Deno.test("a one-pixel stroke on a 400x400 canvas survives shrinking at full int
   const column = Array.from({ length: DIGIT_SIZE }, (_, r) => digit.pixels[r * DIGIT_SIZE + 14]);
   assert.equal(column.filter((v) => v > 0.5).length, 20, "the 1 spans the 20-pixel box");
 });
+
+Deno.test("a photo whose paper darkens from grey 215 to 165 across the page: the ink is found, not the shade", () => {
+  const { image, box } = photographedDigit({ paper: [165, 215] });
+  const digit = toDigitImage(image);
+  assert.ok(digit, "no digit found in the photo");
+  assert.deepEqual(digit.box, box, "the box is the ink's, not the darker side of the page");
+  const lit = digit.pixels.filter((v) => v > 0).length;
+  assert.ok(lit < 200, `${lit} pixels lit: the paper's shading came through as ink`);
+  // Lit from the other side, the same digit.
+  const mirrored = toDigitImage(photographedDigit({ paper: [215, 165] }).image);
+  assert.deepEqual(mirrored?.box, box);
+});
+
+Deno.test("blank paper lit unevenly, from grey 165 to 215, holds no digit", () => {
+  const { image } = photographedDigit({ paper: [165, 215], stroke: 0 });
+  assert.equal(toDigitImage(image), undefined);
+});

@@ -8,6 +8,7 @@ import {
   readImageFile,
 } from "../../lib/data/image_file.ts";
 import { greyPng } from "../fixtures.ts";
+import { toDigitImage } from "../../lib/data/digit_image.ts";
 
 /** A PNG of `channels` channels whose pixel i is [i % 256, 10, 20, 255 - i % 7], cut to fit. */
 function png(width: number, height: number, channels: 1 | 2 | 3 | 4 = 4): Uint8Array {
@@ -131,4 +132,62 @@ Deno.test("readImageFile() refuses a named pipe by name without blocking on it",
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * A phone-sized photo of a "7" as JPEG bytes: `width` x `height`, grey paper darkening from 215
+ * to 165 towards the left, blue ink strokes 140 pixels wide; returns the ink's box too.
+ */
+function phonePhoto(width: number, height: number) {
+  const box = { x: 1800, y: 900, width: 600, height: 1400 };
+  const isInk = (x: number, y: number) =>
+    (y >= box.y && y < box.y + 140 && x >= box.x && x < box.x + box.width) ||
+    (x >= box.x + 460 && x < box.x + box.width && y >= box.y && y < box.y + box.height);
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0, p = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, p += 4) {
+      const paper = 165 + 50 * x / (width - 1);
+      data.set(isInk(x, y) ? [40, 50, 140, 255] : [paper, paper, paper * 0.97, 255], p);
+    }
+  }
+  return { bytes: new Uint8Array(jpeg.encode({ width, height, data }, 75).data), box };
+}
+
+Deno.test("a 4000x3000 phone photo (12 megapixels, under the limit of 50) is read and its digit scaled to 28x28", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { bytes, box } = phonePhoto(4000, 3000);
+    await Deno.writeFile(join(dir, "phone.jpg"), bytes);
+    const image = await readImageFile(join(dir, "phone.jpg"));
+    assert.deepEqual([image.width, image.height, image.data.length], [4000, 3000, 48_000_000]);
+    const digit = toDigitImage(image);
+    assert.ok(digit, "no digit found in the photo");
+    assert.equal(digit.inverted, true);
+    // JPEG's 8x8 blocks blur the edges by a pixel or two; the box is the ink's, not the shade's.
+    for (const key of ["x", "y", "width", "height"] as const) {
+      assert.ok(Math.abs(digit.box[key] - box[key]) <= 2, `${key}: ${JSON.stringify(digit.box)}`);
+    }
+    assert.equal(digit.pixels.length, 28 * 28);
+    // 1400 pixels become 20: strokes 2 pixels wide, a stem of 20 x 2 and a bar of 8.6 x 2.
+    const lit = digit.pixels.filter((v) => v > 0.5).length;
+    assert.ok(lit >= 45 && lit <= 70, `${lit} pixels lit`);
+    assert.equal(Math.max(...digit.pixels), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a JPEG over 50 megapixels is refused by its header, before any pixel is decoded", () => {
+  const data = new Uint8Array(16 * 8 * 4).fill(200);
+  const bytes = new Uint8Array(jpeg.encode({ width: 16, height: 8, data }, 90).data);
+  // The start-of-frame segment: FF C0, length, precision, then height and width.
+  const sof = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0xc0);
+  assert.ok(sof > 0);
+  const header = new DataView(bytes.buffer, bytes.byteOffset + sof);
+  header.setUint16(5, 5_001);
+  header.setUint16(7, 10_000);
+  assert.throws(
+    () => decodeImage(bytes, "panorama.jpg"),
+    /^ImageFileError: panorama\.jpg is over the limit of 50 megapixels: scale it down first\./,
+  );
 });

@@ -1338,8 +1338,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "digit-image-not-inverted",
     file: "lib/data/digit_image.ts",
-    original: "const inverted = background > 0.5;",
-    mutant: "const inverted = background > 1;",
+    original: "const inverted = median(borderValues(grey, width, height)) > 0.5;",
+    mutant: "const inverted = median(borderValues(grey, width, height)) > 1;",
     breaks: "dark ink on white paper is not inverted to MNIST's light-on-dark",
   },
   {
@@ -1373,8 +1373,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "digit-image-noise-kept",
     file: "lib/data/digit_image.ts",
-    original: "const floor = base + threshold * contrast;",
-    mutant: "const floor = base;",
+    original: "const floor = threshold * contrast;",
+    mutant: "const floor = 0;",
     breaks: "paper noise counted as ink: the box grows to the noise",
   },
   {
@@ -2510,5 +2510,27 @@ export const MUTATIONS: readonly Mutation[] = [
       "if (options.earlyStopping && !(options.validationData && options.validationData.count > 0)) {",
     mutant: "if (options.earlyStopping && !options.validationData) {",
     breaks: "early stopping with an empty validation split trains on without ever stopping",
+  },
+  {
+    id: "digit-image-one-background-level",
+    file: "lib/data/digit_image.ts",
+    tests: ["tests/data/digit_image_realistic_test.ts"],
+    original: "let level = Infinity;",
+    mutant: "let level = Math.min(...levels);",
+    breaks: "a photo whose paper darkens across the page is read against one level: shade is ink",
+  },
+  {
+    id: "digit-image-background-cell-filled-with-ink",
+    file: "lib/data/digit_image.ts",
+    original: "const BACKGROUND_REACH = 2;",
+    mutant: "const BACKGROUND_REACH = 0;",
+    breaks: "where a thick stroke fills a cell, its ink is taken for paper and the stroke is lost",
+  },
+  {
+    id: "digit-image-background-median",
+    file: "lib/data/digit_image.ts",
+    original: "const BACKGROUND_QUANTILE = 0.25;",
+    mutant: "const BACKGROUND_QUANTILE = 0.9;",
+    breaks: "a cell half covered by ink takes the ink's level as its paper",
   },
 ];
