@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { disposeModel } from "../../lib/models/model.ts";
+import { compileModel, disposeModel, seedModel } from "../../lib/models/model.ts";
 import { buildBaselineModel, buildVariant } from "../../lib/models/variants.ts";
 import { normalizePixels, prepareSplit } from "../../lib/data/preprocess.ts";
 import { startPredictors, startReplicas } from "../../lib/engine/data_parallel.ts";
@@ -104,6 +104,38 @@ Deno.test("trainModel() on 2 workers gives the same weights twice for the same s
   }
   assert.equal(losses[0], losses[1]);
   assert.deepEqual(runs[0], runs[1]);
+});
+
+/** A small dense model with one Dropout layer of `rate`, seeded as the variants are. */
+function dropoutModel(rate: number): tf.LayersModel {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [28, 28, 1] }),
+      tf.layers.dense({ units: 16, activation: "relu" }),
+      tf.layers.dropout({ rate }),
+      tf.layers.dense({ units: 10, activation: "softmax" }),
+    ],
+  });
+  return compileModel(seedModel(model, 9), 0.01);
+}
+
+Deno.test("Dropout on a replica: two training calls draw the masks one call of both epochs draws, and Dropout acts", async () => {
+  // 3 steps an epoch, in order: a second call that replayed the first call's masks would differ.
+  const split = prepareSplit({ ...syntheticSplit(96), count: 96 });
+  const options = { batchSize: 32, seed: 1, shuffle: false, workers: 1 };
+  const once = dropoutModel(0.5), twice = dropoutModel(0.5), none = dropoutModel(0);
+  try {
+    await trainModel(once, split, { ...options, epochs: 2 });
+    await trainModel(twice, split, { ...options, epochs: 1 });
+    await trainModel(twice, split, { ...options, epochs: 1 });
+    await trainModel(none, split, { ...options, epochs: 2 });
+    const difference = maxAbsDifference(valuesOf(once), valuesOf(twice));
+    assert.ok(difference < 1e-6, `two calls differ from one by ${difference}`);
+    const dropped = maxAbsDifference(valuesOf(once), valuesOf(none));
+    assert.ok(dropped > 1e-3, `Dropout 0.5 trains as Dropout 0 does (${dropped})`);
+  } finally {
+    [once, twice, none].forEach(disposeModel);
+  }
 });
 
 /** A layer the workers do not know: the replicas cannot rebuild a model holding it. */

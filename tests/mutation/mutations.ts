@@ -2533,4 +2533,12 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "const BACKGROUND_QUANTILE = 0.9;",
     breaks: "a cell half covered by ink takes the ink's level as its paper",
   },
+  {
+    id: "replica-dropout-seed-ignored",
+    file: "lib/engine/data_parallel.ts",
+    original: ".map((layer) => Number((layer as unknown as { seed?: number }).seed ?? 0));",
+    mutant: ".map(() => 0);",
+    breaks: "every training call on replicas starts Dropout's masks afresh from the same seed",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
 ];
