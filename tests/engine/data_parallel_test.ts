@@ -119,8 +119,8 @@ function dropoutModel(rate: number): tf.LayersModel {
   return compileModel(seedModel(model, 9), 0.01);
 }
 
-Deno.test("Dropout on a replica: two training calls draw the masks one call of both epochs draws, and Dropout acts", async () => {
-  // 3 steps an epoch, in order: a second call that replayed the first call's masks would differ.
+Deno.test("Dropout on a replica: two training calls give the weights one call of both epochs gives, and Dropout acts", async () => {
+  // 3 steps an epoch, in order, so that only the masks could tell the runs apart.
   const split = prepareSplit({ ...syntheticSplit(96), count: 96 });
   const options = { batchSize: 32, seed: 1, shuffle: false, workers: 1 };
   const once = dropoutModel(0.5), twice = dropoutModel(0.5), none = dropoutModel(0);
