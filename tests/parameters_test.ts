@@ -61,6 +61,7 @@ Deno.test("VARIANTS takes all, none or a list of known variants, and names a wro
     "regularized",
     "augmented",
     "deep",
+    "deep_tta",
   ]);
   assert.deepEqual(variants("none").variants, []);
   assert.deepEqual(variants(" deep , tuned,deep ").variants, ["tuned", "deep"]);
