@@ -38,8 +38,11 @@ export function checkSeed(seed: number): number {
  * ```
  */
 export function createRandom(seed: number): () => number {
-  // Seeds derived by arithmetic (seed * 1000 + epoch) may pass 2^32: they wrap.
-  let state = checkSeed(seed) >>> 0;
+  // Seeds derived by arithmetic (seed * 1000 + epoch) may pass 2^32. Their part above 2^32 is
+  // mixed in rather than dropped: SEED=0 and SEED=2^29 give products equal modulo 2^32, and so
+  // would shuffle alike. Below 2^32 the seed is the state, as it always was.
+  const high = Math.floor(checkSeed(seed) / 2 ** 32);
+  let state = (seed ^ Math.imul(high, 0x9e3779b9)) >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;

@@ -34,3 +34,17 @@ Deno.test("shuffledIndices() puts every number at every place about equally ofte
     for (const count of row) assert.ok(count > 850 && count < 1150, JSON.stringify(counts));
   }
 });
+
+Deno.test("seeds past 2^32, as SEED * 1000 + epoch gives for large seeds, do not wrap onto small ones", () => {
+  // 536870912 * 1000 is 125 * 2^32: wrapped, SEED=536870912 would shuffle as SEED=0 does.
+  const order = (seed: number, epoch: number) => shuffledIndices(200, seed * 1000 + epoch);
+  assertDifferentArrays(order(536_870_912, 1), order(0, 1));
+  assertDifferentArrays(order(4_294_967_295, 1), order(536_870_911, 1));
+  // Below 2^32 the order is the one it was before seeds past 2^32 were mixed in, so the recorded
+  // runs repeat: SEED=42's second epoch, and the largest seed.
+  assert.deepEqual(Array.from(order(42, 42)), Array.from(shuffledIndices(200, 42_042)));
+  assert.deepEqual(Array.from(shuffledIndices(10, 42_042)), [1, 2, 9, 8, 3, 7, 4, 6, 0, 5]);
+  assert.deepEqual(Array.from(shuffledIndices(10, 4_294_967_295)), [3, 0, 9, 4, 2, 7, 6, 5, 1, 8]);
+  // The largest seeds are still whole, repeatable sequences.
+  assertSameArray(order(4_294_967_295, 3), order(4_294_967_295, 3));
+});

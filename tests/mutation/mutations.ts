@@ -206,8 +206,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "random-seed-ignored",
     file: "lib/random.ts",
-    original: "let state = checkSeed(seed) >>> 0;",
-    mutant: "checkSeed(seed);\n  let state = 0;",
+    original: "let state = (seed ^ Math.imul(high, 0x9e3779b9)) >>> 0;",
+    mutant: "let state = 0;",
     breaks: "every seed gives the same sequence",
   },
   {
@@ -2540,5 +2540,13 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: ".map(() => 0);",
     breaks: "every training call on replicas starts Dropout's masks afresh from the same seed",
     tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  {
+    id: "random-seed-high-part-dropped",
+    file: "lib/random.ts",
+    original: "let state = (seed ^ Math.imul(high, 0x9e3779b9)) >>> 0;",
+    mutant: "let state = seed >>> 0;",
+    breaks: "SEED=0 and SEED=536870912 shuffle the training images in the same order every epoch",
+    tests: ["tests/random_test.ts"],
   },
 ];

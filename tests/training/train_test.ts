@@ -198,6 +198,12 @@ Deno.test("epochOrder() gives a new order every epoch and the same one for the s
     }
   });
   assertDifferentArrays(epochOrder(500, { seed: 8, epoch: 0 }), orders[0], "seeds 7 and 8");
+  // Seeds 2^29 apart: seed * 1000 agrees modulo 2^32, which must not make the orders agree.
+  assertDifferentArrays(
+    epochOrder(500, { seed: 536_870_919, epoch: 0 }),
+    orders[0],
+    "seeds 7 and 7 + 2^29",
+  );
 });
 
 /** `count` images whose first pixel holds their index, so that a batch shows which images it holds. */
