@@ -159,3 +159,14 @@ Deno.test("toDigitImage() rejects a buffer that does not match the size", () => 
     /whole, positive width and height, got 0x4/,
   );
 });
+
+Deno.test("toDigitImage() keeps bold strokes that cover two thirds of every part of a tight crop", () => {
+  // Rows of ink, two on and one off, over 20x20 in a 28x28 image (MNIST's margin): no paper is
+  // in reach of the middle but the rows between the strokes, a third of each area.
+  const striped = grey(28, 28, (x, y) => inside(x, y, 4, 4, 20, 20) && (y - 4) % 3 !== 2 ? 255 : 0);
+  const digit = toDigitImage(striped);
+  assert.ok(digit);
+  assert.deepEqual(digit.box, { x: 4, y: 4, width: 20, height: 20 });
+  const lit = digit.pixels.filter((v) => v >= 0.5).length;
+  assert.equal(lit, 14 * 20, picture(digit.pixels).join("\n"));
+});

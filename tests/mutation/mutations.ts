@@ -2531,7 +2531,8 @@ export const MUTATIONS: readonly Mutation[] = [
     file: "lib/data/digit_image.ts",
     original: "const BACKGROUND_QUANTILE = 0.25;",
     mutant: "const BACKGROUND_QUANTILE = 0.9;",
-    breaks: "a cell half covered by ink takes the ink's level as its paper",
+    breaks:
+      "a cell two-thirds covered by ink takes the ink's level as its paper: bold strokes are lost",
   },
   {
     id: "replica-dropout-seed-ignored",
