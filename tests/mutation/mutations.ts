@@ -69,11 +69,13 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/engine/data_parallel.ts": [
     "tests/engine/data_parallel_test.ts",
     "tests/engine/replica_models_test.ts",
+    "tests/engine/step_profile_test.ts",
   ],
   "lib/engine/replica_worker.ts": [
     "tests/engine/data_parallel_test.ts",
     "tests/engine/replica_models_test.ts",
     "tests/training/train_test.ts",
+    "tests/engine/step_profile_test.ts",
   ],
   "lib/engine/kernels/single_channel_conv.ts": ["tests/engine/single_channel_conv_test.ts"],
   "lib/engine/errors.ts": ["tests/training/engine_errors_test.ts"],
@@ -1680,6 +1682,22 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "outputs.set(out.dataSync(), at * classes);",
     mutant: "outputs.set(out.dataSync(), (at - start) * classes);",
     breaks: "the second replica's predictions overwrite the first's",
+  },
+  {
+    id: "step-profile-tape-holds-kernels",
+    file: "lib/engine/replica_worker.ts",
+    original: "performance.now() - t0 - kernels);",
+    mutant: "performance.now() - t0);",
+    breaks: "the step profile counts the kernels' time twice, once as tfjs' tape",
+    tests: ["tests/engine/step_profile_test.ts"],
+  },
+  {
+    id: "step-profile-steps-uncounted",
+    file: "lib/engine/data_parallel.ts",
+    original: "    this.#mainMs.steps++;\n",
+    mutant: "",
+    breaks: "the step profile has no steps to divide by, and reports nothing",
+    tests: ["tests/engine/step_profile_test.ts"],
   },
   {
     id: "data-parallel-explicit-failure-hidden",
