@@ -22,6 +22,7 @@ import {
   toOptimizerState,
 } from "./flat_optimizer.ts";
 import type { ReplicaLoss } from "./data_parallel.ts";
+import { predictPlan } from "./predict_plan.ts";
 
 /** Everything a replica needs to build its model and find its shared memory. */
 export interface ReplicaInit {
@@ -153,6 +154,8 @@ interface State {
   /** Milliseconds spent in each phase of the training steps so far. */
   phases: Map<StepPhase, number>;
   steps: number;
+  /** How this replica predicts (made on the first prediction; see `predict_plan.ts`). */
+  plan?: (x: tf.Tensor) => tf.Tensor;
 }
 
 /** Runs `work`, adding its wall time to `phase`. */
@@ -391,21 +394,19 @@ function writeMovingStatistics(s: State, slots: Float32Array[], active: number):
   }
 }
 
-/** Largest number of images one `model.predict` call gets (bounds the heap a replica uses). */
-const PREDICT_BATCH = 256;
+/** Largest number of images one prediction call gets (bounds the heap a replica uses). */
+const PREDICT_BATCH = 1_024;
 
 function predict(s: State, request: PredictRequest): ReplicaReply {
   const { start, count } = request;
   const outputs = new Float32Array(s.init.outputs);
   const classes = s.model.outputs[0].shape.at(-1) as number;
+  const plan = s.plan ??= predictPlan(s.model).run;
   for (let at = start; at < start + count; at += PREDICT_BATCH) {
     const n = Math.min(PREDICT_BATCH, start + count - at);
     const pixels = new Float32Array(s.init.inputs, at * s.inputSize * 4, n * s.inputSize);
     tf.tidy(() => {
-      // One call per batch: model.predict would otherwise cut it into batches of 32.
-      const out = s.model.predict(tf.tensor(pixels, [n, ...s.inputShape]), {
-        batchSize: n,
-      }) as tf.Tensor;
+      const out = plan(tf.tensor(pixels, [n, ...s.inputShape]));
       outputs.set(out.dataSync(), at * classes);
     });
   }
