@@ -1,7 +1,8 @@
 /**
  * How a prediction replica runs its model: layer by layer, as `model.predict` would, but with a
- * grey 3x3 convolution followed by a 2x2 max pool run as one kernel (`kernels/conv_pool.ts`)
- * whose result is bit for bit that of the two layers, and without `model.predict`'s batching
+ * 3x3 "valid" convolution followed by a 2x2 max pool run as one kernel (`kernels/conv_pool.ts`:
+ * grey first layers, and channel counts Winograd takes) whose result is bit for bit that of the
+ * two layers, and without `model.predict`'s batching
  * and graph walk (one input, layers in a chain). Models of any other form predict as before.
  *
  * @module
@@ -29,7 +30,7 @@ interface PoolConfig {
   dataFormat: string;
 }
 
-/** Whether `layer` and `next` are a grey 3x3 convolution and a 2x2 pool that fuse. */
+/** Whether `layer` and `next` are a 3x3 "valid" convolution and a 2x2 pool that fuse. */
 function fuses(layer: tf.layers.Layer, next: tf.layers.Layer | undefined): boolean {
   if (layer.getClassName() !== "Conv2D" || next?.getClassName() !== "MaxPooling2D") return false;
   const conv = layer.getConfig() as unknown as ConvConfig;
@@ -64,7 +65,7 @@ function chain(model: tf.LayersModel): tf.layers.Layer[] | undefined {
 
 /**
  * A function that predicts with `model` on the active backend: `model.predict` for one batch,
- * or, for a chain of layers, each layer in turn, a grey 3x3 convolution and the 2x2 max pool
+ * or, for a chain of layers, each layer in turn, a 3x3 "valid" convolution and the 2x2 max pool
  * after it as one kernel. Call it inside `tf.tidy`.
  *
  * @example

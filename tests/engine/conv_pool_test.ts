@@ -14,6 +14,7 @@ interface Case {
   n: number;
   h: number;
   w: number;
+  c: number;
   co: number;
   bias: boolean;
   relu: boolean;
@@ -30,8 +31,8 @@ async function layersOn(
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const conv = tf.fused.conv2d({
-      x: tf.tensor4d(x, [c.n, c.h, c.w, 1]),
-      filter: tf.tensor4d(f, [3, 3, 1, c.co]),
+      x: tf.tensor4d(x, [c.n, c.h, c.w, c.c]),
+      filter: tf.tensor4d(f, [3, 3, c.c, c.co]),
       strides: 1,
       pad: "valid",
       bias: c.bias ? tf.tensor1d(b) : undefined,
@@ -44,33 +45,38 @@ async function layersOn(
 async function fusedOn(x: Float32Array, f: Float32Array, b: Float32Array, c: Case) {
   await tf.setBackend("wasm");
   return tf.tidy(() =>
-    convMaxPool(tf.tensor4d(x, [c.n, c.h, c.w, 1]), tf.tensor4d(f, [3, 3, 1, c.co]), {
+    convMaxPool(tf.tensor4d(x, [c.n, c.h, c.w, c.c]), tf.tensor4d(f, [3, 3, c.c, c.co]), {
       bias: c.bias ? tf.tensor1d(b) : undefined,
       relu: c.relu,
     }).dataSync() as Float32Array
   );
 }
 
-Deno.test("convMaxPool() agrees with the cpu backend to 1e-4 and with wasm's two kernels exactly", async () => {
+Deno.test("convMaxPool() agrees with the cpu backend to 1e-4 and with wasm's two kernels exactly, grey or Winograd", async () => {
   const next = createRandom(24);
   const cases: Case[] = [
-    { n: 3, h: 28, w: 28, co: 32, bias: true, relu: true }, // the variants' first block
-    { n: 1, h: 4, w: 4, co: 4, bias: false, relu: false },
+    // the variants' first and second blocks
+    { n: 3, h: 28, w: 28, c: 1, co: 32, bias: true, relu: true },
+    { n: 3, h: 13, w: 13, c: 32, co: 64, bias: true, relu: true },
+    { n: 2, h: 11, w: 11, c: 64, co: 64, bias: false, relu: false },
+    { n: 1, h: 4, w: 4, c: 1, co: 4, bias: false, relu: false },
   ];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 16; i++) {
+    const grey = i % 2 === 0;
     cases.push({
       n: 1 + Math.floor(next() * 4),
       h: 4 + Math.floor(next() * 27),
       w: 4 + Math.floor(next() * 27),
-      co: 4 * (1 + Math.floor(next() * 16)),
+      c: grey ? 1 : 4 * (1 + Math.floor(next() * 8)),
+      co: grey ? 4 * (1 + Math.floor(next() * 16)) : 8 * (1 + Math.floor(next() * 8)),
       bias: next() < 0.7,
       relu: next() < 0.7,
     });
   }
   const tensors = tf.memory().numTensors;
   for (const c of cases) {
-    const x = randomArray(c.n * c.h * c.w, next);
-    const f = randomArray(9 * c.co, next);
+    const x = randomArray(c.n * c.h * c.w * c.c, next);
+    const f = randomArray(9 * c.c * c.co, next);
     const b = randomArray(c.co, next);
     const ours = await fusedOn(x, f, b, c);
     assertCloseToCpu(ours, await layersOn("cpu", x, f, b, c), JSON.stringify(c));
@@ -83,7 +89,7 @@ Deno.test("convMaxPool() refuses shapes it does not take, naming them", () => {
   tf.tidy(() => {
     assert.throws(
       () => convMaxPool(tf.zeros([1, 8, 8, 3]), tf.zeros([3, 3, 3, 8])),
-      /takes x \[n, h, w, 1\].*got x \[1,8,8,3\], filter \[3,3,3,8\]/,
+      /takes x \[n, h, w, c\].*got x \[1,8,8,3\], filter \[3,3,3,8\]/,
     );
     assert.throws(
       () => convMaxPool(tf.zeros([1, 8, 8, 1]), tf.zeros([3, 3, 1, 8]), { bias: tf.zeros([4]) }),
@@ -114,9 +120,11 @@ Deno.test("predictPlan() predicts every variant exactly as model.predict does on
     const ours = tf.tidy(() => plan.run(x).dataSync());
     const theirs = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
     assert.deepEqual(ours, theirs, name);
-    // Every variant starts with a grey 3x3 "valid" convolution: fused wherever a pool follows.
-    const pooled = model.layers[1]?.getClassName() === "MaxPooling2D";
-    assert.equal(plan.fused, pooled ? 1 : 0, name);
+    // Every convolution followed by a pool is fused: both of baseline's, the grey one of deep's.
+    const pools = model.layers.filter((l, i) =>
+      l.getClassName() === "Conv2D" && model.layers[i + 1]?.getClassName() === "MaxPooling2D"
+    );
+    assert.equal(plan.fused, pools.length, name);
     disposeModel(model);
   }
   assert.equal(tf.memory().numTensors, tensors);

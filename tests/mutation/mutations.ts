@@ -1704,9 +1704,16 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "conv-pool-relu-dropped",
     file: "lib/engine/kernels/conv_pool.ts",
-    original: "(attrs as { relu?: boolean } | undefined)?.relu ? 1 : 0,",
-    mutant: "0,",
+    original: "    relu ? 1 : 0,\n",
+    mutant: "    0,\n",
     breaks: "prediction's fused first block skips its ReLU",
+  },
+  {
+    id: "conv-pool-winograd-relu-dropped",
+    file: "lib/engine/kernels/conv_pool.ts",
+    original: "      relu,\n      maxPool: true,",
+    mutant: "      relu: false,\n      maxPool: true,",
+    breaks: "prediction's fused second block skips its ReLU",
   },
   {
     id: "predict-plan-pool-run-twice",

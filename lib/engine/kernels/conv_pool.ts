@@ -5,7 +5,11 @@
  * registers, computed exactly as `single_channel_conv.wat` computes them, so the result is that
  * of `FusedConv2D` then `MaxPool` on a one-thread backend, bit for bit.
  *
- * It runs as the kernel {@linkcode CONV_MAX_POOL}, registered for `wasm` by
+ * Later 3x3 "valid" convolutions whose channels Winograd takes run their pool in Winograd's
+ * output transform the same way (`winograd.wat`, flag 4), bit for bit the Winograd convolution
+ * (what `FusedConv2D` runs on one thread) then the pool.
+ *
+ * They run as the kernel {@linkcode CONV_MAX_POOL}, registered for `wasm` by
  * {@linkcode convMaxPool} on first use; `predict_plan.ts` calls it for prediction.
  *
  * @module
@@ -14,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { heapKernelsAvailable, heapModule, heapOffset } from "./heap_module.ts";
 import { CONV_POOL_WASM_BASE64 } from "./conv_pool_wasm.ts";
+import { winogradConv2D, winogradSupports } from "./winograd.ts";
 
 interface ConvPoolExports {
   forward3x3MaxPool(
@@ -34,9 +39,10 @@ interface ConvPoolExports {
 export const CONV_MAX_POOL = "SingleChannelConv2DMaxPool";
 
 /**
- * Whether {@linkcode convMaxPool} takes a convolution of `inputShape` ([h, w, 1] per image) by a
- * filter of `filterShape` on the active backend: one input channel, a 3x3 filter into a multiple
- * of 4 channels, an image of at least 4x4, and a one-thread wasm backend. (The layers'
+ * Whether {@linkcode convMaxPool} takes a convolution of `inputShape` ([h, w, c] per image) by a
+ * filter of `filterShape` on the active backend: a 3x3 filter from one input channel into a
+ * multiple of 4, or between channel counts Winograd takes (`winogradSupports`), an image of at
+ * least 4x4, and a one-thread wasm backend. (The layers'
  * strides, padding, dilation and pooling are the caller's to check.)
  *
  * @example
@@ -56,9 +62,9 @@ export function convMaxPoolSupports(
 ): boolean {
   const [h, w, c] = inputShape;
   const [fh, fw, fc, co] = filterShape;
-  return tf.getBackend() === "wasm" && c === 1 && fc === 1 && fh === 3 && fw === 3 &&
-    co % 4 === 0 && h >= 4 && w >= 4 &&
-    heapKernelsAvailable(tf.backend() as BackendWasm);
+  const channels = c === 1 ? co % 4 === 0 : winogradSupports(c, co);
+  return tf.getBackend() === "wasm" && fc === c && fh === 3 && fw === 3 && channels &&
+    h >= 4 && w >= 4 && heapKernelsAvailable(tf.backend() as BackendWasm);
 }
 
 function kernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
@@ -68,8 +74,20 @@ function kernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.Te
     filter: tf.TensorInfo;
     bias?: tf.TensorInfo;
   };
-  const [n, h, w] = x.shape;
+  const [n, h, w, c] = x.shape;
   const co = filter.shape[3];
+  const relu = (attrs as { relu?: boolean } | undefined)?.relu ?? false;
+  if (c !== 1) {
+    return winogradConv2D(wasm, x, filter, {
+      padTop: 0,
+      padLeft: 0,
+      outHeight: h - 2,
+      outWidth: w - 2,
+      bias,
+      relu,
+      maxPool: true,
+    });
+  }
   const out = wasm.makeOutput([n, (h - 2) >> 1, (w - 2) >> 1, co], "float32");
   const exports = heapModule(CONV_POOL_WASM_BASE64, wasm) as unknown as ConvPoolExports;
   exports.forward3x3MaxPool(
@@ -82,14 +100,14 @@ function kernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.Te
     co,
     bias === undefined ? 0 : heapOffset(wasm, bias),
     bias === undefined ? 0 : 1,
-    (attrs as { relu?: boolean } | undefined)?.relu ? 1 : 0,
+    relu ? 1 : 0,
   );
   return out;
 }
 
 /**
- * The 2x2 stride-2 "valid" max pool of the valid 3x3 convolution of x [n, h, w, 1] with
- * filter [3, 3, 1, co], plus `bias` [co] and then ReLU when asked: [n, (h-2)/2, (w-2)/2, co]
+ * The 2x2 stride-2 "valid" max pool of the valid 3x3 convolution of x [n, h, w, c] with
+ * filter [3, 3, c, co], plus `bias` [co] and then ReLU when asked: [n, (h-2)/2, (w-2)/2, co]
  * (rounded down), where {@linkcode convMaxPoolSupports} holds.
  *
  * @throws RangeError naming the shapes when the filter, bias or input do not fit.
@@ -119,8 +137,9 @@ export function convMaxPool(
   const co = filter.shape[3] ?? 0;
   if (x.rank !== 4 || !convMaxPoolSupports(x.shape.slice(1), filter.shape)) {
     throw new RangeError(
-      `convMaxPool() takes x [n, h, w, 1] (h, w at least 4) and a filter [3, 3, 1, co] (co a ` +
-        `multiple of 4) on a one-thread wasm backend; got x [${x.shape}], filter [${filter.shape}].`,
+      `convMaxPool() takes x [n, h, w, c] (h, w at least 4) and a filter [3, 3, c, co] (c 1 and ` +
+        `co a multiple of 4, or c a multiple of 4 and co of 8) on a one-thread wasm backend; ` +
+        `got x [${x.shape}], filter [${filter.shape}].`,
     );
   }
   if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== co)) {
