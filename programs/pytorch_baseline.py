@@ -169,6 +169,9 @@ def load(torch, folder, samples):
 
 def run(args):
     """Trains and measures; returns the JSON record."""
+    folder = data_folder(args.data)
+    for name in FILES:  # checked before torch loads (seconds), so a bad file stops the run at once
+        verified_bytes(folder, name)
     try:
         import numpy as np
         import torch
@@ -180,7 +183,7 @@ def run(args):
     refusal = refusal_for(blas, args.allow_reference_blas)
     if refusal:
         raise Refusal(refusal)
-    fit, validation, test = load(torch, data_folder(args.data), args.train_samples)
+    fit, validation, test = load(torch, folder, args.train_samples)
     if len(fit[0]) < args.batch_size:
         raise Refusal(f"--train-samples {args.train_samples} leaves {len(fit[0])} images to train "
                       f"on, fewer than one batch of {args.batch_size}: give more.")
