@@ -213,11 +213,17 @@ def run(args):
     return record
 
 
-def positive(text):
-    value = int(text) if text.isdigit() else 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'"{text}" is not valid: give a whole number of at least 1')
-    return value
+def whole(least):
+    """An argparse type: a whole number of at least `least`, else a sentence naming the value."""
+    def check(text):
+        if not text.isdigit() or int(text) < least:
+            raise argparse.ArgumentTypeError(
+                f'"{text}" is not valid: give a whole number of at least {least}')
+        return int(text)
+    return check
+
+
+positive = whole(1)
 
 
 def parse(argv):
@@ -227,8 +233,9 @@ def parse(argv):
     p.add_argument("--threads", type=positive, default=cores,
                    help=f"torch's threads (default: one per core, {cores})")
     p.add_argument("--train-samples", type=positive, default=None,
-                   help="train on the first N training images only (default: all 60,000)")
-    p.add_argument("--seed", type=int, default=42, help="initial weights and order (default 42)")
+                   help="train on the first N training images, the last 10%% of them held out "
+                   "(default: all 60,000)")
+    p.add_argument("--seed", type=whole(0), default=42, help="initial weights and order (default 42)")
     p.add_argument("--batch-size", type=positive, default=128, help="images per step (default 128)")
     p.add_argument("--data", help="folder of the four gzipped IDX files "
                    "(default: data/mnist, else $DATA_MIRROR/mnist)")
