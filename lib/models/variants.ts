@@ -25,6 +25,7 @@ import {
 } from "../data/augment.ts";
 import { IMAGE_SHAPE } from "../data/mnist.ts";
 import { compileModel, seedModel } from "./model.ts";
+import type { TestTimeAugmentation } from "../training/test_time_augmentation.ts";
 
 /** The names of the variants, in the order the notebook compares them. */
 export const VARIANT_NAMES = ["baseline", "tuned", "regularized", "augmented", "deep"] as const;
@@ -69,6 +70,8 @@ export interface Variant {
   /** Adam's initial learning rate. */
   learningRate: number;
   training: VariantTraining;
+  /** How the test images are varied when scoring; absent: each image once, as it is. */
+  testTimeAugmentation?: TestTimeAugmentation;
 }
 
 /** Batch Normalization's momentum: see the module's documentation. */
