@@ -218,7 +218,7 @@ export async function compareInOneSitting(o: CompareOptions): Promise<Record<str
     rounds: o.rounds,
     train_samples: o.trainSamples,
     threads: o.threads,
-    started: started.toISOString().replace(/\.\d+Z$/, "Z"),
+    date: started.toISOString().replace(/\.\d+Z$/, "Z"), // when the sitting began
     ended: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     commit: await gitCommit(),
     machine: machineInfo(),
