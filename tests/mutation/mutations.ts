@@ -147,6 +147,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   ],
   "programs/publish.ts": ["tests/programs/publish_test.ts"],
   "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
+  "lib/machine.ts": ["tests/training/experiment_summary_reader_test.ts"],
+  "programs/bench_compare.ts": ["tests/programs/bench_compare_test.ts"],
+  "programs/pytorch_baseline.py": ["tests/programs/bench_pytorch_test.ts"],
+  "jupyter/setup.ts": ["tests/jupyter/setup_test.ts"],
 };
 
 /** The test files a mutation runs. */
@@ -2177,7 +2181,7 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "summary-commit-changes-unmarked",
-    file: "lib/training/experiment_summary.ts",
+    file: "lib/machine.ts",
     original: 'return changes === "" ? commit : `${commit}+changes`;',
     mutant: "return commit;",
     breaks: "a run made with uncommitted changes in lib/ claims to be the clean commit",
@@ -2525,5 +2529,78 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "if (false) optimizer.setLearningRate?.(checkLearningRate(rate));",
     breaks: "SGD and Momentum keep their first rate in this process while a schedule changes it",
     tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  // programs/bench_compare.ts: the comparison's arithmetic
+  {
+    id: "compare-slow-at-threshold",
+    file: "programs/bench_compare.ts",
+    original: "slow: runs.filter((x) => x < SLOW_BELOW * best).length,",
+    mutant: "slow: runs.filter((x) => x <= SLOW_BELOW * best).length,",
+    breaks: "a run at exactly 70% of its side's best counted as slow",
+  },
+  {
+    id: "compare-ratio-inverted",
+    file: "programs/bench_compare.ts",
+    original: "ratio_of_bests: ratio(ours.best, theirs.best),",
+    mutant: "ratio_of_bests: ratio(theirs.best, ours.best),",
+    breaks: "the ratio of bests reads PyTorch over ours",
+  },
+  {
+    id: "compare-median-even-count",
+    file: "programs/bench_compare.ts",
+    original: "sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;",
+    mutant: "sorted[middle] : sorted[middle];",
+    breaks: "the median of an even number of runs is the upper middle one",
+  },
+  {
+    id: "compare-median-unsorted",
+    file: "programs/bench_compare.ts",
+    original: "const sorted = [...values].sort((a, b) => a - b);",
+    mutant: "const sorted = [...values];",
+    breaks: "the median is the middle run in time, not in speed",
+  },
+  // programs/pytorch_baseline.py: the PyTorch reference
+  {
+    id: "pytorch-no-validation-split",
+    file: "programs/pytorch_baseline.py",
+    original: "fit = len(images) - int(len(images) * 0.1)",
+    mutant: "fit = len(images)",
+    breaks: "PyTorch trains on the held-out 10% too, unlike Keras' validation_split",
+  },
+  {
+    id: "pytorch-reference-blas-allowed",
+    file: "programs/pytorch_baseline.py",
+    original: 'if name != "reference" or allow_reference:',
+    mutant: 'if name != "reference" or not allow_reference:',
+    breaks: "a speed measured on the reference BLAS is reported without the flag",
+  },
+  {
+    id: "pytorch-checksums-ignored",
+    file: "programs/pytorch_baseline.py",
+    original: "if expected.get(name) not in (None, actual):",
+    mutant: "if expected.get(name) not in (None, actual, expected.get(name)):",
+    breaks: "a damaged data file is read although SHA256SUMS disagrees",
+  },
+  {
+    id: "pytorch-openblas-unrecognized",
+    file: "programs/pytorch_baseline.py",
+    original: '("openblas", "libopenblas")',
+    mutant: '("openblas", "libopenblas64_")',
+    breaks: "a run on OpenBLAS is reported as on an unknown BLAS",
+  },
+  {
+    id: "pytorch-best-epoch-is-first",
+    file: "programs/pytorch_baseline.py",
+    original: "record = dict(train_images_per_s=max(rates),",
+    mutant: "record = dict(train_images_per_s=rates[0] / 2,",
+    breaks: "the reported training speed is not the best epoch's",
+  },
+  // jupyter/setup.ts: PyTorch for the tests
+  {
+    id: "setup-tests-without-pytorch",
+    file: "jupyter/setup.ts",
+    original: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER, PYTORCH],",
+    mutant: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER],",
+    breaks: "deno task test and CI do not install PyTorch, so its tests fail on a fresh machine",
   },
 ];
