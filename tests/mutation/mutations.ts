@@ -69,13 +69,17 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/engine/data_parallel.ts": [
     "tests/engine/data_parallel_test.ts",
     "tests/engine/replica_models_test.ts",
+    "tests/engine/step_profile_test.ts",
   ],
   "lib/engine/replica_worker.ts": [
     "tests/engine/data_parallel_test.ts",
     "tests/engine/replica_models_test.ts",
     "tests/training/train_test.ts",
+    "tests/engine/step_profile_test.ts",
   ],
   "lib/engine/kernels/single_channel_conv.ts": ["tests/engine/single_channel_conv_test.ts"],
+  "lib/engine/kernels/conv_pool.ts": ["tests/engine/conv_pool_test.ts"],
+  "lib/engine/predict_plan.ts": ["tests/engine/conv_pool_test.ts"],
   "lib/engine/errors.ts": ["tests/training/engine_errors_test.ts"],
   "lib/training/engine_errors.ts": ["tests/training/engine_errors_test.ts"],
   "lib/training/evaluate.ts": ["tests/training/train_test.ts"],
@@ -143,6 +147,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   ],
   "programs/publish.ts": ["tests/programs/publish_test.ts"],
   "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
+  "lib/machine.ts": ["tests/training/experiment_summary_reader_test.ts"],
+  "programs/bench_compare.ts": ["tests/programs/bench_compare_test.ts"],
+  "programs/pytorch_baseline.py": ["tests/programs/bench_pytorch_test.ts"],
+  "jupyter/setup.ts": ["tests/jupyter/setup_test.ts"],
 };
 
 /** The test files a mutation runs. */
@@ -993,8 +1001,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-scored-on-validation",
     file: "lib/training/experiment.ts",
-    original: "const evaluation = await evaluateModel(model, data.test);",
-    mutant: "const evaluation = await evaluateModel(model, validation);",
+    original: "const evaluation = await evaluateModel(model, data.test, scoring);",
+    mutant: "const evaluation = await evaluateModel(model, validation, scoring);",
     breaks: "the test accuracy is measured on the validation images",
   },
   // lib/training/run_metrics.ts
@@ -1682,6 +1690,50 @@ export const MUTATIONS: readonly Mutation[] = [
     breaks: "the second replica's predictions overwrite the first's",
   },
   {
+    id: "step-profile-tape-holds-kernels",
+    file: "lib/engine/replica_worker.ts",
+    original: "performance.now() - t0 - kernels);",
+    mutant: "performance.now() - t0);",
+    breaks: "the step profile counts the kernels' time twice, once as tfjs' tape",
+    tests: ["tests/engine/step_profile_test.ts"],
+  },
+  {
+    id: "step-profile-steps-uncounted",
+    file: "lib/engine/data_parallel.ts",
+    original: "    this.#mainMs.steps++;\n",
+    mutant: "",
+    breaks: "the step profile has no steps to divide by, and reports nothing",
+    tests: ["tests/engine/step_profile_test.ts"],
+  },
+  {
+    id: "conv-pool-relu-dropped",
+    file: "lib/engine/kernels/conv_pool.ts",
+    original: "    relu ? 1 : 0,\n",
+    mutant: "    0,\n",
+    breaks: "prediction's fused first block skips its ReLU",
+  },
+  {
+    id: "conv-pool-winograd-relu-dropped",
+    file: "lib/engine/kernels/conv_pool.ts",
+    original: "      relu,\n      maxPool: true,",
+    mutant: "      relu: false,\n      maxPool: true,",
+    breaks: "prediction's fused second block skips its ReLU",
+  },
+  {
+    id: "predict-plan-pool-run-twice",
+    file: "lib/engine/predict_plan.ts",
+    original: "      fused++;\n      i++;\n",
+    mutant: "      fused++;\n",
+    breaks: "the max pool runs again after the fused convolution and pool",
+  },
+  {
+    id: "predict-plan-bias-dropped",
+    file: "lib/engine/predict_plan.ts",
+    original: "useBias ? bias : undefined",
+    mutant: "useBias ? undefined : bias",
+    breaks: "the fused first block predicts without its bias",
+  },
+  {
     id: "data-parallel-explicit-failure-hidden",
     file: "lib/engine/data_parallel.ts",
     original: "    if (options.explicit) throw error;\n",
@@ -1765,8 +1817,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-not-sure-on-test",
     file: "lib/training/experiment.ts",
-    original: "notSureBelow: await notSureBelowOn(model, validation),",
-    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test)),",
+    original: "notSureBelow: await notSureBelowOn(model, validation, scoring),",
+    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test), scoring),",
     breaks: "the not-sure threshold is chosen on the test images",
   },
   {
@@ -2129,7 +2181,7 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "summary-commit-changes-unmarked",
-    file: "lib/training/experiment_summary.ts",
+    file: "lib/machine.ts",
     original: 'return changes === "" ? commit : `${commit}+changes`;',
     mutant: "return commit;",
     breaks: "a run made with uncommitted changes in lib/ claims to be the clean commit",
@@ -2549,5 +2601,78 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "let state = seed >>> 0;",
     breaks: "SEED=0 and SEED=536870912 shuffle the training images in the same order every epoch",
     tests: ["tests/random_test.ts"],
+  },
+  // programs/bench_compare.ts: the comparison's arithmetic
+  {
+    id: "compare-slow-at-threshold",
+    file: "programs/bench_compare.ts",
+    original: "slow: runs.filter((x) => x < SLOW_BELOW * best).length,",
+    mutant: "slow: runs.filter((x) => x <= SLOW_BELOW * best).length,",
+    breaks: "a run at exactly 70% of its side's best counted as slow",
+  },
+  {
+    id: "compare-ratio-inverted",
+    file: "programs/bench_compare.ts",
+    original: "ratio_of_bests: ratio(ours.best, theirs.best),",
+    mutant: "ratio_of_bests: ratio(theirs.best, ours.best),",
+    breaks: "the ratio of bests reads PyTorch over ours",
+  },
+  {
+    id: "compare-median-even-count",
+    file: "programs/bench_compare.ts",
+    original: "sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;",
+    mutant: "sorted[middle] : sorted[middle];",
+    breaks: "the median of an even number of runs is the upper middle one",
+  },
+  {
+    id: "compare-median-unsorted",
+    file: "programs/bench_compare.ts",
+    original: "const sorted = [...values].sort((a, b) => a - b);",
+    mutant: "const sorted = [...values];",
+    breaks: "the median is the middle run in time, not in speed",
+  },
+  // programs/pytorch_baseline.py: the PyTorch reference
+  {
+    id: "pytorch-no-validation-split",
+    file: "programs/pytorch_baseline.py",
+    original: "fit = len(images) - int(len(images) * 0.1)",
+    mutant: "fit = len(images)",
+    breaks: "PyTorch trains on the held-out 10% too, unlike Keras' validation_split",
+  },
+  {
+    id: "pytorch-reference-blas-allowed",
+    file: "programs/pytorch_baseline.py",
+    original: 'if name != "reference" or allow_reference:',
+    mutant: 'if name != "reference" or not allow_reference:',
+    breaks: "a speed measured on the reference BLAS is reported without the flag",
+  },
+  {
+    id: "pytorch-checksums-ignored",
+    file: "programs/pytorch_baseline.py",
+    original: "if expected.get(name) not in (None, actual):",
+    mutant: "if expected.get(name) not in (None, actual, expected.get(name)):",
+    breaks: "a damaged data file is read although SHA256SUMS disagrees",
+  },
+  {
+    id: "pytorch-openblas-unrecognized",
+    file: "programs/pytorch_baseline.py",
+    original: '("openblas", "libopenblas")',
+    mutant: '("openblas", "libopenblas64_")',
+    breaks: "a run on OpenBLAS is reported as on an unknown BLAS",
+  },
+  {
+    id: "pytorch-best-epoch-is-first",
+    file: "programs/pytorch_baseline.py",
+    original: "record = dict(train_images_per_s=max(rates),",
+    mutant: "record = dict(train_images_per_s=rates[0] / 2,",
+    breaks: "the reported training speed is not the best epoch's",
+  },
+  // jupyter/setup.ts: PyTorch for the tests
+  {
+    id: "setup-tests-without-pytorch",
+    file: "jupyter/setup.ts",
+    original: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER, PYTORCH],",
+    mutant: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER],",
+    breaks: "deno task test and CI do not install PyTorch, so its tests fail on a fresh machine",
   },
 ];
