@@ -158,6 +158,17 @@ Deno.test("progress: done() without pending changes sends nothing new", async ()
   assert.equal(k.sent.length, 1);
 });
 
+Deno.test("progress: done(state) shows the state it is given, though nothing else is pending", async () => {
+  const k = fakeKernel();
+  const progress = new ProgressDisplay({ now: k.now, broadcast: k.broadcast });
+  await progress.update({ value: 1, total: 4, fields: { batch: 1 } });
+  // A new object, as a caller that ends a run early passes: the bar full, and why.
+  await progress.done({ value: 4, total: 4, fields: { stopped: "early at epoch 2" } });
+  assert.equal(k.sent.length, 2);
+  const last = k.sent[1].content.data as MediaBundle;
+  assert.match(String(last["text/plain"]), /100% \| stopped early at epoch 2$/);
+});
+
 Deno.test("progress: un-awaited updates are still delivered in order", async () => {
   const sent: string[] = [];
   const progress = new ProgressDisplay({
