@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import {
   formatGroup,
-  gitCommit,
+  gitState,
   readRecorded,
   type RecordedResults,
   type RecordedRun,
@@ -29,6 +29,8 @@ function run(seed: number, more: Partial<RecordedRun["provenance"]> = {}, metric
       machine: { cores: 2, cpu: "AMD EPYC", os: "linux" },
       fingerprint: "f1",
       source: "deno task experiments",
+      dirty: false,
+      command: `deno task experiments --variants baseline --seeds ${seed}`,
       ...more,
     },
   } satisfies RecordedRun;
@@ -102,7 +104,7 @@ Deno.test("readRecorded() refuses an accuracy written as a percentage, naming th
   }
 });
 
-Deno.test("gitCommit() marks a commit whose lib/ has uncommitted changes", async () => {
+Deno.test("gitState() says when the code differs from the commit, not when a record does", async () => {
   const dir = await Deno.makeTempDir();
   const git = (...args: string[]) =>
     new Deno.Command("git", { args: ["-C", dir, ...args], stdout: "null", stderr: "null" })
@@ -110,14 +112,36 @@ Deno.test("gitCommit() marks a commit whose lib/ has uncommitted changes", async
   try {
     await git("init", "-q");
     await Deno.mkdir(`${dir}/lib`);
+    await Deno.mkdir(`${dir}/results`);
     await Deno.writeTextFile(`${dir}/lib/a.ts`, "export const a = 1;\n");
+    await Deno.writeTextFile(`${dir}/results/experiments.json`, "{}\n");
     await git("add", ".");
     await git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "a");
-    const clean = await gitCommit(dir);
-    assert.match(clean, /^[0-9a-f]{7,}$/);
+    const clean = await gitState(dir);
+    assert.match(clean.commit, /^[0-9a-f]{7,}$/);
+    assert.equal(clean.dirty, false);
+    await Deno.writeTextFile(`${dir}/results/experiments.json`, "{ }\n");
+    assert.deepEqual(await gitState(dir), clean, "a new record is not a code change");
     await Deno.writeTextFile(`${dir}/lib/a.ts`, "export const a = 2;\n");
-    assert.equal(await gitCommit(dir), `${clean}+changes`);
+    assert.deepEqual(await gitState(dir), { commit: clean.commit, dirty: true });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  assert.deepEqual(await gitState(dir), { commit: "unknown", dirty: false });
+});
+
+Deno.test("a group names each commit once, and marks the one whose code differed", () => {
+  const [group] = summarizeRuns([run(1), run(2, { dirty: true }), run(3)]);
+  assert.equal(group.provenance.commit, "abc1234, abc1234 with uncommitted changes");
+});
+
+Deno.test("a group's runs keep their own workers, threads and command; the group lists the workers", () => {
+  const [group] = summarizeRuns([
+    run(1, {}, { workers: 2 }),
+    run(2, {}, { workers: 0 }),
+    run(3, {}, {}),
+  ]);
+  assert.deepEqual(group.runs.map((r) => r.workers), [2, 0, null]);
+  assert.equal(group.provenance.workers, "2, 0, unknown");
+  assert.equal(group.runs[1].command, "deno task experiments --variants baseline --seeds 2");
 });
