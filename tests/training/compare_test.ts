@@ -159,8 +159,8 @@ Deno.test("compareVariants() trains nothing by default: recorded lines say where
   assert.equal(baseline["trained on"], "54,000 + 6,000");
   assert.equal(
     baseline.source,
-    "recorded 2026-11-24 by deno task experiments; commit abc1234; 2 cores (AMD EPYC), 2 threads; " +
-      "Deno 2.9.6, tfjs 4.22.0",
+    "recorded 2026-11-24 by deno task experiments; commit abc1234; 2 cores (AMD EPYC), 2 threads, " +
+      "2 workers; Deno 2.9.6, tfjs 4.22.0",
   );
   assert.equal(baseline.note, "times are upper bounds");
   // Fashion-MNIST's record is not shown for MNIST; nothing is recorded: say what to run.
