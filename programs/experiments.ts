@@ -126,7 +126,8 @@ export interface ExperimentsOptions {
  * const options = parseExperimentsArgs(["--variants", "deep", "--seeds", "1,2"], { env: {} });
  * assert.deepEqual(options.parameters.variants, ["deep"]);
  * assert.deepEqual(options.seeds, [1, 2]);
- * assert.equal(parseExperimentsArgs([], { env: {} }).parameters.variants.length, 5);
+ * import { VARIANT_NAMES } from "../lib/models/variants.ts";
+ * assert.equal(parseExperimentsArgs([], { env: {} }).parameters.variants.length, VARIANT_NAMES.length);
  * assert.throws(() => parseExperimentsArgs(["--seeds", "1,x"], { env: {} }), /--seeds "1,x"/);
  * ```
  */

@@ -75,6 +75,8 @@ export interface SeedResult {
   epochs_run: number;
   /** Wall seconds of the training steps (validation excluded), rounded. */
   train_seconds: number;
+  /** Wall seconds of scoring the test images (with test-time shifts when the variant has them). */
+  test_seconds: number | null;
   /** When the run ended, ISO 8601, UTC. */
   date: string;
   commit: string;
@@ -170,6 +172,7 @@ const RECORDED_RESULTS_SHAPE: Shape = {
                 test_loss: "number",
                 epochs_run: "integer",
                 train_seconds: "number",
+                test_seconds: { anyOf: ["number", "null"], says: "a number or null" },
                 date: "string",
                 commit: "string",
                 dirty: "boolean",
@@ -261,6 +264,7 @@ function seedResult({ metrics: m, provenance: p }: RecordedRun): SeedResult {
     test_loss: m.test_loss,
     epochs_run: m.epochs_run,
     train_seconds: Math.round(m.train_seconds),
+    test_seconds: m.test_seconds === undefined ? null : Math.round(m.test_seconds * 10) / 10,
     date: p.date,
     commit: p.commit,
     dirty: p.dirty,

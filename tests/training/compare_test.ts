@@ -76,6 +76,7 @@ const RUN = {
   tfjs: "4.22.0",
   threads: 2,
   workers: 2,
+  test_seconds: null,
   command: "deno task experiments --variants baseline --seeds 1",
 };
 
