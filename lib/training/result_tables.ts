@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { type DatasetName, DATASETS } from "../data/mnist.ts";
 import { isVariantName, VARIANT_NAMES, variantFingerprint } from "../models/variants.ts";
 import { getVariant } from "../models/variants.ts";
 import {
@@ -116,8 +117,8 @@ function unrecorded(groups: readonly RecordedGroup[]): string[] {
 
 /**
  * The README's headline table: each variant on MNIST (mean ± sample sd over seeds, training time,
- * when and where), then every other dataset recorded; a row per variant not recorded yet, with
- * the command that records it.
+ * when and where), then every other dataset recorded, runs on the whole training set only; a row
+ * per variant not recorded yet, with the command that records it.
  *
  * @example
  * ```ts
@@ -128,7 +129,7 @@ function unrecorded(groups: readonly RecordedGroup[]): string[] {
  * ```
  */
 export async function headlineTable(record: RecordedResults): Promise<string> {
-  const groups = await currentGroups(record);
+  const groups = (await currentGroups(record)).filter(onAllImages);
   const rows = groups.map((g) => [
     g.variant,
     datasetName(g.dataset),
@@ -157,6 +158,12 @@ export async function headlineTable(record: RecordedResults): Promise<string> {
     ]],
     rows,
   );
+}
+
+/** Whether a group trained on the whole training set (a quick run on fewer is not a headline). */
+function onAllImages(g: RecordedGroup): boolean {
+  const images = g.settings.train_samples + g.settings.validation_samples;
+  return images === DATASETS[g.dataset as DatasetName]?.trainImages;
 }
 
 /** Where a missing MNIST variant's row goes: after the MNIST rows of the variants before it. */
