@@ -1,9 +1,12 @@
 /**
- * The experiments behind the notebook's comparison table: `deno task experiments` trains each
- * variant with each seed (skipping runs already finished), writes each run's `metrics.json`,
+ * The experiments behind the notebook's comparison table and the README's results:
+ * `deno task experiments` trains each variant with each seed, writes each run's `metrics.json`,
  * model and `provenance.json` to `outputs/experiments/<variant>-<dataset>-seed<N>/`, then merges
- * the mean ± sd over seeds, with the provenance of the runs (date, commit, machine, versions,
- * seeds), into the committed record `results/experiments.json` that the notebook reads.
+ * the runs, each with its provenance (date, commit, machine, versions, threads, workers, command),
+ * into the committed record `results/experiments.json` (mean ± sd over seeds per group), from
+ * which `deno task results` writes the tables. A run already recorded or finished for the same
+ * definition, dataset, settings, seed and commit is not trained again unless `--rerun`; a failing
+ * run is reported, the others go on, and the exit code is 1.
  *
  * @example
  * ```sh
@@ -19,7 +22,12 @@ import { writeJson } from "../lib/files.ts";
 import { lockOutputDir } from "../lib/run_lock.ts";
 import { DATASETS, loadMnist } from "../lib/data/mnist.ts";
 import { disposeModel } from "../lib/models/model.ts";
-import { getVariant, VARIANT_NAMES, variantFingerprint } from "../lib/models/variants.ts";
+import {
+  getVariant,
+  isVariantName,
+  VARIANT_NAMES,
+  variantFingerprint,
+} from "../lib/models/variants.ts";
 import {
   helpText,
   parseProgramArgs,
@@ -40,6 +48,7 @@ import {
   readRuns,
   RECORDED_RESULTS_PATH,
   type RecordedResults,
+  type RecordedRun,
   type RunProvenance,
   runProvenance,
   summarizeRuns,
@@ -193,8 +202,10 @@ export async function main(args: readonly string[]): Promise<number> {
     const record = await readRecorded(options.record);
     const trained = options.summarizeOnly ? undefined : await train(options, record);
     const read = await readRuns(options.runs);
-    const runs = read.runs.filter((run) =>
-      trained === undefined || trained.folders.includes(run.folder ?? "")
+    const runs = await ofCurrentDefinitions(
+      read.runs.filter((run) =>
+        trained === undefined || trained.folders.includes(run.folder ?? "")
+      ),
     );
     const groups = summarizeRuns(runs);
     await writeRecorded(mergeRecorded(record, groups), options.record);
@@ -221,6 +232,23 @@ export async function main(args: readonly string[]): Promise<number> {
     await lock.release();
     shutdownWasmBackend();
   }
+}
+
+/** The runs of today's variant definitions; each other one is named and left out of the record. */
+async function ofCurrentDefinitions(runs: readonly RecordedRun[]): Promise<RecordedRun[]> {
+  const current: RecordedRun[] = [];
+  for (const run of runs) {
+    const name = run.metrics.variant;
+    if (
+      isVariantName(name) &&
+      run.provenance.fingerprint === await variantFingerprint(getVariant(name))
+    ) {
+      current.push(run);
+    } else {
+      console.error(`${run.folder}: a run of an earlier definition of ${name}, not recorded.`);
+    }
+  }
+  return current;
 }
 
 /** A run to make: its folder, variant, seed and the command that makes it alone. */

@@ -996,8 +996,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-scored-on-validation",
     file: "lib/training/experiment.ts",
-    original: "const evaluation = await evaluateModel(model, data.test);",
-    mutant: "const evaluation = await evaluateModel(model, validation);",
+    original: "const evaluation = await evaluateModel(model, data.test, scoring);",
+    mutant: "const evaluation = await evaluateModel(model, validation, scoring);",
     breaks: "the test accuracy is measured on the validation images",
   },
   // lib/training/run_metrics.ts
@@ -1768,8 +1768,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-not-sure-on-test",
     file: "lib/training/experiment.ts",
-    original: "notSureBelow: await notSureBelowOn(model, validation),",
-    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test)),",
+    original: "notSureBelow: await notSureBelowOn(model, validation, scoring),",
+    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test), scoring),",
     breaks: "the not-sure threshold is chosen on the test images",
   },
   {
@@ -2244,6 +2244,14 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "console.error(`${planned.name}: failed, going on with the next run.`);",
     mutant: "throw caught;",
     breaks: "one failing run stops the others and no summary names the failures",
+  },
+  {
+    id: "experiments-earlier-definition-recorded",
+    file: "programs/experiments.ts",
+    original: "      isVariantName(name) &&\n      run.provenance.fingerprint === await",
+    mutant: "      isVariantName(name) ||\n      run.provenance.fingerprint === await",
+    breaks:
+      "--summarize-only records a finished run of an earlier definition, which the check then refuses",
   },
   {
     id: "experiments-failure-exit-zero",

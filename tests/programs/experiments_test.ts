@@ -116,6 +116,26 @@ Deno.test("deno task experiments goes on after failing runs, names each and exit
   assert.match(out.stderr, /- baseline-mnist-seed1-n100 failed: /);
   assert.match(out.stderr, /- baseline-mnist-seed2-n100 failed: /);
   assert.deepEqual((await readRecorded(record)).groups.map((g) => g.seeds), [[3]]);
+  // A finished run of an earlier definition: named, and left out of the record.
+  const seed3 = join(runs, "baseline-mnist-seed3-n100");
+  const old = join(runs, "baseline-old");
+  await Deno.mkdir(old);
+  await Deno.copyFile(join(seed3, "metrics.json"), join(old, "metrics.json"));
+  const provenance = JSON.parse(await Deno.readTextFile(join(seed3, "provenance.json")));
+  await Deno.writeTextFile(
+    join(old, "provenance.json"),
+    JSON.stringify({ ...provenance, fingerprint: "0123456789ab" }),
+  );
+  const merged = await cli(["--summarize-only", "--runs", runs, "--record", record]);
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.match(
+    merged.stderr,
+    /baseline-old: a run of an earlier definition of baseline, not recorded/,
+  );
+  assert.deepEqual(
+    (await readRecorded(record)).groups.map((g) => g.fingerprint),
+    [await variantFingerprint(VARIANTS.baseline)],
+  );
   // Damaged run folders: each named, the exit code 1, the readable run still merged.
   await Deno.writeTextFile(join(runs, "baseline-mnist-seed3-n100", "provenance.json"), "{}");
   await Deno.mkdir(join(runs, "broken"));
