@@ -10,10 +10,12 @@ import {
   readRecorded,
   type RecordedResults,
   type RecordedRun,
+  recordProblems,
   summarizeRuns,
   writeRecorded,
 } from "../../lib/training/experiment_summary.ts";
 import { sampleRunMetrics } from "../fixtures.ts";
+import { variantFingerprint, VARIANTS } from "../../lib/models/variants.ts";
 
 function run(seed: number, more: Partial<RecordedRun["provenance"]> = {}, metrics = {}) {
   return {
@@ -144,4 +146,33 @@ Deno.test("a group's runs keep their own workers, threads and command; the group
   assert.deepEqual(group.runs.map((r) => r.workers), [2, 0, null]);
   assert.equal(group.provenance.workers, "2, 0, unknown");
   assert.equal(group.runs[1].command, "deno task experiments --variants baseline --seeds 2");
+});
+
+Deno.test("recordProblems() names a group of an earlier definition and a mean edited by hand", async () => {
+  const current = await variantFingerprint(VARIANTS.baseline);
+  const [group] = summarizeRuns([
+    run(1, { fingerprint: current }),
+    run(2, { fingerprint: current }),
+  ]);
+  assert.deepEqual(await recordProblems({ about: "", groups: [group] }, "e.json"), []);
+  const [stale] = await recordProblems(
+    { about: "", groups: [{ ...group, fingerprint: "0123456789ab" }] },
+    "e.json",
+  );
+  assert.match(
+    stale,
+    /^e\.json: baseline on mnist \(seeds 1, 2\) was recorded for an earlier definition of baseline \(fingerprint 0123456789ab, now [0-9a-f]{12}\): record it again with deno task experiments --variants baseline/,
+  );
+  const edited = { ...group, test_accuracy_mean: group.test_accuracy_mean + 0.001 };
+  const [hand] = await recordProblems({ about: "", groups: [edited] }, "e.json");
+  assert.match(
+    hand,
+    /^e\.json: the figures of baseline on mnist \(seeds 1, 2\) do not follow from its runs/,
+  );
+  const gone = { ...group, variant: "huge" };
+  const [unknown] = await recordProblems({ about: "", groups: [gone] }, "e.json");
+  assert.match(
+    unknown,
+    /huge on mnist .* a variant that no longer exists: drop it with deno task results --drop-stale/,
+  );
 });
