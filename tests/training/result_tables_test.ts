@@ -79,7 +79,7 @@ Deno.test("the headline table shows each variant's mean ± sample sd, its time a
 });
 
 Deno.test("results/README's tables: per group and every run, each with its provenance; stale groups not shown", async () => {
-  const runs = [await run("baseline", 1, 0.988), await run("baseline", 2, 0.99)];
+  const runs = [await run("baseline", 1, 0.988, { dirty: true }), await run("baseline", 2, 0.99)];
   const old = await run("deep", 1, 0.99);
   old.provenance.fingerprint = "0123456789ab";
   const text = await resultsTables({ about: "", groups: summarizeRuns([...runs, old]) });
@@ -87,8 +87,9 @@ Deno.test("results/README's tables: per group and every run, each with its prove
   assert.match(text, /\| +1 \| +61-62 s \| +121,930 \| +54,000 \+ 6,000 \|/);
   assert.match(
     text,
-    /\| baseline \| MNIST +\| +2 \| +99\.00% \| +0\.0100 \| +1 \| +62 s \| +4\.5 s \| 2026-12-02 10:00 UTC \| abc1234 \| AMD EPYC 7B13, 2 cores, linux 6\.1\.0 \| +2 \/ 2 \| `deno task experiments --variants baseline --seeds 2` \|/,
+    /\| baseline \| MNIST +\| +2 \| +99\.00% \| +0\.0100 \| +1 \| +62 s \| +4\.5 s \| 2026-12-02 10:00 UTC \| abc1234 +\| AMD EPYC 7B13, 2 cores, linux 6\.1\.0 \| +2 \/ 2 \| `deno task experiments --variants baseline --seeds 2` \|/,
   );
+  assert.match(text, /\| 2026-12-01 10:00 UTC \| abc1234 with uncommitted changes \|/);
   assert.doesNotMatch(text, /0123456789ab|\| deep /);
   assert.match(text, /1 group\(s\) of earlier definitions are not shown/);
   assert.match(text, /- deep: `deno task experiments --variants deep --seeds 1,2,3`/);
