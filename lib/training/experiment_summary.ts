@@ -16,7 +16,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readRegularFile, writeJson } from "../files.ts";
 import { checkShape, MAX_JSON_BYTES, readJsonFile, type Shape } from "../json_file.ts";
-import { type MachineInfo, machineInfo } from "../machine.ts";
 import { readRunMetrics, type RunMetrics } from "./run_metrics.ts";
 import {
   getVariant,
@@ -24,8 +23,10 @@ import {
   VARIANT_NAMES,
   variantFingerprint,
 } from "../models/variants.ts";
+import { gitCommit, gitState, type MachineInfo, machineInfo } from "../machine.ts";
 
-export type { MachineInfo } from "../machine.ts";
+// The machine and the commit are named in lib/machine.ts; re-exported for callers here.
+export { gitCommit, gitState, type MachineInfo, machineInfo };
 
 /** The committed record that the notebook reads: `results/experiments.json`. */
 export const RECORDED_RESULTS_PATH: string = fileURLToPath(
@@ -614,37 +615,6 @@ export async function runProvenance(
     command: options.command,
     ...(options.note ? { note: options.note } : {}),
   };
-}
-
-/** The paths whose changes change a result: the code and its dependencies, not the records. */
-const CODE_PATHS = ["lib", "programs", "deno.json", "deno.lock"];
-
-/**
- * The short git commit of the repository and whether its code (lib/, programs/, deno.json,
- * deno.lock) differs from it; `{ commit: "unknown", dirty: false }` outside a git checkout.
- *
- * @example
- * ```ts ignore
- * import { gitState } from "./experiment_summary.ts";
- * console.log(await gitState()); // { commit: "5e14db3", dirty: false }
- * ```
- */
-export async function gitState(
-  dir: string = fileURLToPath(new URL("../..", import.meta.url)),
-): Promise<{ commit: string; dirty: boolean }> {
-  const git = async (...args: string[]) => {
-    const out = await new Deno.Command("git", { args: ["-C", dir, ...args], stderr: "null" })
-      .output();
-    if (!out.success) throw new Error(`git ${args.join(" ")} failed`);
-    return new TextDecoder().decode(out.stdout).trim();
-  };
-  try {
-    const commit = await git("rev-parse", "--short", "HEAD");
-    const changes = await git("status", "--porcelain", "--untracked-files=no", "--", ...CODE_PATHS);
-    return { commit, dirty: changes !== "" };
-  } catch {
-    return { commit: "unknown", dirty: false };
-  }
 }
 
 /**
