@@ -1623,7 +1623,7 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "experiments-finished-run-retrained",
     file: "programs/experiments.ts",
     original: "!options.rerun && finished?.fingerprint === fingerprint &&",
-    mutant: "false && finished?.fingerprint === fingerprint &&",
+    mutant: "options.rerun && finished?.fingerprint === fingerprint &&",
     breaks: "a finished run is trained again on every call",
   },
   {
