@@ -2286,7 +2286,7 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "experiments-recorded-run-retrained",
     file: "programs/experiments.ts",
     original: "if (recorded && !options.rerun) {",
-    mutant: "if (false) {",
+    mutant: "if (recorded && options.rerun) {",
     breaks: "a run already in the record for this commit is trained again",
   },
   {
