@@ -828,16 +828,34 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "batch-norm-grad-variance-sign",
     file: "lib/engine/kernels/batch_norm_grad.ts",
-    original: "tf.scalar(-0.5)",
-    mutant: "tf.scalar(0.5)",
+    original: "tf.mul(tf.square(rstd), tf.scalar(-0.5))",
+    mutant: "tf.mul(tf.square(rstd), tf.scalar(0.5))",
     breaks: "the variance gradient has the wrong sign",
+    tests: ["tests/models/variants_test.ts", "tests/engine/batch_norm_grad_test.ts"],
   },
   {
     id: "batch-norm-grad-offset-scaled",
     file: "lib/engine/kernels/batch_norm_grad.ts",
-    original: "offset: () => tf.reshape(reduce(dyTensor), mean.shape),",
-    mutant: "offset: () => tf.reshape(reduce(dyTimesScale), mean.shape),",
+    original: "offset: () => tf.reshape(sumDy, mean.shape),",
+    mutant: "offset: () => tf.reshape(tf.mul(sumDy, saved.scale ?? 1), mean.shape),",
     breaks: "the offset gradient multiplied by the scale",
+    tests: ["tests/models/variants_test.ts", "tests/engine/batch_norm_grad_test.ts"],
+  },
+  {
+    id: "batch-norm-grad-scale-without-rstd",
+    file: "lib/engine/kernels/batch_norm_grad.ts",
+    original: "scale: () => tf.reshape(tf.mul(sumDyXc, rstd), mean.shape),",
+    mutant: "scale: () => tf.reshape(sumDyXc, mean.shape),",
+    breaks: "the scale gradient not divided by the standard deviation",
+    tests: ["tests/models/variants_test.ts", "tests/engine/batch_norm_grad_test.ts"],
+  },
+  {
+    id: "batch-norm-grad-mean-unscaled",
+    file: "lib/engine/kernels/batch_norm_grad.ts",
+    original: "mean: () => tf.reshape(tf.neg(tf.mul(sumDy, rstdScale)), mean.shape),",
+    mutant: "mean: () => tf.reshape(tf.neg(tf.mul(sumDy, rstd)), mean.shape),",
+    breaks: "the mean gradient forgets the scale",
+    tests: ["tests/models/variants_test.ts", "tests/engine/batch_norm_grad_test.ts"],
   },
   // lib/engine/kernels/kernels.ts
   {
