@@ -1,7 +1,7 @@
 /**
- * The catalogue of model variants: the tutorial's CNN (`baseline`) and four ways to improve it (a
+ * The catalogue of model variants: the tutorial's CNN (`baseline`) and five ways to improve it (a
  * learning-rate schedule with early stopping, Dropout and Batch Normalization, data augmentation, a
- * deeper network). Each variant is a small function that writes its model in `tf.layers`, as the
+ * deeper network, and that network trained longer and scored with test-time augmentation). Each variant is a small function that writes its model in `tf.layers`, as the
  * notebook's build cell does, with its training settings beside it as data; `runExperiment` in
  * `../training/experiment.ts` runs one end to end.
  *
@@ -25,9 +25,17 @@ import {
 } from "../data/augment.ts";
 import { IMAGE_SHAPE } from "../data/mnist.ts";
 import { compileModel, seedModel } from "./model.ts";
+import type { TestTimeAugmentation } from "../training/test_time_augmentation.ts";
 
 /** The names of the variants, in the order the notebook compares them. */
-export const VARIANT_NAMES = ["baseline", "tuned", "regularized", "augmented", "deep"] as const;
+export const VARIANT_NAMES = [
+  "baseline",
+  "tuned",
+  "regularized",
+  "augmented",
+  "deep",
+  "deep_tta",
+] as const;
 
 /** A variant's name. */
 export type VariantName = typeof VARIANT_NAMES[number];
@@ -69,6 +77,8 @@ export interface Variant {
   /** Adam's initial learning rate. */
   learningRate: number;
   training: VariantTraining;
+  /** How the test images are varied when scoring; absent: each image once, as it is. */
+  testTimeAugmentation?: TestTimeAugmentation;
 }
 
 /** Batch Normalization's momentum: see the module's documentation. */
@@ -213,6 +223,23 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
       learningRateSchedule: { kind: "oneCycle", peak: 0.004, warmup: 1 },
       augmentation: { ...DEFAULT_AUGMENT },
     },
+  },
+  deep_tta: {
+    name: "deep_tta",
+    summary: "deep, longer, + test-time shifts",
+    description: "Deep's network and augmentation, a one-cycle schedule over 10 epochs, and " +
+      "test-time augmentation: each test image is also shown shifted 1 px left, right, up and " +
+      "down, and the five answers are averaged.",
+    layers: deepCnn,
+    learningRate: 0.004,
+    training: {
+      // As many epochs as fit 10 minutes of training, scoring included, on 2 idle cores.
+      epochs: 10,
+      batchSize: 128,
+      learningRateSchedule: { kind: "oneCycle", peak: 0.004, warmup: 1 },
+      augmentation: { ...DEFAULT_AUGMENT },
+    },
+    testTimeAugmentation: { shiftPixels: 1 },
   },
 };
 

@@ -11,6 +11,12 @@ import { type AnySplit, normalizePixels } from "../data/preprocess.ts";
 import { argMax } from "./metrics.ts";
 import type { Replicas } from "../engine/mod.ts";
 import { inTutorialTerms } from "./engine_errors.ts";
+import {
+  meanProbabilities,
+  shiftImages,
+  type TestTimeAugmentation,
+  testTimeShifts,
+} from "./test_time_augmentation.ts";
 
 /** The predictions of a model on a split, with the loss and accuracy they give. */
 export interface Evaluation {
@@ -32,6 +38,11 @@ export interface EvaluateOptions {
    * process. Default: the wasm backend's thread count, 1 on any other backend.
    */
   workers?: number;
+  /**
+   * Also predict each image shifted by a few pixels and average the probabilities
+   * (`test_time_augmentation.ts`); default: each image once, as it is.
+   */
+  testTimeAugmentation?: TestTimeAugmentation;
 }
 
 /**
@@ -70,18 +81,26 @@ export async function evaluateModel(
       work: "Predicting",
     });
   }
-  if (predictors === undefined) {
-    return scoreProbabilities(predictProbabilities(model, split.images, options), split);
-  }
+  const predict = predictors === undefined
+    ? (images: AnySplit["images"]) => Promise.resolve(predictProbabilities(model, images, options))
+    : (images: AnySplit["images"]) =>
+      predictors.predict(images, split.count, { toFloats: normalizePixels });
   try {
-    const probabilities = await predictors.predict(split.images, split.count, {
-      toFloats: normalizePixels,
-    });
-    return scoreProbabilities(probabilities, split);
+    const views = options.testTimeAugmentation
+      ? testTimeShifts(options.testTimeAugmentation).map(([dx, dy]) =>
+        dx === 0 && dy === 0 ? split.images : shiftImages(split.images, { dx, dy })
+      )
+      : [split.images];
+    const probabilities: Float32Array[] = [];
+    for (const images of views) probabilities.push(await predict(images));
+    return scoreProbabilities(
+      probabilities.length === 1 ? probabilities[0] : meanProbabilities(probabilities),
+      split,
+    );
   } catch (error) {
     throw await inTutorialTerms(error);
   } finally {
-    predictors.close();
+    predictors?.close();
   }
 }
 

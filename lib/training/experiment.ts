@@ -15,7 +15,7 @@ import {
   takeFirst,
 } from "../data/preprocess.ts";
 import { type RunMetrics, runMetrics } from "./run_metrics.ts";
-import { evaluateModel, type Evaluation } from "./evaluate.ts";
+import { evaluateModel, type EvaluateOptions, type Evaluation } from "./evaluate.ts";
 import { NOT_SURE_TARGET_ACCURACY, notSureThreshold } from "./calibration.ts";
 import { trainModel, type TrainOptions, type TrainResult } from "./train.ts";
 import { disposeModel } from "../models/model.ts";
@@ -120,9 +120,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       ...variantTrainOptions(variant, epochs),
       callbacks: options.callbacks,
     });
-    const evaluation = await evaluateModel(model, data.test);
+    const scoring = { testTimeAugmentation: variant.testTimeAugmentation };
+    const scoringStart = performance.now();
+    const evaluation = await evaluateModel(model, data.test, scoring);
+    const testSeconds = (performance.now() - scoringStart) / 1000;
     const metrics = runMetrics({
-      notSureBelow: await notSureBelowOn(model, validation),
+      notSureBelow: await notSureBelowOn(model, validation, scoring),
+      testSeconds,
       params: { dataset, seed: options.seed, epochs, batchSize },
       variant: variant.name,
       fingerprint: await variantFingerprint(variant),
@@ -147,9 +151,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 async function notSureBelowOn(
   model: tf.LayersModel,
   validation: PreparedSplit,
+  scoring: EvaluateOptions,
 ): Promise<number | undefined> {
   if (validation.count === 0) return undefined;
-  const { probabilities } = await evaluateModel(model, validation);
+  const { probabilities } = await evaluateModel(model, validation, scoring);
   return notSureThreshold({
     probabilities,
     labels: validation.labels,

@@ -32,6 +32,11 @@ export interface RunMetrics {
   parameters: number;
   train_seconds: number;
   train_samples_per_s: number;
+  /**
+   * Seconds spent scoring the test images, test-time augmentation included; absent in older
+   * records.
+   */
+  test_seconds?: number;
   backend: string;
   simd: boolean;
   threads: number;
@@ -73,6 +78,7 @@ export const RUN_METRICS_SHAPE: Shape = {
     parameters: "integer",
     train_seconds: "number",
     train_samples_per_s: "number",
+    test_seconds: "number",
     backend: "string",
     simd: "boolean",
     threads: "integer",
@@ -93,7 +99,7 @@ export const RUN_METRICS_SHAPE: Shape = {
       },
     },
   },
-  optional: ["variant_fingerprint", "notSureBelow"],
+  optional: ["variant_fingerprint", "notSureBelow", "test_seconds"],
 };
 
 /**
@@ -136,6 +142,8 @@ export interface RunRecord {
   backend: WasmBackendInfo;
   /** The "not sure" threshold chosen on the validation images, if any. */
   notSureBelow?: number;
+  /** Seconds spent scoring the test images, if measured. */
+  testSeconds?: number;
 }
 
 /**
@@ -164,6 +172,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
     parameters: run.model.countParams(),
     train_seconds: run.training.seconds,
     train_samples_per_s: run.training.samplesPerSecond,
+    ...(run.testSeconds === undefined ? {} : { test_seconds: run.testSeconds }),
     backend: run.backend.backend,
     simd: run.backend.simd,
     threads: run.backend.threads,

@@ -121,6 +121,7 @@ Deno.test("compareVariants() trains nothing by default: recorded lines say where
     "regularized",
     "augmented",
     "deep",
+    "deep_tta",
   ]);
   const [baseline, tuned, , , deepLine] = lines;
   assert.equal(baseline["test accuracy"], "98.85 ± 0.05%");
