@@ -17,6 +17,7 @@
  */
 import { loadMnist } from "../lib/data/mnist.ts";
 import { disposeModel } from "../lib/models/model.ts";
+import { getVariant } from "../lib/models/variants.ts";
 import {
   helpText,
   parseProgramArgs,
@@ -100,7 +101,9 @@ export async function main(args: readonly string[]): Promise<number> {
   const backend = await setupWasmBackend({ threads: p.threads });
   try {
     const data = await loadMnist({ dataset: p.dataset, log: (m) => console.error(m) });
-    const timeline = testAccuracyTimeline(data.test);
+    // Scored as runExperiment scores the variant: with its test-time shifts, if it has them.
+    const { testTimeAugmentation } = getVariant(p.variant);
+    const timeline = testAccuracyTimeline(data.test, { testTimeAugmentation });
     const run = await runExperiment({
       ...p,
       data,
