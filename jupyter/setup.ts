@@ -1,13 +1,15 @@
 /**
  * Sets up the system packages that `deno task notebook` and `deno task test` need, the same way
  * for both: Debian's Jupyter on /usr/bin/python3 (and for the tests, the classic Notebook and
- * Chromium, which drive a real frontend). Whatever is missing is installed with apt when this
+ * Chromium, which drive a real frontend, and PyTorch on OpenBLAS, which `deno task bench-pytorch`
+ * runs). Whatever is missing is installed with apt when this
  * process may (as root, or with password-less sudo); otherwise set-up stops with the one command
  * to run.
  *
  * ```sh
  * deno run -A jupyter/setup.ts notebook   # what `deno task notebook` needs
  * deno run -A jupyter/setup.ts test       # what `deno task test` needs
+ * deno run -A jupyter/setup.ts pytorch    # what `deno task bench-pytorch` needs
  * ```
  *
  * @module
@@ -63,10 +65,30 @@ export const CHROMIUM_BROWSER: Requirement = {
   probe: () => succeeds(CHROMIUM, ["--version"]),
 };
 
+/**
+ * Debian's PyTorch on an optimized BLAS, the yardstick of `deno task bench-pytorch`: without
+ * OpenBLAS, Debian's torch runs on the reference BLAS (libblas3) at about half speed.
+ */
+export const PYTORCH: Requirement = {
+  name: `PyTorch on OpenBLAS (module torch for ${SYSTEM_PYTHON}, libopenblas0-pthread)`,
+  packages: ["python3-torch", "libopenblas0-pthread"],
+  probe: () =>
+    succeeds(SYSTEM_PYTHON, [
+      "-c",
+      "import torch; torch.ones(8, 8) @ torch.ones(8, 8); import sys; " +
+      "sys.exit(0 if 'libopenblas' in open('/proc/self/maps').read() else 1)",
+    ]),
+};
+
+/** The purposes set-up serves: a README command each. */
+export type Purpose = "notebook" | "test" | "pytorch";
+
 /** What each README command needs. */
-export const REQUIREMENTS: Readonly<Record<"notebook" | "test", readonly Requirement[]>> = {
+export const REQUIREMENTS: Readonly<Record<Purpose, readonly Requirement[]>> = {
   notebook: [JUPYTER],
-  test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER],
+  // The tests also run the PyTorch reference, once, on a few hundred images.
+  test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER, PYTORCH],
+  pytorch: [PYTORCH],
 };
 
 /**
@@ -191,9 +213,9 @@ export async function ensureInstalled(
 
 if (import.meta.main) {
   const purpose = Deno.args[0];
-  if (purpose !== "notebook" && purpose !== "test") {
+  if (purpose !== "notebook" && purpose !== "test" && purpose !== "pytorch") {
     console.error(
-      `usage: deno run -A jupyter/setup.ts notebook|test (got ${purpose ?? "nothing"})`,
+      `usage: deno run -A jupyter/setup.ts notebook|test|pytorch (got ${purpose ?? "nothing"})`,
     );
     Deno.exit(2);
   }

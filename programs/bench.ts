@@ -45,6 +45,7 @@ import {
   setupWasmBackend,
   shutdownWasmBackend,
   startPredictors,
+  type StepProfile,
   type WasmBackendInfo,
 } from "../lib/engine/mod.ts";
 import { inTutorialTerms } from "../lib/training/engine_errors.ts";
@@ -66,7 +67,11 @@ threads, train_cpu_per_wall, the variant and versions.`,
       help: "test images timed for prediction",
       defaultText: "10000",
     },
-    { flag: "profile", help: "also report milliseconds per training step for each kernel" },
+    {
+      flag: "profile",
+      help: "also report milliseconds per training step for each kernel, and where a " +
+        "replica's step goes (kernels, tfjs' tape, copies, all-reduce, optimizer, waiting)",
+    },
   ],
 } as const satisfies ProgramSpec<ParameterName>;
 
@@ -82,6 +87,8 @@ interface Timing {
   tensorsBefore: number;
   tensorsAfter: number;
   profile?: Record<string, { ms_per_step: number; calls_per_step: number }>;
+  /** Milliseconds per step of each part of a replica's step (with `--profile` on replicas). */
+  stepProfile?: Record<string, number>;
 }
 
 async function main(args: readonly string[]): Promise<number> {
@@ -168,6 +175,7 @@ async function timeTraining(
       tensorsBefore,
       tensorsAfter: tf.memory().numTensors,
       profile: result.kernelProfile && profileTable(result.kernelProfile, steps, result.seconds),
+      stepProfile: result.stepProfile && stepTable(result.stepProfile),
     };
   } finally {
     disposeModel(model);
@@ -238,6 +246,7 @@ function report(
     dataset: p.dataset,
     variant: p.variant,
     ...(training.profile ? { profile: training.profile } : {}),
+    ...(training.stepProfile ? { step_profile_ms: training.stepProfile } : {}),
   };
 }
 
@@ -274,6 +283,22 @@ function profileTable(
     );
   }
   return profile;
+}
+
+/**
+ * Where a replica's training step went, in milliseconds per step, printed to stderr as a table
+ * with each part's share of the step.
+ */
+function stepTable(step: StepProfile): Record<string, number> {
+  const table: Record<string, number> = {};
+  console.error(`step ${step.stepMs.toFixed(2)} ms over ${step.steps} steps (replica 0):`);
+  for (const [part, ms] of Object.entries(step.parts)) {
+    table[part] = round(ms, 2);
+    const share = ((100 * ms) / step.stepMs).toFixed(1);
+    console.error(`  ${part.padEnd(28)} ${ms.toFixed(2).padStart(8)} ms  ${share.padStart(5)}%`);
+  }
+  table.step = round(step.stepMs, 2);
+  return table;
 }
 
 function round(x: number, digits: number): number {

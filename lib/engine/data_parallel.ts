@@ -21,7 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { WebWorker } from "./backend.ts";
-import type { ReplicaInit, ReplicaReply, ReplicaRequest } from "./replica_worker.ts";
+import type { ReplicaInit, ReplicaReply, ReplicaRequest, StepPhase } from "./replica_worker.ts";
 import type { KernelStats } from "./kernel_profile.ts";
 import { isOutOfMemory } from "./kernels/heap_module.ts";
 import { EngineError } from "./errors.ts";
@@ -55,6 +55,21 @@ export interface ReplicaStep {
   accuracy: number;
   /** Whether every weight is still finite after the step. */
   finite: boolean;
+}
+
+/**
+ * Where the training steps' wall time went, in milliseconds per step, replica 0's view (the
+ * replicas work in lockstep): its phases (see `StepPhase` in `replica_worker.ts`; `kernels` and
+ * `tape` are told apart only when the kernels are profiled, else `tape` holds both), the main
+ * thread's copy of the batch into shared memory, and `waiting`: the rest of the step's wall time,
+ * spent on messages and on waiting for the slowest replica.
+ */
+export interface StepProfile {
+  steps: number;
+  /** Wall milliseconds per step, as the main thread saw them. */
+  stepMs: number;
+  /** Milliseconds per step of each part; together they make `stepMs`. */
+  parts: Record<StepPhase | "batch copy" | "waiting", number>;
 }
 
 /** The losses a replica computes, by the name `compile` takes. */
@@ -170,6 +185,8 @@ export class Replicas {
   #closed = false;
   /** Largest training batch (0: the replicas only predict). */
   #batchCapacity: number;
+  /** The main thread's milliseconds in batch copies and in whole steps, and the steps. */
+  #mainMs = { batchCopy: 0, step: 0, steps: 0 };
 
   /** @internal Use {@linkcode startReplicas}. */
   constructor(replicas: Replica[], buffers: SharedBuffers) {
@@ -251,8 +268,10 @@ export class Replicas {
     if (count < 1 || count > this.#batchCapacity) {
       throw new RangeError(`A batch must hold 1 to ${this.#batchCapacity} samples, got ${count}.`);
     }
+    const t0 = performance.now();
     this.#inputs.set(inputs.subarray(0, count * this.#inputSize));
     for (let i = 0; i < count; i++) this.#labels[i] = labels[i];
+    this.#mainMs.batchCopy += performance.now() - t0;
     const active = Math.min(this.workers, count);
     const shares = this.#replicas.slice(0, active).map((r) => {
       const start = Math.floor((r.index * count) / active);
@@ -263,6 +282,8 @@ export class Replicas {
     const applied = await Promise.all(
       this.#replicas.map((r) => this.#request(r, { type: "apply", active, learningRate })),
     );
+    this.#mainMs.step += performance.now() - t0;
+    this.#mainMs.steps++;
     let loss = 0;
     let accuracy = 0;
     for (let r = 0; r < active; r++) {
@@ -324,6 +345,35 @@ export class Replicas {
   async kernelProfile(): Promise<Map<string, KernelStats>> {
     const reply = await this.#request(this.#replicas[0], { type: "profile" });
     return new Map(reply.kernels ?? []);
+  }
+
+  /**
+   * Where the training steps' time went so far, per step ({@linkcode StepProfile}); undefined
+   * before the first step.
+   */
+  async stepProfile(): Promise<StepProfile | undefined> {
+    const reply = await this.#request(this.#replicas[0], { type: "profile" });
+    const { batchCopy, step, steps } = this.#mainMs;
+    if (steps === 0) return undefined;
+    const phases = new Map(reply.phases ?? []);
+    const names: StepPhase[] = [
+      "batch to tensors",
+      "kernels",
+      "tape",
+      "gradients to shared memory",
+      "all-reduce",
+      "optimizer",
+      "weights to tensors",
+    ];
+    const parts = { "batch copy": batchCopy / steps } as StepProfile["parts"];
+    let accounted = batchCopy;
+    for (const name of names) {
+      const ms = phases.get(name) ?? 0;
+      parts[name] = ms / steps;
+      accounted += ms;
+    }
+    parts.waiting = (step - accounted) / steps;
+    return { steps, stepMs: step / steps, parts };
   }
 
   /** The values of every replica's `model.weights` (to check that they agree). */

@@ -36,6 +36,7 @@ export {
   startOrFallBack,
   startPredictors,
   startReplicas,
+  type StepProfile,
 } from "./data_parallel.ts";
 export { EngineError, type EngineOption } from "./errors.ts";
 export { type KernelProfile, type KernelStats, startKernelProfile } from "./kernel_profile.ts";

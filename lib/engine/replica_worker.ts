@@ -22,6 +22,7 @@ import {
   toOptimizerState,
 } from "./flat_optimizer.ts";
 import type { ReplicaLoss } from "./data_parallel.ts";
+import { predictPlan } from "./predict_plan.ts";
 
 /** Everything a replica needs to build its model and find its shared memory. */
 export interface ReplicaInit {
@@ -110,7 +111,25 @@ export interface ReplicaReply {
   tensors?: number;
   /** After `profile`: self milliseconds and calls per kernel. */
   kernels?: [string, KernelStats][];
+  /** After `profile`: milliseconds per phase of the training steps (see {@linkcode StepPhase}). */
+  phases?: [StepPhase, number][];
+  /** After `profile`: training steps this replica took part in. */
+  steps?: number;
 }
+
+/**
+ * The phases of a replica's training step, timed every step (a few clock reads per step).
+ * `kernels` is the kernels' time inside the forward and backward pass, known only when kernels
+ * are profiled; `tape` is the rest of that pass: tfjs' tape, op dispatch and tensor allocation.
+ */
+export type StepPhase =
+  | "batch to tensors"
+  | "kernels"
+  | "tape"
+  | "gradients to shared memory"
+  | "all-reduce"
+  | "optimizer"
+  | "weights to tensors";
 
 /** The loss and metric functions Keras' `compile` resolved, as tfjs-layers keeps them. */
 interface CompiledInternals {
@@ -132,6 +151,28 @@ interface State {
   trainableSize: number;
   frozenSize: number;
   profile?: KernelProfile;
+  /** Milliseconds spent in each phase of the training steps so far. */
+  phases: Map<StepPhase, number>;
+  steps: number;
+  /** How this replica predicts (made on the first prediction; see `predict_plan.ts`). */
+  plan?: (x: tf.Tensor) => tf.Tensor;
+}
+
+/** Runs `work`, adding its wall time to `phase`. */
+function timed<T>(s: State, phase: StepPhase, work: () => T): T {
+  const t0 = performance.now();
+  try {
+    return work();
+  } finally {
+    s.phases.set(phase, (s.phases.get(phase) ?? 0) + performance.now() - t0);
+  }
+}
+
+/** The kernels' self milliseconds so far, when they are profiled. */
+function kernelMs(s: State): number {
+  let ms = 0;
+  for (const stats of s.profile?.stats.values() ?? []) ms += stats.ms;
+  return ms;
 }
 
 let state: State | undefined;
@@ -191,6 +232,8 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
     trainableSize,
     frozenSize: frozen.reduce((s, w) => s + w.read().size, 0),
     profile: init.profileKernels ? startKernelProfile("wasm", init.profileKernels) : undefined,
+    phases: new Map(),
+    steps: 0,
   };
   return { type: "init", tensors: tf.memory().numTensors };
 }
@@ -240,77 +283,88 @@ function slots(s: State): { trainable: Float32Array[]; frozen: Float32Array[] } 
 
 function gradients(s: State, request: GradientsRequest): ReplicaReply {
   const { start, count, total } = request;
-  const pixels = new Float32Array(s.init.inputs, start * s.inputSize * 4, count * s.inputSize);
-  const labels = new Float32Array(s.init.labels, start * 4, count);
   const mine = slots(s);
   const variables = s.trainable;
   let accuracy = NaN;
+  s.steps++;
   const lossValue = tf.tidy(() => {
-    const x = tf.tensor(pixels, [count, ...s.inputShape]);
-    const y = tf.tensor1d(labels);
-    const classes = s.model.outputs[0].shape.at(-1) as number;
-    const target = s.init.loss === "categoricalCrossentropy"
-      ? tf.oneHot(tf.cast(y, "int32"), classes).toFloat()
-      : y;
+    const { x, y, target } = timed(s, "batch to tensors", () => batchTensors(s, start, count));
+    const kernels0 = kernelMs(s);
+    const t0 = performance.now();
     const { value, grads } = tf.variableGrads(() => {
       const out = s.model.apply(x, { training: true }) as tf.Tensor;
       accuracy = tf.metrics.sparseCategoricalAccuracy(y, out).mean().dataSync()[0];
       return tf.mean(s.loss(target, out)) as tf.Scalar;
     }, variables);
+    const kernels = kernelMs(s) - kernels0;
+    s.phases.set("kernels", (s.phases.get("kernels") ?? 0) + kernels);
+    s.phases.set("tape", (s.phases.get("tape") ?? 0) + performance.now() - t0 - kernels);
     // The batch loss is the mean over all replicas' samples: scale this share by count/total.
-    const slot = mine.trainable[s.init.index];
-    const scale = count / total;
-    let offset = 0;
-    for (const v of variables) {
-      const g = grads[v.name].dataSync() as Float32Array;
-      for (let i = 0; i < g.length; i++) slot[offset + i] = g[i] * scale;
-      offset += g.length;
-    }
+    timed(s, "gradients to shared memory", () => {
+      const slot = mine.trainable[s.init.index];
+      const scale = count / total;
+      let offset = 0;
+      for (const v of variables) {
+        const g = grads[v.name].dataSync() as Float32Array;
+        for (let i = 0; i < g.length; i++) slot[offset + i] = g[i] * scale;
+        offset += g.length;
+      }
+    });
     return value.dataSync()[0];
   });
   // Batch Normalization updated its moving statistics from this share: publish them.
-  let offset = 0;
-  for (const w of s.frozen) {
-    const v = w.read().dataSync() as Float32Array;
-    mine.frozen[s.init.index].set(v, offset);
-    offset += v.length;
-  }
+  timed(s, "gradients to shared memory", () => {
+    let offset = 0;
+    for (const w of s.frozen) {
+      const v = w.read().dataSync() as Float32Array;
+      mine.frozen[s.init.index].set(v, offset);
+      offset += v.length;
+    }
+  });
   return { type: "gradients", loss: lossValue, accuracy };
+}
+
+/** Samples `start`..`start + count - 1` of the shared batch as tensors (inside a `tf.tidy`). */
+function batchTensors(
+  s: State,
+  start: number,
+  count: number,
+): { x: tf.Tensor; y: tf.Tensor; target: tf.Tensor } {
+  const pixels = new Float32Array(s.init.inputs, start * s.inputSize * 4, count * s.inputSize);
+  const labels = new Float32Array(s.init.labels, start * 4, count);
+  const x = tf.tensor(pixels, [count, ...s.inputShape]);
+  const y = tf.tensor1d(labels);
+  const classes = s.model.outputs[0].shape.at(-1) as number;
+  const target = s.init.loss === "categoricalCrossentropy"
+    ? tf.oneHot(tf.cast(y, "int32"), classes).toFloat()
+    : y;
+  return { x, y, target };
 }
 
 function apply(s: State, request: ApplyRequest): ReplicaReply {
   const all = slots(s);
   // Every replica sums the same slots in the same order: identical float results everywhere.
-  const sum = new Float32Array(s.trainableSize);
-  for (let r = 0; r < request.active; r++) {
-    const slot = all.trainable[r];
-    for (let i = 0; i < sum.length; i++) sum[i] += slot[i];
-  }
-  flatStep(s.flat, sum, s.optimizer, s.init.optimizer!, request.learningRate);
-  let at = 0;
-  for (const w of s.trainable) {
-    const next = tf.tensor(s.flat.subarray(at, at + w.size), w.shape);
-    w.assign(next);
-    next.dispose();
-    at += w.size;
-  }
-  if (s.frozenSize > 0) {
-    // Moving statistics: the mean over the replicas that trained, in replica order.
-    const mean = new Float32Array(s.frozenSize);
+  const sum = timed(s, "all-reduce", () => {
+    const sum = new Float32Array(s.trainableSize);
     for (let r = 0; r < request.active; r++) {
-      const slot = all.frozen[r];
-      for (let i = 0; i < mean.length; i++) mean[i] += slot[i];
+      const slot = all.trainable[r];
+      for (let i = 0; i < sum.length; i++) sum[i] += slot[i];
     }
-    for (let i = 0; i < mean.length; i++) mean[i] /= request.active;
-    let offset = 0;
-    for (const w of s.frozen) {
-      const { size, shape } = w.read();
-      tf.tidy(() => {
-        w.write(tf.tensor(mean.subarray(offset, offset + size), shape));
-      });
-      offset += size;
+    return sum;
+  });
+  timed(s, "optimizer", () => {
+    flatStep(s.flat, sum, s.optimizer, s.init.optimizer!, request.learningRate);
+  });
+  timed(s, "weights to tensors", () => {
+    let at = 0;
+    for (const w of s.trainable) {
+      const next = tf.tensor(s.flat.subarray(at, at + w.size), w.shape);
+      w.assign(next);
+      next.dispose();
+      at += w.size;
     }
-  }
+    if (s.frozenSize > 0) writeMovingStatistics(s, all.frozen, request.active);
+  });
   let finite = true;
   if (s.init.index === 0) {
     // Summed in float32, as the in-process check (a tfjs sum) does: weights near the float32
@@ -322,21 +376,37 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
   return { type: "apply", finite };
 }
 
-/** Largest number of images one `model.predict` call gets (bounds the heap a replica uses). */
-const PREDICT_BATCH = 256;
+/** Moving statistics: the mean over the replicas that trained, in replica order. */
+function writeMovingStatistics(s: State, slots: Float32Array[], active: number): void {
+  const mean = new Float32Array(s.frozenSize);
+  for (let r = 0; r < active; r++) {
+    const slot = slots[r];
+    for (let i = 0; i < mean.length; i++) mean[i] += slot[i];
+  }
+  for (let i = 0; i < mean.length; i++) mean[i] /= active;
+  let offset = 0;
+  for (const w of s.frozen) {
+    const { size, shape } = w.read();
+    tf.tidy(() => {
+      w.write(tf.tensor(mean.subarray(offset, offset + size), shape));
+    });
+    offset += size;
+  }
+}
+
+/** Largest number of images one prediction call gets (bounds the heap a replica uses). */
+const PREDICT_BATCH = 1_024;
 
 function predict(s: State, request: PredictRequest): ReplicaReply {
   const { start, count } = request;
   const outputs = new Float32Array(s.init.outputs);
   const classes = s.model.outputs[0].shape.at(-1) as number;
+  const plan = s.plan ??= predictPlan(s.model).run;
   for (let at = start; at < start + count; at += PREDICT_BATCH) {
     const n = Math.min(PREDICT_BATCH, start + count - at);
     const pixels = new Float32Array(s.init.inputs, at * s.inputSize * 4, n * s.inputSize);
     tf.tidy(() => {
-      // One call per batch: model.predict would otherwise cut it into batches of 32.
-      const out = s.model.predict(tf.tensor(pixels, [n, ...s.inputShape]), {
-        batchSize: n,
-      }) as tf.Tensor;
+      const out = plan(tf.tensor(pixels, [n, ...s.inputShape]));
       outputs.set(out.dataSync(), at * classes);
     });
   }
@@ -363,7 +433,12 @@ async function handle(request: ReplicaRequest): Promise<ReplicaReply> {
   if (request.type === "apply") return apply(state, request);
   if (request.type === "predict") return predict(state, request);
   if (request.type === "profile") {
-    return { type: "profile", kernels: [...state.profile?.stats ?? []] };
+    return {
+      type: "profile",
+      kernels: [...state.profile?.stats ?? []],
+      phases: [...state.phases],
+      steps: state.steps,
+    };
   }
   return weights(state);
 }

@@ -87,20 +87,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const epochs = options.epochs ?? variant.training.epochs;
   const batchSize = options.batchSize ?? variant.training.batchSize;
   const validationSplit = options.validationSplit ?? 0.1;
-  // Checked here too, because an error after loading the data would come minutes late.
-  for (const [name, value] of [["epochs", epochs], ["batch size", batchSize]] as const) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new RangeError(`The ${name} must be a positive integer, got ${value}.`);
-    }
-  }
-  checkSeed(options.seed);
-  const dataset = options.data?.dataset ?? options.dataset ?? "mnist";
-  if (options.data && options.dataset && options.data.dataset !== options.dataset) {
-    throw new RangeError(
-      `The data given is ${options.data.dataset} but the dataset asked for is ${options.dataset}; ` +
-        "pass one or make them agree.",
-    );
-  }
+  const dataset = checkExperimentOptions(options, { epochs, batchSize });
 
   const backend = options.backend ?? await setupWasmBackend();
   const data = options.data ?? await loadMnist({ dataset });
@@ -142,6 +129,31 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     disposeModel(model);
     throw error;
   }
+}
+
+/**
+ * Checks the options before anything is loaded (an error after loading the data would come
+ * minutes late); returns the dataset they name.
+ */
+function checkExperimentOptions(
+  options: ExperimentOptions,
+  sizes: { epochs: number; batchSize: number },
+): DatasetName {
+  for (
+    const [name, value] of [["epochs", sizes.epochs], ["batch size", sizes.batchSize]] as const
+  ) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(`The ${name} must be a positive integer, got ${value}.`);
+    }
+  }
+  checkSeed(options.seed);
+  if (options.data && options.dataset && options.data.dataset !== options.dataset) {
+    throw new RangeError(
+      `The data given is ${options.data.dataset} but the dataset asked for is ${options.dataset}; ` +
+        "pass one or make them agree.",
+    );
+  }
+  return options.data?.dataset ?? options.dataset ?? "mnist";
 }
 
 /**

@@ -11,27 +11,21 @@
  *
  * @module
  */
-import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readRegularFile, writeJson } from "../files.ts";
 import { checkShape, MAX_JSON_BYTES, readJsonFile, type Shape } from "../json_file.ts";
 import { readRunMetrics, type RunMetrics } from "./run_metrics.ts";
 import { VARIANT_NAMES } from "../models/variants.ts";
+import { gitCommit, type MachineInfo, machineInfo } from "../machine.ts";
+
+// Provenance of the machine and the commit lives in lib/machine.ts; re-exported for callers here.
+export { gitCommit, type MachineInfo, machineInfo };
 
 /** The committed record that the notebook reads: `results/experiments.json`. */
 export const RECORDED_RESULTS_PATH: string = fileURLToPath(
   new URL("../../results/experiments.json", import.meta.url),
 );
-
-/** The machine a run was made on. */
-export interface MachineInfo {
-  /** Logical cores. */
-  cores: number;
-  /** The CPU model, as the system names it (`os.cpus()`; "unknown" without permission). */
-  cpu: string;
-  os: string;
-}
 
 /** Where a run comes from: `provenance.json` beside its `metrics.json`. */
 export interface RunProvenance {
@@ -446,55 +440,6 @@ export async function runProvenance(
     source: options.source ?? "deno task experiments",
     ...(options.note ? { note: options.note } : {}),
   };
-}
-
-/**
- * The machine this process runs on.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { machineInfo } from "./experiment_summary.ts";
- * assert.ok(machineInfo().cores >= 1);
- * ```
- */
-export function machineInfo(): MachineInfo {
-  let cpu = "unknown";
-  try {
-    // os.cpus() needs only --allow-sys=cpus; Deno refuses /proc/cpuinfo to all but -A.
-    cpu = os.cpus()[0]?.model.trim() || cpu;
-  } catch {
-    // no permission: the model stays unknown
-  }
-  return { cores: navigator.hardwareConcurrency, cpu, os: Deno.build.os };
-}
-
-/**
- * The git commit of the repository, `+changes` appended when files differ from it; "unknown"
- * outside a git checkout.
- *
- * @example
- * ```ts ignore
- * import { gitCommit } from "./experiment_summary.ts";
- * console.log(await gitCommit()); // "5e14db3"
- * ```
- */
-export async function gitCommit(
-  dir: string = fileURLToPath(new URL("../..", import.meta.url)),
-): Promise<string> {
-  const git = async (...args: string[]) => {
-    const out = await new Deno.Command("git", { args: ["-C", dir, ...args], stderr: "null" })
-      .output();
-    if (!out.success) throw new Error(`git ${args.join(" ")} failed`);
-    return new TextDecoder().decode(out.stdout).trim();
-  };
-  try {
-    const commit = await git("rev-parse", "--short", "HEAD");
-    const changes = await git("status", "--porcelain", "--untracked-files=no", "--", "lib");
-    return changes === "" ? commit : `${commit}+changes`;
-  } catch {
-    return "unknown";
-  }
 }
 
 /**

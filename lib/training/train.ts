@@ -22,7 +22,7 @@ import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
 import { hasBatchNormalization, reestimateBatchNormalization } from "./batch_norm_statistics.ts";
 import { inTutorialTerms } from "./engine_errors.ts";
-import type { KernelProfile, KernelStats, Replicas } from "../engine/mod.ts";
+import type { KernelProfile, KernelStats, Replicas, StepProfile } from "../engine/mod.ts";
 
 /** An epoch's logs, keyed as tfjs' `model.fit` keys them, plus the rate and the time. */
 export interface EpochLogs {
@@ -148,6 +148,8 @@ export interface TrainResult {
    * (they work in lockstep) or of this process.
    */
   kernelProfile?: Map<string, KernelStats>;
+  /** With `profileKernels` on replicas: where a step's wall time went (the engine's `StepProfile`). */
+  stepProfile?: StepProfile;
 }
 
 /**
@@ -215,6 +217,7 @@ export async function trainModel(
     run.kernelProfile = options.profileKernels
       ? (run.replicas ? await run.replicas.kernelProfile() : run.profile?.stats)
       : undefined;
+    if (options.profileKernels) run.stepProfile = await run.replicas?.stepProfile();
   } catch (error) {
     throw await inTutorialTerms(error);
   } finally {
@@ -253,6 +256,7 @@ interface Run {
   profile?: KernelProfile;
   stopper?: EarlyStopping;
   kernelProfile?: Map<string, KernelStats>;
+  stepProfile?: StepProfile;
   /** One stream for the whole run, so that every epoch's augmentation differs. */
   random: () => number;
   close(): void;
@@ -308,6 +312,7 @@ function trainResult(history: TrainHistory, samples: number, run: Run): TrainRes
     bestEpoch: run.stopper?.bestEpoch ?? epochs,
     stoppedEarly: run.stopper?.stopped ?? false,
     ...(run.kernelProfile ? { kernelProfile: run.kernelProfile } : {}),
+    ...(run.stepProfile ? { stepProfile: run.stepProfile } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import {
   CLASSIC_NOTEBOOK,
   ensureInstalled,
   JUPYTER,
+  PYTORCH,
   type Requirement,
   REQUIREMENTS,
   SetupError,
@@ -112,13 +113,21 @@ Deno.test("ensureInstalled() fails when apt succeeded but the probe still fails"
   );
 });
 
-Deno.test("the notebook needs Jupyter; the tests also need the classic Notebook and Chromium", () => {
+Deno.test("the notebook needs Jupyter; the tests also need the classic Notebook, Chromium and PyTorch on OpenBLAS", () => {
   assert.deepEqual(REQUIREMENTS.notebook, [JUPYTER]);
-  assert.deepEqual(REQUIREMENTS.test, [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER]);
+  assert.deepEqual(REQUIREMENTS.test, [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER, PYTORCH]);
   assert.deepEqual(
     REQUIREMENTS.test.flatMap((r) => r.packages),
-    ["jupyter-nbconvert", "jupyter-client", "jupyter-notebook", "chromium"],
+    [
+      "jupyter-nbconvert",
+      "jupyter-client",
+      "jupyter-notebook",
+      "chromium",
+      "python3-torch",
+      "libopenblas0-pthread",
+    ],
   );
+  assert.deepEqual(REQUIREMENTS.pytorch, [PYTORCH]);
 });
 
 Deno.test("the real probes find what this machine has installed", async () => {

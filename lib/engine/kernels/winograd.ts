@@ -49,6 +49,11 @@ export interface WinogradOptions {
   /** Apply max(0, .) after the bias. */
   relu?: boolean;
   /**
+   * Then the 2x2 stride-2 "valid" max pool (prediction's conv + pool in one pass): the output is
+   * [n, outHeight / 2, outWidth / 2, co], rounded down, bit for bit the pool of the convolution.
+   */
+  maxPool?: boolean;
+  /**
    * Use the filter [3, 3, ci, co] rotated by 180 degrees with its channels swapped, as a filter
    * [3, 3, co, ci]: the input gradient of a convolution by that filter, applied to its dy.
    */
@@ -178,14 +183,15 @@ export function winogradConv2D(
   options: WinogradOptions,
 ): tf.TensorInfo {
   const { padTop, padLeft, outHeight: oh, outWidth: ow, bias, relu = false } = options;
-  const rotated = options.rotated ?? false;
+  const { rotated = false, maxPool = false } = options;
   const [n, h, w, c] = x.shape;
   const [, , fc, fco] = filter.shape;
   const co = rotated ? fc : fco;
   checkConvolution(x, filter, options);
   const tb = WINOGRAD_TILE_BLOCK;
   const uSize = 16 * c * co, vSize = 16 * (tb * c + 16), mSize = 16 * (tb * co + 16);
-  return withScratch(backend, [n, oh, ow, co], uSize + c + vSize + mSize, (out, scratch) => {
+  const outShape = maxPool ? [n, oh >> 1, ow >> 1, co] : [n, oh, ow, co];
+  return withScratch(backend, outShape, uSize + c + vSize + mSize, (out, scratch) => {
     const s = backend.typedArrayFromHeap(scratch) as Float32Array;
     transformFilter(backend.typedArrayFromHeap(filter) as Float32Array, [fc, fco], rotated, s);
     s.fill(0, uSize, uSize + c);
@@ -200,7 +206,7 @@ export function winogradConv2D(
       at + 4 * (uSize + c),
       at + 4 * (uSize + c + vSize),
       ...[n, h, w, c, co, oh, ow, padTop, padLeft, tb] satisfies WinogradGeometry,
-      (bias === undefined ? 0 : 1) | (relu ? 2 : 0),
+      (bias === undefined ? 0 : 1) | (relu ? 2 : 0) | (maxPool ? 4 : 0),
     );
   });
 }

@@ -313,14 +313,16 @@
 
   ;; out[tile] = A^T M A (+ bias, then max(0, .) when asked) for the tiles g0 .. g0+count-1,
   ;; writing only the outputs inside [oh, ow] (odd sizes cut the last tiles in half).
-  ;; A^T = [[1,1,1,0], [0,1,-1,-1]]. flags: 1 = add bias[co], 2 = ReLU.
+  ;; A^T = [[1,1,1,0], [0,1,-1,-1]]. flags: 1 = add bias[co], 2 = ReLU, 4 = 2x2 max pool: out is
+  ;; [n, oh/2, ow/2, co] (rounded down) and each whole tile writes the max of its 4 outputs, which
+  ;; is the 2x2 stride-2 "valid" max pool's window (a tile cut by the edge has no pooled output).
   (func $output_transform
     (param $m i32) (param $out i32) (param $bias i32) (param $flags i32)
     (param $co i32) (param $oh i32) (param $ow i32) (param $th i32) (param $tw i32)
     (param $g0 i32) (param $count i32) (param $tb i32)
     (local $t i32) (local $g i32) (local $b i32) (local $rem i32) (local $oy i32) (local $ox i32)
     (local $coB i32) (local $kStride i32) (local $mt i32) (local $off i32) (local $p i32)
-    (local $o00 i32) (local $o10 i32) (local $right i32) (local $below i32)
+    (local $o00 i32) (local $o10 i32) (local $right i32) (local $below i32) (local $pool i32)
     (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
     (local $d4 v128) (local $d5 v128) (local $d6 v128) (local $d7 v128)
     (local $d8 v128) (local $d9 v128) (local $d10 v128) (local $d11 v128)
@@ -330,6 +332,7 @@
     (local $y00 v128) (local $y01 v128) (local $y10 v128) (local $y11 v128) (local $bv v128)
     (local.set $coB (i32.shl (local.get $co) (i32.const 2)))
     (local.set $kStride (i32.add (i32.mul (local.get $tb) (local.get $coB)) (i32.const 64)))
+    (local.set $pool (i32.and (local.get $flags) (i32.const 4)))
     (local.set $t (i32.const 0))
     (loop $tiles
       (local.set $g (i32.add (local.get $g0) (local.get $t)))
@@ -345,9 +348,20 @@
                           (local.get $ox))
                  (local.get $coB))))
       (local.set $o10 (i32.add (local.get $o00) (i32.mul (local.get $ow) (local.get $coB))))
+      (if (local.get $pool)
+        (then
+          ;; pooled cell (oy/2, ox/2) of [n, oh/2, ow/2, co]; only whole tiles have one
+          (local.set $o00 (i32.add (local.get $out)
+            (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (i32.shr_u (local.get $oh) (i32.const 1)))
+                                                (i32.shr_u (local.get $oy) (i32.const 1)))
+                                       (i32.shr_u (local.get $ow) (i32.const 1)))
+                              (i32.shr_u (local.get $ox) (i32.const 1)))
+                     (local.get $coB))))
+          (local.set $right (i32.and (local.get $right) (local.get $below)))))
       (local.set $mt (i32.add (local.get $m) (i32.mul (local.get $t) (local.get $coB))))
       (local.set $off (i32.const 0))
       (loop $channels
+       (block $next
         (local.set $p (i32.add (local.get $mt) (local.get $off)))
         (local.set $d0 (v128.load (local.get $p)))
         (local.set $p (i32.add (local.get $p) (local.get $kStride)))
@@ -405,6 +419,13 @@
             (local.set $y01 (f32x4.max (local.get $y01) (v128.const i32x4 0 0 0 0)))
             (local.set $y10 (f32x4.max (local.get $y10) (v128.const i32x4 0 0 0 0)))
             (local.set $y11 (f32x4.max (local.get $y11) (v128.const i32x4 0 0 0 0)))))
+        (if (local.get $pool)
+          (then
+            (if (local.get $right)
+              (then (v128.store (i32.add (local.get $o00) (local.get $off))
+                (f32x4.max (f32x4.max (local.get $y00) (local.get $y01))
+                           (f32x4.max (local.get $y10) (local.get $y11))))))
+            (br $next)))
         (v128.store (i32.add (local.get $o00) (local.get $off)) (local.get $y00))
         (if (local.get $right)
           (then (v128.store (i32.add (i32.add (local.get $o00) (local.get $coB)) (local.get $off))
@@ -414,7 +435,7 @@
             (v128.store (i32.add (local.get $o10) (local.get $off)) (local.get $y10))
             (if (local.get $right)
               (then (v128.store (i32.add (i32.add (local.get $o10) (local.get $coB)) (local.get $off))
-                                (local.get $y11))))))
+                                (local.get $y11)))))))
         (br_if $channels (i32.lt_u (local.tee $off (i32.add (local.get $off) (i32.const 16)))
                                    (local.get $coB))))
       (br_if $tiles (i32.lt_u (local.tee $t (i32.add (local.get $t) (i32.const 1)))

@@ -1,0 +1,124 @@
+/**
+ * How a prediction replica runs its model: layer by layer, as `model.predict` would, but with a
+ * 3x3 "valid" convolution followed by a 2x2 max pool run as one kernel (`kernels/conv_pool.ts`:
+ * grey first layers, and channel counts Winograd takes) whose result is bit for bit that of the
+ * two layers, and without `model.predict`'s batching
+ * and graph walk (one input, layers in a chain). Models of any other form predict as before.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { convMaxPool, convMaxPoolSupports } from "./kernels/conv_pool.ts";
+
+/** One step of a plan: a layer, or a convolution and the max pool after it. */
+type Step = (x: tf.Tensor) => tf.Tensor;
+
+interface ConvConfig {
+  kernelSize: number[];
+  strides: number[];
+  padding: string;
+  dataFormat: string;
+  dilationRate: number[];
+  activation: string;
+  useBias: boolean;
+}
+
+interface PoolConfig {
+  poolSize: number[];
+  strides: number[];
+  padding: string;
+  dataFormat: string;
+}
+
+/** Whether `layer` and `next` are a 3x3 "valid" convolution and a 2x2 pool that fuse. */
+function fuses(layer: tf.layers.Layer, next: tf.layers.Layer | undefined): boolean {
+  if (layer.getClassName() !== "Conv2D" || next?.getClassName() !== "MaxPooling2D") return false;
+  const conv = layer.getConfig() as unknown as ConvConfig;
+  const pool = next.getConfig() as unknown as PoolConfig;
+  const ones = (v: number[]) => v.every((d) => d === 1);
+  const twos = (v: number[]) => v.every((d) => d === 2);
+  const filter = layer.getWeights()[0]?.shape ?? [];
+  return ones(conv.strides) && ones(conv.dilationRate) && conv.padding === "valid" &&
+    conv.dataFormat === "channelsLast" && ["relu", "linear"].includes(conv.activation) &&
+    twos(pool.poolSize) && twos(pool.strides) && pool.padding === "valid" &&
+    pool.dataFormat === "channelsLast" &&
+    convMaxPoolSupports(inputShapeOf(layer), filter);
+}
+
+function inputShapeOf(layer: tf.layers.Layer): number[] {
+  return (layer.input as tf.SymbolicTensor).shape.slice(1) as number[];
+}
+
+/** The layers of `model` in order when they form a chain from its one input, else undefined. */
+function chain(model: tf.LayersModel): tf.layers.Layer[] | undefined {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return undefined;
+  const layers = model.layers.filter((l) => l.getClassName() !== "InputLayer");
+  let previous: tf.SymbolicTensor = model.inputs[0];
+  for (const layer of layers) {
+    if (layer.inboundNodes.length !== 1) return undefined;
+    const inputs = layer.inboundNodes[0].inputTensors;
+    if (inputs.length !== 1 || inputs[0] !== previous) return undefined;
+    previous = layer.output as tf.SymbolicTensor;
+  }
+  return previous === model.outputs[0] ? layers : undefined;
+}
+
+/**
+ * A function that predicts with `model` on the active backend: `model.predict` for one batch,
+ * or, for a chain of layers, each layer in turn, a 3x3 "valid" convolution and the 2x2 max pool
+ * after it as one kernel. Call it inside `tf.tidy`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { setupWasmBackend, shutdownWasmBackend } from "./backend.ts";
+ * import { predictPlan } from "./predict_plan.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const model = tf.sequential({ layers: [
+ *   tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: "relu" }),
+ *   tf.layers.maxPooling2d({ poolSize: 2 }),
+ *   tf.layers.flatten(),
+ *   tf.layers.dense({ units: 3, activation: "softmax" }),
+ * ] });
+ * const x = tf.randomUniform([5, 8, 8, 1], 0, 1, "float32", 7);
+ * const plan = predictPlan(model);
+ * assert.equal(plan.fused, 1);
+ * const ours = tf.tidy(() => plan.run(x).dataSync());
+ * const theirs = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+ * assert.deepEqual(ours, theirs);
+ * tf.dispose(x);
+ * model.dispose();
+ * shutdownWasmBackend();
+ * ```
+ */
+export function predictPlan(model: tf.LayersModel): { run: Step; fused: number } {
+  const layers = chain(model);
+  if (layers === undefined) {
+    return {
+      run: (x) => model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor,
+      fused: 0,
+    };
+  }
+  const steps: Step[] = [];
+  let fused = 0;
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    if (fuses(layer, layers[i + 1])) {
+      const [filter, bias] = layerWeights(layer);
+      const relu = (layer.getConfig() as unknown as ConvConfig).activation === "relu";
+      steps.push((x) => convMaxPool(x, filter.read(), { bias: bias?.read(), relu }));
+      fused++;
+      i++;
+      continue;
+    }
+    steps.push((x) => layer.apply(x, { training: false }) as tf.Tensor);
+  }
+  return { run: (x) => steps.reduce((t, step) => step(t), x), fused };
+}
+
+/** A convolution layer's kernel and bias variables. */
+function layerWeights(layer: tf.layers.Layer): [tf.LayerVariable, tf.LayerVariable | undefined] {
+  const [kernel, bias] = layer.weights;
+  return [kernel, (layer.getConfig() as unknown as ConvConfig).useBias ? bias : undefined];
+}
