@@ -105,3 +105,45 @@ Deno.test("a task's permissions read a DATA_MIRROR folder outside the repository
     await Deno.remove(outside, { recursive: true });
   }
 });
+
+/** The tasks whose programs start the wasm backend with threads, which needs its worker script. */
+const THREADED_TASKS = ["train", "experiments", "bench", "bench-accuracy"];
+
+Deno.test("the threaded tasks start the wasm backend on a fresh clone, where .wasm-threads/ is not yet written", async () => {
+  // A fresh clone has no .wasm-threads/ (git-ignored): the engine writes its worker script there
+  // the first time, which the tasks' own permissions must allow.
+  const folder = join(REPO, ".wasm-threads");
+  const aside = `${folder}.aside-${Deno.pid}`;
+  const dir = await Deno.makeTempDir();
+  const script = join(dir, "start.ts");
+  await Deno.writeTextFile(
+    script,
+    `import { setupWasmBackend, shutdownWasmBackend } from "${join(REPO, "lib/engine/mod.ts")}";
+const info = await setupWasmBackend({ threads: 2 });
+console.log(info.threads);
+shutdownWasmBackend();
+`,
+  );
+  await Deno.rename(folder, aside).catch(() => {});
+  try {
+    for (const name of THREADED_TASKS) {
+      const flags = TASKS[name].replaceAll("$(deno run --allow-env programs/task_permissions.ts)", "")
+        .split(/\s+/).filter((word) => word.startsWith("--allow-"));
+      await Deno.remove(folder, { recursive: true }).catch(() => {});
+      const { code, stdout, stderr } = await deno([
+        "run",
+        "--config",
+        join(REPO, "deno.json"),
+        "--allow-read=.",
+        ...flags.filter((flag) => !flag.startsWith("--allow-read")),
+        script,
+      ]);
+      assert.equal(code, 0, `deno task ${name}'s permissions: ${stderr}`);
+      assert.equal(stdout.trim(), "2", `deno task ${name} did not get 2 threads: ${stderr}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(folder, { recursive: true }).catch(() => {});
+    await Deno.rename(aside, folder).catch(() => {});
+  }
+});
