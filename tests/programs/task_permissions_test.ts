@@ -127,7 +127,10 @@ shutdownWasmBackend();
   await Deno.rename(folder, aside).catch(() => {});
   try {
     for (const name of THREADED_TASKS) {
-      const flags = TASKS[name].replaceAll("$(deno run --allow-env programs/task_permissions.ts)", "")
+      const flags = TASKS[name].replaceAll(
+        "$(deno run --allow-env programs/task_permissions.ts)",
+        "",
+      )
         .split(/\s+/).filter((word) => word.startsWith("--allow-"));
       await Deno.remove(folder, { recursive: true }).catch(() => {});
       const { code, stdout, stderr } = await deno([
