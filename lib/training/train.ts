@@ -143,6 +143,8 @@ export interface TrainResult {
   /** The epoch (1-based) whose weights the model holds at the end (the best one with early stopping). */
   bestEpoch: number;
   stoppedEarly: boolean;
+  /** The replica workers the steps ran on; 0 in this process (absent in records made before). */
+  workers?: number;
   /**
    * With `profileKernels`: self milliseconds and calls per kernel over all epochs, of one replica
    * (they work in lockstep) or of this process.
@@ -311,6 +313,7 @@ function trainResult(history: TrainHistory, samples: number, run: Run): TrainRes
     samplesPerSecond: (epochs * samples) / Math.max(seconds, 1e-9),
     bestEpoch: run.stopper?.bestEpoch ?? epochs,
     stoppedEarly: run.stopper?.stopped ?? false,
+    workers: run.replicas?.workers ?? 0,
     ...(run.kernelProfile ? { kernelProfile: run.kernelProfile } : {}),
     ...(run.stepProfile ? { stepProfile: run.stepProfile } : {}),
   };

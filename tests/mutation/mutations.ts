@@ -132,6 +132,8 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/display/map_hover.ts": ["tests/display/map_figure_test.ts"],
   "lib/display/saliency_figure.ts": ["tests/display/saliency_figure_test.ts"],
   "programs/experiments.ts": ["tests/programs/experiments_test.ts"],
+  "programs/results.ts": ["tests/training/result_tables_test.ts"],
+  "lib/training/result_tables.ts": ["tests/training/result_tables_test.ts"],
   "lib/training/calibration.ts": ["tests/training/calibration_test.ts"],
   "lib/display/calibration_figures.ts": ["tests/display/calibration_figures_test.ts"],
   "lib/display/confusion_explorer.ts": ["tests/display/confusion_explorer_test.ts"],
@@ -149,7 +151,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   ],
   "programs/publish.ts": ["tests/programs/publish_test.ts"],
   "programs/task_permissions.ts": ["tests/programs/task_permissions_test.ts"],
-  "lib/machine.ts": ["tests/training/experiment_summary_reader_test.ts"],
+  "lib/machine.ts": ["tests/machine_test.ts", "tests/training/experiment_summary_reader_test.ts"],
   "programs/bench_compare.ts": ["tests/programs/bench_compare_test.ts"],
   "programs/pytorch_baseline.py": ["tests/programs/bench_pytorch_test.ts"],
   "jupyter/setup.ts": ["tests/jupyter/setup_test.ts"],
@@ -1021,8 +1023,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-scored-on-validation",
     file: "lib/training/experiment.ts",
-    original: "const evaluation = await evaluateModel(model, data.test);",
-    mutant: "const evaluation = await evaluateModel(model, validation);",
+    original: "const evaluation = await evaluateModel(model, data.test, scoring);",
+    mutant: "const evaluation = await evaluateModel(model, validation, scoring);",
     breaks: "the test accuracy is measured on the validation images",
   },
   // lib/training/run_metrics.ts
@@ -1080,7 +1082,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "summary-unfinished-run-fails",
     file: "lib/training/experiment_summary.ts",
-    original: "      if (error instanceof Deno.errors.NotFound) continue;\n",
+    original: "    if (error instanceof Deno.errors.NotFound) return undefined;\n",
     mutant: "",
     breaks: "a folder without metrics.json (a run in progress) stops the summary",
   },
@@ -1640,8 +1642,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiments-finished-run-retrained",
     file: "programs/experiments.ts",
-    original: 'if (await exists(join(folder, "provenance.json"))) {',
-    mutant: 'if (await exists(join(folder, "provenance.json")) && false) {',
+    original: "!options.rerun && finished?.fingerprint === fingerprint &&",
+    mutant: "options.rerun && finished?.fingerprint === fingerprint &&",
     breaks: "a finished run is trained again on every call",
   },
   {
@@ -1837,8 +1839,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "experiment-not-sure-on-test",
     file: "lib/training/experiment.ts",
-    original: "notSureBelow: await notSureBelowOn(model, validation),",
-    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test)),",
+    original: "notSureBelow: await notSureBelowOn(model, validation, scoring),",
+    mutant: "notSureBelow: await notSureBelowOn(model, prepareSplit(data.test), scoring),",
     breaks: "the not-sure threshold is chosen on the test images",
   },
   {
@@ -2122,15 +2124,15 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "summary-loss-mean-of-accuracy",
     file: "lib/training/experiment_summary.ts",
-    original: "const loss = meanAndSd(sorted.map((r) => r.metrics.test_loss));",
-    mutant: "const loss = meanAndSd(sorted.map((r) => r.metrics.test_accuracy));",
+    original: "const loss = meanAndSd(sorted.map((r) => r.test_loss));",
+    mutant: "const loss = meanAndSd(sorted.map((r) => r.test_accuracy));",
     breaks: "the mean test loss shown is the mean accuracy",
   },
   {
     id: "summary-seeds-unsorted",
     file: "lib/training/experiment_summary.ts",
-    original: "const sorted = [...group].sort((a, b) => a.metrics.seed - b.metrics.seed);",
-    mutant: "const sorted = [...group];",
+    original: "const sorted = [...bySeed.values()].sort((a, b) => a.seed - b.seed);",
+    mutant: "const sorted = [...bySeed.values()];",
     breaks: "seeds are listed in folder order, not 1, 2, 3",
   },
   {
@@ -2150,22 +2152,22 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "summary-notes-repeated",
     file: "lib/training/experiment_summary.ts",
-    original: "...new Set(sorted.flatMap((r) => r.provenance.note ? [r.provenance.note] : [])),",
-    mutant: "...sorted.flatMap((r) => r.provenance.note ? [r.provenance.note] : []),",
+    original: "...new Set(sorted.flatMap((r) => r.note ? [r.note] : [])),",
+    mutant: "...sorted.flatMap((r) => r.note ? [r.note] : []),",
     breaks: "a note shared by three seeds is printed three times",
   },
   {
     id: "summary-commit-first-only",
     file: "lib/training/experiment_summary.ts",
-    original: "commit: distinct(sorted.map((r) => r.provenance.commit)),",
-    mutant: "commit: first.provenance.commit,",
+    original:
+      "commit: distinct(\n        sorted.map((r) => r.dirty ? `${r.commit} with uncommitted changes` : r.commit),\n      ),",
+    mutant: "commit: first.commit,",
     breaks: "a group made at two commits names only the first",
   },
   {
     id: "summary-merge-keeps-replaced",
     file: "lib/training/experiment_summary.ts",
-    original:
-      "const kept = record.groups.filter((g) => !freshKeys.has(groupKey(g, g.provenance.source)));",
+    original: "const kept = record.groups.filter((g) => !freshKeys.has(key(g)));",
     mutant: "const kept = record.groups;",
     breaks: "rerunning experiments adds a second copy of a group instead of replacing it",
   },
@@ -2187,9 +2189,9 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "summary-missing-provenance-skipped",
     file: "lib/training/experiment_summary.ts",
     original:
-      "      if (!(error instanceof Deno.errors.NotFound)) throw error;\n      throw new Error(\n        `${join(dir, name)} has a metrics.json but no provenance.json",
+      "    if (!(error instanceof Deno.errors.NotFound)) throw error;\n    throw new Error(\n      `${folder} has a metrics.json but no provenance.json",
     mutant:
-      "      if (!(error instanceof Deno.errors.NotFound)) throw error;\n      continue;\n      throw new Error(\n        `${join(dir, name)} has a metrics.json but no provenance.json",
+      "    if (!(error instanceof Deno.errors.NotFound)) throw error;\n    return undefined;\n    throw new Error(\n      `${folder} has a metrics.json but no provenance.json",
     breaks: "a run without provenance is silently left out of the record",
   },
   {
@@ -2202,9 +2204,132 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "summary-commit-changes-unmarked",
     file: "lib/machine.ts",
-    original: 'return changes === "" ? commit : `${commit}+changes`;',
-    mutant: "return commit;",
+    original: 'return { commit, dirty: changes !== "" };',
+    mutant: "return { commit, dirty: false };",
     breaks: "a run made with uncommitted changes in lib/ claims to be the clean commit",
+  },
+  // The records' provenance, the generated tables and their check
+  {
+    id: "summary-run-command-dropped",
+    file: "lib/training/experiment_summary.ts",
+    original: "    command: p.command,\n",
+    mutant: '    command: "deno task experiments",\n',
+    breaks: "a recorded run no longer says the command that makes it again",
+  },
+  {
+    id: "summary-run-workers-dropped",
+    file: "lib/training/experiment_summary.ts",
+    original: "workers: m.workers ?? null,",
+    mutant: "workers: null,",
+    breaks: "a recorded run no longer says how many replica workers trained it",
+  },
+  {
+    id: "summary-merge-drops-other-seeds",
+    file: "lib/training/experiment_summary.ts",
+    original: "return old ? groupOf(headOf(g), [...old.runs, ...g.runs]) : g;",
+    mutant: "return g;",
+    breaks: "recording seed 4 forgets seeds 1-3 of the same group",
+  },
+  {
+    id: "summary-dirty-code-from-records",
+    file: "lib/machine.ts",
+    original: 'const CODE_PATHS = ["lib", "programs", "deno.json", "deno.lock"];',
+    mutant: 'const CODE_PATHS = ["."];',
+    breaks: "a run after a new record is marked as made from uncommitted code",
+  },
+  {
+    id: "summary-stale-fingerprint-unreported",
+    file: "lib/training/experiment_summary.ts",
+    original: "} else if (g.fingerprint !== current) {",
+    mutant: "} else if (false) {",
+    breaks: "deno task check says nothing of a record of an earlier variant definition",
+  },
+  {
+    id: "summary-hand-edit-unreported",
+    file: "lib/training/experiment_summary.ts",
+    original: "if (JSON.stringify(groupOf(headOf(g), g.runs)) !== JSON.stringify(g)) {",
+    mutant: "if (false) {",
+    breaks: "a mean edited by hand in experiments.json passes the check",
+  },
+  {
+    id: "machine-cpu-model-line",
+    file: "lib/machine.ts",
+    original: "/^model name\\s*:/.test(l)",
+    mutant: "/^model\\s*:/.test(l)",
+    breaks: "the CPU model recorded is the model number, not its name",
+  },
+  {
+    id: "tables-population-of-one-shows-sd",
+    file: "lib/training/result_tables.ts",
+    original: "  return g.runs.length > 1\n    ? `${(100 * g.test_accuracy_mean)",
+    mutant: "  return g.runs.length > 0\n    ? `${(100 * g.test_accuracy_mean)",
+    breaks: "a single seed shows ± 0.00% as if it had a spread",
+  },
+  {
+    id: "tables-stale-groups-shown",
+    file: "lib/training/result_tables.ts",
+    original:
+      "    if (g.fingerprint === await variantFingerprint(getVariant(g.variant))) current.push(g);",
+    mutant: "    current.push(g);",
+    breaks: "the README shows figures of an earlier definition of a variant",
+  },
+  {
+    id: "tables-missing-variant-no-command",
+    file: "lib/training/result_tables.ts",
+    original: "  for (const name of unrecorded(groups)) {",
+    mutant: "  for (const name of unrecorded(groups).slice(0, 0)) {",
+    breaks:
+      "a variant not recorded vanishes from the headline table instead of showing its command",
+  },
+  {
+    id: "tables-headline-quick-runs",
+    file: "lib/training/result_tables.ts",
+    original: "const groups = (await currentGroups(record)).filter(onAllImages);",
+    mutant: "const groups = await currentGroups(record);",
+    breaks: "a quick run on 2,000 images shows in the README's headline as the variant's result",
+  },
+  {
+    id: "tables-run-dirty-unmarked",
+    file: "lib/training/result_tables.ts",
+    original: "r.dirty ? `${r.commit} with uncommitted changes` : r.commit,",
+    mutant: "r.commit,",
+    breaks: "a run of uncommitted code is listed as the clean commit",
+  },
+  {
+    id: "results-check-ignores-difference",
+    file: "programs/results.ts",
+    original: "if (fillMarkers(content, regions, file) !== content) {",
+    mutant: "if (false) {",
+    breaks: "a figure typed by hand into the README passes deno task check",
+  },
+  {
+    id: "experiments-recorded-run-retrained",
+    file: "programs/experiments.ts",
+    original: "if (recorded && !options.rerun) {",
+    mutant: "if (recorded && options.rerun) {",
+    breaks: "a run already in the record for this commit is trained again",
+  },
+  {
+    id: "experiments-failure-stops-others",
+    file: "programs/experiments.ts",
+    original: "console.error(`${planned.name}: failed, going on with the next run.`);",
+    mutant: "throw caught;",
+    breaks: "one failing run stops the others and no summary names the failures",
+  },
+  {
+    id: "experiments-earlier-definition-recorded",
+    file: "programs/experiments.ts",
+    original: "      isVariantName(name) &&\n      run.provenance.fingerprint === await",
+    mutant: "      isVariantName(name) ||\n      run.provenance.fingerprint === await",
+    breaks:
+      "--summarize-only records a finished run of an earlier definition, which the check then refuses",
+  },
+  {
+    id: "experiments-failure-exit-zero",
+    file: "programs/experiments.ts",
+    original: "    return 1;\n  } catch (caught) {",
+    mutant: "    return 0;\n  } catch (caught) {",
+    breaks: "failing runs end with exit code 0, so a script goes on as if all were recorded",
   },
   // lib/display/figures.ts: what a reader of each figure sees
   {
@@ -2361,8 +2486,8 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "compare-source-without-machine",
     file: "lib/training/compare.ts",
     original:
-      "`${p.machine.cores} cores (${p.machine.cpu}), ${p.threads} threads; Deno ${p.deno}, `",
-    mutant: "`${p.threads} threads; Deno ${p.deno}, `",
+      "`${p.machine.cores} cores (${p.machine.cpu}), ${p.threads} threads, ${p.workers} workers; `",
+    mutant: "`${p.threads} threads, ${p.workers} workers; `",
     breaks: "a recorded row no longer says which machine made its timings",
   },
   {
