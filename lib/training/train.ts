@@ -73,6 +73,12 @@ export interface TrainEndLogs {
 /** Callbacks with tfjs' names and arguments; every one may be async. */
 export interface TrainCallbacks {
   setParams?: (params: TrainParams) => void;
+  /**
+   * The model being trained, as tfjs' `callback.setModel`. At `onEpochEnd` it holds the epoch's
+   * weights and Batch Normalization statistics, so a callback can score it on other images
+   * (`evaluateModel`) without touching the training: the replicas keep their own copy.
+   */
+  setModel?: (model: tf.LayersModel) => void;
   onTrainBegin?: () => void | Promise<void>;
   /** `epoch` is 0-based, as in tfjs. */
   onEpochBegin?: (epoch: number) => void | Promise<void>;
@@ -185,7 +191,10 @@ export async function trainModel(
     samples: train.count,
     batchSize: options.batchSize,
   };
-  callbacks.forEach((c) => c.setParams?.(params));
+  callbacks.forEach((c) => {
+    c.setParams?.(params);
+    c.setModel?.(model);
+  });
   const run = await startRun(model, options);
   const history: TrainHistory = { loss: [], acc: [], lr: [], seconds: [] };
   try {
