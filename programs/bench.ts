@@ -1,6 +1,7 @@
 /**
- * Training and prediction throughput of the tutorial's CNN on the tfjs wasm backend, on real
- * MNIST, timing the very loop the notebook and the trainer use (`trainModel`).
+ * Training and prediction throughput of a model variant (the tutorial's CNN by default) on the
+ * tfjs wasm backend, on real MNIST, timing the very loop the notebook and the trainer use
+ * (`trainModel`), with the variant's augmentation when it has one.
  *
  * Run `deno task bench --help` for the flags (from the parameter table in `lib/parameters.ts`).
  * Prints ONE JSON line on stdout; human logs go to stderr. `--profile` adds the per-kernel
@@ -9,6 +10,7 @@
  * @example
  * ```sh
  * DATA_MIRROR=/work/shared deno task bench --threads 1
+ * DATA_MIRROR=/work/shared deno task bench --variant deep
  * DATA_MIRROR=/work/shared deno task bench --train-samples 25600 --profile
  * ```
  *
@@ -24,7 +26,7 @@ import {
   sliceSplit,
 } from "../lib/data/preprocess.ts";
 import { disposeModel } from "../lib/models/model.ts";
-import { buildBaselineModel } from "../lib/models/variants.ts";
+import { buildVariant, getVariant, variantTrainOptions } from "../lib/models/variants.ts";
 import {
   helpText,
   parseProgramArgs,
@@ -52,10 +54,11 @@ import { inTutorialTerms } from "../lib/training/engine_errors.ts";
 export const BENCH_PROGRAM = {
   table: RUN_PARAMETERS,
   command: "deno task bench",
-  summary: `Trains the tutorial's CNN on MNIST with trainModel (the notebook's loop) on the tfjs
-wasm backend, after a one-batch warm-up, then predicts, and prints one JSON line with
-train_samples_per_s, predict_images_per_s, threads, train_cpu_per_wall and versions.`,
-  parameters: ["dataset", "batchSize", "seed", "trainSamples", "threads"],
+  summary: `Trains a variant (the tutorial's CNN by default) on MNIST with trainModel (the
+notebook's loop, with the variant's augmentation) on the tfjs wasm backend, after a one-batch
+warm-up, then predicts, and prints one JSON line with train_samples_per_s, predict_images_per_s,
+threads, train_cpu_per_wall, the variant and versions.`,
+  parameters: ["dataset", "variant", "batchSize", "seed", "trainSamples", "threads"],
   defaults: { trainSamples: { value: 12_800, text: "12800 (timed, after the warm-up)" } },
   flags: [
     {
@@ -120,7 +123,7 @@ async function main(args: readonly string[]): Promise<number> {
       timed,
       profile: parsed.flags.profile === true,
     });
-    const prediction = await timePrediction(data.test, predict, p.batchSize);
+    const prediction = await timePrediction(data.test, predict, p);
     console.log(JSON.stringify(report(p, backend, training, prediction)));
     return 0;
   } finally {
@@ -150,9 +153,11 @@ async function timeTraining(
   p: BenchParameters,
   run: { warmUp: PreparedSplit; timed: PreparedSplit; profile: boolean },
 ): Promise<Timing> {
-  const model = buildBaselineModel({ seed: p.seed });
+  const model = buildVariant(p.variant, { seed: p.seed });
   try {
-    const options = { epochs: 1, batchSize: p.batchSize, seed: p.seed };
+    // The variant's augmentation is part of what a training step costs; its schedule is not.
+    const { augment } = variantTrainOptions(getVariant(p.variant), 1);
+    const options = { epochs: 1, batchSize: p.batchSize, seed: p.seed, augment };
     await trainModel(model, run.warmUp, options);
     const tensorsBefore = tf.memory().numTensors;
     const cpu0 = processCpuSeconds();
@@ -184,10 +189,10 @@ async function timeTraining(
 async function timePrediction(
   test: MnistSplit,
   count: number,
-  batchSize: number,
+  { variant, batchSize }: Pick<BenchParameters, "variant" | "batchSize">,
 ): Promise<{ seconds: number; count: number; workers: number }> {
   const n = Math.min(count, test.count);
-  const model = buildBaselineModel({ seed: 1 });
+  const model = buildVariant(variant, { seed: 1 });
   const workers = defaultPredictors();
   const predictors = workers > 1 ? await startPredictors(model, { workers }) : undefined;
   try {
@@ -239,6 +244,7 @@ function report(
     tfjs_version: backend.tfjsVersion,
     deno_version: Deno.version.deno,
     dataset: p.dataset,
+    variant: p.variant,
     ...(training.profile ? { profile: training.profile } : {}),
     ...(training.stepProfile ? { step_profile_ms: training.stepProfile } : {}),
   };

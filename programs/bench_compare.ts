@@ -230,7 +230,28 @@ export async function compareInOneSitting(o: CompareOptions): Promise<Record<str
   };
 }
 
+/** What `--help` prints. */
+export const COMPARE_HELP =
+  `Usage: deno task bench-compare [--rounds N] [--train-samples N] [--threads N] [--seed N]
+
+Alternates deno task bench and deno task bench-pytorch (bench, torch, bench, torch, ...), N rounds
+of each, on the same images and threads, and prints one JSON line: every run's training images/s,
+the best and median of each side, their ratios (ours over PyTorch's), and how many runs of each
+were slow (below ${SLOW_BELOW * 100}% of their side's best). Run it alone on the machine.
+
+  --rounds N         runs of each side (default 3)
+  --train-samples N  images each run times (default 12800; PyTorch trains on 90% of them)
+  --threads N        threads on each side (default: the logical cores)
+  --seed N           the seed of both sides (default 42)
+  --help             show this help
+
+Exit codes: 0 done, 1 a run failed, 2 bad flags.`;
+
 if (import.meta.main) {
+  if (Deno.args.includes("--help")) {
+    console.log(COMPARE_HELP);
+    Deno.exit(0);
+  }
   try {
     const options = parseCompareArgs(Deno.args, navigator.hardwareConcurrency);
     console.log(JSON.stringify(await compareInOneSitting(options)));

@@ -306,8 +306,8 @@ export function recordedLine(g: RecordedGroup): VariantResult {
   const seconds = g.runs.flatMap((r) => r.train_seconds === null ? [] : [r.train_seconds]);
   const p = g.provenance;
   const source = `recorded ${p.dates} by ${p.source}; commit ${p.commit}; ` +
-    `${p.machine.cores} cores (${p.machine.cpu}), ${p.threads} threads; Deno ${p.deno}, ` +
-    `tfjs ${p.tfjs}`;
+    `${p.machine.cores} cores (${p.machine.cpu}), ${p.threads} threads, ${p.workers} workers; ` +
+    `Deno ${p.deno}, tfjs ${p.tfjs}`;
   return {
     variant: g.variant,
     "test accuracy": several

@@ -40,6 +40,8 @@ export interface RunMetrics {
   backend: string;
   simd: boolean;
   threads: number;
+  /** Replica workers the training steps ran on, 0 in the process itself; absent in older records. */
+  workers?: number;
   tfjs_version: string;
   deno_version: string;
   /**
@@ -82,6 +84,7 @@ export const RUN_METRICS_SHAPE: Shape = {
     backend: "string",
     simd: "boolean",
     threads: "integer",
+    workers: "integer",
     tfjs_version: "string",
     deno_version: "string",
     notSureBelow: { range: [0, 1] },
@@ -99,7 +102,7 @@ export const RUN_METRICS_SHAPE: Shape = {
       },
     },
   },
-  optional: ["variant_fingerprint", "notSureBelow", "test_seconds"],
+  optional: ["variant_fingerprint", "notSureBelow", "test_seconds", "workers"],
 };
 
 /**
@@ -176,6 +179,7 @@ export function runMetrics(run: RunRecord): RunMetrics {
     backend: run.backend.backend,
     simd: run.backend.simd,
     threads: run.backend.threads,
+    ...(run.training.workers === undefined ? {} : { workers: run.training.workers }),
     tfjs_version: run.backend.tfjsVersion,
     deno_version: Deno.version.deno,
     ...(run.notSureBelow === undefined ? {} : { notSureBelow: run.notSureBelow }),

@@ -73,6 +73,12 @@ export interface TrainEndLogs {
 /** Callbacks with tfjs' names and arguments; every one may be async. */
 export interface TrainCallbacks {
   setParams?: (params: TrainParams) => void;
+  /**
+   * The model being trained, as tfjs' `callback.setModel`. At `onEpochEnd` it holds the epoch's
+   * weights and Batch Normalization statistics, so a callback can score it on other images
+   * (`evaluateModel`) without touching the training: the replicas keep their own copy.
+   */
+  setModel?: (model: tf.LayersModel) => void;
   onTrainBegin?: () => void | Promise<void>;
   /** `epoch` is 0-based, as in tfjs. */
   onEpochBegin?: (epoch: number) => void | Promise<void>;
@@ -137,6 +143,8 @@ export interface TrainResult {
   /** The epoch (1-based) whose weights the model holds at the end (the best one with early stopping). */
   bestEpoch: number;
   stoppedEarly: boolean;
+  /** The replica workers the steps ran on; 0 in this process (absent in records made before). */
+  workers?: number;
   /**
    * With `profileKernels`: self milliseconds and calls per kernel over all epochs, of one replica
    * (they work in lockstep) or of this process.
@@ -183,7 +191,10 @@ export async function trainModel(
     samples: train.count,
     batchSize: options.batchSize,
   };
-  callbacks.forEach((c) => c.setParams?.(params));
+  callbacks.forEach((c) => {
+    c.setParams?.(params);
+    c.setModel?.(model);
+  });
   const run = await startRun(model, options);
   const history: TrainHistory = { loss: [], acc: [], lr: [], seconds: [] };
   try {
@@ -302,6 +313,7 @@ function trainResult(history: TrainHistory, samples: number, run: Run): TrainRes
     samplesPerSecond: (epochs * samples) / Math.max(seconds, 1e-9),
     bestEpoch: run.stopper?.bestEpoch ?? epochs,
     stoppedEarly: run.stopper?.stopped ?? false,
+    workers: run.replicas?.workers ?? 0,
     ...(run.kernelProfile ? { kernelProfile: run.kernelProfile } : {}),
     ...(run.stepProfile ? { stepProfile: run.stepProfile } : {}),
   };

@@ -73,3 +73,15 @@ Deno.test("deno task bench-compare stops with exit code 2 on a bad flag, before 
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /--rounds "0" is not valid: give a whole number of at least 1\./);
 });
+
+Deno.test("deno task bench-compare --help names every flag and runs nothing", async () => {
+  const r = await runProgram(
+    new URL("../../programs/bench_compare.ts", import.meta.url).pathname,
+    ["--help"],
+  );
+  assert.equal(r.code, 0);
+  for (const flag of ["--rounds", "--train-samples", "--threads", "--seed"]) {
+    assert.match(r.stdout, new RegExp(`${flag} N`));
+  }
+  assert.match(r.stdout, /below 70% of their side's best/);
+});

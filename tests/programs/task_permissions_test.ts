@@ -107,7 +107,7 @@ Deno.test("a task's permissions read a DATA_MIRROR folder outside the repository
 });
 
 /** The tasks whose programs start the wasm backend with threads, which needs its worker script. */
-const THREADED_TASKS = ["train", "experiments", "bench"];
+const THREADED_TASKS = ["train", "experiments", "bench", "bench-accuracy"];
 
 Deno.test("the threaded tasks start the wasm backend on a fresh clone, where .wasm-threads/ is not yet written", async () => {
   // A fresh clone has no .wasm-threads/ (git-ignored): the engine writes its worker script there

@@ -66,6 +66,20 @@ Deno.test("runMismatch() names every setting that changes a result", async () =>
   assert.equal(runMismatch(old, expected, { assumeFingerprint: true }), undefined);
 });
 
+/** A run's provenance in a record. */
+const RUN = {
+  date: "2026-11-24T10:00:00Z",
+  commit: "abc1234",
+  dirty: false,
+  machine: { cores: 2, cpu: "AMD EPYC", os: "linux" },
+  deno: "2.9.6",
+  tfjs: "4.22.0",
+  threads: 2,
+  workers: 2,
+  test_seconds: null,
+  command: "deno task experiments --variants baseline --seeds 1",
+};
+
 function group(variant: string, fingerprint: string, source: string): RecordedGroup {
   return {
     variant,
@@ -75,8 +89,22 @@ function group(variant: string, fingerprint: string, source: string): RecordedGr
     parameters: 121_930,
     seeds: [1, 2],
     runs: [
-      { seed: 1, test_accuracy: 0.9881, test_loss: 0.0391, epochs_run: 5, train_seconds: 623 },
-      { seed: 2, test_accuracy: 0.9888, test_loss: 0.0339, epochs_run: 4, train_seconds: 677 },
+      {
+        ...RUN,
+        seed: 1,
+        test_accuracy: 0.9881,
+        test_loss: 0.0391,
+        epochs_run: 5,
+        train_seconds: 623,
+      },
+      {
+        ...RUN,
+        seed: 2,
+        test_accuracy: 0.9888,
+        test_loss: 0.0339,
+        epochs_run: 4,
+        train_seconds: 677,
+      },
     ],
     test_accuracy_mean: 0.98846,
     test_accuracy_sd: 0.000495,
@@ -90,6 +118,7 @@ function group(variant: string, fingerprint: string, source: string): RecordedGr
       deno: "2.9.6",
       tfjs: "4.22.0",
       threads: 2,
+      workers: "2",
       note: "times are upper bounds",
     },
   };
@@ -132,8 +161,8 @@ Deno.test("compareVariants() trains nothing by default: recorded lines say where
   assert.equal(baseline["trained on"], "54,000 + 6,000");
   assert.equal(
     baseline.source,
-    "recorded 2026-11-24 by deno task experiments; commit abc1234; 2 cores (AMD EPYC), 2 threads; " +
-      "Deno 2.9.6, tfjs 4.22.0",
+    "recorded 2026-11-24 by deno task experiments; commit abc1234; 2 cores (AMD EPYC), 2 threads, " +
+      "2 workers; Deno 2.9.6, tfjs 4.22.0",
   );
   assert.equal(baseline.note, "times are upper bounds");
   // Fashion-MNIST's record is not shown for MNIST; nothing is recorded: say what to run.

@@ -6,14 +6,16 @@
 import assert from "node:assert/strict";
 import {
   formatGroup,
-  gitCommit,
+  gitState,
   readRecorded,
   type RecordedResults,
   type RecordedRun,
+  recordProblems,
   summarizeRuns,
   writeRecorded,
 } from "../../lib/training/experiment_summary.ts";
 import { sampleRunMetrics } from "../fixtures.ts";
+import { variantFingerprint, VARIANTS } from "../../lib/models/variants.ts";
 
 function run(seed: number, more: Partial<RecordedRun["provenance"]> = {}, metrics = {}) {
   return {
@@ -29,6 +31,8 @@ function run(seed: number, more: Partial<RecordedRun["provenance"]> = {}, metric
       machine: { cores: 2, cpu: "AMD EPYC", os: "linux" },
       fingerprint: "f1",
       source: "deno task experiments",
+      dirty: false,
+      command: `deno task experiments --variants baseline --seeds ${seed}`,
       ...more,
     },
   } satisfies RecordedRun;
@@ -102,7 +106,7 @@ Deno.test("readRecorded() refuses an accuracy written as a percentage, naming th
   }
 });
 
-Deno.test("gitCommit() marks a commit whose lib/ has uncommitted changes", async () => {
+Deno.test("gitState() says when the code differs from the commit, not when a record does", async () => {
   const dir = await Deno.makeTempDir();
   const git = (...args: string[]) =>
     new Deno.Command("git", { args: ["-C", dir, ...args], stdout: "null", stderr: "null" })
@@ -110,14 +114,65 @@ Deno.test("gitCommit() marks a commit whose lib/ has uncommitted changes", async
   try {
     await git("init", "-q");
     await Deno.mkdir(`${dir}/lib`);
+    await Deno.mkdir(`${dir}/results`);
     await Deno.writeTextFile(`${dir}/lib/a.ts`, "export const a = 1;\n");
+    await Deno.writeTextFile(`${dir}/results/experiments.json`, "{}\n");
     await git("add", ".");
     await git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "a");
-    const clean = await gitCommit(dir);
-    assert.match(clean, /^[0-9a-f]{7,}$/);
+    const clean = await gitState(dir);
+    assert.match(clean.commit, /^[0-9a-f]{7,}$/);
+    assert.equal(clean.dirty, false);
+    await Deno.writeTextFile(`${dir}/results/experiments.json`, "{ }\n");
+    assert.deepEqual(await gitState(dir), clean, "a new record is not a code change");
     await Deno.writeTextFile(`${dir}/lib/a.ts`, "export const a = 2;\n");
-    assert.equal(await gitCommit(dir), `${clean}+changes`);
+    assert.deepEqual(await gitState(dir), { commit: clean.commit, dirty: true });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  assert.deepEqual(await gitState(dir), { commit: "unknown", dirty: false });
+});
+
+Deno.test("a group names each commit once, and marks the one whose code differed", () => {
+  const [group] = summarizeRuns([run(1), run(2, { dirty: true }), run(3)]);
+  assert.equal(group.provenance.commit, "abc1234, abc1234 with uncommitted changes");
+});
+
+Deno.test("a group's runs keep their own workers, threads and command; the group lists the workers", () => {
+  const [group] = summarizeRuns([
+    run(1, {}, { workers: 2 }),
+    run(2, {}, { workers: 0 }),
+    run(3, {}, {}),
+  ]);
+  assert.deepEqual(group.runs.map((r) => r.workers), [2, 0, null]);
+  assert.equal(group.provenance.workers, "2, 0, unknown");
+  assert.equal(group.runs[1].command, "deno task experiments --variants baseline --seeds 2");
+});
+
+Deno.test("recordProblems() names a group of an earlier definition and a mean edited by hand", async () => {
+  const current = await variantFingerprint(VARIANTS.baseline);
+  const [group] = summarizeRuns([
+    run(1, { fingerprint: current }),
+    run(2, { fingerprint: current }),
+  ]);
+  assert.deepEqual(await recordProblems({ about: "", groups: [group] }, "e.json"), []);
+  const [stale] = await recordProblems(
+    { about: "", groups: [{ ...group, fingerprint: "0123456789ab" }] },
+    "e.json",
+  );
+  assert.match(
+    stale,
+    /^e\.json: baseline on mnist \(seeds 1, 2\) was recorded for an earlier definition of baseline \(fingerprint 0123456789ab, now [0-9a-f]{12}\): record it again with deno task experiments --variants baseline/,
+  );
+  const edited = { ...group, test_accuracy_mean: group.test_accuracy_mean + 0.001 };
+  const [hand] = await recordProblems({ about: "", groups: [edited] }, "e.json");
+  assert.match(
+    hand,
+    /^e\.json: the figures of baseline on mnist \(seeds 1, 2\) do not follow from its runs/,
+  );
+  const gone = { ...group, variant: "huge" };
+  const [unknown] = await recordProblems({ about: "", groups: [gone] }, "e.json");
+  assert.match(
+    unknown,
+    /huge on mnist .* a variant that no longer exists: drop it with deno task results --drop-stale/,
+  );
 });

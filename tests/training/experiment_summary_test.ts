@@ -7,6 +7,7 @@ import {
   readRecorded,
   readRuns,
   type RecordedRun,
+  recordProblems,
   summarizeRuns,
   writeRecorded,
 } from "../../lib/training/experiment_summary.ts";
@@ -41,6 +42,8 @@ function run(variant: string, seed: number, accuracy: number, more: Partial<RunM
     machine: { cores: 2, cpu: "AMD EPYC", os: "linux" },
     fingerprint: "f1",
     source: "deno task experiments",
+    dirty: false,
+    command: `deno task experiments --variants ${variant} --seeds ${seed}`,
   };
   return { metrics, provenance } satisfies RecordedRun;
 }
@@ -74,23 +77,29 @@ Deno.test("summarizeRuns() averages over seeds only runs of the same variant, da
   );
   const [first] = groups;
   assert.ok(Math.abs(first.test_accuracy_mean - 0.991) < 1e-12);
+  assert.deepEqual(first.runs.map((r) => r.command), [
+    "deno task experiments --variants baseline --seeds 1",
+    "deno task experiments --variants baseline --seeds 2",
+  ]);
   assert.deepEqual(first.runs.map((r) => r.train_seconds), [100, 200]);
   assert.deepEqual(first.provenance.dates, "2026-11-21 to 2026-11-22");
   assert.equal(first.provenance.commit, "c0mm171, c0mm172");
   assert.equal(first.provenance.deno, "2.9.6");
 });
 
-Deno.test("mergeRecorded() replaces only the group of the same key and source, and the file keeps order", async () => {
-  const [old] = summarizeRuns([run("baseline", 1, 0.9)]);
+Deno.test("mergeRecorded() joins a fresh run to its group, replacing the same seed, and the file keeps order", async () => {
+  const [old] = summarizeRuns([run("baseline", 1, 0.9), run("baseline", 3, 0.93)]);
   const imported = { ...old, provenance: { ...old.provenance, source: "README" } };
   const [deep] = summarizeRuns([run("deep", 1, 0.99)]);
   const [fresh] = summarizeRuns([run("baseline", 1, 0.95), run("baseline", 2, 0.97)]);
   const merged = mergeRecorded({ about: "a", groups: [deep, old, imported] }, [fresh]);
   assert.deepEqual(merged.groups.map((g) => [g.variant, g.provenance.source, g.seeds]), [
     ["deep", "deno task experiments", [1]],
-    ["baseline", "README", [1]],
-    ["baseline", "deno task experiments", [1, 2]],
+    ["baseline", "README", [1, 3]],
+    ["baseline", "deno task experiments", [1, 2, 3]],
   ]);
+  assert.deepEqual(merged.groups[2].runs.map((r) => r.test_accuracy), [0.95, 0.97, 0.93]);
+  assert.ok(Math.abs(merged.groups[2].test_accuracy_mean - 0.95) < 1e-12);
   const dir = await Deno.makeTempDir();
   const path = join(dir, "results", "experiments.json");
   await writeRecorded(merged, path);
@@ -122,41 +131,46 @@ Deno.test("mergeRecorded() replaces only the group of the same key and source, a
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("readRuns reads finished runs, skips unfinished ones, refuses a run without provenance", async () => {
+Deno.test("readRuns reads finished runs, skips unfinished ones, names a run without provenance", async () => {
   const dir = await Deno.makeTempDir();
   const { metrics, provenance } = run("baseline", 2, 0.9);
   await Deno.mkdir(join(dir, "b-run"));
   await Deno.writeTextFile(join(dir, "b-run", "metrics.json"), JSON.stringify(metrics));
   await Deno.writeTextFile(join(dir, "b-run", "provenance.json"), JSON.stringify(provenance));
   await Deno.mkdir(join(dir, "a-running"));
-  assert.deepEqual((await readRuns(dir)).map((r) => [r.metrics.seed, r.folder]), [
+  assert.deepEqual((await readRuns(dir)).runs.map((r) => [r.metrics.seed, r.folder]), [
     [2, join(dir, "b-run")],
   ]);
   await Deno.mkdir(join(dir, "c-bare"));
   await Deno.writeTextFile(join(dir, "c-bare", "metrics.json"), JSON.stringify(metrics));
-  await assert.rejects(() => readRuns(dir), /c-bare has a metrics.json but no provenance.json/);
+  const bare = await readRuns(dir);
+  assert.equal(bare.runs.length, 1, "the readable run is still read");
+  assert.deepEqual(bare.problems.map((p) => p.folder), [join(dir, "c-bare")]);
+  assert.match(bare.problems[0].message, /c-bare has a metrics.json but no provenance.json/);
   await assert.rejects(() => readRuns(join(dir, "none")), /There is no folder .*none: train runs/);
   await Deno.writeTextFile(join(dir, "c-bare", "provenance.json"), JSON.stringify(provenance));
   await Deno.writeTextFile(
     join(dir, "c-bare", "metrics.json"),
     JSON.stringify({ ...metrics, epochs_run: 2.5 }),
   );
-  await assert.rejects(
-    () => readRuns(dir),
+  assert.match(
+    (await readRuns(dir)).problems[0].message,
     /c-bare\/metrics\.json: the field "epochs_run" should be a whole number, but it is 2\.5/,
   );
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("the committed record labels every group with its provenance", async () => {
+Deno.test("the committed record holds only runs of today's definitions, each with its provenance", async () => {
   const record = await readRecorded();
-  assert.ok(record.groups.length > 0, "results/experiments.json is committed");
+  assert.deepEqual(await recordProblems(record, "results/experiments.json"), []);
   for (const g of record.groups) {
-    const p = g.provenance;
-    assert.ok(
-      p.source && p.dates && p.commit && p.machine.cores > 0 && p.deno && p.tfjs,
-      g.variant,
-    );
     assert.equal(g.seeds.length, g.runs.length);
+    for (const r of g.runs) {
+      assert.ok(
+        r.date && r.commit !== "unknown" && r.machine.cores > 0 && r.deno && r.tfjs,
+        g.variant,
+      );
+      assert.match(r.command, /^deno task experiments /);
+    }
   }
 });
