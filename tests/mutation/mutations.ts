@@ -82,7 +82,11 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/engine/predict_plan.ts": ["tests/engine/conv_pool_test.ts"],
   "lib/engine/errors.ts": ["tests/training/engine_errors_test.ts"],
   "lib/training/engine_errors.ts": ["tests/training/engine_errors_test.ts"],
-  "lib/training/evaluate.ts": ["tests/training/train_test.ts"],
+  "lib/training/evaluate.ts": [
+    "tests/training/train_test.ts",
+    "tests/training/test_time_augmentation_test.ts",
+  ],
+  "lib/training/test_time_augmentation.ts": ["tests/training/test_time_augmentation_test.ts"],
   "lib/training/metrics.ts": ["tests/training/metrics_test.ts"],
   "lib/training/experiment.ts": ["tests/training/experiment_test.ts"],
   "lib/training/run_metrics.ts": [
@@ -2862,5 +2866,28 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER, PYTORCH],",
     mutant: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER],",
     breaks: "deno task test and CI do not install PyTorch, so its tests fail on a fresh machine",
+  },
+  // Test-time augmentation
+  {
+    id: "tta-mean-keeps-last-view",
+    file: "lib/training/test_time_augmentation.ts",
+    original: "for (let i = 0; i < out.length; i++) out[i] += view[i];",
+    mutant: "for (let i = 0; i < out.length; i++) out[i] = view[i];",
+    breaks: "test-time augmentation scores one shifted view (divided by five) instead of the mean",
+  },
+  {
+    id: "tta-shift-wrong-way",
+    file: "lib/training/test_time_augmentation.ts",
+    original: "const from = base + (y - dy) * SIDE + fromX;",
+    mutant: "const from = base + (y + dy) * SIDE + fromX;",
+    breaks: "images meant to move down move up (and rows are read outside the image)",
+  },
+  {
+    id: "tta-views-ignored",
+    file: "lib/training/evaluate.ts",
+    original: "const views = options.testTimeAugmentation\n      ? testTimeShifts(",
+    mutant:
+      "const views = options.testTimeAugmentation && split.count < 0\n      ? testTimeShifts(",
+    breaks: "a variant with test-time shifts is scored on the unshifted images only",
   },
 ];
