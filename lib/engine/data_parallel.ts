@@ -36,6 +36,13 @@ export interface ReplicaOptions {
   batchCapacity: number;
   /** Time every kernel in the replicas (read with {@linkcode Replicas.kernelProfile}). */
   profileKernels?: { byShape?: boolean };
+  /**
+   * Keep an exponential moving average of the trainable weights, as Keras' `use_ema` with
+   * `ema_momentum`: after every step, `average = momentum * average + (1 - momentum) * weights`
+   * (momentum 0 at the first step), beside the weights in every replica. Read it with
+   * {@linkcode Replicas.copyAverageTo}.
+   */
+  ema?: { momentum: number };
 }
 
 /** Options of {@linkcode Replicas.predict}. */
@@ -187,9 +194,12 @@ export class Replicas {
   #batchCapacity: number;
   /** The main thread's milliseconds in batch copies and in whole steps, and the steps. */
   #mainMs = { batchCopy: 0, step: 0, steps: 0 };
+  /** Whether the replicas keep a moving average of the weights (started with `ema`). */
+  #averaging: boolean;
 
   /** @internal Use {@linkcode startReplicas}. */
-  constructor(replicas: Replica[], buffers: SharedBuffers) {
+  constructor(replicas: Replica[], buffers: SharedBuffers, options: { averaging?: boolean } = {}) {
+    this.#averaging = options.averaging ?? false;
     this.workers = replicas.length;
     this.#replicas = replicas;
     this.#inputs = new Float32Array(buffers.inputs);
@@ -384,6 +394,53 @@ export class Replicas {
     return replies.map((reply) => reply.weights ?? []);
   }
 
+  /**
+   * The moving average of every replica's trainable weights, one array per weight in
+   * `model.trainableWeights` order (to check that they agree). Replicas started without `ema`
+   * refuse.
+   */
+  async averagesOfEach(): Promise<Float32Array[][]> {
+    this.#checkAveraging();
+    const replies = await Promise.all(
+      this.#replicas.map((r) => this.#request(r, { type: "average" })),
+    );
+    return replies.map((reply) => reply.average ?? []);
+  }
+
+  /**
+   * Writes replica 0's moving average of the trainable weights into `model`'s trainable weights;
+   * its other weights (Batch Normalization's moving statistics) and optimizer state stay as they
+   * are. Replicas started without `ema` refuse.
+   */
+  async copyAverageTo(model: tf.LayersModel): Promise<void> {
+    this.#checkAveraging();
+    const reply = await this.#request(this.#replicas[0], { type: "average" });
+    const weights = model.trainableWeights;
+    const average = reply.average ?? [];
+    if (average.length !== weights.length) {
+      throw new Error(
+        `The replicas average ${average.length} weights, but the model has ${weights.length} ` +
+          "trainable weights: copy the average into the model the replicas were started from.",
+      );
+    }
+    weights.forEach((weight, i) => {
+      const value = tf.tensor(average[i], weight.read().shape);
+      try {
+        weight.write(value);
+      } finally {
+        value.dispose();
+      }
+    });
+  }
+
+  #checkAveraging(): void {
+    if (!this.#averaging) {
+      throw new Error(
+        "These replicas keep no moving average of the weights: start them with the ema option.",
+      );
+    }
+  }
+
   /** Live tensors in each worker (flat over steps when nothing leaks). */
   async tensorsOfEach(): Promise<number[]> {
     const replies = await Promise.all(
@@ -461,6 +518,7 @@ export async function startReplicas(
 ): Promise<Replicas> {
   const { workers, batchCapacity } = options;
   checkWorkers(workers);
+  const ema = options.ema === undefined ? undefined : checkMomentum(options.ema.momentum);
   const reason = replicaUnsupportedReason(model);
   if (reason !== undefined) {
     throw new Error(`Cannot train this model on replicas: ${reason}. Train it in one process.`);
@@ -477,6 +535,7 @@ export async function startReplicas(
       : undefined,
     gradients,
     profileKernels: options.profileKernels,
+    emaMomentum: ema,
   });
 }
 
@@ -531,6 +590,16 @@ export async function startPredictors(
 /** Images a {@linkcode Replicas.predict} call hands the replicas at once. */
 const PREDICT_CHUNK = 2_048;
 
+/** The EMA momentum, when it is from 0 to below 1. */
+function checkMomentum(momentum: number): number {
+  if (!(typeof momentum === "number" && momentum >= 0 && momentum < 1)) {
+    throw new RangeError(
+      `The moving average's momentum (ema.momentum) must be at least 0 and below 1, got ${momentum}.`,
+    );
+  }
+  return momentum;
+}
+
 function checkWorkers(workers: number): void {
   if (!Number.isInteger(workers) || workers < 1) {
     throw new RangeError(`The number of replica workers must be at least 1, got ${workers}.`);
@@ -544,7 +613,7 @@ async function start(
   batchCapacity: number,
   training: Pick<
     ReplicaInit,
-    "optimizer" | "loss" | "optimizerState" | "gradients" | "profileKernels"
+    "optimizer" | "loss" | "optimizerState" | "gradients" | "profileKernels" | "emaMomentum"
   >,
 ): Promise<Replicas> {
   const inputSize = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
@@ -567,7 +636,9 @@ async function start(
       type: "module",
     }),
   }));
-  const group = new Replicas(replicas, buffers);
+  const group = new Replicas(replicas, buffers, {
+    averaging: training.emaMomentum !== undefined,
+  });
   await group.initialize((index) => ({
     type: "init",
     index,

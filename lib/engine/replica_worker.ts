@@ -52,6 +52,11 @@ export interface ReplicaInit {
   gradients?: SharedArrayBuffer;
   /** Time every kernel from now on (see {@linkcode ProfileRequest}). */
   profileKernels?: { byShape?: boolean };
+  /**
+   * Keep an exponential moving average of the trainable weights with this momentum (see
+   * {@linkcode AverageRequest}); absent: none.
+   */
+  emaMomentum?: number;
 }
 
 /** Asks for the kernel times so far (when started with `profileKernels`). */
@@ -87,12 +92,23 @@ export interface WeightsRequest {
   type: "weights";
 }
 
+/**
+ * Asks a replica started with `emaMomentum` for the moving average of its trainable weights.
+ * After every step, `apply` folds the weights in: `average = momentum * average + (1 - momentum)
+ * * weights`, with momentum 0 at the first step (Keras' `use_ema` rule), in float64, so every
+ * replica keeps the same average.
+ */
+export interface AverageRequest {
+  type: "average";
+}
+
 /** Everything a replica is asked to do. */
 export type ReplicaRequest =
   | ReplicaInit
   | GradientsRequest
   | ApplyRequest
   | WeightsRequest
+  | AverageRequest
   | PredictRequest
   | ProfileRequest;
 
@@ -107,6 +123,8 @@ export interface ReplicaReply {
   weights?: Float32Array[];
   /** After `weights`: the optimizer's state. */
   optimizerState?: OptimizerState;
+  /** After `average`: the moving average of each trainable weight, in `trainableWeights` order. */
+  average?: Float32Array[];
   /** After `init`: live tensors, to check for leaks. */
   tensors?: number;
   /** After `profile`: self milliseconds and calls per kernel. */
@@ -156,6 +174,8 @@ interface State {
   steps: number;
   /** How this replica predicts (made on the first prediction; see `predict_plan.ts`). */
   plan?: (x: tf.Tensor) => tf.Tensor;
+  /** The moving average of `flat`, when started with `emaMomentum`, and the steps folded in. */
+  average?: { values: Float64Array; steps: number };
 }
 
 /** Runs `work`, adding its wall time to `phase`. */
@@ -234,6 +254,9 @@ async function initialize(init: ReplicaInit): Promise<ReplicaReply> {
     profile: init.profileKernels ? startKernelProfile("wasm", init.profileKernels) : undefined,
     phases: new Map(),
     steps: 0,
+    average: init.emaMomentum === undefined
+      ? undefined
+      : { values: new Float64Array(trainableSize), steps: 0 },
   };
   return { type: "init", tensors: tf.memory().numTensors };
 }
@@ -354,6 +377,7 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
   });
   timed(s, "optimizer", () => {
     flatStep(s.flat, sum, s.optimizer, s.init.optimizer!, request.learningRate);
+    if (s.average) foldIntoAverage(s.average, s.flat, s.init.emaMomentum!);
   });
   timed(s, "weights to tensors", () => {
     let at = 0;
@@ -374,6 +398,39 @@ function apply(s: State, request: ApplyRequest): ReplicaReply {
     finite = Number.isFinite(total);
   }
   return { type: "apply", finite };
+}
+
+/**
+ * Folds the weights after a step into their moving average, in float64 (the arithmetic of
+ * `lib/training/weight_average.ts`, which training in one process uses): momentum 0 at the first
+ * step, so that the average starts at the trained weights, as Keras' does.
+ */
+function foldIntoAverage(
+  average: { values: Float64Array; steps: number },
+  weights: Float32Array,
+  emaMomentum: number,
+): void {
+  const momentum = average.steps === 0 ? 0 : emaMomentum;
+  const rest = 1 - momentum;
+  const values = average.values;
+  for (let i = 0; i < values.length; i++) values[i] = momentum * values[i] + rest * weights[i];
+  average.steps++;
+}
+
+/** The moving average of the trainable weights, one float32 array per weight. */
+function averageReply(s: State): ReplicaReply {
+  if (s.average === undefined) {
+    throw new Error("this replica keeps no moving average of the weights; start it with ema");
+  }
+  // Before the first step there is nothing to average: the weights are their own average.
+  const values = s.average.steps === 0 ? s.flat : s.average.values;
+  const average: Float32Array[] = [];
+  let at = 0;
+  for (const w of s.trainable) {
+    average.push(Float32Array.from(values.subarray(at, at + w.size)));
+    at += w.size;
+  }
+  return { type: "average", average };
 }
 
 /** Moving statistics: the mean over the replicas that trained, in replica order. */
@@ -432,6 +489,7 @@ async function handle(request: ReplicaRequest): Promise<ReplicaReply> {
   if (request.type === "gradients") return gradients(state, request);
   if (request.type === "apply") return apply(state, request);
   if (request.type === "predict") return predict(state, request);
+  if (request.type === "average") return averageReply(state);
   if (request.type === "profile") {
     return {
       type: "profile",

@@ -63,6 +63,14 @@ export interface VariantTraining {
   earlyStoppingPatience?: number;
   /** Random rotations, shifts and zooms of the training images; absent: none. */
   augmentation?: Required<AugmentOptions>;
+  /**
+   * An exponential moving average of the weights, as Keras' `use_ema=True` with `ema_momentum`
+   * (`trainModel`'s `ema`): the model ends with the averages; absent: none. For the notebook:
+   * "An exponential moving average of the weights: after every step each weight's average moves
+   * a thousandth of the way towards it (momentum 0.999), so the final model averages the last few
+   * thousand steps, whose noise cancels, as a smaller learning rate would make it settle."
+   */
+  ema?: { momentum: number };
 }
 
 /** A named model and the way it is trained. */
@@ -365,11 +373,12 @@ export interface VariantTrainOptions {
   learningRateSchedule?: (epoch: number) => number;
   earlyStopping?: { patience: number };
   augment?: Augmentation;
+  ema?: { momentum: number };
 }
 
 /**
  * The options of `trainModel` that a variant fixes: its schedule (stretched over `epochs`), early
- * stopping and augmentation.
+ * stopping, augmentation and moving average of the weights.
  *
  * @example
  * ```ts
@@ -377,13 +386,15 @@ export interface VariantTrainOptions {
  * import { getVariant, variantTrainOptions } from "./variants.ts";
  * const options = variantTrainOptions(getVariant("deep"), 10);
  * assert.ok(options.augment !== undefined && options.learningRateSchedule !== undefined);
+ * const averaged = { ...getVariant("deep"), training: { epochs: 8, batchSize: 128, ema: { momentum: 0.999 } } };
+ * assert.deepEqual(variantTrainOptions(averaged, 8).ema, { momentum: 0.999 });
  * ```
  */
 export function variantTrainOptions(
   variant: Variant,
   epochs: number,
 ): VariantTrainOptions {
-  const { learningRateSchedule, earlyStoppingPatience, augmentation } = variant.training;
+  const { learningRateSchedule, earlyStoppingPatience, augmentation, ema } = variant.training;
   return {
     learningRateSchedule: learningRateSchedule &&
       ((epoch) => learningRateAt(learningRateSchedule, epoch, epochs)),
@@ -391,13 +402,15 @@ export function variantTrainOptions(
       ? undefined
       : { patience: earlyStoppingPatience },
     augment: augmentation && createAugmentation(augmentation),
+    ema: ema && { ...ema },
   };
 }
 
 /**
  * A short hash of everything in a variant's definition that changes its results (the model's
- * topology JSON without layer names, learning rate, schedule, early stopping, augmentation), so
- * that a result kept from an earlier run is only reused for the very same definition.
+ * topology JSON without layer names, learning rate, schedule, early stopping, augmentation, moving
+ * average of the weights), so that a result kept from an earlier run is only reused for the very
+ * same definition.
  *
  * @example
  * ```ts
@@ -406,6 +419,8 @@ export function variantTrainOptions(
  * const base = await variantFingerprint(VARIANTS.baseline);
  * assert.equal(base, await variantFingerprint({ ...VARIANTS.baseline }));
  * assert.notEqual(base, await variantFingerprint({ ...VARIANTS.baseline, learningRate: 0.002 }));
+ * const averaged = { ...VARIANTS.baseline.training, ema: { momentum: 0.999 } };
+ * assert.notEqual(base, await variantFingerprint({ ...VARIANTS.baseline, training: averaged }));
  * ```
  */
 export async function variantFingerprint(variant: Variant): Promise<string> {

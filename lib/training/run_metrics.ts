@@ -56,6 +56,12 @@ export interface RunMetrics {
     accuracy: number;
     val_loss: number | null;
     val_accuracy: number | null;
+    /**
+     * With a moving average of the weights (`ema`): the trained weights' own validation scores
+     * (`val_loss` and `val_accuracy` score the averages); absent otherwise.
+     */
+    val_loss_raw?: number;
+    val_accuracy_raw?: number;
     learning_rate: number;
     seconds: number;
   }[];
@@ -96,9 +102,12 @@ export const RUN_METRICS_SHAPE: Shape = {
           accuracy: "number",
           val_loss: NUMBER_OR_NULL,
           val_accuracy: NUMBER_OR_NULL,
+          val_loss_raw: "number",
+          val_accuracy_raw: "number",
           learning_rate: "number",
           seconds: "number",
         },
+        optional: ["val_loss_raw", "val_accuracy_raw"],
       },
     },
   },
@@ -191,6 +200,10 @@ export function runMetrics(run: RunRecord): RunMetrics {
         accuracy: h.acc[epoch],
         val_loss: h.val_loss?.[epoch] ?? null,
         val_accuracy: h.val_acc?.[epoch] ?? null,
+        ...(h.val_loss_raw === undefined ? {} : {
+          val_loss_raw: h.val_loss_raw[epoch],
+          val_accuracy_raw: h.val_acc_raw![epoch],
+        }),
         learning_rate: h.lr[epoch],
         seconds: h.seconds[epoch],
       };

@@ -5,8 +5,9 @@
  * and returns a `history` as `model.fit` does. What it adds: it trains on every core through the
  * worker replicas (`../engine/mod.ts`), gives the same result for the same seed (shuffling,
  * Dropout, augmentation), augments batches, follows a learning-rate schedule, stops early, guards
- * against bad labels and divergence, and re-estimates Batch Normalization's statistics before
- * each validation (`batch_norm_statistics.ts`).
+ * against bad labels and divergence, re-estimates Batch Normalization's statistics before
+ * each validation (`batch_norm_statistics.ts`), and keeps a moving average of the weights when
+ * asked (`ema`, as Keras' `use_ema`; `weight_average.ts`).
  *
  * Its steps are exported and tested on their own: {@linkcode epochOrder}, {@linkcode trainBatch},
  * {@linkcode checkDivergence} and {@linkcode EarlyStopping}.
@@ -22,6 +23,7 @@ import { checkSeed, createRandom, shuffledIndices } from "../random.ts";
 import { evaluateModel, scoreProbabilities } from "./evaluate.ts";
 import { hasBatchNormalization, reestimateBatchNormalization } from "./batch_norm_statistics.ts";
 import { inTutorialTerms } from "./engine_errors.ts";
+import { checkEmaMomentum, type EmaOptions, WeightAverage } from "./weight_average.ts";
 import type { KernelProfile, KernelStats, Replicas, StepProfile } from "../engine/mod.ts";
 
 /** An epoch's logs, keyed as tfjs' `model.fit` keys them, plus the rate and the time. */
@@ -34,6 +36,13 @@ export interface EpochLogs {
   val_loss?: number;
   /** Accuracy on the validation images after the epoch. */
   val_acc?: number;
+  /**
+   * With `ema`: the validation loss of the trained weights themselves, the ones the optimizer
+   * steps, not averaged (`val_loss` scores the averages).
+   */
+  val_loss_raw?: number;
+  /** With `ema`: the validation accuracy of the trained weights, not averaged. */
+  val_acc_raw?: number;
   /** The learning rate used in the epoch. */
   lr: number;
   /** Wall time of the epoch's training steps (validation excluded). */
@@ -75,7 +84,8 @@ export interface TrainCallbacks {
   setParams?: (params: TrainParams) => void;
   /**
    * The model being trained, as tfjs' `callback.setModel`. At `onEpochEnd` it holds the epoch's
-   * weights and Batch Normalization statistics, so a callback can score it on other images
+   * weights (with `ema`, their averages) and Batch Normalization statistics re-estimated for
+   * them, so a callback can score it on other images
    * (`evaluateModel`) without touching the training: the replicas keep their own copy.
    */
   setModel?: (model: tf.LayersModel) => void;
@@ -94,6 +104,9 @@ export interface TrainHistory {
   acc: number[];
   val_loss?: number[];
   val_acc?: number[];
+  /** With `ema` and validation images: the trained weights' scores, not averaged. */
+  val_loss_raw?: number[];
+  val_acc_raw?: number[];
   lr: number[];
   seconds: number[];
 }
@@ -115,6 +128,18 @@ export interface TrainOptions {
   learningRateSchedule?: (epoch: number) => number;
   /** Stop when the validation loss has not improved for `patience` epochs, keeping the best weights. */
   earlyStopping?: { patience: number };
+  /**
+   * Keep an exponential moving average of the trainable weights, as Keras' optimizers do with
+   * `use_ema=True, ema_momentum=momentum` (and `ema_overwrite_frequency=None`): after every
+   * optimizer step, `average = momentum * average + (1 - momentum) * weights`, momentum 0 at the
+   * run's first step (Keras' rule), on the replicas or in this process alike. Training steps on
+   * the weights themselves; after each epoch the model holds the averages, with Batch
+   * Normalization's statistics re-estimated for them, and that is what `val_loss` and `val_acc`
+   * score, what callbacks see, what early stopping watches and keeps (the best epoch's averages),
+   * and what the model holds at the end. `val_loss_raw` and `val_acc_raw` score the weights
+   * themselves, for comparison. A later call trains on from the averages and starts a new one.
+   */
+  ema?: EmaOptions;
   /** Applied to every training batch (not to validation). */
   augment?: Augmentation;
   /** The number of classes; labels must be below it. Default 10. */
@@ -174,6 +199,30 @@ export interface TrainResult {
  *   callbacks: { onEpochEnd: (epoch, logs) => console.log(epoch, logs.val_acc) },
  * });
  * console.log(result.history.val_acc);
+ * ```
+ *
+ * @example With a moving average of the weights (`ema`), the model ends with the averages:
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { trainModel } from "./train.ts";
+ * const model = tf.sequential({
+ *   layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 10 })],
+ * });
+ * model.compile({ optimizer: tf.train.sgd(0.5), loss: "sparseCategoricalCrossentropy" });
+ * const count = 40;
+ * const images = Float32Array.from({ length: count * 784 }, (_, i) => (i % 13) / 13);
+ * const data = { images, labels: Uint8Array.from({ length: count }, (_, i) => i % 10), count };
+ * const biases: tf.TypedArray[] = []; // after each step (this process's model takes every step)
+ * const result = await trainModel(model, data, {
+ *   epochs: 1, batchSize: 20, seed: 1, workers: 0, validationData: data, ema: { momentum: 0.9 },
+ *   callbacks: { onBatchEnd: () => void biases.push(model.getWeights()[1].dataSync().slice()) },
+ * });
+ * // 2 steps: the first step's weights, then 0.9 of them and 0.1 of the second step's.
+ * const bias = model.getWeights()[1].dataSync();
+ * bias.forEach((b, i) => assert.ok(Math.abs(b - (0.9 * biases[0][i] + 0.1 * biases[1][i])) < 1e-6));
+ * assert.ok(result.history.val_loss_raw![0] !== result.history.val_loss![0]);
+ * model.dispose();
  * ```
  */
 export async function trainModel(
@@ -257,6 +306,8 @@ interface Run {
   replicas?: Replicas;
   profile?: KernelProfile;
   stopper?: EarlyStopping;
+  /** With `ema` in this process: the moving average of the weights. */
+  average?: WeightAverage;
   kernelProfile?: Map<string, KernelStats>;
   stepProfile?: StepProfile;
   /** One stream for the whole run, so that every epoch's augmentation differs. */
@@ -280,6 +331,7 @@ async function startRun(model: tf.LayersModel, options: TrainOptions): Promise<R
           workers,
           batchCapacity: options.batchSize,
           profileKernels: options.profileKernels,
+          ema: options.ema,
         }),
       { workers, explicit: options.workers !== undefined, work: "Training" },
     )
@@ -290,15 +342,21 @@ async function startRun(model: tf.LayersModel, options: TrainOptions): Promise<R
     profile = startKernelProfile(tf.getBackend(), options.profileKernels);
   }
   const stopper = options.earlyStopping && new EarlyStopping(options.earlyStopping.patience);
+  // The replicas keep their own average, beside their weights.
+  const average = options.ema && replicas === undefined
+    ? new WeightAverage(options.ema)
+    : undefined;
   return {
     replicas,
     profile,
     stopper,
+    average,
     random: createRandom((options.seed ^ 0x5bd1e995) >>> 0),
     close() {
       profile?.stop();
       replicas?.close();
       stopper?.dispose();
+      average?.dispose();
     },
   };
 }
@@ -326,6 +384,8 @@ interface EpochContext extends TrainOptions {
   random: () => number;
   /** Train on these replicas instead of in this process. */
   replicas?: Replicas;
+  /** With `ema` in this process: the moving average of the weights. */
+  average?: WeightAverage;
   callbacks: TrainCallbacks[];
 }
 
@@ -334,7 +394,8 @@ const STATISTICS_IMAGES = 512;
 
 /**
  * One epoch: its learning rate, its steps, then the weights back into `model` (from the
- * replicas), the Batch Normalization statistics re-estimated, and the validation scores.
+ * replicas), and with `ema` the trained weights scored before the model takes the averages; then
+ * the Batch Normalization statistics re-estimated and the validation scores of what it holds.
  */
 async function fitEpoch(
   model: tf.LayersModel,
@@ -344,27 +405,49 @@ async function fitEpoch(
 ): Promise<EpochLogs> {
   const lr = context.learningRateSchedule?.(context.epoch) ?? getLearningRate(model);
   setLearningRate(model, lr);
+  // In this process the model held the averages since the last epoch: train on from the weights.
+  context.average?.restoreTrained(model);
   const logs = await trainEpoch(model, train, { ...context, lr });
   // The replicas hold the trained weights: the model gets them for validation and callbacks.
   await context.replicas?.copyWeightsTo(model);
+  if (context.ema) {
+    const raw = validation && validation.count > 0
+      ? await settleAndScore(model, train, validation, context)
+      : undefined;
+    if (raw) [logs.val_loss_raw, logs.val_acc_raw] = [raw.loss, raw.accuracy];
+    if (context.average) context.average.holdAverages(model);
+    else await context.replicas?.copyAverageTo(model);
+  }
+  const scores = await settleAndScore(model, train, validation, context);
+  if (scores) [logs.val_loss, logs.val_acc] = [scores.loss, scores.accuracy];
+  return logs;
+}
+
+/**
+ * Re-estimates the Batch Normalization statistics for the weights `model` holds, then scores the
+ * validation images (undefined without any).
+ */
+async function settleAndScore(
+  model: tf.LayersModel,
+  train: PreparedSplit,
+  validation: PreparedSplit | undefined,
+  context: EpochContext,
+): Promise<{ loss: number; accuracy: number } | undefined> {
   const normalized = hasBatchNormalization(model);
   if (normalized) {
     const order = epochOrder(train.count, { seed: context.seed, epoch: context.epoch + 1 });
     const sample = order.subarray(0, Math.min(STATISTICS_IMAGES, train.count));
     reestimateBatchNormalization(model, gatherBatch(train, sample).pixels, sample.length);
   }
-  if (validation && validation.count > 0) {
-    // The replicas predict in parallel with the same weights, unless the statistics changed here.
-    const { loss, accuracy } = context.replicas && !normalized
-      ? scoreProbabilities(
-        await context.replicas.predict(validation.images, validation.count),
-        validation,
-      )
-      : await evaluateModel(model, validation, { workers: 0 });
-    logs.val_loss = loss;
-    logs.val_acc = accuracy;
-  }
-  return logs;
+  if (!validation || validation.count === 0) return undefined;
+  // The replicas predict in parallel with the model's weights, unless the statistics changed
+  // here or the model holds the averages, which the replicas do not.
+  return context.replicas && !normalized && !context.ema
+    ? scoreProbabilities(
+      await context.replicas.predict(validation.images, validation.count),
+      validation,
+    )
+    : await evaluateModel(model, validation, { workers: 0 });
 }
 
 /** One pass over the training images in the epoch's order; returns its logs without validation. */
@@ -393,6 +476,7 @@ async function trainEpoch(
       ? await context.replicas.trainOnBatch(pixels, labels, indices.length, context.lr)
       : await trainBatch(model, { pixels, labels });
     checkDivergence(model, loss, `epoch ${epoch + 1}, batch ${batch + 1}`, finite);
+    context.average?.update(model);
     lossSum += loss * indices.length;
     correctSum += accuracy * indices.length;
     seen += indices.length;
@@ -649,6 +733,7 @@ function checkTrainOptions(
   checkPositiveInteger("epochs", options.epochs);
   checkPositiveInteger("batch size", options.batchSize);
   checkSeed(options.seed);
+  if (options.ema !== undefined) checkEmaMomentum(options.ema.momentum);
   if (train.count === 0) throw new RangeError("There are no training images to train on.");
   if (options.earlyStopping && !(options.validationData && options.validationData.count > 0)) {
     // Without a validation loss to watch, early stopping would silently never stop.

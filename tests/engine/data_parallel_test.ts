@@ -160,6 +160,97 @@ function doublingModel(): tf.LayersModel {
   return model;
 }
 
+Deno.test("startReplicas() with ema keeps Keras' moving average of the weights, the same on every replica", async () => {
+  const model = dropoutModel(0);
+  const replicas = await startReplicas(model, {
+    workers: 2,
+    batchCapacity: 40,
+    ema: { momentum: 0.75 },
+  });
+  try {
+    // Every weight of this model is trainable: the replicas' weights are what the average folds in.
+    const average: Float64Array[] = [];
+    let tensors: number[] = [];
+    for (const [step, count] of [40, 37, 2, 40].entries()) {
+      const { pixels, labels } = noisyDigits(count, step);
+      await replicas.trainOnBatch(pixels, labels, count, 0.01);
+      const [weights] = await replicas.weightsOfEach();
+      // Keras' rule: momentum 0 at the first step.
+      const momentum = step === 0 ? 0 : 0.75;
+      weights.forEach((w, i) => {
+        average[i] ??= new Float64Array(w.length);
+        w.forEach((v, j) => average[i][j] = momentum * average[i][j] + (1 - momentum) * v);
+      });
+      if (step === 0) tensors = await replicas.tensorsOfEach();
+    }
+    const [first, ...others] = await replicas.averagesOfEach();
+    for (const other of others) assert.deepEqual(other, first);
+    // The same float64 arithmetic on the same float32 weights: equal to the last bit.
+    assert.deepEqual(first, average.map((w) => Float32Array.from(w)));
+    const [weights] = await replicas.weightsOfEach();
+    assert.ok(maxAbsDifference(first, weights) > 1e-4, "the average lags the weights");
+    assert.deepEqual(await replicas.tensorsOfEach(), tensors);
+    await replicas.copyAverageTo(model);
+    assert.deepEqual(valuesOf(model), first);
+  } finally {
+    replicas.close();
+    disposeModel(model);
+  }
+});
+
+Deno.test("startReplicas() refuses a bad ema momentum, and replicas without ema refuse to give an average", async () => {
+  const model = dropoutModel(0);
+  for (const momentum of [-0.5, 1, NaN]) {
+    await assert.rejects(
+      startReplicas(model, { workers: 1, batchCapacity: 8, ema: { momentum } }),
+      new RegExp(
+        `momentum \\(ema\\.momentum\\) must be at least 0 and below 1, got ${momentum}\\.`,
+      ),
+    );
+  }
+  const replicas = await startReplicas(model, { workers: 1, batchCapacity: 8 });
+  try {
+    const error = await rejectionOf(replicas.copyAverageTo(model));
+    assert.match(
+      error.message,
+      /^These replicas keep no moving average of the weights: start them with the ema option\.$/,
+    );
+    // They were not harmed: they still train.
+    const { pixels, labels } = noisyDigits(8, 1);
+    assert.ok((await replicas.trainOnBatch(pixels, labels, 8, 0.01)).finite);
+  } finally {
+    replicas.close();
+    disposeModel(model);
+  }
+});
+
+Deno.test("trainModel() with ema on 2 workers ends with the averages one process ends with, to 1e-5", async () => {
+  const split = prepareSplit({ ...syntheticSplit(96), count: 96 });
+  const validation = prepareSplit({ ...syntheticSplit(50), count: 50 });
+  const options = {
+    epochs: 2,
+    batchSize: 32,
+    seed: 5,
+    validationData: validation,
+    ema: { momentum: 0.8 },
+  };
+  const inProcess = buildBaselineModel({ seed: 2 });
+  const parallel = buildBaselineModel({ seed: 2 });
+  try {
+    const a = await trainModel(inProcess, split, { ...options, workers: 0 });
+    const b = await trainModel(parallel, split, { ...options, workers: 2 });
+    assert.ok(maxAbsDifference(valuesOf(inProcess), valuesOf(parallel)) < 1e-5);
+    for (const key of ["val_loss", "val_loss_raw"] as const) {
+      const [va, vb] = [a.history[key]![1], b.history[key]![1]];
+      assert.ok(Math.abs(va - vb) < 1e-4 * va, `${key}: ${va} vs ${vb}`);
+    }
+    assert.notEqual(b.history.val_loss![1], b.history.val_loss_raw![1]);
+  } finally {
+    disposeModel(inProcess);
+    disposeModel(parallel);
+  }
+});
+
 Deno.test("startReplicas() names the worker that fails and ends them all", async () => {
   const model = doublingModel();
   const error = await rejectionOf(startReplicas(model, { workers: 2, batchCapacity: 8 }));

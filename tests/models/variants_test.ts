@@ -134,7 +134,13 @@ Deno.test("schedules: exponential decay, one-cycle warm-up and cosine decay, str
     learningRateSchedule: undefined,
     earlyStopping: undefined,
     augment: undefined,
+    ema: undefined,
   });
+  const averaged = {
+    ...getVariant("deep"),
+    training: { epochs: 8, batchSize: 128, ema: { momentum: 0.999 } },
+  };
+  assert.deepEqual(variantTrainOptions(averaged, 8).ema, { momentum: 0.999 });
 });
 
 Deno.test("getVariant names the known variants when asked for an unknown one", () => {
@@ -187,6 +193,8 @@ Deno.test("variantFingerprint() changes with anything that changes a result, not
     },
     { ...base, training: { ...base.training, epochs: 6 } },
     { ...base, training: { ...base.training, earlyStoppingPatience: 2 } },
+    { ...base, training: { ...base.training, ema: { momentum: 0.999 } } },
+    { ...base, training: { ...base.training, ema: { momentum: 0.99 } } },
     {
       ...VARIANTS.augmented,
       training: {

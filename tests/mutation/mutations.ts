@@ -57,6 +57,10 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   ],
   "lib/training/train.ts": ["tests/training/train_test.ts"],
   "lib/training/batch_norm_statistics.ts": ["tests/training/batch_norm_test.ts"],
+  "lib/training/weight_average.ts": [
+    "tests/training/weight_average_test.ts",
+    "tests/training/train_test.ts",
+  ],
   "lib/deno_version.ts": ["tests/jupyter/kernel_launcher_test.ts"],
   "jupyter/kernels/deno/start.sh": ["tests/jupyter/kernel_launcher_test.ts"],
   "jupyter/check_notebook.ts": ["tests/jupyter/notebook_test.ts"],
@@ -2889,5 +2893,94 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant:
       "const views = options.testTimeAugmentation && split.count < 0\n      ? testTimeShifts(",
     breaks: "a variant with test-time shifts is scored on the unshifted images only",
+  },
+  // The moving average of the weights (ema)
+  {
+    id: "ema-starts-from-zero",
+    file: "lib/training/weight_average.ts",
+    original: "const momentum = this.steps === 0 ? 0 : this.momentum;",
+    mutant: "const momentum = this.momentum;",
+    breaks:
+      "the average starts from zero, not from the first step's weights: early averages shrink",
+  },
+  {
+    id: "ema-momentum-weighs-the-new",
+    file: "lib/training/weight_average.ts",
+    original: "average[i] = momentum * average[i] + rest * weights[i];",
+    mutant: "average[i] = rest * average[i] + momentum * weights[i];",
+    breaks: "the average follows the latest weights and forgets the earlier ones",
+  },
+  {
+    id: "ema-average-in-float32",
+    file: "lib/training/weight_average.ts",
+    original: "average[i] = momentum * average[i] + rest * weights[i];",
+    mutant: "average[i] = Math.fround(momentum * average[i] + rest * weights[i]);",
+    breaks: "at momentum 0.9999 small steps are rounded away and the average stops moving",
+  },
+  {
+    id: "replica-ema-starts-from-zero",
+    file: "lib/engine/replica_worker.ts",
+    original: "const momentum = average.steps === 0 ? 0 : emaMomentum;",
+    mutant: "const momentum = emaMomentum;",
+    breaks: "on replicas the average starts from zero, not from the first step's weights",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  {
+    id: "replica-ema-not-updated",
+    file: "lib/engine/replica_worker.ts",
+    original: "    if (s.average) foldIntoAverage(s.average, s.flat, s.init.emaMomentum!);\n",
+    mutant: "",
+    breaks: "on replicas the model ends with its weights, not their average",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  {
+    id: "train-ema-not-on-replicas",
+    file: "lib/training/train.ts",
+    original: "          ema: options.ema,\n",
+    mutant: "",
+    breaks: "a moving average asked for on the replicas fails at the end of the first epoch",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  {
+    id: "train-ema-trains-on-averages",
+    file: "lib/training/train.ts",
+    original: "  context.average?.restoreTrained(model);\n",
+    mutant: "",
+    breaks: "in this process every epoch after the first trains on from the averages",
+    tests: ["tests/engine/data_parallel_test.ts"],
+  },
+  {
+    id: "train-ema-averages-after-scoring",
+    file: "lib/training/train.ts",
+    original: "    if (context.average) context.average.holdAverages(model);\n" +
+      "    else await context.replicas?.copyAverageTo(model);\n" +
+      "  }\n" +
+      "  const scores = await settleAndScore(model, train, validation, context);\n",
+    mutant: "  }\n" +
+      "  const scores = await settleAndScore(model, train, validation, context);\n" +
+      "  if (context.average) context.average.holdAverages(model);\n" +
+      "  else if (context.ema) await context.replicas?.copyAverageTo(model);\n",
+    breaks: "the averages keep the trained weights' Batch Normalization statistics and scores",
+  },
+  {
+    id: "train-ema-momentum-unchecked",
+    file: "lib/training/train.ts",
+    original: "  if (options.ema !== undefined) checkEmaMomentum(options.ema.momentum);\n",
+    mutant: "",
+    breaks: "a bad momentum is refused only once the replicas start, without Keras' default",
+  },
+  {
+    id: "run-metrics-raw-accuracy-is-the-averages",
+    file: "lib/training/run_metrics.ts",
+    original: "val_accuracy_raw: h.val_acc_raw![epoch],",
+    mutant: "val_accuracy_raw: h.val_acc![epoch],",
+    breaks: "metrics.json records the averages' accuracy as the trained weights' own",
+  },
+  {
+    id: "variants-ema-not-passed",
+    file: "lib/models/variants.ts",
+    original: "    ema: ema && { ...ema },\n",
+    mutant: "",
+    breaks: "a variant with a moving average of the weights trains without one",
   },
 ];

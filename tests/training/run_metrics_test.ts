@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { buildBaselineModel } from "../../lib/models/variants.ts";
-import { runMetrics, saveRun } from "../../lib/training/run_metrics.ts";
+import { readRunMetrics, runMetrics, saveRun } from "../../lib/training/run_metrics.ts";
 import { listFiles, sampleRunRecord, syntheticSplit } from "../fixtures.ts";
 
 tf.enableProdMode(); // no "use tfjs-node" banner in the test output
@@ -86,6 +86,45 @@ Deno.test("runMetrics() records the not-sure threshold when the run has one", ()
     const metrics = runMetrics(sampleRunRecord(model, { notSureBelow: 0.8125 }));
     assert.equal(metrics.notSureBelow, 0.8125);
   } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("runMetrics() records the trained weights' validation scores beside the averages' when a moving average was kept", async () => {
+  const model = buildBaselineModel({ seed: 42 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const record = sampleRunRecord(model);
+    const history = {
+      loss: [1],
+      acc: [0.5],
+      val_loss: [0.7],
+      val_acc: [0.8],
+      val_loss_raw: [0.75],
+      val_acc_raw: [0.78],
+      lr: [1e-3],
+      seconds: [2],
+    };
+    const metrics = runMetrics({
+      ...record,
+      training: { ...record.training, epoch: [0], history },
+    });
+    assert.deepEqual(metrics.history[0], {
+      epoch: 1,
+      loss: 1,
+      accuracy: 0.5,
+      val_loss: 0.7,
+      val_accuracy: 0.8,
+      val_loss_raw: 0.75,
+      val_accuracy_raw: 0.78,
+      learning_rate: 1e-3,
+      seconds: 2,
+    });
+    // Read back, its shape is checked: the two fields are known, and optional.
+    const paths = await saveRun(dir, model, metrics);
+    assert.deepEqual((await readRunMetrics(paths.metrics)).history, metrics.history);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
     model.dispose();
   }
 });

@@ -6,6 +6,8 @@ import { type PreparedSplit, prepareSplit, sliceSplit } from "../../lib/data/pre
 import { compileModel, disposeModel, seedModel } from "../../lib/models/model.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import { epochOrder, maxBatchSize, trainModel } from "../../lib/training/train.ts";
+import { reestimateBatchNormalization } from "../../lib/training/batch_norm_statistics.ts";
+import { writeTrainable } from "../../lib/training/weight_average.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { assertDifferentArrays, assertSameArray, rejectionOf } from "../fixtures.ts";
 
@@ -415,6 +417,199 @@ Deno.test("trainModel() without validation images trains, logs no val_ fields, a
     );
   }
   assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});
+
+/** Keras' moving average of `steps` (each a list of weights' values), in float64. */
+function kerasAverage(steps: Float32Array[][], momentum: number): Float32Array[] {
+  const average = steps[0].map((w) => Float64Array.from(w));
+  for (const step of steps.slice(1)) {
+    step.forEach((w, i) =>
+      w.forEach((v, j) => average[i][j] = momentum * average[i][j] + (1 - momentum) * v)
+    );
+  }
+  return average.map((w) => Float32Array.from(w));
+}
+
+/** A dense model (7,850 weights) whose steps cost nothing, compiled with Adam at `rate`. */
+function denseModel(seed: number, rate = 0.01): tf.Sequential {
+  return compileModel(
+    seedModel(
+      tf.sequential({
+        layers: [
+          tf.layers.flatten({ inputShape: [28, 28, 1] }),
+          tf.layers.dense({ units: 10, activation: "softmax" }),
+        ],
+      }),
+      seed,
+    ),
+    rate,
+  );
+}
+
+Deno.test("trainModel() with ema ends with Keras' average of the weights every step left, scored as val_loss; val_loss_raw scores the weights", async () => {
+  const model = denseModel(1);
+  const part = sliceSplit(train, 0, 96);
+  const steps: Float32Array[][] = [];
+  const options = {
+    epochs: 2,
+    batchSize: 32,
+    seed: 1,
+    workers: 0,
+    validationData: validation,
+    ema: { momentum: 0.8 },
+  };
+  const tensors: number[] = [];
+  const result = await trainModel(model, part, {
+    ...options,
+    callbacks: {
+      // In this process the model takes every step: it holds the trained weights at batch ends.
+      onBatchEnd: () => void steps.push(weightsOf(model).map((w) => w.slice())),
+      onEpochEnd: () => void tensors.push(tf.memory().numTensors),
+    },
+  });
+  assert.equal(steps.length, 6, "3 steps an epoch");
+  const expected = kerasAverage(steps, 0.8);
+  weightsOf(model).forEach((w, i) =>
+    assertSameArray(w, expected[i], { tolerance: 1e-6, message: `weight ${i}` })
+  );
+  // The averages lag the weights by several steps: they must differ for this test to tell them apart.
+  assertDifferentArrays(expected[1], steps[5][1], "the averages and the last weights");
+  const { val_loss, val_acc, val_loss_raw, val_acc_raw } = result.history;
+  const averaged = await evaluateModel(model, validation);
+  assert.ok(Math.abs(val_loss!.at(-1)! - averaged.loss) < 1e-6, `${val_loss} vs ${averaged.loss}`);
+  assert.equal(val_acc!.at(-1), averaged.accuracy);
+  writeTrainable(model, steps[5]);
+  const trained = await evaluateModel(model, validation);
+  assert.ok(
+    Math.abs(val_loss_raw!.at(-1)! - trained.loss) < 1e-6,
+    `${val_loss_raw} vs ${trained.loss}`,
+  );
+  assert.equal(val_acc_raw!.at(-1), trained.accuracy);
+  assert.notEqual(val_loss_raw!.at(-1), val_loss!.at(-1));
+  // No tensor is left behind, at an epoch's end or after the run.
+  assert.equal(tensors[1], tensors[0]);
+  const before = tf.memory().numTensors;
+  await trainModel(model, part, options);
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});
+
+Deno.test("trainModel() with ema momentum 0 ends with the trained weights themselves, in this process and on 2 workers", async () => {
+  const part = sliceSplit(train, 0, 96);
+  for (const workers of [0, 2]) {
+    const plain = denseModel(2), averaged = denseModel(2);
+    const options = { epochs: 2, batchSize: 32, seed: 1, workers, validationData: validation };
+    const a = await trainModel(plain, part, options);
+    const b = await trainModel(averaged, part, { ...options, ema: { momentum: 0 } });
+    weightsOf(averaged).forEach((w, i) =>
+      assertSameArray(w, weightsOf(plain)[i], { message: `${workers} workers, weight ${i}` })
+    );
+    assert.deepEqual(b.history.val_loss_raw, b.history.val_loss);
+    assert.ok(Math.abs(a.history.val_loss![1] - b.history.val_loss![1]) < 1e-6);
+    assert.equal(a.history.val_loss_raw, undefined, "no raw scores without ema");
+    plain.dispose();
+    averaged.dispose();
+  }
+});
+
+/** A convolution with Batch Normalization and no Dropout, so that its statistics are the only question. */
+function normalizedModel(): tf.Sequential {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, useBias: false }),
+      tf.layers.batchNormalization({ momentum: 0.9 }),
+      tf.layers.activation({ activation: "relu" }),
+      tf.layers.maxPooling2d({ poolSize: 4 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 10, activation: "softmax" }),
+    ],
+  });
+  return compileModel(seedModel(model, 5), 0.02);
+}
+
+Deno.test("trainModel() with ema re-estimates Batch Normalization's statistics for the averages, in this process and on 2 workers", async () => {
+  // 200 images, fewer than the 512 the statistics are measured on: all of them are.
+  const part = sliceSplit(train, 0, 200);
+  for (const workers of [0, 2]) {
+    const model = normalizedModel();
+    let last: Float32Array[] = [];
+    const result = await trainModel(model, part, {
+      epochs: 2,
+      batchSize: 50,
+      seed: 1,
+      workers,
+      validationData: validation,
+      ema: { momentum: 0.9 },
+      callbacks: {
+        onBatchEnd: () =>
+          void (last = model.trainableWeights.map((w) =>
+            w.read().dataSync().slice() as Float32Array
+          )),
+      },
+    });
+    const statistics = () => model.nonTrainableWeights.map((w) => w.read().dataSync().slice());
+    const left = statistics();
+    reestimateBatchNormalization(model, part.images, part.count);
+    statistics().forEach((s, i) =>
+      assertSameArray(s, left[i], {
+        tolerance: 1e-4,
+        message: `${workers} workers, statistic ${i}`,
+      })
+    );
+    const scored = await evaluateModel(model, validation);
+    assert.ok(Math.abs(scored.loss - result.history.val_loss![1]) < 1e-5);
+    if (workers === 0) {
+      // The trained weights' statistics differ: the test can tell them apart.
+      writeTrainable(model, last);
+      reestimateBatchNormalization(model, part.images, part.count);
+      const differs = statistics().some((s, i) =>
+        s.some((v, j) => Math.abs(v - left[i][j]) > 1e-2)
+      );
+      assert.ok(differs, "the averages' and the trained weights' statistics are alike");
+    }
+    model.dispose();
+  }
+});
+
+Deno.test("trainModel() with ema and early stopping watches the averages and keeps the best epoch's", async () => {
+  const model = buildBaselineModel({ seed: 3 });
+  // One good epoch, then a learning rate that wrecks the model: the validation loss rises.
+  const result = await trainModel(model, train, {
+    epochs: 4,
+    batchSize: 64,
+    seed: 1,
+    validationData: validation,
+    learningRateSchedule: (epoch) => (epoch === 0 ? 0.002 : 0.2),
+    earlyStopping: { patience: 2 },
+    ema: { momentum: 0.5 },
+  });
+  const { val_loss, val_loss_raw } = result.history;
+  assert.equal(result.bestEpoch, 1, JSON.stringify(val_loss));
+  assert.equal(result.epoch.length, 3);
+  const now = await evaluateModel(model, validation);
+  assert.ok(Math.abs(now.loss - val_loss![0]) < 1e-5, `${now.loss} vs epoch 1's ${val_loss![0]}`);
+  assert.ok(
+    Math.abs(now.loss - val_loss_raw![0]) > 1e-4,
+    "the averages, not the weights, are kept",
+  );
+  model.dispose();
+});
+
+Deno.test("trainModel() refuses an ema momentum below 0, of 1 or more, or NaN, before any step", async () => {
+  const model = denseModel(1);
+  const before = weightsOf(model);
+  for (const momentum of [-0.1, 1, 1.5, NaN]) {
+    const error = await rejectionOf(
+      trainModel(model, train, { epochs: 1, batchSize: 32, seed: 1, ema: { momentum } }),
+    );
+    assert.ok(error instanceof RangeError);
+    assert.match(
+      error.message,
+      new RegExp(`momentum \\(ema\\.momentum\\) must be at least 0 and below 1, got ${momentum}:`),
+    );
+  }
+  weightsOf(model).forEach((w, i) => assertSameArray(w, before[i], { message: `weight ${i}` }));
   model.dispose();
 });
 
