@@ -155,9 +155,10 @@ async function timeTraining(
 ): Promise<Timing> {
   const model = buildVariant(p.variant, { seed: p.seed });
   try {
-    // The variant's augmentation is part of what a training step costs; its schedule is not.
-    const { augment } = variantTrainOptions(getVariant(p.variant), 1);
-    const options = { epochs: 1, batchSize: p.batchSize, seed: p.seed, augment };
+    // The variant's augmentation and moving average of the weights are part of what a training
+    // step costs; its schedule is not.
+    const { augment, ema } = variantTrainOptions(getVariant(p.variant), 1);
+    const options = { epochs: 1, batchSize: p.batchSize, seed: p.seed, augment, ema };
     await trainModel(model, run.warmUp, options);
     const tensorsBefore = tf.memory().numTensors;
     const cpu0 = processCpuSeconds();

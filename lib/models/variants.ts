@@ -65,10 +65,12 @@ export interface VariantTraining {
   augmentation?: Required<AugmentOptions>;
   /**
    * An exponential moving average of the weights, as Keras' `use_ema=True` with `ema_momentum`
-   * (`trainModel`'s `ema`): the model ends with the averages; absent: none. For the notebook:
-   * "An exponential moving average of the weights: after every step each weight's average moves
-   * a thousandth of the way towards it (momentum 0.999), so the final model averages the last few
-   * thousand steps, whose noise cancels, as a smaller learning rate would make it settle."
+   * (`trainModel`'s `ema`): the model ends with the averages; absent: none. For the notebook
+   * (momentum 0.999): "An exponential moving average of the weights: training steps as usual, but
+   * after every step each weight's running average moves a thousandth of the way towards it, and
+   * the model keeps the averages, in effect the mean of the last thousand or so steps' weights, so
+   * the noise of single steps cancels out, as a smaller learning rate would, without slowing the
+   * training."
    */
   ema?: { momentum: number };
 }

@@ -207,7 +207,10 @@ export interface TrainResult {
  * import * as tf from "@tensorflow/tfjs";
  * import { trainModel } from "./train.ts";
  * const model = tf.sequential({
- *   layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 10 })],
+ *   layers: [
+ *     tf.layers.flatten({ inputShape: [28, 28, 1] }),
+ *     tf.layers.dense({ units: 10, activation: "softmax" }),
+ *   ],
  * });
  * model.compile({ optimizer: tf.train.sgd(0.5), loss: "sparseCategoricalCrossentropy" });
  * const count = 40;
