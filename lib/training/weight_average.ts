@@ -32,7 +32,7 @@ export interface EmaOptions {
  * import assert from "node:assert/strict";
  * import { checkEmaMomentum } from "./weight_average.ts";
  * assert.equal(checkEmaMomentum(0.999), 0.999);
- * assert.throws(() => checkEmaMomentum(1), /momentum must be at least 0 and below 1, got 1/);
+ * assert.throws(() => checkEmaMomentum(1), /momentum \(ema.momentum\) must be at least 0 and below 1, got 1:/);
  * assert.throws(() => checkEmaMomentum(NaN), /got NaN/);
  * ```
  */
