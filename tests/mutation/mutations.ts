@@ -782,10 +782,20 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-dropout-same-mask",
     file: "lib/models/model.ts",
-    original: "get: () => seed + 1_000_003 * calls++,",
+    original: "get: () => seed + 1_000_003 * (model.optimizer?.iterations ?? 0),",
     mutant: "get: () => seed,",
     breaks: "Dropout uses the same mask every step",
     tests: ["tests/models/model_test.ts", "tests/models/variants_test.ts"],
+  },
+  {
+    id: "model-dropout-seed-counts-reads",
+    file: "lib/models/model.ts",
+    original: "get: () => seed + 1_000_003 * (model.optimizer?.iterations ?? 0),",
+    mutant: "get: ((calls: number) => () => seed + 1_000_003 * calls++)(0),",
+    breaks:
+      "every read of a Dropout seed moves its masks: a second training call on replicas replays " +
+      "some of the first call's masks, and saving the model between calls shifts them",
+    tests: ["tests/engine/data_parallel_test.ts", "tests/models/variants_test.ts"],
   },
   {
     id: "model-optimizer-leaked",
