@@ -2877,6 +2877,14 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER],",
     breaks: "deno task test and CI do not install PyTorch, so its tests fail on a fresh machine",
   },
+  {
+    id: "task-train-wasm-threads-not-writable",
+    file: "deno.json",
+    original: "--allow-write=data,outputs,.wasm-threads ",
+    mutant: "--allow-write=data,outputs ",
+    breaks: "deno task train on a fresh clone cannot write the wasm worker script and stops",
+    tests: ["tests/programs/task_permissions_test.ts"],
+  },
   // Test-time augmentation
   {
     id: "tta-mean-keeps-last-view",
