@@ -189,7 +189,8 @@ function writeWorkerScript(pkgDir: string): string {
       const file = dir + name;
       if (exists(file) && Deno.readTextFileSync(file) === text) return file;
       Deno.mkdirSync(dir, { recursive: true });
-      const tmp = `${file}.${Deno.pid}.tmp`;
+      // A name of its own: test modules run side by side in one process share its pid.
+      const tmp = `${file}.${crypto.randomUUID()}.tmp`;
       Deno.writeTextFileSync(tmp, text);
       Deno.renameSync(tmp, file);
       return file;

@@ -44,7 +44,7 @@ export function seedModel<M extends tf.LayersModel>(model: M, seed: number): M {
   let next = seed;
   for (const layer of model.layers) {
     if (layer.getClassName() === "Dropout") {
-      advancingSeed(layer, next++);
+      advancingSeed(layer, next++, model);
       continue;
     }
     if (!("kernel" in layer)) continue;
@@ -128,14 +128,15 @@ export function disposeModel(model: tf.LayersModel): void {
  * Makes a Dropout layer draw a new mask at every training step while staying reproducible.
  *
  * tfjs' Dropout passes its `seed` to `tf.dropout` on every call, so a fixed seed would drop the
- * same units at every step. The layer reads `this.seed` once per training forward pass (and never
- * when predicting), so a getter that counts up from `seed` gives each step its own, repeatable
- * mask. `getConfig` also reads it, which only changes the number saved in model.json.
+ * same units at every step. The getter gives step `k` (the optimizer's iteration count, which
+ * advances after each step's forward pass) the seed `seed + 1,000,003 k`: each step its own
+ * mask, and a second `fit` call continues where the first stopped, as in Keras. Reading it has no
+ * side effect, so saving the model (`getConfig` reads it) or starting replicas, which take it as
+ * the start of their own count (`engine/replica_worker.ts`), cannot shift the masks.
  */
-function advancingSeed(layer: tf.layers.Layer, seed: number): void {
-  let calls = 0;
+function advancingSeed(layer: tf.layers.Layer, seed: number, model: tf.LayersModel): void {
   Object.defineProperty(layer, "seed", {
-    get: () => seed + 1_000_003 * calls++,
+    get: () => seed + 1_000_003 * (model.optimizer?.iterations ?? 0),
     configurable: true,
   });
 }

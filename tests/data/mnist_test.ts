@@ -87,15 +87,23 @@ Deno.test("loadMnist() reads the folder named by the DATA_MIRROR variable when n
     const files = await datasetFiles();
     await writeMirror(mirror, "mnist", files);
     const checksums = await checksumsOf(files);
-    const before = Deno.env.get("DATA_MIRROR");
-    Deno.env.set("DATA_MIRROR", mirror);
-    try {
-      const data = await loadMnist({ cacheDir: cache, downloadUrls: [], checksums });
-      assert.deepEqual([data.train.count, data.test.count], [30, 10]);
-    } finally {
-      if (before === undefined) Deno.env.delete("DATA_MIRROR");
-      else Deno.env.set("DATA_MIRROR", before);
-    }
+    // In a child process: the environment is the whole process's, and `deno task test` runs
+    // test modules side by side (--parallel), so setting DATA_MIRROR here would reach them too.
+    const script = `import { loadMnist } from ${JSON.stringify(join(REPO, "lib/data/mnist.ts"))};
+const data = await loadMnist({ cacheDir: ${JSON.stringify(cache)}, downloadUrls: [], checksums: ${
+      JSON.stringify(checksums)
+    } });
+console.log(JSON.stringify([data.train.count, data.test.count]));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      cwd: REPO,
+      env: { DATA_MIRROR: mirror, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), [30, 10]);
   });
 });
 

@@ -54,24 +54,30 @@ Deno.test("a variant's model has 10 outputs by default and `classes` when given"
   }
 });
 
-Deno.test("Dropout draws a new mask every training step, the same sequence for a seed", () => {
-  const masks = (seed: number) => {
+Deno.test("Dropout draws a new mask every training step, the same sequence for a seed", async () => {
+  const masks = async (seed: number) => {
     const model = buildVariant("regularized", { seed });
     const dropout = model.layers.find((l) => l.getClassName() === "Dropout")!;
     const ones = tf.ones([4, 13, 13, 32]);
-    const out = [1, 2].map(() =>
-      tf.tidy(() => (dropout.apply(ones, { training: true }) as tf.Tensor).dataSync().join())
-    );
+    const mask = () =>
+      tf.tidy(() => (dropout.apply(ones, { training: true }) as tf.Tensor).dataSync().join());
+    const first = mask();
+    // The mask is the step's: the same until the optimizer takes a step, whoever reads it.
+    assert.equal(mask(), first);
+    model.toJSON();
+    const [x, y] = [tf.zeros([1, 28, 28, 1]), tf.tensor1d([0])];
+    await model.trainOnBatch(x, y);
+    const second = mask();
     // Predicting does not use (or advance) the masks.
     const inference = dropout.apply(ones) as tf.Tensor;
     assert.ok((inference.dataSync() as Float32Array).every((v) => v === 1));
-    tf.dispose([ones, inference]);
+    tf.dispose([ones, inference, x, y]);
     disposeModel(model);
-    return out;
+    return [first, second];
   };
-  const [a1, a2] = masks(7);
-  const [b1, b2] = masks(7);
-  const [c1] = masks(8);
+  const [a1, a2] = await masks(7);
+  const [b1, b2] = await masks(7);
+  const [c1] = await masks(8);
   assert.notEqual(a1, a2, "a fixed mask would drop the same units at every step");
   assert.deepEqual([a1, a2], [b1, b2]);
   assert.notEqual(a1, c1);

@@ -786,10 +786,20 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-dropout-same-mask",
     file: "lib/models/model.ts",
-    original: "get: () => seed + 1_000_003 * calls++,",
+    original: "get: () => seed + 1_000_003 * (model.optimizer?.iterations ?? 0),",
     mutant: "get: () => seed,",
     breaks: "Dropout uses the same mask every step",
     tests: ["tests/models/model_test.ts", "tests/models/variants_test.ts"],
+  },
+  {
+    id: "model-dropout-seed-counts-reads",
+    file: "lib/models/model.ts",
+    original: "get: () => seed + 1_000_003 * (model.optimizer?.iterations ?? 0),",
+    mutant: "get: ((calls: number) => () => seed + 1_000_003 * calls++)(0),",
+    breaks:
+      "every read of a Dropout seed moves its masks: a second training call on replicas replays " +
+      "some of the first call's masks, and saving the model between calls shifts them",
+    tests: ["tests/engine/data_parallel_test.ts", "tests/models/variants_test.ts"],
   },
   {
     id: "model-optimizer-leaked",
@@ -2870,6 +2880,14 @@ export const MUTATIONS: readonly Mutation[] = [
     original: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER, PYTORCH],",
     mutant: "test: [JUPYTER, CLASSIC_NOTEBOOK, CHROMIUM_BROWSER],",
     breaks: "deno task test and CI do not install PyTorch, so its tests fail on a fresh machine",
+  },
+  {
+    id: "task-train-wasm-threads-not-writable",
+    file: "deno.json",
+    original: "--allow-write=data,outputs,.wasm-threads ",
+    mutant: "--allow-write=data,outputs ",
+    breaks: "deno task train on a fresh clone cannot write the wasm worker script and stops",
+    tests: ["tests/programs/task_permissions_test.ts"],
   },
   // Test-time augmentation
   {

@@ -9,11 +9,11 @@ const TASKS: Record<string, string> = JSON.parse(
   await Deno.readTextFile(join(REPO, "deno.json")),
 ).tasks;
 
-/** Runs `deno <args>` in the repository with `env` added; returns its exit code and output. */
-async function deno(args: string[], env: Record<string, string> = {}) {
+/** Runs `deno <args>` in `cwd` (the repository) with `env` added; returns its exit code and output. */
+async function deno(args: string[], env: Record<string, string> = {}, cwd = REPO) {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
-    cwd: REPO,
+    cwd,
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -109,23 +109,37 @@ Deno.test("a task's permissions read a DATA_MIRROR folder outside the repository
 /** The tasks whose programs start the wasm backend with threads, which needs its worker script. */
 const THREADED_TASKS = ["train", "experiments", "bench", "bench-accuracy"];
 
+/** Copies the folder `from` to `to`, files and subfolders. */
+async function copyFolder(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyFolder(join(from, entry.name), join(to, entry.name));
+    else if (entry.isFile) await Deno.copyFile(join(from, entry.name), join(to, entry.name));
+  }
+}
+
 Deno.test("the threaded tasks start the wasm backend on a fresh clone, where .wasm-threads/ is not yet written", async () => {
   // A fresh clone has no .wasm-threads/ (git-ignored): the engine writes its worker script there
-  // the first time, which the tasks' own permissions must allow.
-  const folder = join(REPO, ".wasm-threads");
-  const aside = `${folder}.aside-${Deno.pid}`;
-  const dir = await Deno.makeTempDir();
-  const script = join(dir, "start.ts");
-  await Deno.writeTextFile(
-    script,
-    `import { setupWasmBackend, shutdownWasmBackend } from "${join(REPO, "lib/engine/mod.ts")}";
+  // the first time, which the tasks' own permissions must allow. The clone is a copy of lib/ and
+  // the configuration beside this repository's node_modules: this repository's .wasm-threads/ is
+  // left alone for the test modules that run beside this one (--parallel).
+  const clone = await Deno.makeTempDir({ prefix: "fresh-clone-" });
+  const folder = join(clone, ".wasm-threads");
+  try {
+    await copyFolder(join(REPO, "lib"), join(clone, "lib"));
+    for (const file of ["deno.json", "deno.lock"]) {
+      await Deno.copyFile(join(REPO, file), join(clone, file));
+    }
+    const modules = await Deno.realPath(join(REPO, "node_modules"));
+    await Deno.symlink(modules, join(clone, "node_modules"));
+    await Deno.writeTextFile(
+      join(clone, "start.ts"),
+      `import { setupWasmBackend, shutdownWasmBackend } from "./lib/engine/mod.ts";
 const info = await setupWasmBackend({ threads: 2 });
 console.log(info.threads);
 shutdownWasmBackend();
 `,
-  );
-  await Deno.rename(folder, aside).catch(() => {});
-  try {
+    );
     for (const name of THREADED_TASKS) {
       const flags = TASKS[name].replaceAll(
         "$(deno run --allow-env programs/task_permissions.ts)",
@@ -133,20 +147,23 @@ shutdownWasmBackend();
       )
         .split(/\s+/).filter((word) => word.startsWith("--allow-"));
       await Deno.remove(folder, { recursive: true }).catch(() => {});
-      const { code, stdout, stderr } = await deno([
-        "run",
-        "--config",
-        join(REPO, "deno.json"),
-        "--allow-read=.",
-        ...flags.filter((flag) => !flag.startsWith("--allow-read")),
-        script,
-      ]);
+      const { code, stdout, stderr } = await deno(
+        [
+          "run",
+          // A clone's node_modules is inside it, under `.`; this one is a link to the repository's.
+          `--allow-read=.,${modules}`,
+          ...flags.filter((flag) => !flag.startsWith("--allow-read")),
+          "start.ts",
+        ],
+        {},
+        clone,
+      );
       assert.equal(code, 0, `deno task ${name}'s permissions: ${stderr}`);
       assert.equal(stdout.trim(), "2", `deno task ${name} did not get 2 threads: ${stderr}`);
+      const written = [...Deno.readDirSync(folder)].map((entry) => entry.name);
+      assert.equal(written.length, 1, `deno task ${name} wrote ${written} to .wasm-threads/`);
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
-    await Deno.remove(folder, { recursive: true }).catch(() => {});
-    await Deno.rename(aside, folder).catch(() => {});
+    await Deno.remove(clone, { recursive: true });
   }
 });
