@@ -100,7 +100,7 @@ epochs. A failing run is reported and the others go on.`,
     { flag: "rerun", help: "train again the runs already recorded or finished at this commit" },
   ],
   epilogue: `Also read: DATA_MIRROR, a folder or URL holding <dataset>/<file>.gz.
-On 2 cores, one run takes from ~3 minutes (baseline) to ~15 minutes (deep) when alone.
+On 2 idle cores, one run takes from about 1 minute (baseline) to about 10 minutes (deep_tta).
 
 Then: deno task results, to write the README tables from --record.
 

@@ -226,8 +226,8 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     layers: deepCnn,
     learningRate: 0.004,
     training: {
-      // 8 epochs: at ~2x the baseline's cost per image, the most that fits ~15 minutes on
-      // 2 idle cores; the one-cycle schedule gets the accuracy there in few epochs.
+      // 8 epochs at about twice the baseline's cost per image: 217-251 s of training on 2 idle
+      // cores (2026-12-07); the one-cycle schedule gets the accuracy there in few epochs.
       epochs: 8,
       batchSize: 128,
       learningRateSchedule: { kind: "oneCycle", peak: 0.004, warmup: 1 },
