@@ -8,12 +8,13 @@
  *
  * @example
  * ```sh
- * DATA_MIRROR=../shared deno run --allow-env programs/task_permissions.ts
+ * DATA_MIRROR=../shared deno run --allow-env --allow-read programs/task_permissions.ts
  * # --allow-read=.,../shared --allow-net=storage.googleapis.com,ossci-datasets.s3.amazonaws.com
  * ```
  *
  * @module
  */
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DATASETS } from "../lib/data/mnist.ts";
 import { runVariableWarnings } from "../lib/training/run_parameters.ts";
@@ -44,7 +45,8 @@ export function taskPermissions(
   if (mirror && /^https?:\/\//i.test(mirror)) {
     hosts.add(new URL(mirror).host);
   } else if (mirror) {
-    read.push(/^file:\/\//i.test(mirror) ? fileURLToPath(mirror) : mirror);
+    const folder = /^file:\/\//i.test(mirror) ? fileURLToPath(mirror) : mirror;
+    read.push(folder, ...linkTargets(folder));
   }
   // The task shell splits words at spaces, and Deno's lists at commas: such a folder cannot be
   // named in a flag, so reading is left open rather than the mirror refused.
@@ -62,6 +64,37 @@ export function taskPermissions(
     ],
     warnings,
   };
+}
+
+/**
+ * Where symbolic links in a mirror folder lead: the folder itself, its dataset folders and their
+ * files. Deno checks a read against the link's target, so `DATA_MIRROR=../shared` with `../shared`
+ * a link would be refused without them. Targets already inside another allowed folder are left
+ * out; paths that do not exist, or that this program may not look at, are skipped.
+ */
+function linkTargets(folder: string): string[] {
+  const real = (path: string) => {
+    try {
+      return Deno.realPathSync(path);
+    } catch {
+      return undefined;
+    }
+  };
+  const candidates = Object.entries(DATASETS).flatMap(([name, dataset]) => [
+    join(folder, name),
+    ...Object.keys(dataset.checksums).map((file) => join(folder, name, file)),
+  ]);
+  const targets: string[] = [];
+  const covered = (path: string) =>
+    targets.some((t) => {
+      const rel = relative(t, path);
+      return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+    });
+  for (const path of [folder, ...candidates]) {
+    const target = real(path);
+    if (target !== undefined && target !== resolve(path) && !covered(target)) targets.push(target);
+  }
+  return targets;
 }
 
 if (import.meta.main) {

@@ -2095,6 +2095,22 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "",
     breaks: "DATA_MIRROR=https://... is refused by Deno's network permission",
   },
+  {
+    id: "task-permissions-links-not-followed",
+    file: "programs/task_permissions.ts",
+    original: "read.push(folder, ...linkTargets(folder));",
+    mutant: "read.push(folder);",
+    breaks: "a DATA_MIRROR reached through a symbolic link (CI's ../shared) is refused",
+  },
+  {
+    id: "task-permissions-link-target-whole-folder",
+    file: "programs/task_permissions.ts",
+    original:
+      "if (target !== undefined && target !== resolve(path) && !covered(target)) targets.push(target);",
+    mutant:
+      'if (target !== undefined && target !== resolve(path) && !covered(target)) targets.push(target.slice(0, target.lastIndexOf("/")));',
+    breaks: "a linked dataset file opens reading to the whole folder it lives in",
+  },
   // lib/engine/errors.ts, lib/training/engine_errors.ts: engine errors in the tutorial's words
   {
     id: "engine-error-rename-ignored",

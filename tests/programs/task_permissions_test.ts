@@ -47,7 +47,10 @@ Deno.test("deno.json: no task but test has -A, and each reads only the project's
   for (const [name, line] of Object.entries(TASKS)) {
     if (name === "test") continue;
     // programs/task_permissions.ts reads the whole environment to print flags and warnings only.
-    const command = line.replaceAll("$(deno run --allow-env programs/task_permissions.ts)", "");
+    const command = line.replaceAll(
+      "$(deno run --allow-env --allow-read programs/task_permissions.ts)",
+      "",
+    );
     assert.doesNotMatch(command, /(^|\s)(-A|--allow-all)(\s|$)/, `deno task ${name} has -A`);
     assert.doesNotMatch(command, /--allow-(env|net|write|run|sys)(\s|$)/, `${name}: unlimited`);
     for (const list of command.matchAll(/--allow-env=(\S+)/g)) {
@@ -106,6 +109,54 @@ Deno.test("a task's permissions read a DATA_MIRROR folder outside the repository
   }
 });
 
+Deno.test("a DATA_MIRROR that is a symbolic link, or holds links, is read where they lead, as Deno checks reads", async () => {
+  // CI and clones often reach the datasets through links (../shared -> a shared disk).
+  const root = await Deno.makeTempDir();
+  try {
+    const shared = join(root, "shared");
+    const elsewhere = join(root, "elsewhere");
+    await Deno.mkdir(join(shared, "mnist"), { recursive: true });
+    await Deno.mkdir(elsewhere);
+    await Deno.writeTextFile(join(shared, "mnist", "train-labels-idx1-ubyte.gz"), "through a link");
+    await Deno.writeTextFile(join(elsewhere, "t10k-labels-idx1-ubyte.gz"), "a linked file");
+    await Deno.writeTextFile(join(elsewhere, "other.txt"), "not a dataset file");
+    await Deno.symlink(
+      join(elsewhere, "t10k-labels-idx1-ubyte.gz"),
+      join(shared, "mnist", "t10k-labels-idx1-ubyte.gz"),
+    );
+    await Deno.symlink(shared, join(root, "link"));
+    // The helper exactly as the tasks start it.
+    const command = TASKS.train.match(/\$\(deno (run [^)]*)\)/)?.[1].split(" ") ?? [];
+    const helper = await deno(command, { DATA_MIRROR: join(root, "link") });
+    assert.equal(helper.code, 0, helper.stderr);
+    const flags = helper.stdout.trim().split(" ");
+    // Read as lib/files.ts' readRegularFile does: the opened file's stat, which Deno checks
+    // against the link's target (a plain read through the link is allowed either way).
+    const probe = `for (const p of Deno.args) {
+      try {
+        using file = Deno.openSync(p);
+        file.statSync();
+        console.log(new TextDecoder().decode(Deno.readFileSync(p)));
+      } catch (e) { console.log(e.name); }
+    }`;
+    const r = await deno([
+      "run",
+      ...flags,
+      `data:application/typescript,${encodeURIComponent(probe)}`,
+      join(root, "link", "mnist", "train-labels-idx1-ubyte.gz"),
+      join(root, "link", "mnist", "t10k-labels-idx1-ubyte.gz"),
+      join(elsewhere, "other.txt"),
+    ]);
+    assert.deepEqual(
+      r.stdout.trim().split("\n"),
+      ["through a link", "a linked file", "NotCapable"],
+      `${flags.join(" ")}: ${r.stderr}`,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 /** The tasks whose programs start the wasm backend with threads, which needs its worker script. */
 const THREADED_TASKS = ["train", "experiments", "bench", "bench-accuracy"];
 
@@ -142,7 +193,7 @@ shutdownWasmBackend();
     );
     for (const name of THREADED_TASKS) {
       const flags = TASKS[name].replaceAll(
-        "$(deno run --allow-env programs/task_permissions.ts)",
+        "$(deno run --allow-env --allow-read programs/task_permissions.ts)",
         "",
       )
         .split(/\s+/).filter((word) => word.startsWith("--allow-"));
