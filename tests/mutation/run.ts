@@ -2,7 +2,8 @@
  * The mutation pass: breaks the code on purpose, one realistic bug at a time, and checks that a
  * test goes red. Each mutation in `mutations.ts` replaces one exact snippet of one file in a
  * scratch copy of the repository (never in the checkout itself), runs the test files that cover
- * that module with `--doc` (the module's own `@example` blocks run too), records "caught" or "survived", and puts the file back before the next one.
+ * that module with `--doc` (the module's own `@example` blocks run too) until the first failure,
+ * records "caught" or "survived", and puts the file back before the next one.
  *
  *     deno run -A tests/mutation/run.ts                 # every mutation
  *     deno run -A tests/mutation/run.ts --only augment  # mutations whose id or file contains "augment"
@@ -80,14 +81,26 @@ export async function scratchCopy(repo: string): Promise<string> {
   return dir;
 }
 
-/** Runs test files in `dir`; returns whether they passed and the names of the failures. */
+/**
+ * Runs test files in `dir` with `--doc`, side by side (`--parallel`, as `deno task test` runs
+ * them); returns whether they passed and the names of the failures. With `failFast`, the run stops
+ * at the first failing test: one red test is enough to call a mutation caught.
+ */
 async function runTests(
   dir: string,
   tests: readonly string[],
   timeoutSeconds: number,
+  options: { failFast?: boolean } = {},
 ): Promise<{ passed: boolean; failed: string[]; typeError: boolean; output: string }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", "--doc", ...tests],
+    args: [
+      "test",
+      "-A",
+      "--doc",
+      ...(tests.length > 1 ? ["--parallel"] : []),
+      ...(options.failFast ? ["--fail-fast"] : []),
+      ...tests,
+    ],
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
@@ -124,7 +137,7 @@ export async function tryMutation(
   if (original.split(mutation.original).length !== 2) return done("stale");
   try {
     await Deno.writeTextFile(path, original.replace(mutation.original, () => mutation.mutant));
-    const run = await runTests(dir, testFilesFor(mutation), timeoutSeconds);
+    const run = await runTests(dir, testFilesFor(mutation), timeoutSeconds, { failFast: true });
     if (run.typeError) return done("invalid", [], run.output);
     const survived = mutation.equivalent ? "equivalent" : "survived";
     return done(run.passed ? survived : "caught", run.failed, run.output);
@@ -175,7 +188,7 @@ async function main(args: string[]): Promise<number> {
 
   --only TEXT     only the mutations whose id or file contains TEXT (comma-separated: any of them)
   --list          print the mutations as a Markdown table and exit
-  --no-baseline   skip running the selected test files unmutated first
+  --no-baseline   skip running the selected test files unmutated first (all at once, --parallel)
   --verbose       print the output of every test run
   --timeout S     seconds per mutation before it counts as caught by a hang (default 600)
   --out FILE      also write every outcome, with the failing tests' names, as JSON
@@ -203,21 +216,19 @@ async function main(args: string[]): Promise<number> {
   console.error(`Scratch copy of ${values.repo}: ${dir}`);
   try {
     if (!values["no-baseline"]) {
-      // Each mutation's files together, as tryMutation runs them: a module's doc examples may
-      // rely on a backend that its test files set up first.
-      const groups = new Map(selected.map((m) => [testFilesFor(m).join(" "), testFilesFor(m)]));
-      for (const [file, files] of [...groups].sort()) {
-        const run = await runTests(dir, files, timeout);
-        if (!run.passed) {
-          console.error(run.output.slice(-3000));
-          console.error(
-            `Error: ${file} fails without any mutation, so it cannot judge them. Fix it first ` +
-              "(or pass --no-baseline to skip this check).",
-          );
-          return 1;
-        }
-        console.error(`baseline ${file}: passes`);
+      // Every selected test file and module at once, side by side as `deno task test` runs
+      // them: each test module runs on its own, so passing together means passing in any group.
+      const files = [...new Set(selected.flatMap(testFilesFor))].sort();
+      const run = await runTests(dir, files, timeout);
+      if (!run.passed) {
+        console.error(run.output.slice(-3000));
+        console.error(
+          `Error: ${run.failed.join("; ") || "a test file"} fails without any mutation, so the ` +
+            "tests cannot judge them. Fix it first (or pass --no-baseline to skip this check).",
+        );
+        return 1;
       }
+      console.error(`baseline: ${files.length} test files and modules pass`);
     }
     const outcomes: Outcome[] = [];
     for (const mutation of selected) {
