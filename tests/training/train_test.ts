@@ -142,6 +142,33 @@ Deno.test("trainModel() follows the learning-rate schedule and reports it per ep
   model.dispose();
 });
 
+Deno.test("trainModel() steps at the schedule's rate, in this process and on 2 workers", async () => {
+  const part = sliceSplit(train, 0, 128);
+  for (const workers of [0, 2]) {
+    const once = buildBaselineModel({ seed: 3 });
+    await trainModel(once, part, { epochs: 1, batchSize: 64, seed: 1, workers });
+    // A rate of 1e-30 in the second epoch leaves the weights where the first epoch put them; the
+    // compiled rate (1e-3) would move them by about 1e-3 a step.
+    const twice = buildBaselineModel({ seed: 3 });
+    await trainModel(twice, part, {
+      epochs: 2,
+      batchSize: 64,
+      seed: 1,
+      workers,
+      learningRateSchedule: (epoch) => (epoch === 0 ? 0.001 : 1e-30),
+    });
+    const expected = weightsOf(once);
+    weightsOf(twice).forEach((w, i) =>
+      assertSameArray(w, expected[i], {
+        tolerance: 1e-9,
+        message: `${workers} workers, weight ${i}`,
+      })
+    );
+    once.dispose();
+    twice.dispose();
+  }
+});
+
 Deno.test("evaluateModel() agrees with tfjs' model.evaluate", async () => {
   const model = buildBaselineModel({ seed: 4 });
   await trainModel(model, train, { epochs: 1, batchSize: 64, seed: 1 });
