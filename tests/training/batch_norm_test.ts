@@ -9,6 +9,7 @@ import { loadMnist } from "../../lib/data/mnist.ts";
 import { prepareSplit, sliceSplit } from "../../lib/data/preprocess.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { buildVariant } from "../../lib/models/variants.ts";
+import { reestimateBatchNormalization } from "../../lib/training/batch_norm_statistics.ts";
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import { trainModel } from "../../lib/training/train.ts";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
@@ -54,6 +55,36 @@ for (const name of ["regularized", "deep"] as const) {
     });
   }
 }
+
+Deno.test("reestimateBatchNormalization() measures the inputs as predicting sees them: Dropout off, then put back", () => {
+  // Dropout before Batch Normalization, as in regularized and deep: with Dropout on, the measured
+  // variance would take in the dropped and doubled units, which predicting never shows.
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [28, 28, 1] }),
+      tf.layers.dropout({ rate: 0.5, seed: 1 }),
+      tf.layers.batchNormalization({ momentum: 0.9 }),
+    ],
+  });
+  const count = 8;
+  const pixels = Float32Array.from({ length: count * 784 }, (_, i) => ((i * 7919) % 101) / 100);
+  reestimateBatchNormalization(model, pixels, count);
+  const [mean, variance] = model.layers[2].getWeights().slice(2).map((w) => w.dataSync());
+  for (const feature of [0, 300, 783]) {
+    const values = Array.from({ length: count }, (_, n) => pixels[n * 784 + feature]);
+    const m = values.reduce((a, b) => a + b) / count;
+    const v = values.reduce((a, b) => a + (b - m) ** 2, 0) / count;
+    assert.ok(Math.abs(mean[feature] - m) < 1e-5, `mean of ${feature}: ${mean[feature]}, not ${m}`);
+    assert.ok(
+      Math.abs(variance[feature] - v) < 1e-5,
+      `variance of ${feature}: ${variance[feature]}, not ${v}`,
+    );
+  }
+  const settings = model.layers.map((l) => l.getConfig());
+  assert.equal(settings[1].rate, 0.5, "Dropout's rate put back");
+  assert.equal(settings[2].momentum, 0.9, "the momentum put back");
+  model.dispose();
+});
 
 Deno.test("shut the wasm thread pool down so the test file exits", () => {
   shutdownWasmBackend();
