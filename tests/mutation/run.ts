@@ -17,6 +17,7 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { gitState, type MachineInfo, machineInfo } from "../../lib/machine.ts";
 import { type Mutation, MUTATIONS, testsFor } from "./mutations.ts";
 
 /** What happened to one mutation. */
@@ -30,6 +31,21 @@ export interface Outcome {
   /** The failing test names, for a caught mutation. */
   failed: string[];
   seconds: number;
+}
+
+/** A whole run of the pass, as `--out` writes it: where and when, and every outcome. */
+export interface PassRecord {
+  /** When the run started, ISO 8601 UTC. */
+  date: string;
+  /** The commit copied, `+changes` when the checkout differed from it. */
+  commit: string;
+  machine: MachineInfo;
+  deno: string;
+  /** Wall time of the whole run, baseline included. */
+  seconds: number;
+  /** The `--only` filters, empty for every mutation. */
+  only: string[];
+  outcomes: Outcome[];
 }
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -146,6 +162,92 @@ export async function tryMutation(
   }
 }
 
+/**
+ * A run's results as a Markdown page: where and when it ran, the counts, each module's, why each
+ * equivalent mutant cannot be caught, the survivors, and every mutation with the test that caught
+ * it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { markdownReport } from "./run.ts";
+ * const page = markdownReport({
+ *   date: "2026-12-07T21:57:00Z", commit: "cbc7edc", deno: "2.8.1", seconds: 60, only: [],
+ *   machine: { cpu: "AMD EPYC", cores: 2, os: "linux 6.18" },
+ *   outcomes: [{ id: "files-direct-write", file: "lib/files.ts", result: "caught", failed: ["t"], seconds: 5 }],
+ * });
+ * assert.match(page, /1 caught, 0 survived, 0 equivalent, 0 stale, 0 invalid/);
+ * assert.match(page, /\| `files-direct-write` \| `lib\/files.ts` \| .* \| caught \| t \| 5 \|/);
+ * ```
+ */
+export function markdownReport(
+  record: PassRecord,
+  mutations: readonly Mutation[] = MUTATIONS,
+): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  const byId = new Map(mutations.map((m) => [m.id, m]));
+  const { outcomes } = record;
+  const count = (list: readonly Outcome[], r: Outcome["result"]) =>
+    list.filter((o) => o.result === r).length;
+  const modules = new Map<string, Outcome[]>();
+  for (const o of outcomes) modules.set(o.file, [...(modules.get(o.file) ?? []), o]);
+  const minutes = Math.round(record.seconds / 60);
+  const { cpu, cores, os } = record.machine;
+  const survivors = outcomes.filter((o) => o.result !== "caught" && o.result !== "equivalent");
+  const lines = [
+    "# Mutation pass: results",
+    "",
+    "Written by `deno run -A tests/mutation/run.ts" +
+    (record.only.length > 0 ? ` --only ${record.only.join(",")}` : "") +
+    " --report tests/mutation/results.md` (see tests/README.md); do not edit by hand.",
+    "",
+    `Run started ${record.date} at commit ${record.commit}, on ${cpu} (${cores} cores, ${os}), ` +
+    `Deno ${record.deno}: ${outcomes.length} mutations in ${minutes} minutes, baseline included.`,
+    "",
+    `**${count(outcomes, "caught")} caught, ${count(outcomes, "survived")} survived, ` +
+    `${count(outcomes, "equivalent")} equivalent, ${count(outcomes, "stale")} stale, ` +
+    `${count(outcomes, "invalid")} invalid.**`,
+    "",
+    "## By module",
+    "",
+    "| module | mutations | caught | survived | equivalent | stale or invalid |",
+    "| ------ | --------: | -----: | -------: | ---------: | ---------------: |",
+    ...[...modules].sort(([a], [b]) => a.localeCompare(b)).map(([file, list]) =>
+      `| \`${file}\` | ${list.length} | ${count(list, "caught")} | ${count(list, "survived")} | ` +
+      `${count(list, "equivalent")} | ${count(list, "stale") + count(list, "invalid")} |`
+    ),
+    "",
+    "## Equivalent mutants",
+    "",
+    "No test can tell these from the original; each still runs, and survives as expected.",
+    "",
+    ...outcomes.filter((o) => o.result === "equivalent").map((o) =>
+      `- \`${o.id}\` (\`${o.file}\`): ${byId.get(o.id)?.equivalent ?? "(no reason recorded)"}`
+    ),
+    "",
+    "## Survived, stale or invalid",
+    "",
+    ...(survivors.length === 0
+      ? ["None."]
+      : survivors.map((o) =>
+        `- \`${o.id}\` (\`${o.file}\`), ${o.result}: ${byId.get(o.id)?.breaks ?? ""}`
+      )),
+    "",
+    "## Every mutation",
+    "",
+    "| id | file | the bug | result | first failing test | seconds |",
+    "| -- | ---- | ------- | ------ | ------------------ | ------: |",
+    ...outcomes.map((o) =>
+      `| \`${o.id}\` | \`${o.file}\` | ${cell(byId.get(o.id)?.breaks ?? "")} | ${o.result} | ` +
+      `${
+        cell(o.failed[0]?.replace(/^file:\/\/\/tmp\/mutation-[^/]+\//, "") ?? "")
+      } | ${o.seconds} |`
+    ),
+    "",
+  ];
+  return lines.join("\n");
+}
+
 /** The mutations as a Markdown table, for tests/README.md. */
 export function markdownTable(mutations: readonly Mutation[]): string {
   const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -161,6 +263,26 @@ export function markdownTable(mutations: readonly Mutation[]): string {
   return lines.join("\n");
 }
 
+/** Reads a run that `--out` wrote, refusing a file that is not one, by name. */
+export async function readPassRecord(path: string): Promise<PassRecord> {
+  let record: PassRecord;
+  try {
+    record = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new Error(`Cannot read ${path} as JSON (${(error as Error).message}).`);
+  }
+  if (
+    typeof record !== "object" || record === null || !Array.isArray(record.outcomes) ||
+    typeof record.commit !== "string" || typeof record.date !== "string"
+  ) {
+    throw new Error(
+      `${path} is not a run of the mutation pass (no date, commit and outcomes): write one ` +
+        "with tests/mutation/run.ts --out.",
+    );
+  }
+  return record;
+}
+
 async function main(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -173,6 +295,8 @@ async function main(args: string[]): Promise<number> {
         verbose: { type: "boolean" },
         timeout: { type: "string", default: "600" },
         out: { type: "string" },
+        report: { type: "string" },
+        from: { type: "string" },
         repo: { type: "string", default: REPO },
         help: { type: "boolean" },
       },
@@ -184,14 +308,17 @@ async function main(args: string[]): Promise<number> {
   const { values } = parsed;
   if (values.help) {
     console.log(`Usage: deno run -A tests/mutation/run.ts [--only TEXT] [--list] [--no-baseline]
-       [--timeout SECONDS] [--out results.json] [--repo DIR]
+       [--timeout SECONDS] [--out results.json] [--report results.md] [--repo DIR]
+       deno run -A tests/mutation/run.ts --from results.json --report results.md
 
   --only TEXT     only the mutations whose id or file contains TEXT (comma-separated: any of them)
   --list          print the mutations as a Markdown table and exit
   --no-baseline   skip running the selected test files unmutated first (all at once, --parallel)
   --verbose       print the output of every test run
   --timeout S     seconds per mutation before it counts as caught by a hang (default 600)
-  --out FILE      also write every outcome, with the failing tests' names, as JSON
+  --out FILE      also write the run (date, commit, machine) and every outcome as JSON
+  --report FILE   also write the results as a Markdown page (tests/mutation/results.md)
+  --from FILE     run nothing: write --report from a JSON file that --out wrote
   --repo DIR      the repository to copy (default: the one holding this script)`);
     return 0;
   }
@@ -203,6 +330,16 @@ async function main(args: string[]): Promise<number> {
     console.log(markdownTable(selected));
     return 0;
   }
+  if (values.from !== undefined) {
+    if (values.report === undefined) {
+      console.error("Error: --from writes a report: add --report FILE.");
+      return 2;
+    }
+    const record = await readPassRecord(values.from);
+    await Deno.writeTextFile(values.report, markdownReport(record));
+    console.log(`Wrote ${values.report} from ${values.from}.`);
+    return 0;
+  }
   const timeout = Number(values.timeout);
   if (!(timeout > 0)) {
     console.error(`Error: --timeout must be a number of seconds, got "${values.timeout}".`);
@@ -212,6 +349,8 @@ async function main(args: string[]): Promise<number> {
     console.error(`Error: no mutation matches --only "${values.only}". See --list.`);
     return 2;
   }
+  const started = new Date();
+  const state = await gitState(values.repo);
   const dir = await scratchCopy(values.repo);
   console.error(`Scratch copy of ${values.repo}: ${dir}`);
   try {
@@ -260,9 +399,22 @@ async function main(args: string[]): Promise<number> {
       const caught = list.filter((o) => o.result === "caught").length;
       console.log(`  ${file.padEnd(36)} ${caught}/${list.length} caught`);
     }
+    const record: PassRecord = {
+      date: started.toISOString().replace(/\.\d+Z$/, "Z"),
+      commit: state.dirty ? `${state.commit}+changes` : state.commit,
+      machine: machineInfo(),
+      deno: Deno.version.deno,
+      seconds: Math.round((Date.now() - started.getTime()) / 1000),
+      only: filters,
+      outcomes,
+    };
     if (values.out) {
-      await Deno.writeTextFile(values.out, JSON.stringify(outcomes, null, 2) + "\n");
+      await Deno.writeTextFile(values.out, JSON.stringify(record, null, 2) + "\n");
       console.log(`Wrote ${relative(Deno.cwd(), values.out) || values.out}.`);
+    }
+    if (values.report) {
+      await Deno.writeTextFile(values.report, markdownReport(record));
+      console.log(`Wrote ${relative(Deno.cwd(), values.report) || values.report}.`);
     }
     return outcomes.every((o) => o.result === "caught" || o.result === "equivalent") ? 0 : 1;
   } finally {
