@@ -46,6 +46,18 @@ function maxAbsDifference(a: Float32Array[], b: Float32Array[]): number {
   return max;
 }
 
+/** Two identical baseline models (seed 2) compiled with Momentum, to train one in each place. */
+function twinMomentumModels(): [tf.LayersModel, tf.LayersModel] {
+  const models = [buildBaselineModel({ seed: 2 }), buildBaselineModel({ seed: 2 })];
+  for (const model of models) {
+    model.compile({
+      optimizer: tf.train.momentum(0.05, 0.9),
+      loss: "sparseCategoricalCrossentropy",
+    });
+  }
+  return [models[0], models[1]];
+}
+
 Deno.test("startReplicas() keeps every replica identical, with Batch Normalization and Dropout", async () => {
   const model = buildVariant("regularized", { seed: 3 });
   const before = valuesOf(model);
@@ -268,16 +280,10 @@ Deno.test("trainModel() with ema on 2 workers ends with the averages one process
     validationData: validation,
     ema: { momentum: 0.8 },
   };
-  const [inProcess, parallel] = [buildBaselineModel({ seed: 2 }), buildBaselineModel({ seed: 2 })];
   // Momentum is linear in the gradients: the replicas' other order of additions stays at float
   // rounding (Adam's division by the root of its second moment magnifies it: 1.4e-5 here after 6
   // steps, with or without the average).
-  for (const model of [inProcess, parallel]) {
-    model.compile({
-      optimizer: tf.train.momentum(0.05, 0.9),
-      loss: "sparseCategoricalCrossentropy",
-    });
-  }
+  const [inProcess, parallel] = twinMomentumModels();
   try {
     const a = await trainModel(inProcess, split, { ...options, workers: 0 });
     const b = await trainModel(parallel, split, { ...options, workers: 2 });
@@ -459,13 +465,7 @@ Deno.test("trainModel() follows a learning-rate schedule with SGD momentum in th
     seed: 5,
     learningRateSchedule: (epoch: number) => [0.05, 0.001][epoch],
   };
-  const [inProcess, parallel] = [buildBaselineModel({ seed: 2 }), buildBaselineModel({ seed: 2 })];
-  for (const model of [inProcess, parallel]) {
-    model.compile({
-      optimizer: tf.train.momentum(0.05, 0.9),
-      loss: "sparseCategoricalCrossentropy",
-    });
-  }
+  const [inProcess, parallel] = twinMomentumModels();
   try {
     await trainModel(inProcess, split, { ...options, workers: 0 });
     await trainModel(parallel, split, { ...options, workers: 2 });

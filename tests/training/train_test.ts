@@ -391,17 +391,22 @@ Deno.test("trainModel() scores the validation images, not the training ones, aft
   model.dispose();
 });
 
+/**
+ * Early stopping's set-up: one good epoch, then a learning rate that wrecks the model, so that the
+ * validation loss rises and patience 2 stops after epoch 3 with epoch 1 the best.
+ */
+const WRECKED_AFTER_ONE_EPOCH = {
+  epochs: 4,
+  batchSize: 64,
+  seed: 1,
+  validationData: validation,
+  learningRateSchedule: (epoch: number) => (epoch === 0 ? 0.002 : 0.2),
+  earlyStopping: { patience: 2 },
+};
+
 Deno.test("trainModel() stops early after `patience` epochs without progress and puts the best weights back", async () => {
   const model = buildBaselineModel({ seed: 3 });
-  // One good epoch, then a learning rate that wrecks the model: the validation loss rises.
-  const result = await trainModel(model, train, {
-    epochs: 4,
-    batchSize: 64,
-    seed: 1,
-    validationData: validation,
-    learningRateSchedule: (epoch) => (epoch === 0 ? 0.002 : 0.2),
-    earlyStopping: { patience: 2 },
-  });
+  const result = await trainModel(model, train, WRECKED_AFTER_ONE_EPOCH);
   const losses = result.history.val_loss!;
   assert.ok(losses[1] > losses[0] && losses[2] > losses[0], JSON.stringify(losses));
   assert.equal(result.epoch.length, 3, "epochs 2 and 3 without progress, then stop");
@@ -604,14 +609,8 @@ Deno.test("trainModel() with ema re-estimates Batch Normalization's statistics f
 
 Deno.test("trainModel() with ema and early stopping watches the averages and keeps the best epoch's", async () => {
   const model = buildBaselineModel({ seed: 3 });
-  // One good epoch, then a learning rate that wrecks the model: the validation loss rises.
   const result = await trainModel(model, train, {
-    epochs: 4,
-    batchSize: 64,
-    seed: 1,
-    validationData: validation,
-    learningRateSchedule: (epoch) => (epoch === 0 ? 0.002 : 0.2),
-    earlyStopping: { patience: 2 },
+    ...WRECKED_AFTER_ONE_EPOCH,
     ema: { momentum: 0.5 },
   });
   const { val_loss, val_loss_raw } = result.history;
