@@ -1357,9 +1357,12 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "model-files-lock-not-exclusive",
     file: "lib/models/model_files.ts",
-    original: 'if ("heldBy" in held) {',
-    mutant: "if (false) {",
-    breaks: "two runs saving into one folder at once are not stopped",
+    original:
+      '  const lock = join(dir, LOCK_FILE);\n  const held = await tryLockFile(lock, "saving a model");',
+    mutant:
+      '  const lock = join(dir, `${LOCK_FILE}.${crypto.randomUUID()}`);\n  const held = await tryLockFile(lock, "saving a model");',
+    breaks:
+      "two runs saving into one folder at once are not stopped (each locks a file of its own)",
   },
   {
     id: "model-files-weights-outside-folder",
