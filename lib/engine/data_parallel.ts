@@ -27,7 +27,6 @@ import { isOutOfMemory } from "./kernels/heap_module.ts";
 import { EngineError } from "./errors.ts";
 import { optimizerState, setOptimizerState } from "./optimizer_state.ts";
 import { flatOptimizerSettings } from "./flat_optimizer.ts";
-import { writeTrainableWeights } from "./model_weights.ts";
 
 /** Options of {@linkcode startReplicas}. */
 export interface ReplicaOptions {
@@ -424,7 +423,14 @@ export class Replicas {
           "trainable weights: copy the average into the model the replicas were started from.",
       );
     }
-    writeTrainableWeights(model, average);
+    weights.forEach((weight, i) => {
+      const value = tf.tensor(average[i], weight.read().shape);
+      try {
+        weight.write(value);
+      } finally {
+        value.dispose();
+      }
+    });
   }
 
   #checkAveraging(): void {

@@ -39,7 +39,6 @@ export {
   type StepProfile,
 } from "./data_parallel.ts";
 export { EngineError, type EngineOption } from "./errors.ts";
-export { writeTrainableWeights } from "./model_weights.ts";
 export { type KernelProfile, type KernelStats, startKernelProfile } from "./kernel_profile.ts";
 export { isOutOfMemory } from "./kernels/heap_module.ts";
 export { setWinogradEnabled } from "./kernels/kernels.ts";

@@ -15,7 +15,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { writeTrainableWeights } from "../engine/mod.ts";
 
 /** The average's option, as `trainModel`'s `ema` takes it: Keras' `ema_momentum`. */
 export interface EmaOptions {
@@ -82,7 +81,6 @@ export function foldIntoAverage(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { WeightAverage } from "./weight_average.ts";
- * await tf.ready(); // the backend: wasm, which importing the training engine registers
  * const model = tf.sequential({
  *   layers: [tf.layers.dense({ inputShape: [1], units: 1, useBias: false })],
  * });
@@ -134,7 +132,7 @@ export class WeightAverage {
     if (this.steps === 0) return;
     this.restoreTrained(model);
     this.#trained = model.trainableWeights.map((weight) => weight.read().clone());
-    writeTrainableWeights(model, this.#averages.map((average) => Float32Array.from(average)));
+    writeTrainable(model, this.#averages.map((average) => Float32Array.from(average)));
   }
 
   /** Puts the trained weights back, when the model holds the averages. */
@@ -150,4 +148,36 @@ export class WeightAverage {
     tf.dispose(this.#trained);
     this.#trained = undefined;
   }
+}
+
+/**
+ * Writes `values` (one array per trainable weight, in `model.trainableWeights`' order) into the
+ * model's trainable weights.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { writeTrainable } from "./weight_average.ts";
+ * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1 })] });
+ * writeTrainable(model, [Float32Array.of(3, 4), Float32Array.of(5)]);
+ * assert.deepEqual(model.getWeights().map((w) => [...w.dataSync()]), [[3, 4], [5]]);
+ * model.dispose();
+ * ```
+ */
+export function writeTrainable(model: tf.LayersModel, values: Float32Array[]): void {
+  const weights = model.trainableWeights;
+  if (values.length !== weights.length) {
+    throw new RangeError(
+      `The model has ${weights.length} trainable weights but ${values.length} averages were given.`,
+    );
+  }
+  weights.forEach((weight, i) => {
+    const value = tf.tensor(values[i], weight.read().shape);
+    try {
+      weight.write(value);
+    } finally {
+      value.dispose();
+    }
+  });
 }

@@ -7,11 +7,8 @@ import { compileModel, disposeModel, seedModel } from "../../lib/models/model.ts
 import { evaluateModel } from "../../lib/training/evaluate.ts";
 import { epochOrder, maxBatchSize, trainModel } from "../../lib/training/train.ts";
 import { reestimateBatchNormalization } from "../../lib/training/batch_norm_statistics.ts";
-import {
-  setupWasmBackend,
-  shutdownWasmBackend,
-  writeTrainableWeights,
-} from "../../lib/engine/mod.ts";
+import { writeTrainable } from "../../lib/training/weight_average.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { assertDifferentArrays, assertSameArray, rejectionOf } from "../fixtures.ts";
 
 await setupWasmBackend();
@@ -514,7 +511,7 @@ Deno.test("trainModel() with ema ends with Keras' average of the weights every s
   const averaged = await evaluateModel(model, validation);
   assert.ok(Math.abs(val_loss!.at(-1)! - averaged.loss) < 1e-6, `${val_loss} vs ${averaged.loss}`);
   assert.equal(val_acc!.at(-1), averaged.accuracy);
-  writeTrainableWeights(model, steps[5]);
+  writeTrainable(model, steps[5]);
   const trained = await evaluateModel(model, validation);
   assert.ok(
     Math.abs(val_loss_raw!.at(-1)! - trained.loss) < 1e-6,
@@ -596,7 +593,7 @@ Deno.test("trainModel() with ema re-estimates Batch Normalization's statistics f
     assert.ok(Math.abs(scored.loss - result.history.val_loss![1]) < 1e-5);
     if (workers === 0) {
       // The trained weights' statistics differ: the test can tell them apart.
-      writeTrainableWeights(model, last);
+      writeTrainable(model, last);
       reestimateBatchNormalization(model, part.images, part.count);
       const differs = statistics().some((s, i) =>
         s.some((v, j) => Math.abs(v - left[i][j]) > 1e-2)

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { checkEmaMomentum, WeightAverage } from "../../lib/training/weight_average.ts";
 import {
-  setupWasmBackend,
-  shutdownWasmBackend,
-  writeTrainableWeights,
-} from "../../lib/engine/mod.ts";
+  checkEmaMomentum,
+  WeightAverage,
+  writeTrainable,
+} from "../../lib/training/weight_average.ts";
+import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/mod.ts";
 import { assertSameArray } from "../fixtures.ts";
 
 await setupWasmBackend({ threads: 1 });
@@ -24,7 +24,7 @@ Deno.test("WeightAverage keeps Keras' average: the first step's weights, then mo
   const average = new WeightAverage({ momentum: 0.75 });
   const steps = [[4, 8, -4, 1], [0, 0, 4, 5], [8, 16, 0, -3]];
   for (const [a, b, c, bias] of steps) {
-    writeTrainableWeights(model, [Float32Array.of(a, b, c), Float32Array.of(bias)]);
+    writeTrainable(model, [Float32Array.of(a, b, c), Float32Array.of(bias)]);
     average.update(model);
   }
   // By hand: [4, 8, -4, 1]; then 0.75 of it and 0.25 of [0, 0, 4, 5]: [3, 6, -2, 2]; then
@@ -52,10 +52,10 @@ Deno.test("WeightAverage with momentum 0 holds the last step's weights exactly",
   const average = new WeightAverage({ momentum: 0 });
   const last = [Float32Array.of(0.1, -1e-7, 3e30), Float32Array.of(0.7)];
   for (const values of [[Float32Array.of(5, 6, 7), Float32Array.of(8)], last]) {
-    writeTrainableWeights(model, values);
+    writeTrainable(model, values);
     average.update(model);
   }
-  writeTrainableWeights(model, [Float32Array.of(9, 9, 9), Float32Array.of(9)]);
+  writeTrainable(model, [Float32Array.of(9, 9, 9), Float32Array.of(9)]);
   average.holdAverages(model);
   model.getWeights().forEach((w, i) => assertSameArray(w.dataSync(), last[i]));
   average.dispose();
@@ -79,9 +79,9 @@ Deno.test("WeightAverage keeps increments that float32 would round away", () => 
     layers: [tf.layers.dense({ inputShape: [1], units: 1, useBias: false })],
   });
   const average = new WeightAverage({ momentum: 0.9999 });
-  writeTrainableWeights(model, [Float32Array.of(1)]);
+  writeTrainable(model, [Float32Array.of(1)]);
   average.update(model);
-  writeTrainableWeights(model, [Float32Array.of(1.0005)]);
+  writeTrainable(model, [Float32Array.of(1.0005)]);
   const steps = 5_000;
   for (let i = 0; i < steps; i++) average.update(model);
   average.holdAverages(model);
@@ -109,11 +109,11 @@ Deno.test("checkEmaMomentum() refuses a momentum below 0, of 1 or more, or not a
   }
 });
 
-Deno.test("writeTrainableWeights() refuses a list of the wrong length, naming both", () => {
+Deno.test("writeTrainable() refuses a list of the wrong length, naming both", () => {
   const model = smallModel();
   assert.throws(
-    () => writeTrainableWeights(model, [Float32Array.of(1, 2, 3)]),
-    /The model has 2 trainable weights but 1 arrays were given\./,
+    () => writeTrainable(model, [Float32Array.of(1, 2, 3)]),
+    /The model has 2 trainable weights but 1 averages were given\./,
   );
   model.dispose();
 });
