@@ -152,7 +152,9 @@ export class WeightAverage {
 
 /**
  * Writes `values` (one array per trainable weight, in `model.trainableWeights`' order) into the
- * model's trainable weights.
+ * model's trainable weights. (`Replicas.copyAverageTo` in the engine writes its averages with the
+ * same loop: this module does not import the engine, whose loading registers the wasm backend, as
+ * lib/training loads it only when a run starts replicas.)
  *
  * @example
  * ```ts
