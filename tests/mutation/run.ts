@@ -239,9 +239,7 @@ export function markdownReport(
     "| -- | ---- | ------- | ------ | ------------------ | ------: |",
     ...outcomes.map((o) =>
       `| \`${o.id}\` | \`${o.file}\` | ${cell(byId.get(o.id)?.breaks ?? "")} | ${o.result} | ` +
-      `${
-        cell(o.failed[0]?.replace(/^file:\/\/\/tmp\/mutation-[^/]+\//, "") ?? "")
-      } | ${o.seconds} |`
+      `${cell(o.failed[0]?.replace(/^file:\/\/.*?\/mutation-[^/]+\//, "") ?? "")} | ${o.seconds} |`
     ),
     "",
   ];

@@ -90,7 +90,14 @@ const RECORD: PassRecord = {
       failed: ["half() of 2 is 1"],
       seconds: 2,
     },
-    { id: "half-down", file: "half.ts", result: "equivalent", failed: [], seconds: 3 },
+    {
+      id: "half-down",
+      file: "half.ts",
+      result: "caught",
+      failed: ["file:///var/tmp/mutation-1a2b/half.ts$3-8.ts"],
+      seconds: 1,
+    },
+    { id: "half-down-eq", file: "half.ts", result: "equivalent", failed: [], seconds: 3 },
     { id: "half-up", file: "other.ts", result: "survived", failed: [], seconds: 4 },
   ] satisfies Outcome[],
 };
@@ -98,21 +105,27 @@ const RECORD: PassRecord = {
 Deno.test("markdownReport(): the run's provenance and counts, each module, each equivalent's reason, each survivor, every mutation", () => {
   const page = markdownReport(RECORD, [
     mutation({}),
-    mutation({ id: "half-down", breaks: "rounds up", equivalent: "no test calls halfDown" }),
+    mutation({ id: "half-down", breaks: "rounds down" }),
+    mutation({ id: "half-down-eq", breaks: "rounds up", equivalent: "no test calls halfDown" }),
     mutation({ id: "half-up", file: "other.ts", breaks: "rounds the other way" }),
   ]);
   assert.match(
     page,
-    /Run started 2026-12-07T21:57:01Z at commit cbc7edc, on AMD EPYC \(2 cores, linux 6\.18\), Deno 2\.8\.1: 3 mutations in 60 minutes/,
+    /Run started 2026-12-07T21:57:01Z at commit cbc7edc, on AMD EPYC \(2 cores, linux 6\.18\), Deno 2\.8\.1: 4 mutations in 60 minutes/,
   );
-  assert.match(page, /\*\*1 caught, 1 survived, 1 equivalent, 0 stale, 0 invalid\.\*\*/);
-  assert.match(page, /^\| `half\.ts` \| 2 \| 1 \| 0 \| 1 \| 0 \|$/m);
+  assert.match(page, /\*\*2 caught, 1 survived, 1 equivalent, 0 stale, 0 invalid\.\*\*/);
+  assert.match(page, /^\| `half\.ts` \| 3 \| 2 \| 0 \| 1 \| 0 \|$/m);
   assert.match(page, /^\| `other\.ts` \| 1 \| 0 \| 1 \| 0 \| 0 \|$/m);
-  assert.match(page, /^- `half-down` \(`half\.ts`\): no test calls halfDown$/m);
+  assert.match(page, /^- `half-down-eq` \(`half\.ts`\): no test calls halfDown$/m);
   assert.match(page, /^- `half-up` \(`other\.ts`\), survived: rounds the other way$/m);
   assert.match(
     page,
     /^\| `half-times` \| `half\.ts` \| half doubles \| caught \| half\(\) of 2 is 1 \| 2 \|$/m,
+  );
+  // A doc example is named by its place in the module, not in the scratch copy.
+  assert.match(
+    page,
+    /^\| `half-down` \| `half\.ts` \| rounds down \| caught \| half\.ts\$3-8\.ts \| 1 \|$/m,
   );
   const clean = markdownReport({ ...RECORD, outcomes: RECORD.outcomes.slice(0, 1) }, [
     mutation({}),
