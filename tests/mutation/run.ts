@@ -18,6 +18,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gitState, type MachineInfo, machineInfo } from "../../lib/machine.ts";
+import { markdownTable as layoutTable } from "../../lib/training/result_tables.ts";
 import { type Mutation, MUTATIONS, testsFor } from "./mutations.ts";
 
 /** What happened to one mutation. */
@@ -177,7 +178,7 @@ export async function tryMutation(
  *   outcomes: [{ id: "files-direct-write", file: "lib/files.ts", result: "caught", failed: ["t"], seconds: 5 }],
  * });
  * assert.match(page, /1 caught, 0 survived, 0 equivalent, 0 stale, 0 invalid/);
- * assert.match(page, /\| `files-direct-write` \| `lib\/files.ts` \| .* \| caught \| t \| 5 \|/);
+ * assert.match(page, /\| `files-direct-write` \| `lib\/files.ts` \| .* \| caught +\| t +\| +5 \|/);
  * ```
  */
 export function markdownReport(
@@ -210,11 +211,21 @@ export function markdownReport(
     "",
     "## By module",
     "",
-    "| module | mutations | caught | survived | equivalent | stale or invalid |",
-    "| ------ | --------: | -----: | -------: | ---------: | ---------------: |",
-    ...[...modules].sort(([a], [b]) => a.localeCompare(b)).map(([file, list]) =>
-      `| \`${file}\` | ${list.length} | ${count(list, "caught")} | ${count(list, "survived")} | ` +
-      `${count(list, "equivalent")} | ${count(list, "stale") + count(list, "invalid")} |`
+    layoutTable(
+      [
+        ["module"],
+        ["mutations", "right"],
+        ["caught", "right"],
+        ["survived", "right"],
+        ["equivalent", "right"],
+        ["stale or invalid", "right"],
+      ],
+      [...modules].sort(([a], [b]) => a.localeCompare(b)).map(([file, list]) => [
+        `\`${file}\``,
+        `${list.length}`,
+        ...(["caught", "survived", "equivalent"] as const).map((r) => `${count(list, r)}`),
+        `${count(list, "stale") + count(list, "invalid")}`,
+      ]),
     ),
     "",
     "## Equivalent mutants",
@@ -235,11 +246,16 @@ export function markdownReport(
     "",
     "## Every mutation",
     "",
-    "| id | file | the bug | result | first failing test | seconds |",
-    "| -- | ---- | ------- | ------ | ------------------ | ------: |",
-    ...outcomes.map((o) =>
-      `| \`${o.id}\` | \`${o.file}\` | ${cell(byId.get(o.id)?.breaks ?? "")} | ${o.result} | ` +
-      `${cell(o.failed[0]?.replace(/^file:\/\/.*?\/mutation-[^/]+\//, "") ?? "")} | ${o.seconds} |`
+    layoutTable(
+      [["id"], ["file"], ["the bug"], ["result"], ["first failing test"], ["seconds", "right"]],
+      outcomes.map((o) => [
+        `\`${o.id}\``,
+        `\`${o.file}\``,
+        cell(byId.get(o.id)?.breaks ?? ""),
+        o.result,
+        cell(o.failed[0]?.replace(/^file:\/\/.*?\/mutation-[^/]+\//, "") ?? ""),
+        `${o.seconds}`,
+      ]),
     ),
     "",
   ];
@@ -259,6 +275,24 @@ export function markdownTable(mutations: readonly Mutation[]): string {
     ),
   ];
   return lines.join("\n");
+}
+
+/**
+ * Writes the page of `record` to `path`, laid out by `deno fmt` as the repository's `deno task
+ * check` expects (its line width wraps the longer sentences).
+ */
+async function writeReport(path: string, record: PassRecord): Promise<void> {
+  await Deno.writeTextFile(path, markdownReport(record));
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", path],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!fmt.success) {
+    throw new Error(
+      `deno fmt could not lay out ${path}: ${new TextDecoder().decode(fmt.stderr).trim()}`,
+    );
+  }
 }
 
 /** Reads a run that `--out` wrote, refusing a file that is not one, by name. */
@@ -334,7 +368,7 @@ async function main(args: string[]): Promise<number> {
       return 2;
     }
     const record = await readPassRecord(values.from);
-    await Deno.writeTextFile(values.report, markdownReport(record));
+    await writeReport(values.report, record);
     console.log(`Wrote ${values.report} from ${values.from}.`);
     return 0;
   }
@@ -411,7 +445,7 @@ async function main(args: string[]): Promise<number> {
       console.log(`Wrote ${relative(Deno.cwd(), values.out) || values.out}.`);
     }
     if (values.report) {
-      await Deno.writeTextFile(values.report, markdownReport(record));
+      await writeReport(values.report, record);
       console.log(`Wrote ${relative(Deno.cwd(), values.report) || values.report}.`);
     }
     return outcomes.every((o) => o.result === "caught" || o.result === "equivalent") ? 0 : 1;
