@@ -9,14 +9,21 @@ const FILE = new Uint8Array(5000).map((_, i) => i % 251);
 
 /**
  * An HTTP server on 127.0.0.1 that answers every request the way `answer` says, counting the bytes
- * it managed to send and the requests it got. Every test also aborts after 10 s, so that a client
- * that reads without end fails the test instead of hanging it.
+ * it managed to send and the requests it got. After 10 s its endless bodies end, so that a client
+ * that reads without end gets a finished body and fails the test instead of hanging it (a graceful
+ * shutdown waits for every response to end).
  */
 async function withServer(
   answer: Answer,
   fn: (url: string, served: { bytes: number; requests: number }) => Promise<void>,
 ) {
   const served = { bytes: 0, requests: 0 };
+  let ended = false;
+  const pull = (c: ReadableStreamDefaultController<Uint8Array>) => {
+    if (ended) return c.close();
+    served.bytes += 1000;
+    c.enqueue(new Uint8Array(1000));
+  };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     served.requests++;
     const path = new URL(request.url).pathname;
@@ -32,26 +39,16 @@ async function withServer(
     if (answer === "long-header" || answer === "short-header") {
       const length = answer === "long-header" ? FILE.length * 1000 : FILE.length - 1;
       // Announces one size; the body, never read, would have it.
-      const body = new ReadableStream<Uint8Array>({
-        pull: (c) => {
-          served.bytes += 1000;
-          c.enqueue(new Uint8Array(1000));
-        },
-      });
+      const body = new ReadableStream<Uint8Array>({ pull });
       return new Response(body, { headers: { "content-length": String(length) } });
     }
     if (answer === "endless") {
-      const body = new ReadableStream<Uint8Array>({
-        pull: (c) => {
-          served.bytes += 1000;
-          c.enqueue(new Uint8Array(1000));
-        },
-      });
+      const body = new ReadableStream<Uint8Array>({ pull });
       return new Response(body);
     }
     return new Response(FILE);
   });
-  const deadline = setTimeout(() => server.shutdown(), 10_000);
+  const deadline = setTimeout(() => ended = true, 10_000);
   try {
     await fn(`http://127.0.0.1:${server.addr.port}/a`, served);
   } finally {
