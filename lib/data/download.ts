@@ -43,13 +43,15 @@ const STALL_TIMEOUT_MS = 30_000;
  * ```ts
  * import assert from "node:assert/strict";
  * import { downloadBounded } from "./download.ts";
- * const endless = () => Promise.resolve(new Response(new ReadableStream({
- *   pull: (c) => c.enqueue(new Uint8Array(1000)),
+ * let chunks = 0; // a server ready to send 1,000 chunks of 1,000 bytes
+ * const tooMuch = () => Promise.resolve(new Response(new ReadableStream({
+ *   pull: (c) => chunks++ < 1000 ? c.enqueue(new Uint8Array(1000)) : c.close(),
  * })));
  * await assert.rejects(
- *   downloadBounded("https://example.test/a.gz", { fetch: endless, size: 2500 }),
+ *   downloadBounded("https://example.test/a.gz", { fetch: tooMuch, size: 2500 }),
  *   /https:\/\/example\.test\/a\.gz sent more than the 2500 bytes the file holds/,
  * );
+ * assert.ok(chunks < 100, `read ${chunks} chunks: it should stop at the third`);
  * const exact = () => Promise.resolve(new Response(new Uint8Array(3)));
  * assert.equal((await downloadBounded("https://example.test/b", { fetch: exact, size: 3 })).length, 3);
  * ```
