@@ -30,7 +30,8 @@ import { runVariableWarnings } from "../lib/training/run_parameters.ts";
  *   taskPermissions({ DATA_MIRROR: "https://mirror.example/data" }).flags[1],
  *   "--allow-net=storage.googleapis.com,ossci-datasets.s3.amazonaws.com,mirror.example",
  * );
- * assert.equal(taskPermissions({ DATA_MIRROR: "../shared" }).flags[0], "--allow-read=.,../shared");
+ * // A folder that is not a link (or, as here, not there) is allowed as given.
+ * assert.equal(taskPermissions({ DATA_MIRROR: "/srv/mirror" }).flags[0], "--allow-read=.,/srv/mirror");
  * ```
  */
 export function taskPermissions(
