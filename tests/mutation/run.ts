@@ -17,7 +17,7 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { gitState, type MachineInfo, machineInfo } from "../../lib/machine.ts";
+import { gitCommit, type MachineInfo, machineInfo } from "../../lib/machine.ts";
 import { markdownTable as layoutTable } from "../../lib/training/result_tables.ts";
 import { type Mutation, MUTATIONS, testsFor } from "./mutations.ts";
 
@@ -163,6 +163,11 @@ export async function tryMutation(
   }
 }
 
+/** Text as one Markdown table cell: pipes escaped, on one line. */
+function cell(text: string): string {
+  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+}
+
 /**
  * A run's results as a Markdown page: where and when it ran, the counts, each module's, why each
  * equivalent mutant cannot be caught, the survivors, and every mutation with the test that caught
@@ -185,7 +190,6 @@ export function markdownReport(
   record: PassRecord,
   mutations: readonly Mutation[] = MUTATIONS,
 ): string {
-  const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
   const byId = new Map(mutations.map((m) => [m.id, m]));
   const { outcomes } = record;
   const count = (list: readonly Outcome[], r: Outcome["result"]) =>
@@ -264,7 +268,6 @@ export function markdownReport(
 
 /** The mutations as a Markdown table, for tests/README.md. */
 export function markdownTable(mutations: readonly Mutation[]): string {
-  const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
   const lines = [
     "| id | file | the bug | tests run |",
     "| -- | ---- | ------- | --------- |",
@@ -282,17 +285,26 @@ export function markdownTable(mutations: readonly Mutation[]): string {
  * check` expects (its line width wraps the longer sentences).
  */
 async function writeReport(path: string, record: PassRecord): Promise<void> {
-  await Deno.writeTextFile(path, markdownReport(record));
-  const fmt = await new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--quiet", path],
-    stdout: "null",
+  // Through standard input, in the repository: its configuration applies wherever the page goes
+  // (outputs/, which deno fmt excludes, or outside the repository), and nothing is written unlaid.
+  const fmt = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext=md", "-"],
+    cwd: REPO,
+    stdin: "piped",
+    stdout: "piped",
     stderr: "piped",
-  }).output();
-  if (!fmt.success) {
+  }).spawn();
+  const writer = fmt.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(markdownReport(record)));
+  await writer.close();
+  const out = await fmt.output();
+  if (!out.success) {
     throw new Error(
-      `deno fmt could not lay out ${path}: ${new TextDecoder().decode(fmt.stderr).trim()}`,
+      `deno fmt could not lay out the page for ${path}: ` +
+        new TextDecoder().decode(out.stderr).trim(),
     );
   }
+  await Deno.writeFile(path, out.stdout);
 }
 
 /** Reads a run that `--out` wrote, refusing a file that is not one, by name. */
@@ -382,7 +394,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const started = new Date();
-  const state = await gitState(values.repo);
+  const commit = await gitCommit(values.repo);
   const dir = await scratchCopy(values.repo);
   console.error(`Scratch copy of ${values.repo}: ${dir}`);
   try {
@@ -433,7 +445,7 @@ async function main(args: string[]): Promise<number> {
     }
     const record: PassRecord = {
       date: started.toISOString().replace(/\.\d+Z$/, "Z"),
-      commit: state.dirty ? `${state.commit}+changes` : state.commit,
+      commit,
       machine: machineInfo(),
       deno: Deno.version.deno,
       seconds: Math.round((Date.now() - started.getTime()) / 1000),
