@@ -154,3 +154,34 @@ Deno.test("readPassRecord() reads what --out wrote and refuses another JSON file
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--from writes the page laid out as the repository's deno fmt lays it, outside the repository too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify(RECORD));
+    const page = join(dir, "page.md");
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "tests/mutation/run.ts",
+        "--from",
+        join(dir, "run.json"),
+        "--report",
+        page,
+      ],
+      cwd: join(import.meta.dirname!, "..", ".."),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(run.success, new TextDecoder().decode(run.stderr));
+    const text = await Deno.readTextFile(page);
+    // The repository's line width (100), not deno fmt's default (80): prose wraps at 100.
+    const prose = text.split("\n").filter((line) => !line.startsWith("|"));
+    assert.ok(prose.every((line) => line.length <= 100), "a prose line over 100 characters");
+    assert.ok(prose.some((line) => line.length > 80), "wrapped at 80, not at the project's 100");
+    assert.match(text, /^\| `half-times` +\| `half\.ts` +\|/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
