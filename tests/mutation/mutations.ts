@@ -49,6 +49,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   ],
   "lib/engine/backend.ts": ["tests/engine/backend_test.ts"],
   "lib/engine/kernels/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
+  "lib/engine/kernels/mean_grad.ts": ["tests/engine/mean_grad_test.ts"],
   "lib/models/model.ts": ["tests/models/model_test.ts"],
   "lib/models/variants.ts": ["tests/models/variants_test.ts"],
   "lib/models/model_files.ts": [
@@ -851,6 +852,36 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "training: { epochs: 6, batchSize: 128 },",
     breaks: "the tutorial's 5 epochs changed",
     tests: ["tests/models/variants_test.ts", "tests/parameters_test.ts"],
+  },
+  // lib/engine/kernels/mean_grad.ts
+  {
+    id: "mean-grad-not-divided",
+    file: "lib/engine/kernels/mean_grad.ts",
+    original: "tf.div(dyTensor, count)",
+    mutant: "dyTensor",
+    breaks: "the Mean gradient is a sum's: Batch Normalization's gradients n times too large",
+  },
+  {
+    id: "mean-grad-miscounted",
+    file: "lib/engine/kernels/mean_grad.ts",
+    original: "count *= x.shape[axis];",
+    mutant: "count *= x.shape[axis] + 1;",
+    breaks: "the Mean gradient divides by the wrong number of elements",
+  },
+  {
+    id: "mean-grad-not-broadcast-along-reduced-axes",
+    file: "lib/engine/kernels/mean_grad.ts",
+    original: "keptShape[axis] = 1;",
+    mutant: "",
+    breaks: "dy is not laid along the averaged axes: a wrong shape or wrong elements",
+  },
+  {
+    id: "mean-grad-not-registered",
+    file: "lib/engine/kernels/kernels.ts",
+    original: "tf.registerGradient(meanGrad);",
+    mutant: "",
+    breaks: "training Batch Normalization falls back to tfjs' slow Mean gradient",
+    tests: ["tests/engine/mean_grad_test.ts"],
   },
   // lib/engine/kernels/batch_norm_grad.ts
   {

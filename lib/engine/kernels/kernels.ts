@@ -54,6 +54,7 @@ import { maxPool2x2, maxPoolGrad2x2, maxPoolGrad2x2Supports } from "./pooling.ts
 import { reluGrad } from "./relu_grad.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
 import { fusedBatchNormGrad } from "./batch_norm_grad.ts";
+import { meanGrad } from "./mean_grad.ts";
 import { winogradConv2D, winogradFilterGradient, winogradSupports } from "./winograd.ts";
 import {
   filterGradIm2col,
@@ -665,9 +666,9 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
 /**
  * Registers the training kernels for the `wasm` backend, replacing stock ones of the same
  * name, the Relu gradient (tfjs' own formula, computed in one pass by `DenseReluGrad` on a
- * one-thread wasm backend) and the BatchNormalization gradient without its full-size Tile
- * (`batch_norm_grad.ts`). Idempotent: kernels already installed by this module are left
- * alone.
+ * one-thread wasm backend), the BatchNormalization gradient without its full-size Tile
+ * (`batch_norm_grad.ts`) and the Mean gradient without its JavaScript fill (`mean_grad.ts`).
+ * Idempotent: kernels already installed by this module are left alone.
  *
  * @example
  * ```ts
@@ -675,15 +676,18 @@ function asKernelFunc(f: (args: WasmKernelArgs) => tf.TensorInfo): tf.KernelFunc
  * import * as tf from "@tensorflow/tfjs";
  * import "@tensorflow/tfjs-backend-wasm";
  * import { registerWasmTrainingKernels } from "./kernels.ts";
+ * import { meanGrad } from "./mean_grad.ts";
  * registerWasmTrainingKernels();
  * assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
  * assert.ok(tf.getKernel("DenseReluGrad", "wasm") !== undefined);
  * assert.ok(tf.getGradient("FusedBatchNorm") !== undefined);
+ * assert.equal(tf.getGradient("Mean")?.gradFunc, meanGrad.gradFunc);
  * ```
  */
 export function registerWasmTrainingKernels(): void {
   tf.registerGradient(reluGradient);
   tf.registerGradient(fusedBatchNormGrad);
+  tf.registerGradient(meanGrad);
   for (const config of wasmTrainingKernels) {
     const existing = tf.getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc === config.kernelFunc) continue;
