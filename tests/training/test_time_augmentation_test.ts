@@ -52,17 +52,34 @@ Deno.test("testTimeShifts refuses shifts that are not whole pixels inside the im
   assert.equal(testTimeShifts({ shiftPixels: 2 }).length, 5);
 });
 
+Deno.test("testTimeShifts with diagonals gives every shift of the 3x3 grid once, unshifted first", () => {
+  const shifts = testTimeShifts({ shiftPixels: 2, diagonals: true });
+  assert.deepEqual(shifts[0], [0, 0]);
+  const grid = [-2, 0, 2].flatMap((dx) => [-2, 0, 2].map((dy) => `${dx},${dy}`)).sort();
+  assert.deepEqual(shifts.map(([dx, dy]) => `${dx},${dy}`).sort(), grid);
+  assert.deepEqual(
+    testTimeShifts({ shiftPixels: 2, diagonals: false }),
+    testTimeShifts({ shiftPixels: 2 }),
+  );
+});
+
 Deno.test("meanProbabilities refuses views of different lengths", () => {
   assert.throws(() => meanProbabilities([new Float32Array(10), new Float32Array(20)]), /differ/);
   assert.throws(() => meanProbabilities([]), /no predictions/);
 });
 
-for (const workers of [1, 2]) {
+for (
+  const [workers, augmentation] of [
+    [1, { shiftPixels: 1 }],
+    [2, { shiftPixels: 1 }],
+    [2, { shiftPixels: 1, diagonals: true }],
+  ] as const
+) {
   const where = workers === 1 ? "in this process" : "on 2 replicas";
-  Deno.test(`evaluateModel with test-time shifts scores the mean of the five views ${where}`, async () => {
+  const count = augmentation.diagonals ? "nine" : "five";
+  Deno.test(`evaluateModel with test-time shifts scores the mean of the ${count} views ${where}`, async () => {
     const before = tf.memory().numTensors;
     const model = buildVariant("baseline", { seed: 5 });
-    const augmentation = { shiftPixels: 1 };
     const views = testTimeShifts(augmentation).map(([dx, dy]) =>
       predictProbabilities(model, shiftImages(test.images, { dx, dy }))
     );
@@ -90,6 +107,13 @@ Deno.test("a variant's test-time augmentation changes its fingerprint", async ()
   assert.notEqual(
     await variantFingerprint(deep),
     await variantFingerprint({ ...deep, testTimeAugmentation: { shiftPixels: 1 } }),
+  );
+  assert.notEqual(
+    await variantFingerprint({ ...deep, testTimeAugmentation: { shiftPixels: 1 } }),
+    await variantFingerprint({
+      ...deep,
+      testTimeAugmentation: { shiftPixels: 1, diagonals: true },
+    }),
   );
 });
 
