@@ -50,6 +50,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/engine/backend.ts": ["tests/engine/backend_test.ts"],
   "lib/engine/kernels/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
   "lib/engine/kernels/mean_grad.ts": ["tests/engine/mean_grad_test.ts"],
+  "lib/engine/kernels/channelwise.ts": ["tests/engine/batch_norm_kernel_test.ts"],
   "lib/models/model.ts": ["tests/models/model_test.ts"],
   "lib/models/variants.ts": ["tests/models/variants_test.ts"],
   "lib/models/model_files.ts": [
@@ -852,6 +853,31 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "training: { epochs: 6, batchSize: 128 },",
     breaks: "the tutorial's 5 epochs changed",
     tests: ["tests/models/variants_test.ts", "tests/parameters_test.ts"],
+  },
+  // lib/engine/kernels/channelwise.ts (Batch Normalization's forward kernel)
+  {
+    id: "batch-norm-kernel-epsilon-ignored",
+    file: "lib/engine/kernels/channelwise.ts",
+    original: "n[j] = Math.fround(Math.sqrt(Math.fround(v[j] + epsilon)));",
+    mutant: "n[j] = Math.fround(Math.sqrt(v[j]));",
+    breaks: "Batch Normalization divides by the standard deviation without epsilon",
+  },
+  {
+    id: "batch-norm-kernel-norm-in-float64",
+    file: "lib/engine/kernels/channelwise.ts",
+    original: "n[j] = Math.fround(Math.sqrt(Math.fround(v[j] + epsilon)));",
+    mutant: "n[j] = Math.sqrt(v[j] + epsilon);",
+    breaks:
+      "the normalization factor not rounded as tfjs' kernel rounds it: the trained weights drift",
+  },
+  {
+    id: "batch-norm-kernel-not-routed",
+    file: "lib/engine/kernels/kernels.ts",
+    original:
+      '  { kernelName: "FusedBatchNorm", backendName: BACKEND, kernelFunc: asKernelFunc(fusedBatchNorm) },\n',
+    mutant: "",
+    breaks: "Batch Normalization runs tfjs' element-by-element kernel again",
+    tests: ["tests/engine/batch_norm_kernel_test.ts"],
   },
   // lib/engine/kernels/mean_grad.ts
   {

@@ -1,16 +1,18 @@
 /**
  * Per-channel kernels in our own WebAssembly (`channelwise.wat`: relaxed SIMD), run in place on a
  * one-thread wasm backend's heap ({@linkcode heapModule}): sums and means over leading axes, for
- * bias gradients and Batch Normalization's moments ({@linkcode sumLeadingAxes}), and a
- * per-channel vector added, multiplied or subtracted along NHWC data ({@linkcode channelwise}).
- * `kernels.ts` routes `Sum`, `Mean`, `Add`, `Multiply` and `Sub` here on one-thread backends.
+ * bias gradients and Batch Normalization's moments ({@linkcode sumLeadingAxes}), a
+ * per-channel vector added, multiplied or subtracted along NHWC data ({@linkcode channelwise}),
+ * and Batch Normalization with per-channel statistics ({@linkcode batchNorm}). `kernels.ts`
+ * routes `Sum`, `Mean`, `Add`, `Multiply`, `Sub` and `FusedBatchNorm` here on one-thread
+ * backends.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { CHANNELWISE_WASM_BASE64 } from "./channelwise_wasm.ts";
-import { heapModule, heapOffset } from "./heap_module.ts";
+import { backendMemory, heapModule, heapOffset } from "./heap_module.ts";
 
 /** The functions `channelwise.wat` exports. */
 interface ChannelwiseExports {
@@ -24,6 +26,16 @@ interface ChannelwiseExports {
     div: number,
   ): void;
   channel_op(out: number, x: number, v: number, rows: number, cols: number, op: number): void;
+  batch_norm(
+    out: number,
+    x: number,
+    mean: number,
+    scale: number,
+    offset: number,
+    norm: number,
+    rows: number,
+    cols: number,
+  ): void;
 }
 
 function channelwiseModule(backend: BackendWasm): ChannelwiseExports {
@@ -201,5 +213,100 @@ export function channelwise(
     cols,
     CHANNEL_OPS[op],
   );
+  return out;
+}
+
+/** The per-channel tensors of {@linkcode batchNorm}. */
+export interface BatchNormParameters {
+  mean: tf.TensorInfo;
+  variance: tf.TensorInfo;
+  offset: tf.TensorInfo;
+  scale: tf.TensorInfo;
+}
+
+/**
+ * Whether {@linkcode batchNorm} takes `x` with these statistics: {@linkcode channelwiseSupports}
+ * for each of the four (per-channel vectors along `x`'s last axis, a multiple of 4).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { batchNormSupports } from "./channelwise.ts";
+ * const f = (shape: number[]) => ({ shape, dtype: "float32" as const });
+ * const c = f([64]);
+ * assert.ok(batchNormSupports(f([128, 11, 11, 64]), [c, c, c, c]));
+ * assert.ok(!batchNormSupports(f([128, 11, 11, 64]), [c, c, c, f([1])]));
+ * ```
+ */
+export function batchNormSupports(
+  x: Pick<tf.TensorInfo, "shape" | "dtype">,
+  parameters: readonly Pick<tf.TensorInfo, "shape" | "dtype">[],
+): boolean {
+  return parameters.every((p) => channelwiseSupports(x, p));
+}
+
+/**
+ * Batch Normalization with per-channel statistics, `offset + (x - mean) * scale /
+ * sqrt(variance + epsilon)` along `x`'s last axis, as a new float32 tensor on `backend`: one SIMD
+ * pass, bit for bit what tfjs' own wasm `FusedBatchNorm` computes one element at a time (the
+ * same operations in the same order and precision: `(x - mean) * scale` in float32, the division
+ * and the offset in float64). Needs a one-thread backend and operands that
+ * {@linkcode batchNormSupports}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+ * import { setupWasmBackend, shutdownWasmBackend } from "../backend.ts";
+ * import { batchNorm } from "./channelwise.ts";
+ * await setupWasmBackend({ threads: 1 });
+ * const backend = tf.backend() as BackendWasm;
+ * const x = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
+ * const mean = tf.tensor1d([1, 2, 3, 4]), variance = tf.tensor1d([4, 4, 1, 1]);
+ * const offset = tf.tensor1d([0, 0, 1, 1]), scale = tf.tensor1d([1, 2, 1, 2]);
+ * const y = tf.engine().makeTensorFromTensorInfo(
+ *   batchNorm(backend, x, { mean, variance, offset, scale }, 0),
+ * );
+ * assert.deepEqual([...y.dataSync()], [0, 0, 1, 1, 2, 4, 5, 9]);
+ * tf.dispose([x, mean, variance, offset, scale, y]);
+ * shutdownWasmBackend();
+ * ```
+ */
+export function batchNorm(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  parameters: BatchNormParameters,
+  varianceEpsilon: number,
+): tf.TensorInfo {
+  const { mean, variance, offset, scale } = parameters;
+  if (!batchNormSupports(x, [mean, variance, offset, scale])) {
+    throw new Error(
+      `batchNorm() cannot normalize [${x.shape}] (${x.dtype}) with statistics of shapes ` +
+        `[${mean.shape}], [${variance.shape}], [${offset.shape}], [${scale.shape}]; check ` +
+        "batchNormSupports() first and use tf.batchNorm otherwise.",
+    );
+  }
+  const cols = x.shape[x.shape.length - 1];
+  const out = backend.makeOutput(x.shape, "float32");
+  const scratch = backend.makeOutput([2 * cols], "float32"); // cols doubles
+  // After both allocations, which may grow the heap and detach earlier views of it. As the stock
+  // kernel: the sum and its square root rounded to float32, kept as a double.
+  const v = backend.typedArrayFromHeap(variance) as Float32Array;
+  const norm = heapOffset(backend, scratch);
+  const n = new Float64Array(backendMemory(backend).buffer, norm, cols);
+  const epsilon = Math.fround(varianceEpsilon);
+  for (let j = 0; j < cols; j++) n[j] = Math.fround(Math.sqrt(Math.fround(v[j] + epsilon)));
+  channelwiseModule(backend).batch_norm(
+    heapOffset(backend, out),
+    heapOffset(backend, x),
+    heapOffset(backend, mean),
+    heapOffset(backend, scale),
+    heapOffset(backend, offset),
+    norm,
+    size(x.shape) / cols,
+    cols,
+  );
+  backend.disposeData(scratch.dataId);
   return out;
 }

@@ -44,6 +44,8 @@ import {
   singleChannelSupports,
 } from "./single_channel_conv.ts";
 import {
+  batchNorm,
+  batchNormSupports,
   channelwise,
   channelwiseSupports,
   sumLeadingAxes,
@@ -570,6 +572,23 @@ function channelKernel(
   };
 }
 
+/**
+ * Batch Normalization with per-channel statistics (every `tf.layers.batchNormalization` over
+ * NHWC, training and predicting) on a one-thread backend: our SIMD pass, bit for bit the stock
+ * kernel, which goes element by element with four wrapping indices. Anything else goes to it.
+ */
+function fusedBatchNorm({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", "FusedBatchNorm");
+  const { mean, variance, offset, scale } = inputs as Partial<Record<string, tf.TensorInfo>>;
+  if (
+    heapKernelsAvailable(backend) && mean && variance && offset && scale &&
+    batchNormSupports(x, [mean, variance, offset, scale])
+  ) {
+    return batchNorm(backend, x, { mean, variance, offset, scale }, Number(attrs.varianceEpsilon));
+  }
+  return stockCall("FusedBatchNorm", { inputs, backend, attrs });
+}
+
 /** The kernel our ReLU gradient runs on a one-thread wasm backend: dy * step(x) in one pass. */
 const RELU_GRAD = "DenseReluGrad";
 
@@ -652,6 +671,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
     kernelFunc: asKernelFunc(channelKernel("Multiply")),
   },
   { kernelName: "Sub", backendName: BACKEND, kernelFunc: asKernelFunc(channelKernel("Sub")) },
+  { kernelName: "FusedBatchNorm", backendName: BACKEND, kernelFunc: asKernelFunc(fusedBatchNorm) },
   { kernelName: RELU_GRAD, backendName: BACKEND, kernelFunc: asKernelFunc(reluGradKernel) },
 ];
 
