@@ -36,6 +36,7 @@ import {
 } from "../lib/command_line.ts";
 import type { ParameterName } from "../lib/parameters.ts";
 import { RUN_PARAMETERS, type RunParameters } from "../lib/training/run_parameters.ts";
+import { median } from "../lib/statistics.ts";
 import { predictProbabilities } from "../lib/training/evaluate.ts";
 import { trainModel } from "../lib/training/train.ts";
 import {
@@ -221,8 +222,7 @@ async function timePrediction(
       await predict(test.images.subarray(0, n * 784));
       seconds.push((performance.now() - start) / 1000);
     }
-    seconds.sort((a, b) => a - b);
-    return { seconds: seconds[Math.floor(PREDICT_PASSES / 2)], count: n, workers };
+    return { seconds: median(seconds), count: n, workers };
   } finally {
     predictors?.close();
     disposeModel(model);

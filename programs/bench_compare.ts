@@ -19,6 +19,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { gitCommit, machineInfo } from "../lib/machine.ts";
+import { median } from "../lib/statistics.ts";
 
 /** The repository, whose `deno.json` defines the tasks run. */
 const REPOSITORY = fileURLToPath(new URL("..", import.meta.url));
@@ -44,23 +45,6 @@ export interface Comparison {
   ratio_of_bests: number;
   /** `bench.median / pytorch.median`. */
   ratio_of_medians: number;
-}
-
-/**
- * The median of `values` (the mean of the middle two for an even count).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { median } from "./bench_compare.ts";
- * assert.equal(median([3, 1, 2]), 2);
- * assert.equal(median([4, 1, 3, 2]), 2.5);
- * ```
- */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**

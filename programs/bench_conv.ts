@@ -18,6 +18,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { setupWasmBackend, setWinogradEnabled, shutdownWasmBackend } from "../lib/engine/mod.ts";
 import { createRandom } from "../lib/random.ts";
+import { median } from "../lib/statistics.ts";
 
 /** The kernels timed, in the order of the output lines. */
 export const KERNELS = [
@@ -38,24 +39,6 @@ export interface ConvTiming {
   /** old_ms / winograd_ms. */
   speedup: number;
   reps: number;
-}
-
-/**
- * The median of `values` (which it sorts).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { median } from "./bench_conv.ts";
- * assert.equal(median([3, 1, 2]), 2);
- * assert.equal(median([4, 1, 2, 3]), 2.5);
- * ```
- */
-export function median(values: number[]): number {
-  if (values.length === 0) throw new RangeError("median() needs at least one value.");
-  values.sort((a, b) => a - b);
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
 /** CPU milliseconds (user + system) that `f` takes. */

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { median } from "../statistics.ts";
 
 /** A raster image: `channels` interleaved bytes per pixel, rows from top to bottom. */
 export interface RasterImage {
@@ -299,12 +300,6 @@ function cellQuantiles(
     levels[k] = level / 255;
   }
   return levels;
-}
-
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -31,6 +31,7 @@ export interface Mutation {
 export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/files.ts": ["tests/files_test.ts", "tests/data/mnist_test.ts"],
   "lib/random.ts": ["tests/random_test.ts"],
+  "lib/statistics.ts": ["tests/statistics_test.ts", "tests/programs/bench_compare_test.ts"],
   "lib/parameters.ts": ["tests/parameters_test.ts", "tests/programs/train_test.ts"],
   "lib/command_line.ts": ["tests/command_line_test.ts", "tests/programs/train_test.ts"],
   "lib/misspelt_variables.ts": ["tests/misspelt_variables_test.ts"],
@@ -2900,15 +2901,15 @@ export const MUTATIONS: readonly Mutation[] = [
     breaks: "the ratio of bests reads PyTorch over ours",
   },
   {
-    id: "compare-median-even-count",
-    file: "programs/bench_compare.ts",
+    id: "statistics-median-even-count",
+    file: "lib/statistics.ts",
     original: "sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;",
     mutant: "sorted[middle] : sorted[middle];",
     breaks: "the median of an even number of runs is the upper middle one",
   },
   {
-    id: "compare-median-unsorted",
-    file: "programs/bench_compare.ts",
+    id: "statistics-median-unsorted",
+    file: "lib/statistics.ts",
     original: "const sorted = [...values].sort((a, b) => a - b);",
     mutant: "const sorted = [...values];",
     breaks: "the median is the middle run in time, not in speed",

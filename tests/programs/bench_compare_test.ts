@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import {
   compareRuns,
-  median,
   parseCompareArgs,
   SLOW_BELOW,
   summarizeSide,
@@ -30,12 +29,6 @@ Deno.test("a run is slow below 70% of its own side's best, not at it", () => {
   const c = compareRuns([4000, 3900], [4400, 1400, 1300]);
   assert.equal(c.bench.slow, 0);
   assert.equal(c.pytorch.slow, 2);
-});
-
-Deno.test("median() of an odd and an even count", () => {
-  assert.equal(median([5, 1, 3]), 3);
-  assert.equal(median([4, 1, 3, 2]), 2.5);
-  assert.equal(median([7]), 7);
 });
 
 Deno.test("summarizeSide() refuses no runs, zero and non-numbers with a sentence", () => {
