@@ -1,8 +1,9 @@
 /**
  * Test-time augmentation by small shifts: the model looks at each image as it is and moved by a
- * pixel or so left, right, up and down (and, if asked, diagonally), and its answer is the average of
- * the probability vectors. A digit drawn a little off-centre then gets the benefit of the doubt
- * from the views that centre it; the cost is five (or nine) predictions per image instead of one.
+ * pixel or two left, right, up and down (and, if asked, diagonally), and its answer is the average
+ * of the probability vectors. A digit drawn a little off-centre then gets the benefit of the doubt
+ * from the views that centre it; the cost is one prediction per view (5, 9, 13 or 25) instead of
+ * one per image.
  *
  * @module
  */
@@ -10,11 +11,15 @@ import { IMAGE_SIZE } from "../data/mnist.ts";
 
 /** How the images are varied at test time. */
 export interface TestTimeAugmentation {
-  /** The images are also seen moved by this many pixels in each of the four directions. */
+  /**
+   * The images are also seen moved by up to this many pixels: every shift whose steps across and
+   * down add up to at most this many (|dx| + |dy| <= shiftPixels), so 5 views for 1 pixel (the
+   * four straight neighbours) and 13 for 2.
+   */
   shiftPixels: number;
   /**
-   * Also moved diagonally (that many pixels both across and down, the four ways): nine views,
-   * every shift of a 3x3 grid, instead of five. Default false.
+   * Every shift of up to `shiftPixels` across and down alike (|dx|, |dy| <= shiftPixels), the
+   * diagonal corners included: 9 views for 1 pixel (a 3x3 grid), 25 for 2. Default false.
    */
   diagonals?: boolean;
 }
@@ -23,8 +28,8 @@ export interface TestTimeAugmentation {
 const SIDE = 28;
 
 /**
- * The shifts (right, down) in pixels each image is seen at: unshifted first, then the four
- * directions, then, with `diagonals`, the four diagonal ones.
+ * The shifts (right, down) in pixels each image is seen at: unshifted first, then the straight
+ * ones, nearest first (right, left, down, up at each distance), then the others row by row.
  *
  * @example
  * ```ts
@@ -32,9 +37,11 @@ const SIDE = 28;
  * import { testTimeShifts } from "./test_time_augmentation.ts";
  * assert.deepEqual(testTimeShifts({ shiftPixels: 1 }), [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]]);
  * assert.deepEqual(
- *   testTimeShifts({ shiftPixels: 2, diagonals: true }).slice(5),
- *   [[2, 2], [2, -2], [-2, 2], [-2, -2]],
+ *   testTimeShifts({ shiftPixels: 1, diagonals: true }).slice(5),
+ *   [[1, 1], [1, -1], [-1, 1], [-1, -1]],
  * );
+ * assert.equal(testTimeShifts({ shiftPixels: 2 }).length, 13);
+ * assert.equal(testTimeShifts({ shiftPixels: 2, diagonals: true }).length, 25);
  * ```
  *
  * @throws {RangeError} when `shiftPixels` is not an integer from 1 to 27.
@@ -46,8 +53,19 @@ export function testTimeShifts(augmentation: TestTimeAugmentation): [number, num
       `The test-time shift must be a whole number of pixels from 1 to ${SIDE - 1}, got ${p}.`,
     );
   }
-  const straight: [number, number][] = [[0, 0], [p, 0], [-p, 0], [0, p], [0, -p]];
-  return augmentation.diagonals ? [...straight, [p, p], [p, -p], [-p, p], [-p, -p]] : straight;
+  const shifts: [number, number][] = [[0, 0]];
+  for (let d = 1; d <= p; d++) shifts.push([d, 0], [-d, 0], [0, d], [0, -d]);
+  const reaches = augmentation.diagonals
+    ? (dx: number, dy: number) => Math.max(Math.abs(dx), Math.abs(dy)) <= p
+    : (dx: number, dy: number) => Math.abs(dx) + Math.abs(dy) <= p;
+  // Off the axes, in the order the one-pixel grid has always listed them: (1, 1), (1, -1),
+  // (-1, 1), (-1, -1).
+  for (let dx = p; dx >= -p; dx--) {
+    for (let dy = p; dy >= -p; dy--) {
+      if (dx !== 0 && dy !== 0 && reaches(dx, dy)) shifts.push([dx, dy]);
+    }
+  }
+  return shifts;
 }
 
 /**

@@ -49,18 +49,52 @@ Deno.test("testTimeShifts refuses shifts that are not whole pixels inside the im
   for (const shiftPixels of [0, -1, 1.5, 28, Number.NaN]) {
     assert.throws(() => testTimeShifts({ shiftPixels }), /whole number of pixels from 1 to 27/);
   }
-  assert.equal(testTimeShifts({ shiftPixels: 2 }).length, 5);
 });
 
-Deno.test("testTimeShifts with diagonals gives every shift of the 3x3 grid once, unshifted first", () => {
-  const shifts = testTimeShifts({ shiftPixels: 2, diagonals: true });
-  assert.deepEqual(shifts[0], [0, 0]);
-  const grid = [-2, 0, 2].flatMap((dx) => [-2, 0, 2].map((dy) => `${dx},${dy}`)).sort();
-  assert.deepEqual(shifts.map(([dx, dy]) => `${dx},${dy}`).sort(), grid);
-  assert.deepEqual(
-    testTimeShifts({ shiftPixels: 2, diagonals: false }),
-    testTimeShifts({ shiftPixels: 2 }),
-  );
+/** The shifts as "dx,dy" strings, sorted, to compare as sets. */
+function asSet(shifts: [number, number][]): string[] {
+  return shifts.map(([dx, dy]) => `${dx},${dy}`).sort();
+}
+
+/** Every shift of the (2p+1)x(2p+1) grid that `keep` accepts. */
+function gridShifts(p: number, keep: (dx: number, dy: number) => boolean): [number, number][] {
+  const all: [number, number][] = [];
+  for (let dx = -p; dx <= p; dx++) for (let dy = -p; dy <= p; dy++) all.push([dx, dy]);
+  return all.filter(([dx, dy]) => keep(dx, dy));
+}
+
+for (const p of [1, 2, 3]) {
+  Deno.test(`testTimeShifts(${p}) gives every shift of at most ${p} px across plus down once, unshifted first`, () => {
+    const shifts = testTimeShifts({ shiftPixels: p });
+    assert.deepEqual(shifts[0], [0, 0]);
+    assert.equal(shifts.length, new Set(asSet(shifts)).size, "a view repeats");
+    const diamond = gridShifts(p, (dx, dy) => Math.abs(dx) + Math.abs(dy) <= p);
+    assert.deepEqual(asSet(shifts), asSet(diamond));
+    assert.deepEqual(testTimeShifts({ shiftPixels: p, diagonals: false }), shifts);
+  });
+
+  Deno.test(`testTimeShifts(${p}) with diagonals gives every shift of the ${2 * p + 1}x${2 * p + 1} grid once, unshifted first`, () => {
+    const shifts = testTimeShifts({ shiftPixels: p, diagonals: true });
+    assert.deepEqual(shifts[0], [0, 0]);
+    assert.equal(shifts.length, (2 * p + 1) ** 2);
+    assert.deepEqual(asSet(shifts), asSet(gridShifts(p, () => true)));
+  });
+}
+
+Deno.test("testTimeShifts keeps the one-pixel views in the order their averages were recorded in", () => {
+  // The mean of the views is summed in this order: another order changes the last bits of the
+  // recorded scores.
+  assert.deepEqual(testTimeShifts({ shiftPixels: 1, diagonals: true }), [
+    [0, 0],
+    [1, 0],
+    [-1, 0],
+    [0, 1],
+    [0, -1],
+    [1, 1],
+    [1, -1],
+    [-1, 1],
+    [-1, -1],
+  ]);
 });
 
 Deno.test("meanProbabilities refuses views of different lengths", () => {
@@ -73,10 +107,11 @@ for (
     [1, { shiftPixels: 1 }],
     [2, { shiftPixels: 1 }],
     [2, { shiftPixels: 1, diagonals: true }],
+    [2, { shiftPixels: 2 }],
   ] as const
 ) {
   const where = workers === 1 ? "in this process" : "on 2 replicas";
-  const count = augmentation.diagonals ? "nine" : "five";
+  const count = testTimeShifts(augmentation).length;
   Deno.test(`evaluateModel with test-time shifts scores the mean of the ${count} views ${where}`, async () => {
     const before = tf.memory().numTensors;
     const model = buildVariant("baseline", { seed: 5 });
