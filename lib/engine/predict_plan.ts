@@ -49,8 +49,24 @@ function inputShapeOf(layer: tf.layers.Layer): number[] {
   return (layer.input as tf.SymbolicTensor).shape.slice(1) as number[];
 }
 
-/** The layers of `model` in order when they form a chain from its one input, else undefined. */
-function chain(model: tf.LayersModel): tf.layers.Layer[] | undefined {
+/**
+ * The layers of `model` in order when they form a chain from its one input to its one output
+ * (each layer fed by the one before, as in a Sequential model), else undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { chain } from "./predict_plan.ts";
+ * const model = tf.sequential({ layers: [
+ *   tf.layers.dense({ inputShape: [4], units: 3 }),
+ *   tf.layers.dense({ units: 2 }),
+ * ] });
+ * assert.deepEqual(chain(model)?.map((l) => l.getClassName()), ["Dense", "Dense"]);
+ * model.dispose();
+ * ```
+ */
+export function chain(model: tf.LayersModel): tf.layers.Layer[] | undefined {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return undefined;
   const layers = model.layers.filter((l) => l.getClassName() !== "InputLayer");
   let previous: tf.SymbolicTensor = model.inputs[0];

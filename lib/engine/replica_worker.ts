@@ -23,6 +23,7 @@ import {
 } from "./flat_optimizer.ts";
 import type { ReplicaLoss } from "./data_parallel.ts";
 import { predictPlan } from "./predict_plan.ts";
+import { trainPlan } from "./train_plan.ts";
 
 /** Everything a replica needs to build its model and find its shared memory. */
 export interface ReplicaInit {
@@ -174,6 +175,8 @@ interface State {
   steps: number;
   /** How this replica predicts (made on the first prediction; see `predict_plan.ts`). */
   plan?: (x: tf.Tensor) => tf.Tensor;
+  /** How this replica runs a training step forward (made on the first; see `train_plan.ts`). */
+  trainPlan?: (x: tf.Tensor) => tf.Tensor;
   /** The moving average of `flat`, when started with `emaMomentum`, and the steps folded in. */
   average?: { values: Float64Array; steps: number };
 }
@@ -310,12 +313,13 @@ function gradients(s: State, request: GradientsRequest): ReplicaReply {
   const variables = s.trainable;
   let accuracy = NaN;
   s.steps++;
+  const forward = s.trainPlan ??= trainPlan(s.model).run;
   const lossValue = tf.tidy(() => {
     const { x, y, target } = timed(s, "batch to tensors", () => batchTensors(s, start, count));
     const kernels0 = kernelMs(s);
     const t0 = performance.now();
     const { value, grads } = tf.variableGrads(() => {
-      const out = s.model.apply(x, { training: true }) as tf.Tensor;
+      const out = forward(x);
       accuracy = tf.metrics.sparseCategoricalAccuracy(y, out).mean().dataSync()[0];
       return tf.mean(s.loss(target, out)) as tf.Scalar;
     }, variables);

@@ -51,6 +51,7 @@ export const TESTS: Readonly<Record<string, readonly string[]>> = {
   "lib/engine/backend.ts": ["tests/engine/backend_test.ts"],
   "lib/engine/kernels/batch_norm_grad.ts": ["tests/models/variants_test.ts"],
   "lib/engine/kernels/mean_grad.ts": ["tests/engine/mean_grad_test.ts"],
+  "lib/engine/train_plan.ts": ["tests/engine/bias_relu_pool_test.ts"],
   "lib/engine/kernels/channelwise.ts": ["tests/engine/batch_norm_kernel_test.ts"],
   "lib/models/model.ts": ["tests/models/model_test.ts"],
   "lib/models/variants.ts": ["tests/models/variants_test.ts"],
@@ -879,6 +880,35 @@ export const MUTATIONS: readonly Mutation[] = [
     mutant: "",
     breaks: "Batch Normalization runs tfjs' element-by-element kernel again",
     tests: ["tests/engine/batch_norm_kernel_test.ts"],
+  },
+  // lib/engine/train_plan.ts
+  {
+    id: "train-plan-bias-gradient-dropped",
+    file: "lib/engine/train_plan.ts",
+    original: "return [dx, tf.reshape(tf.sum(dx, [0, 1, 2]), savedBias.shape)];",
+    mutant: "return [dx, tf.zerosLike(savedBias)];",
+    breaks: "the fused layers' biases never learn",
+  },
+  {
+    id: "train-plan-fuses-any-activation",
+    file: "lib/engine/train_plan.ts",
+    original: 'return conv.activation === "relu" && conv.useBias',
+    mutant: "return conv.useBias",
+    breaks: "a tanh or sigmoid convolution is trained as if it were ReLU",
+  },
+  {
+    id: "train-plan-padding-ignored",
+    file: "lib/engine/train_plan.ts",
+    original: "            conv.padding,",
+    mutant: '            "valid",',
+    breaks: 'a "same" convolution loses its border in training: wrong shapes or values',
+  },
+  {
+    id: "train-plan-strides-ignored",
+    file: "lib/engine/train_plan.ts",
+    original: "            conv.strides as [number, number],",
+    mutant: "            [1, 1],",
+    breaks: "a strided convolution trains as a stride-1 one: wrong shapes or values",
   },
   // lib/engine/kernels/mean_grad.ts
   {

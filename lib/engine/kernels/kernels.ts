@@ -52,7 +52,13 @@ import {
   sumLeadingAxesSupports,
 } from "./channelwise.ts";
 import { matMul, matMulSupports } from "./matmul.ts";
-import { maxPool2x2, maxPoolGrad2x2, maxPoolGrad2x2Supports } from "./pooling.ts";
+import {
+  biasReluMaxPool2x2,
+  biasReluMaxPoolGrad2x2,
+  maxPool2x2,
+  maxPoolGrad2x2,
+  maxPoolGrad2x2Supports,
+} from "./pooling.ts";
 import { reluGrad } from "./relu_grad.ts";
 import { heapKernelsAvailable } from "./heap_module.ts";
 import { fusedBatchNormGrad } from "./batch_norm_grad.ts";
@@ -621,6 +627,30 @@ const reluGradient: tf.GradConfig = {
   },
 };
 
+/**
+ * Our kernels with no stock counterpart: a per-channel bias, ReLU and 2x2 max pool in one pass
+ * (inputs `x`, `bias`), and its gradient with respect to `x` (inputs `dy`, `x`, `bias`), which
+ * `../train_plan.ts` runs in place of Add, Relu and MaxPool and their gradients.
+ */
+export const BIAS_RELU_MAX_POOL = "BiasReluMaxPool";
+/** See {@linkcode BIAS_RELU_MAX_POOL}. */
+export const BIAS_RELU_MAX_POOL_GRAD = "BiasReluMaxPoolGrad";
+
+function biasReluMaxPoolKernel({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
+  const x = input(inputs, "x", BIAS_RELU_MAX_POOL);
+  return biasReluMaxPool2x2(backend, x, input(inputs, "bias", BIAS_RELU_MAX_POOL));
+}
+
+function biasReluMaxPoolGradKernel({ inputs, backend }: WasmKernelArgs): tf.TensorInfo {
+  const name = BIAS_RELU_MAX_POOL_GRAD;
+  return biasReluMaxPoolGrad2x2(
+    backend,
+    input(inputs, "dy", name),
+    input(inputs, "x", name),
+    input(inputs, "bias", name),
+  );
+}
+
 /** Stock wasm kernels replaced by this module, kept so the replacements can delegate. */
 const stockKernels = new Map<string, tf.KernelConfig>();
 
@@ -673,6 +703,16 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   { kernelName: "Sub", backendName: BACKEND, kernelFunc: asKernelFunc(channelKernel("Sub")) },
   { kernelName: "FusedBatchNorm", backendName: BACKEND, kernelFunc: asKernelFunc(fusedBatchNorm) },
   { kernelName: RELU_GRAD, backendName: BACKEND, kernelFunc: asKernelFunc(reluGradKernel) },
+  {
+    kernelName: BIAS_RELU_MAX_POOL,
+    backendName: BACKEND,
+    kernelFunc: asKernelFunc(biasReluMaxPoolKernel),
+  },
+  {
+    kernelName: BIAS_RELU_MAX_POOL_GRAD,
+    backendName: BACKEND,
+    kernelFunc: asKernelFunc(biasReluMaxPoolGradKernel),
+  },
 ];
 
 const ours = new Set<tf.KernelFunc>(wasmTrainingKernels.map((k) => k.kernelFunc));
