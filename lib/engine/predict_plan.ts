@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { convMaxPool, convMaxPoolSupports } from "./kernels/conv_pool.ts";
+import { chain } from "./layer_chain.ts";
 
 /** One step of a plan: a layer, or a convolution and the max pool after it. */
 type Step = (x: tf.Tensor) => tf.Tensor;
@@ -47,36 +48,6 @@ function fuses(layer: tf.layers.Layer, next: tf.layers.Layer | undefined): boole
 
 function inputShapeOf(layer: tf.layers.Layer): number[] {
   return (layer.input as tf.SymbolicTensor).shape.slice(1) as number[];
-}
-
-/**
- * The layers of `model` in order when they form a chain from its one input to its one output
- * (each layer fed by the one before, as in a Sequential model), else undefined.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs";
- * import { chain } from "./predict_plan.ts";
- * const model = tf.sequential({ layers: [
- *   tf.layers.dense({ inputShape: [4], units: 3 }),
- *   tf.layers.dense({ units: 2 }),
- * ] });
- * assert.deepEqual(chain(model)?.map((l) => l.getClassName()), ["Dense", "Dense"]);
- * model.dispose();
- * ```
- */
-export function chain(model: tf.LayersModel): tf.layers.Layer[] | undefined {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) return undefined;
-  const layers = model.layers.filter((l) => l.getClassName() !== "InputLayer");
-  let previous: tf.SymbolicTensor = model.inputs[0];
-  for (const layer of layers) {
-    if (layer.inboundNodes.length !== 1) return undefined;
-    const inputs = layer.inboundNodes[0].inputTensors;
-    if (inputs.length !== 1 || inputs[0] !== previous) return undefined;
-    previous = layer.output as tf.SymbolicTensor;
-  }
-  return previous === model.outputs[0] ? layers : undefined;
 }
 
 /**

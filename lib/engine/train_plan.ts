@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { BIAS_RELU_MAX_POOL, BIAS_RELU_MAX_POOL_GRAD } from "./kernels/kernels.ts";
 import { heapKernelsAvailable } from "./kernels/heap_module.ts";
-import { chain } from "./predict_plan.ts";
+import { chain } from "./layer_chain.ts";
 
 /** The fields of a Conv2D layer's config this plan reads. */
 interface ConvConfig {
