@@ -1,11 +1,12 @@
 /**
- * A model's layers in order when they form a chain, one feeding the next from its one input to
- * its one output, as in a Sequential model: what the plans that run a model layer by layer
- * (`predict_plan.ts`, `train_plan.ts`) need.
+ * What the plans that run a model layer by layer (`predict_plan.ts`, `train_plan.ts`) share: a
+ * model's layers in order when they form a chain, one feeding the next from its one input to its
+ * one output, as in a Sequential model; a convolution layer's settings; and the 2x2 max pool both
+ * plans fuse into the convolution before it.
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 
 /**
  * The layers of `model` in order when they form a chain from its one input to its one output
@@ -35,4 +36,64 @@ export function chain(model: tf.LayersModel): tf.layers.Layer[] | undefined {
     previous = layer.output as tf.SymbolicTensor;
   }
   return previous === model.outputs[0] ? layers : undefined;
+}
+
+/** The settings of a Conv2D layer the plans read (tfjs types `getConfig()` as a loose record). */
+export interface Conv2DSettings {
+  filters: number;
+  kernelSize: number[];
+  strides: number[];
+  padding: "valid" | "same";
+  dataFormat: string;
+  dilationRate: number[];
+  activation: string;
+  useBias: boolean;
+}
+
+/**
+ * `layer`'s settings as a Conv2D layer's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { convSettings } from "./layer_chain.ts";
+ * const conv = tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: "relu" });
+ * assert.equal(convSettings(conv).activation, "relu");
+ * assert.deepEqual(convSettings(conv).strides, [1, 1]);
+ * ```
+ */
+export function convSettings(layer: tf.layers.Layer): Conv2DSettings {
+  return layer.getConfig() as unknown as Conv2DSettings;
+}
+
+/** The settings of a MaxPooling2D layer the plans read. */
+interface PoolSettings {
+  poolSize: number[];
+  strides: number[];
+  padding: string;
+  dataFormat: string;
+}
+
+/**
+ * Whether `layer` is a 2x2, stride-2, "valid", channels-last max pool: the pool the plans run in
+ * one pass with the convolution before it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { isMaxPool2x2 } from "./layer_chain.ts";
+ * assert.ok(isMaxPool2x2(tf.layers.maxPooling2d({ poolSize: 2 })));
+ * assert.ok(!isMaxPool2x2(tf.layers.maxPooling2d({ poolSize: 2, strides: 1 })));
+ * assert.ok(!isMaxPool2x2(tf.layers.averagePooling2d({ poolSize: 2 })));
+ * assert.ok(!isMaxPool2x2(undefined));
+ * ```
+ */
+export function isMaxPool2x2(layer: tf.layers.Layer | undefined): boolean {
+  if (layer?.getClassName() !== "MaxPooling2D") return false;
+  const pool = layer.getConfig() as unknown as PoolSettings;
+  const twos = (v: number[]) => v.every((d) => d === 2);
+  return twos(pool.poolSize) && twos(pool.strides) && pool.padding === "valid" &&
+    pool.dataFormat === "channelsLast";
 }

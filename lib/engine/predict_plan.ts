@@ -9,40 +9,19 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { convMaxPool, convMaxPoolSupports } from "./kernels/conv_pool.ts";
-import { chain } from "./layer_chain.ts";
+import { chain, convSettings, isMaxPool2x2 } from "./layer_chain.ts";
 
 /** One step of a plan: a layer, or a convolution and the max pool after it. */
 type Step = (x: tf.Tensor) => tf.Tensor;
 
-interface ConvConfig {
-  kernelSize: number[];
-  strides: number[];
-  padding: string;
-  dataFormat: string;
-  dilationRate: number[];
-  activation: string;
-  useBias: boolean;
-}
-
-interface PoolConfig {
-  poolSize: number[];
-  strides: number[];
-  padding: string;
-  dataFormat: string;
-}
-
 /** Whether `layer` and `next` are a 3x3 "valid" convolution and a 2x2 pool that fuse. */
 function fuses(layer: tf.layers.Layer, next: tf.layers.Layer | undefined): boolean {
-  if (layer.getClassName() !== "Conv2D" || next?.getClassName() !== "MaxPooling2D") return false;
-  const conv = layer.getConfig() as unknown as ConvConfig;
-  const pool = next.getConfig() as unknown as PoolConfig;
+  if (layer.getClassName() !== "Conv2D" || !isMaxPool2x2(next)) return false;
+  const conv = convSettings(layer);
   const ones = (v: number[]) => v.every((d) => d === 1);
-  const twos = (v: number[]) => v.every((d) => d === 2);
   const filter = layer.getWeights()[0]?.shape ?? [];
   return ones(conv.strides) && ones(conv.dilationRate) && conv.padding === "valid" &&
     conv.dataFormat === "channelsLast" && ["relu", "linear"].includes(conv.activation) &&
-    twos(pool.poolSize) && twos(pool.strides) && pool.padding === "valid" &&
-    pool.dataFormat === "channelsLast" &&
     convMaxPoolSupports(inputShapeOf(layer), filter);
 }
 
@@ -93,7 +72,7 @@ export function predictPlan(model: tf.LayersModel): { run: Step; fused: number }
     const layer = layers[i];
     if (fuses(layer, layers[i + 1])) {
       const [filter, bias] = layerWeights(layer);
-      const relu = (layer.getConfig() as unknown as ConvConfig).activation === "relu";
+      const relu = convSettings(layer).activation === "relu";
       steps.push((x) => convMaxPool(x, filter.read(), { bias: bias?.read(), relu }));
       fused++;
       i++;
@@ -107,5 +86,5 @@ export function predictPlan(model: tf.LayersModel): { run: Step; fused: number }
 /** A convolution layer's kernel and bias variables. */
 function layerWeights(layer: tf.layers.Layer): [tf.LayerVariable, tf.LayerVariable | undefined] {
   const [kernel, bias] = layer.weights;
-  return [kernel, (layer.getConfig() as unknown as ConvConfig).useBias ? bias : undefined];
+  return [kernel, convSettings(layer).useBias ? bias : undefined];
 }

@@ -17,26 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { BIAS_RELU_MAX_POOL, BIAS_RELU_MAX_POOL_GRAD } from "./kernels/kernels.ts";
 import { heapKernelsAvailable } from "./kernels/heap_module.ts";
-import { chain } from "./layer_chain.ts";
-
-/** The fields of a Conv2D layer's config this plan reads. */
-interface ConvConfig {
-  strides: number[];
-  padding: "valid" | "same";
-  dataFormat: string;
-  dilationRate: number[];
-  activation: string;
-  useBias: boolean;
-  filters: number;
-}
-
-/** The fields of a MaxPooling2D layer's config this plan reads. */
-interface PoolConfig {
-  poolSize: number[];
-  strides: number[];
-  padding: string;
-  dataFormat: string;
-}
+import { chain, convSettings, isMaxPool2x2 } from "./layer_chain.ts";
 
 /** The op behind {@linkcode biasReluMaxPool}, its gradient written out. */
 const fusedOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -87,15 +68,11 @@ export function biasReluMaxPool(x: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D 
 
 /** Whether `layer` and `next` are a convolution with bias and ReLU and a 2x2 pool that fuse. */
 function fuses(layer: tf.layers.Layer, next: tf.layers.Layer | undefined): boolean {
-  if (layer.getClassName() !== "Conv2D" || next?.getClassName() !== "MaxPooling2D") return false;
-  const conv = layer.getConfig() as unknown as ConvConfig;
-  const pool = next.getConfig() as unknown as PoolConfig;
-  const twos = (v: number[]) => v.every((d) => d === 2);
+  if (layer.getClassName() !== "Conv2D" || !isMaxPool2x2(next)) return false;
+  const conv = convSettings(layer);
   const [h, w] = (layer.outputShape as number[]).slice(1);
   return conv.activation === "relu" && conv.useBias && conv.dataFormat === "channelsLast" &&
-    conv.filters % 4 === 0 && h >= 2 && w >= 2 &&
-    twos(pool.poolSize) && twos(pool.strides) && pool.padding === "valid" &&
-    pool.dataFormat === "channelsLast";
+    conv.filters % 4 === 0 && h >= 2 && w >= 2;
 }
 
 /**
@@ -145,10 +122,11 @@ export function trainPlan(
     return whole;
   }
   const steps: ((x: tf.Tensor) => tf.Tensor)[] = [];
+  let fused = 0;
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i];
     if (fuses(layer, layers[i + 1])) {
-      const conv = layer.getConfig() as unknown as ConvConfig;
+      const conv = convSettings(layer);
       const [kernel, bias] = layer.weights;
       // As tfjs-layers runs a Conv2D layer in training: the convolution alone, then the bias
       // and the activation (which here go into the fused op with the pool).
@@ -165,12 +143,12 @@ export function trainPlan(
           bias.read() as tf.Tensor1D,
         )
       );
+      fused++;
       i++;
       continue;
     }
     steps.push((x) => layer.apply(x, { training: true }) as tf.Tensor);
   }
-  const fused = steps.length === layers.length ? 0 : layers.length - steps.length;
   if (fused === 0) return whole;
   return { run: (x) => steps.reduce((t, step) => step(t), x), fused };
 }

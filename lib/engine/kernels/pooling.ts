@@ -178,8 +178,8 @@ function biasPoolGeometry(what: string, x: tf.TensorInfo, bias: tf.TensorInfo): 
 
 /**
  * `maxPool2x2(relu(x + bias))` for NHWC float32 `x` and a per-channel `bias`, in one pass, bit for
- * bit the per-channel Add, the stock Relu (the larger of the bits and 0 as signed integers: a set sign bit gives +0) and
- * {@linkcode maxPool2x2} one after the other. Returns a new tensor [N, floor(H/2), floor(W/2), C]
+ * bit the per-channel Add, the stock Relu (the larger of the bits and 0 as signed integers: a set
+ * sign bit gives +0) and {@linkcode maxPool2x2} one after the other. Returns a new tensor [N, floor(H/2), floor(W/2), C]
  * on `backend`; needs a one-thread backend, C a multiple of 4, H and W at least 2.
  *
  * @example
