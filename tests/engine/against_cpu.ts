@@ -1,6 +1,7 @@
 /**
- * What the kernel tests share: seeded inputs, running one kernel on a backend, and comparing with
- * the `cpu` backend's result to 1e-4 of the largest value.
+ * What the kernel tests share: seeded inputs, running one kernel on a backend, comparing bit for
+ * bit with another kernel, and comparing with the `cpu` backend's result to 1e-4 of the largest
+ * value.
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
@@ -15,6 +16,24 @@ export function randomArray(
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = f(next());
   return a;
+}
+
+/**
+ * got equals want element by element bit for bit, signed zeros told apart (`Object.is`; NaN
+ * equals NaN whatever its payload); a failure names the element and what `reference` gives.
+ */
+export function assertBitForBit(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  what: string,
+  reference: string,
+): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) {
+      assert.fail(`${what}: element ${i} is ${got[i]}, ${reference} gives ${want[i]}`);
+    }
+  }
 }
 
 /** |got - want| <= 1e-4 * max|want| (+ a tiny floor for all-zero references), element by element. */

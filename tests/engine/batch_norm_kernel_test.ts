@@ -10,7 +10,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { setupWasmBackend, shutdownWasmBackend } from "../../lib/engine/backend.ts";
 import { batchNorm } from "../../lib/engine/kernels/channelwise.ts";
 import { createRandom } from "../../lib/random.ts";
-import { assertCloseToCpu, randomArray } from "./against_cpu.ts";
+import { assertBitForBit, assertCloseToCpu, randomArray } from "./against_cpu.ts";
 
 // tfjs' own kernel, before setupWasmBackend puts ours in its place (its setup still runs).
 const stock = tf.getKernel("FusedBatchNorm", "wasm");
@@ -50,13 +50,9 @@ function stockValues(t: Case): Float32Array {
   return values;
 }
 
-function assertBitForBit(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    if (!Object.is(got[i], want[i])) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, tfjs' own kernel gives ${want[i]}`);
-    }
-  }
+/** {@linkcode assertBitForBit} against tfjs' own kernel. */
+function assertSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assertBitForBit(got, want, what, "tfjs' own kernel");
 }
 
 function check(shape: number[], seed: number): void {
@@ -64,9 +60,9 @@ function check(shape: number[], seed: number): void {
   const t = caseTensors(shape, seed);
   const want = stockValues(t);
   const direct = tf.engine().makeTensorFromTensorInfo(batchNorm(backend, t.x, t, EPSILON));
-  assertBitForBit(direct.dataSync() as Float32Array, want, `batchNorm(), x [${shape}]`);
+  assertSame(direct.dataSync() as Float32Array, want, `batchNorm(), x [${shape}]`);
   const routed = tf.batchNorm(t.x, t.mean, t.variance, t.offset, t.scale, EPSILON);
-  assertBitForBit(routed.dataSync() as Float32Array, want, `tf.batchNorm, x [${shape}]`);
+  assertSame(routed.dataSync() as Float32Array, want, `tf.batchNorm, x [${shape}]`);
   tf.dispose([direct, routed, ...Object.values(t)]);
   assert.equal(tf.memory().numTensors, before, "tensors leaked");
 }

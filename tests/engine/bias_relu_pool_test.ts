@@ -15,19 +15,15 @@ import { biasReluMaxPool, trainPlan } from "../../lib/engine/train_plan.ts";
 import { buildVariant } from "../../lib/models/variants.ts";
 import { disposeModel } from "../../lib/models/model.ts";
 import { createRandom } from "../../lib/random.ts";
-import { randomArray } from "./against_cpu.ts";
+import { assertBitForBit, randomArray } from "./against_cpu.ts";
 
 tf.enableProdMode();
 await setupWasmBackend({ threads: 1 });
 const backend = tf.backend() as BackendWasm;
 
-function assertBitForBit(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    if (!Object.is(got[i], want[i])) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, the unfused ops give ${want[i]}`);
-    }
-  }
+/** {@linkcode assertBitForBit} against the unfused ops. */
+function assertSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assertBitForBit(got, want, what, "the unfused ops");
 }
 
 /**
@@ -79,11 +75,11 @@ function check(shape: number[], seed: number, special: boolean): void {
   const t: Case = caseTensors(shape, seed, special);
   const what = `x [${shape}]${special ? " with special values" : ""}`;
   const want = tf.tidy(() => unfused(t.x, t.bias).dataSync());
-  assertBitForBit(values(biasReluMaxPool2x2(backend, t.x, t.bias)), want, `forward, ${what}`);
+  assertSame(values(biasReluMaxPool2x2(backend, t.x, t.bias)), want, `forward, ${what}`);
   const [wantDx, wantDb] = tf.tidy(() =>
     tf.grads((x, b) => unfused(x, b))([t.x, t.bias], t.dy).map((g) => g.dataSync())
   );
-  assertBitForBit(
+  assertSame(
     values(biasReluMaxPoolGrad2x2(backend, t.dy, t.x, t.bias)),
     wantDx,
     `gradient, ${what}`,
@@ -96,9 +92,9 @@ function check(shape: number[], seed: number, special: boolean): void {
     ], t.dy);
     return [y, dx.dataSync(), db.dataSync()];
   });
-  assertBitForBit(gotY, want, `biasReluMaxPool, ${what}`);
-  assertBitForBit(gotDx, wantDx, `biasReluMaxPool's x gradient, ${what}`);
-  assertBitForBit(gotDb, wantDb, `biasReluMaxPool's bias gradient, ${what}`);
+  assertSame(gotY, want, `biasReluMaxPool, ${what}`);
+  assertSame(gotDx, wantDx, `biasReluMaxPool's x gradient, ${what}`);
+  assertSame(gotDb, wantDb, `biasReluMaxPool's bias gradient, ${what}`);
   tf.dispose(Object.values(t));
   assert.equal(tf.memory().numTensors, before, "tensors leaked");
 }
@@ -165,7 +161,7 @@ for (const [variant, fused] of [["baseline", 2], ["deep", 1]] as const) {
       w,
     );
     assert.equal(after, before, "the plan leaked tensors");
-    model.trainableWeights.forEach((v, i) => assertBitForBit(ours[i], theirs[i], v.name));
+    model.trainableWeights.forEach((v, i) => assertSame(ours[i], theirs[i], v.name));
     tf.dispose([x, w]);
     disposeModel(model);
     disposeModel(theirsModel);
@@ -204,7 +200,7 @@ Deno.test("the training plan keeps a convolution's padding and strides", () => {
   assert.equal(plan.fused, 2);
   const ours = gradientsOf(model, plan.run, x, w);
   const theirs = gradientsOf(model, (t) => model.apply(t, { training: true }) as tf.Tensor, x, w);
-  model.trainableWeights.forEach((v, i) => assertBitForBit(ours[i], theirs[i], v.name));
+  model.trainableWeights.forEach((v, i) => assertSame(ours[i], theirs[i], v.name));
   tf.dispose([x, w]);
   model.dispose();
 });
